@@ -1,0 +1,121 @@
+/**
+ * Measurement helpers shared by every benchmark: warm-up, per-call latency samples, batch throughput,
+ * percentiles and formatting. All times are nanoseconds until they are formatted.
+ *
+ * Latency and throughput are measured separately on purpose: reading the clock around every call costs
+ * tens of nanoseconds and breaks up the loop the JIT sees, which is fine for percentiles but would understate
+ * decisions per second. Throughput therefore comes from one clock read around a tight batch.
+ */
+
+export interface LatencySummary {
+  p50: number;
+  p99: number;
+  mean: number;
+  samples: number;
+}
+
+/** Ask V8 for a full collection between phases, so one phase's garbage is not collected on another's clock. */
+export function collectGarbage(): void {
+  // Only present under `node --expose-gc` (npm run bench passes it); without it the phases just share GC debt.
+  (globalThis as { gc?: () => void }).gc?.();
+}
+
+/**
+ * Run `fn` enough for the JIT to optimise it (and any caches to fill) before anything is timed: at least
+ * `calls` calls and at least `minMs` milliseconds, so a 1 µs function gets far more warm-up calls than a 1 ms one.
+ */
+export function warmUp(fn: (i: number) => unknown, calls: number, minMs = 0): void {
+  let sink = 0;
+  const deadline = process.hrtime.bigint() + BigInt(Math.round(minMs * 1e6));
+  let i = 0;
+  do {
+    for (const end = i + calls; i < end; i++) if (fn(i) !== undefined) sink++;
+  } while (process.hrtime.bigint() < deadline);
+  consume(sink);
+}
+
+/** Time each of `calls` calls on its own; returns one nanosecond sample per call. */
+export function timeEach(fn: (i: number) => unknown, calls: number): Float64Array {
+  const samples = new Float64Array(calls);
+  let sink = 0;
+  for (let i = 0; i < calls; i++) {
+    const start = process.hrtime.bigint();
+    const result = fn(i);
+    samples[i] = Number(process.hrtime.bigint() - start);
+    if (result !== undefined) sink++;
+  }
+  consume(sink);
+  return samples;
+}
+
+/** Calls per second over one tight batch of `calls` calls (one clock read at each end). */
+export function throughput(fn: (i: number) => unknown, calls: number): number {
+  let sink = 0;
+  const start = process.hrtime.bigint();
+  for (let i = 0; i < calls; i++) if (fn(i) !== undefined) sink++;
+  const elapsedNs = Number(process.hrtime.bigint() - start);
+  consume(sink);
+  return (calls * 1e9) / elapsedNs;
+}
+
+/**
+ * What one `timeEach` sample costs with nothing inside it: the two clock reads and the BigInt subtraction.
+ * Reported next to sub-microsecond results so readers know how much of a p50 is the stopwatch.
+ */
+export function timerOverheadNs(calls = 20_000): number {
+  return summarize(timeEach(() => 0, calls)).p50;
+}
+
+/** Sorts `samplesNs` in place and summarises it. */
+export function summarize(samplesNs: Float64Array): LatencySummary {
+  samplesNs.sort();
+  let total = 0;
+  for (const s of samplesNs) total += s;
+  return {
+    p50: percentile(samplesNs, 50),
+    p99: percentile(samplesNs, 99),
+    mean: samplesNs.length === 0 ? Number.NaN : total / samplesNs.length,
+    samples: samplesNs.length,
+  };
+}
+
+/** Nearest-rank percentile of already sorted samples (no interpolation: every result is a real sample). */
+export function percentile(sortedNs: Float64Array, p: number): number {
+  if (sortedNs.length === 0) return Number.NaN;
+  const rank = Math.ceil((p / 100) * sortedNs.length);
+  return sortedNs[Math.min(sortedNs.length, Math.max(1, rank)) - 1]!;
+}
+
+/** Nanoseconds as microseconds, with enough digits to tell 0.8 µs from 1.2 µs. */
+export function formatMicros(ns: number): string {
+  const us = ns / 1000;
+  if (!Number.isFinite(us)) return "n/a";
+  return `${us < 10 ? us.toFixed(2) : us < 100 ? us.toFixed(1) : us.toFixed(0)} µs`;
+}
+
+/** A rate with thousands separators, e.g. `1,234,567/s`. */
+export function formatRate(perSecond: number): string {
+  return `${Math.round(perSecond).toLocaleString("en-US")}/s`;
+}
+
+export function formatRatio(ratio: number): string {
+  return `${ratio < 10 ? ratio.toFixed(1) : ratio.toFixed(0)}x`;
+}
+
+/** A plain-text table: first column left-aligned (labels), the rest right-aligned (numbers). */
+export function formatTable(headers: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = headers.map((h, col) => Math.max(h.length, ...rows.map((r) => (r[col] ?? "").length)));
+  const line = (cells: readonly string[]): string =>
+    cells.map((cell, col) => (col === 0 ? cell.padEnd(widths[col]!) : cell.padStart(widths[col]!))).join(" | ");
+  const rule = widths.map((w) => "-".repeat(w)).join("-|-");
+  return [line(headers), rule, ...rows.map(line)].join("\n");
+}
+
+/**
+ * Keep a value observably alive so the optimiser cannot drop the calls that produced it. A write to a
+ * module-level variable is enough: V8 does not eliminate stores it cannot prove unread.
+ */
+let blackHole = 0;
+function consume(value: number): void {
+  blackHole ^= value;
+}

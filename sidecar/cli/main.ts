@@ -1,0 +1,62 @@
+import { UsageError } from "./args";
+import { demoCommand, demoUsage } from "./commands/demo";
+import { evaluateCommand, evaluateUsage } from "./commands/evaluate";
+import { guardrailsCommand, guardrailsUsage } from "./commands/guardrails";
+import { policyCommand, policyUsage } from "./commands/policy";
+import { processIo, type Io } from "./io";
+
+interface Command {
+  summary: string;
+  usage: string;
+  run(argv: readonly string[], io: Io): Promise<number>;
+}
+
+const COMMANDS: Record<string, Command> = {
+  demo: { summary: "run sample tool calls through the guard engine", usage: demoUsage, run: demoCommand },
+  evaluate: { summary: "decide one tool call (JSON) with the local engine", usage: evaluateUsage, run: evaluateCommand },
+  guardrails: { summary: "list or enable guardrail templates", usage: guardrailsUsage, run: guardrailsCommand },
+  policy: { summary: "validate apie.policy.json", usage: policyUsage, run: policyCommand },
+};
+
+function mainUsage(): string {
+  const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(12)} ${c.summary}`);
+  return `Usage: apie COMMAND [options]   (apie COMMAND --help for details)\n\nCommands:\n${lines.join("\n")}\n`;
+}
+
+/** Runs one CLI invocation; returns the exit code (0 ok, 1 failure, 2 usage, 3/4 guard outcomes). */
+export async function runCli(argv: readonly string[], io: Io): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === "--help" || name === "-h" || name === "help") {
+    io.out(mainUsage());
+    return name === undefined ? 2 : 0;
+  }
+  const command = COMMANDS[name];
+  if (command === undefined) {
+    io.err(`apie: unknown command "${name}"\n\n${mainUsage()}`);
+    return 2;
+  }
+  if (rest.includes("--help") || rest.includes("-h")) {
+    io.out(command.usage + "\n");
+    return 0;
+  }
+  try {
+    return await command.run(rest, io);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      io.err(`apie ${name}: ${error.message}\n\n${command.usage}\n`);
+      return 2;
+    }
+    io.err(`apie ${name}: ${(error as Error).message}\n`);
+    return 1;
+  }
+}
+
+if (require.main === module) {
+  runCli(process.argv.slice(2), processIo).then(
+    (code) => (process.exitCode = code),
+    (error: unknown) => {
+      process.stderr.write(`apie: ${String(error)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

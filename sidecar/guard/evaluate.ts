@@ -1,0 +1,89 @@
+import type { CapabilityRegistry } from "./boundary";
+import type { CompiledPolicy } from "./compile";
+import { EvaluationContext } from "./context";
+import { buildFacts, type ToolDefinition } from "./facts";
+import {
+  DECISION_RANK,
+  type Decision,
+  type EnforcementAction,
+  type GuardDecision,
+  type GuardRequest,
+  type MatchedGuardrail,
+  type Mode,
+  type PolicyState,
+} from "./types";
+
+/** Everything evaluate() needs besides the policy; the engine owns it, tests can build it directly. */
+export interface EvaluationEnvironment {
+  decisionId: string;
+  /** The workspace's mode (status bar / apie.mode / policy); the agent's own enforce still wins. */
+  workspaceMode: Mode;
+  capabilities: CapabilityRegistry;
+  toolDefinitions: ReadonlyMap<string, ToolDefinition>;
+  policyState: PolicyState;
+  policyMessage: string | null;
+}
+
+const ENFORCEMENT: Record<Decision, EnforcementAction> = {
+  allow: "proceed",
+  warn: "warn",
+  block: "block",
+  require_approval: "wait_for_approval",
+};
+
+/**
+ * Decide one tool call. Pure: no I/O, no clock; the same inputs give the same decision. Every matching
+ * guardrail is reported; the most restrictive decides (block > require_approval > warn > allow).
+ */
+export function evaluate(policy: CompiledPolicy, req: GuardRequest, env: EvaluationEnvironment): GuardDecision {
+  const { facts, inferred } = buildFacts(req, policy.autoInfer, env.toolDefinitions);
+  const environment = facts["resource.environment"];
+  const isProduction = environment !== undefined && policy.productionEnvironments.has(environment.toLowerCase());
+  const ctx = new EvaluationContext(facts, req.arguments, req.metadata, isProduction, env.capabilities);
+
+  const matched: MatchedGuardrail[] = [];
+  let top: MatchedGuardrail | undefined;
+  let approvalTimeoutMs: number | undefined;
+  const record = (m: MatchedGuardrail, timeout: number | undefined): void => {
+    matched.push(m);
+    if (top === undefined || DECISION_RANK[m.decision] > DECISION_RANK[top.decision]) top = m;
+    if (m.decision === "require_approval" && timeout !== undefined) {
+      approvalTimeoutMs = approvalTimeoutMs === undefined ? timeout : Math.min(approvalTimeoutMs, timeout);
+    }
+  };
+
+  for (const rule of policy.rules) {
+    const reason = rule.test(ctx);
+    if (reason !== null) {
+      record({ key: rule.key, name: rule.name, decision: rule.decision, reason, source: rule.source }, rule.approvalTimeoutMs);
+    }
+  }
+
+  const driftWarnings = env.capabilities.drift(facts, policy.boundary);
+  if (driftWarnings.length > 0) {
+    const reason = driftWarnings.map((w) => w.message).join("; ");
+    record({ key: "boundary-drift", name: "Boundary drift", decision: "warn", reason, source: "boundary" }, undefined);
+  }
+  if ((env.policyState === "stale" || env.policyState === "invalid") && env.policyMessage !== null) {
+    record({ key: "policy-error", name: "apie.policy.json has errors", decision: "warn", reason: env.policyMessage, source: "policy" }, undefined);
+  }
+
+  const policyDecision: Decision = top?.decision ?? "allow";
+  const mode: Mode = env.workspaceMode === "enforce" || req.mode === "enforce" ? "enforce" : "monitor";
+  const restricted = policyDecision === "block" || policyDecision === "require_approval";
+  const effectiveDecision: Decision = mode === "monitor" && restricted ? "allow" : policyDecision;
+  return {
+    decision_id: env.decisionId,
+    policy_decision: policyDecision,
+    effective_decision: effectiveDecision,
+    mode,
+    enforcement_action: ENFORCEMENT[effectiveDecision],
+    reason: top?.reason ?? "no guardrail matched",
+    annotation: mode === "monitor" && restricted ? (policyDecision === "block" ? "would_block" : "would_require_approval") : null,
+    matched_guardrails: matched,
+    inferred,
+    drift_warnings: driftWarnings,
+    approval_timeout_ms: policyDecision === "require_approval" ? (approvalTimeoutMs ?? policy.approvalTimeoutMs) : null,
+    policy: { state: env.policyState, message: env.policyMessage },
+  };
+}

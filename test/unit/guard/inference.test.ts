@@ -1,0 +1,49 @@
+import { strict as assert } from "node:assert";
+import { inferFromArguments, inferFromToolName, toolNameTokens } from "../../../sidecar/guard/inference";
+
+describe("inference from tool names", () => {
+  const cases: [string, string, string, string][] = [
+    ["deploy.release", "execute", "deployment_event", "high"],
+    ["vault.read", "read", "secret", "critical"],
+    ["db.update", "update", "database_record", "high"],
+    ["postgres.select_rows", "read", "database_record", "high"],
+    ["github.merge_pr", "merge", "code_repository", "high"],
+    ["github.create_issue", "create", "code_repository", "medium"],
+    ["cicd.trigger_pipeline", "execute", "pipeline_run", "high"],
+    ["shell.rm_rf", "delete", "shell_command", "critical"],
+    ["run_in_terminal", "execute", "shell_command", "high"],
+    ["filesystem.read_file", "read", "file", "medium"],
+    ["slack.post_message", "communicate", "communication_event", "medium"],
+    ["searchDocs", "read", "internal_api", "low"],
+  ];
+  for (const [name, action, resource, risk] of cases) {
+    it(`${name} → ${action} ${resource} ${risk}`, () => {
+      const r = inferFromToolName(name);
+      assert.deepEqual([r?.actionType, r?.resourceType, r?.riskLevel], [action, resource, risk]);
+    });
+  }
+
+  it("matches whole tokens, not substrings", () => {
+    assert.equal(inferFromToolName("format_date")?.resourceType, undefined);
+    assert.equal(inferFromToolName("address.lookup")?.actionType, "read");
+    assert.equal(inferFromToolName("calculator"), null);
+  });
+
+  it("splits camelCase, snake, kebab and dots", () => {
+    assert.deepEqual(toolNameTokens("github.mergePR-now_x"), ["github", "merge", "pr", "now", "x"]);
+  });
+});
+
+describe("inference from arguments", () => {
+  it("a command is a shell execution; an environment is picked up", () => {
+    assert.deepEqual(inferFromArguments({ command: "ls", environment: "production" }), { actionType: "execute", resourceType: "shell_command", environment: "production", reason: "arguments carry a shell command" });
+  });
+  it("SQL statements: writes and schema changes are updates, selects are reads", () => {
+    assert.equal(inferFromArguments({ sql: "DROP TABLE x" })?.actionType, "update");
+    assert.equal(inferFromArguments({ query: "select 1" })?.actionType, "read");
+    assert.equal(inferFromArguments({ query: "what is love" }), null);
+  });
+  it("a path is a file", () => {
+    assert.equal(inferFromArguments({ path: "a.txt" })?.resourceType, "file");
+  });
+});
