@@ -3,6 +3,7 @@ import type { CompiledRule, EvaluationContext } from "./context";
 import { compileJsonPath, JsonPathError, selectJsonPath } from "./jsonPath";
 import { compileMatcher, MatcherCompileError, type ValuePredicate } from "./matchers";
 import type { CustomGuardrail, Matcher, PolicyDocument, TemplateSettings } from "./policySchema";
+import { DISCRIMINATOR_FIELDS, RuleIndex, type Discriminator } from "./ruleIndex";
 import { TEMPLATE_KEYS, type TemplateKey } from "./templateCatalog";
 import { templateRule } from "./templates";
 import { FACT_FIELDS, type FactField, type Mode } from "./types";
@@ -11,6 +12,8 @@ import { FACT_FIELDS, type FactField, type Mode } from "./types";
 export interface CompiledPolicy {
   mode: Mode;
   rules: readonly CompiledRule[];
+  /** Finds the rules worth testing for a call (see ruleIndex.ts). */
+  index: RuleIndex;
   /** Lower-cased environment names that count as production. */
   productionEnvironments: ReadonlySet<string>;
   approvalTimeoutMs: number;
@@ -35,6 +38,7 @@ export class PolicyCompileError extends Error {
 
 export function compilePolicy(doc: PolicyDocument): CompiledPolicy {
   const rules: CompiledRule[] = [];
+  const discriminators: (Discriminator | undefined)[] = [];
   const enabledTemplates: TemplateKey[] = [];
   for (const key of TEMPLATE_KEYS) {
     const setting = doc.templates?.[key];
@@ -42,15 +46,19 @@ export function compilePolicy(doc: PolicyDocument): CompiledPolicy {
     if (settings === undefined || settings.enabled === false) continue;
     enabledTemplates.push(key);
     rules.push(templateRule(key, settings));
+    discriminators.push(undefined);
   }
   doc.guardrails?.forEach((guardrail, index) => {
-    if (guardrail.enabled !== false) rules.push(compileCustomGuardrail(guardrail, index));
+    if (guardrail.enabled === false) return;
+    rules.push(compileCustomGuardrail(guardrail, index));
+    discriminators.push(discriminatorOf(guardrail));
   });
   const capabilities = new CapabilityRegistry();
   for (const [agentKey, declared] of Object.entries(doc.capabilities ?? {})) capabilities.declare(agentKey, declared);
   return {
     mode: doc.mode ?? "monitor",
     rules,
+    index: new RuleIndex(rules, discriminators),
     productionEnvironments: new Set((doc.productionEnvironments ?? DEFAULT_PRODUCTION_ENVIRONMENTS).map((e) => e.toLowerCase())),
     approvalTimeoutMs: doc.approvals?.timeoutMs ?? DEFAULT_APPROVAL_TIMEOUT_MS,
     boundary: {
@@ -113,6 +121,26 @@ function compileCustomGuardrail(guardrail: CustomGuardrail, index: number): Comp
       return reason;
     },
   };
+}
+
+/** The first fact field the guardrail pins to exact values, if any (a rule can only match calls with one). */
+function discriminatorOf(guardrail: CustomGuardrail): Discriminator | undefined {
+  for (const field of DISCRIMINATOR_FIELDS) {
+    const values = exactValues(guardrail.match[field]);
+    if (values !== undefined) return { field, values };
+  }
+  return undefined;
+}
+
+function exactValues(matcher: Matcher | undefined): readonly unknown[] | undefined {
+  if (matcher === undefined || matcher === null) return undefined;
+  if (Array.isArray(matcher)) return matcher;
+  if (typeof matcher !== "object") return [matcher];
+  const operators = Object.keys(matcher).filter((k) => (matcher as Record<string, unknown>)[k] !== undefined);
+  if (operators.length !== 1) return undefined;
+  if (matcher.equals !== undefined && matcher.equals !== null) return [matcher.equals];
+  if (matcher.in !== undefined) return matcher.in;
+  return undefined;
 }
 
 function compileAt(matcher: Matcher, where: readonly (string | number)[]): ValuePredicate {

@@ -52,7 +52,8 @@ export function evaluate(policy: CompiledPolicy, req: GuardRequest, env: Evaluat
     }
   };
 
-  for (const rule of policy.rules) {
+  for (const position of policy.index.candidates(facts)) {
+    const rule = policy.rules[position]!;
     const reason = rule.test(ctx);
     if (reason !== null) {
       record({ key: rule.key, name: rule.name, decision: rule.decision, reason, source: rule.source }, rule.approvalTimeoutMs);
