@@ -3,6 +3,7 @@ import { demoCommand, demoUsage } from "./commands/demo";
 import { evaluateCommand, evaluateUsage } from "./commands/evaluate";
 import { guardrailsCommand, guardrailsUsage } from "./commands/guardrails";
 import { policyCommand, policyUsage } from "./commands/policy";
+import { sidecarCommand, sidecarUsage } from "./commands/sidecar";
 import { processIo, type Io } from "./io";
 
 interface Command {
@@ -16,6 +17,7 @@ const COMMANDS: Record<string, Command> = {
   evaluate: { summary: "decide one tool call (JSON) with the local engine", usage: evaluateUsage, run: evaluateCommand },
   guardrails: { summary: "list or enable guardrail templates", usage: guardrailsUsage, run: guardrailsCommand },
   policy: { summary: "validate apie.policy.json", usage: policyUsage, run: policyCommand },
+  sidecar: { summary: "run the local Apie sidecar (HTTP API on 127.0.0.1)", usage: sidecarUsage, run: sidecarCommand },
 };
 
 function mainUsage(): string {

@@ -1,0 +1,40 @@
+import path from "node:path";
+import { z } from "zod";
+import { startSidecar } from "../../server/sidecar";
+import { parseCommandArgs } from "../args";
+import type { Io } from "../io";
+
+export const sidecarUsage = `Usage:
+  apie sidecar [--workspace DIR] [--port N] [--state-dir DIR]
+Runs the local Apie sidecar on 127.0.0.1 (the Apie v1 HTTP API; point agents at it with APIE_BASE_URL and
+APIE_API_KEY). When ready it prints one JSON line {"baseUrl","apiKey","adminKey","pid"} on stdout and writes
+the same to DIR/.apie/sidecar.json (mode 0600). Logs go to stderr. SIGTERM/SIGINT stop it cleanly.
+Options:
+  --workspace DIR   folder holding apie.policy.json (default: current directory)
+  --port N          port on 127.0.0.1; 0 = any free port (default 0)
+  --state-dir DIR   discovery file and state (default: WORKSPACE/.apie)`;
+
+const SidecarArgs = z.object({
+  workspace: z.string().default("."),
+  port: z.coerce.number().int().min(0).max(65535).default(0),
+  "state-dir": z.string().optional(),
+  positionals: z.tuple([]),
+});
+
+export async function sidecarCommand(argv: readonly string[], io: Io): Promise<number> {
+  const args = parseCommandArgs(argv, { workspace: { type: "string" }, port: { type: "string" }, "state-dir": { type: "string" } }, SidecarArgs);
+  const workspace = path.resolve(args.workspace);
+  const log = (line: string) => io.err(`[apie sidecar] ${line}\n`);
+  const sidecar = await startSidecar({ workspace, port: args.port, stateDir: path.resolve(args["state-dir"] ?? path.join(workspace, ".apie")), log });
+  io.out(JSON.stringify(sidecar.discovery) + "\n");
+  log(`listening on ${sidecar.discovery.baseUrl} (workspace ${workspace})`);
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      log(`${signal}: shutting down`);
+      void sidecar.close().then(resolve);
+    };
+    process.once("SIGTERM", () => stop("SIGTERM"));
+    process.once("SIGINT", () => stop("SIGINT"));
+  });
+  return 0;
+}

@@ -1,0 +1,73 @@
+import { z } from "zod";
+import { ModeSchema, RiskLevelSchema } from "../guard/policySchema";
+import type { GuardRequest } from "../guard/types";
+
+/**
+ * Apie v1 HTTP bodies, as the official clients send them (apie-sh/python-sdk `guard.py`): snake_case at the
+ * top level, `null` for absent values, `riskLevel` inside `tool`. Each schema is parsed at the boundary;
+ * internal code only sees the GuardRequest it maps to.
+ */
+
+const opt = <T extends z.ZodType>(schema: T) => schema.nullish().transform((v) => v ?? undefined);
+
+/** POST /v1/guardrails/evaluate — sent by an agent before each tool call. */
+export const EvaluateBodySchema = z.object({
+  agent_key: z.string().min(1),
+  run_id: opt(z.string()),
+  mode: opt(ModeSchema),
+  risk_level: opt(RiskLevelSchema),
+  action: opt(z.object({ type: opt(z.string()), name: opt(z.string()) })),
+  resource: opt(
+    z.object({
+      type: opt(z.string()),
+      provider: opt(z.string()),
+      environment: opt(z.string()),
+      external_id: opt(z.string()),
+    }),
+  ),
+  tool: opt(
+    z.object({
+      name: opt(z.string()),
+      provider: opt(z.string()),
+      riskLevel: opt(RiskLevelSchema),
+      risk_level: opt(RiskLevelSchema),
+    }),
+  ),
+  /** Our addition: the call's arguments, for argument rules, shell analysis and secret detection. */
+  arguments: z.unknown().optional(),
+  metadata: opt(z.record(z.string(), z.unknown())),
+});
+export type EvaluateBody = z.infer<typeof EvaluateBodySchema>;
+
+export function toGuardRequest(body: EvaluateBody): GuardRequest {
+  return {
+    agentKey: body.agent_key,
+    runId: body.run_id,
+    mode: body.mode,
+    riskLevel: body.risk_level,
+    action: body.action,
+    resource: body.resource && {
+      type: body.resource.type,
+      provider: body.resource.provider,
+      environment: body.resource.environment,
+      externalId: body.resource.external_id,
+    },
+    tool: body.tool && { name: body.tool.name, provider: body.tool.provider, riskLevel: body.tool.riskLevel ?? body.tool.risk_level },
+    arguments: body.arguments,
+    metadata: body.metadata,
+  };
+}
+
+/** Every error response: `{"error": {"code", "message", "field"?}}`. */
+export interface ErrorBody {
+  error: { code: string; message: string; field?: string };
+}
+
+/** What `apie sidecar` prints as its one stdout line and writes to the discovery file. */
+export const DiscoverySchema = z.object({
+  baseUrl: z.url(),
+  apiKey: z.string().min(1),
+  adminKey: z.string().min(1),
+  pid: z.int().positive(),
+});
+export type Discovery = z.infer<typeof DiscoverySchema>;

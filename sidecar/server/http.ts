@@ -1,0 +1,131 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { z } from "zod";
+import type { GuardEngine } from "../guard/engine";
+import { EvaluateBodySchema, toGuardRequest, type ErrorBody } from "../protocol/v1";
+import { checkAccess, type Caller, type Keys } from "./security";
+
+/** Bodies above this are refused with 413 before they are read in full. */
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly field?: string,
+  ) {
+    super(message);
+  }
+}
+
+interface Route {
+  method: "GET" | "POST";
+  path: string;
+  handle(body: unknown, caller: Caller): unknown;
+}
+
+export interface SidecarHttpOptions {
+  engine: GuardEngine;
+  keys: Keys;
+  startedAt: number;
+}
+
+/**
+ * The Apie v1 HTTP API on loopback. Every request: access check (Host, Origin, key), body cap, JSON parse,
+ * zod validation naming the field; every answer is JSON, errors as `{"error": {code, message, field?}}`.
+ */
+export function createSidecarHttpServer(options: SidecarHttpOptions): Server {
+  const { engine } = options;
+  const routes: Route[] = [
+    {
+      method: "GET",
+      path: "/v1/health",
+      handle: () => ({ status: "ok", policy: engine.policyStatus.state, mode: engine.workspaceMode, uptime_ms: Date.now() - options.startedAt }),
+    },
+    {
+      method: "POST",
+      path: "/v1/guardrails/evaluate",
+      handle: (body) => engine.evaluate(toGuardRequest(parseBody(EvaluateBodySchema, body))),
+    },
+  ];
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      const e = error instanceof HttpError ? error : new HttpError(500, "internal", String(error));
+      sendError(res, e);
+    });
+  });
+  server.keepAliveTimeout = 60_000;
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const port = (server.address() as { port: number } | null)?.port ?? 0;
+    const access = checkAccess(req, options.keys, port);
+    if (!access.ok) {
+      req.resume();
+      throw new HttpError(access.status, access.status === 401 ? "unauthorized" : "forbidden", access.message);
+    }
+    const path = (req.url ?? "/").split("?")[0]!;
+    const candidates = routes.filter((r) => r.path === path);
+    if (candidates.length === 0) {
+      req.resume();
+      throw new HttpError(404, "not_found", `no route ${req.method} ${path}`);
+    }
+    const route = candidates.find((r) => r.method === req.method);
+    if (route === undefined) {
+      req.resume();
+      throw new HttpError(405, "method_not_allowed", `${path} accepts ${candidates.map((r) => r.method).join(", ")}`);
+    }
+    const body = route.method === "POST" ? await readJson(req) : undefined;
+    sendJson(res, 200, route.handle(body, access.caller));
+  }
+
+  return server;
+}
+
+function parseBody<S extends z.ZodType>(schema: S, body: unknown): z.infer<S> {
+  const result = schema.safeParse(body);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0]!;
+  const field = issue.path.map(String).join(".");
+  throw new HttpError(400, "invalid_request", field ? `${field}: ${issue.message}` : issue.message, field || undefined);
+}
+
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  const declared = Number(req.headers["content-length"] ?? 0);
+  if (declared > MAX_BODY_BYTES) {
+    req.resume();
+    throw new HttpError(413, "payload_too_large", `body of ${declared} bytes exceeds the ${MAX_BODY_BYTES}-byte limit`);
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_BODY_BYTES) {
+      req.resume();
+      throw new HttpError(413, "payload_too_large", `body exceeds the ${MAX_BODY_BYTES}-byte limit`);
+    }
+    chunks.push(chunk);
+  }
+  const text = Buffer.concat(chunks).toString("utf8");
+  if (text.trim() === "") throw new HttpError(400, "invalid_request", "the request needs a JSON body");
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new HttpError(400, "invalid_json", `body is not JSON: ${(error as Error).message}`);
+  }
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const payload = JSON.stringify(body);
+  res.writeHead(status, { "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(payload) });
+  res.end(payload);
+}
+
+function sendError(res: ServerResponse, e: HttpError): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const body: ErrorBody = { error: { code: e.code, message: e.message, ...(e.field ? { field: e.field } : {}) } };
+  sendJson(res, e.status, body);
+}

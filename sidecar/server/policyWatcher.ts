@@ -1,0 +1,62 @@
+import { watch, type FSWatcher } from "node:fs";
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+import { formatPolicyError } from "../guard/policyLoader";
+import type { GuardEngine } from "../guard/engine";
+
+export const POLICY_FILE = "apie.policy.json";
+
+/**
+ * Keeps the engine's policy in step with <workspace>/apie.policy.json. Watches the directory, not the file,
+ * because editors save by writing a new file and renaming it over the old one.
+ */
+export class PolicyWatcher {
+  private watcher: FSWatcher | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private reloading: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly engine: GuardEngine,
+    private readonly workspace: string,
+    private readonly log: (line: string) => void,
+  ) {}
+
+  get file(): string {
+    return path.join(this.workspace, POLICY_FILE);
+  }
+
+  /** Load once now, then follow changes. */
+  async start(): Promise<void> {
+    await this.reload();
+    this.watcher = watch(this.workspace, (_event, name) => {
+      if (name !== null && name !== POLICY_FILE) return;
+      clearTimeout(this.timer);
+      this.timer = setTimeout(() => void (this.reloading = this.reloading.then(() => this.reload())), 30);
+    });
+  }
+
+  /** Resolves once every change seen so far is applied. */
+  settled(): Promise<void> {
+    return this.reloading;
+  }
+
+  close(): void {
+    clearTimeout(this.timer);
+    this.watcher?.close();
+  }
+
+  private async reload(): Promise<void> {
+    let text: string;
+    try {
+      text = await readFile(this.file, "utf8");
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+      this.engine.clearPolicy();
+      this.log(`policy: ${this.file} not found; no templates enabled`);
+      return;
+    }
+    const errors = this.engine.loadPolicyText(text, this.file);
+    if (errors.length === 0) this.log(`policy: loaded ${this.file}`);
+    else this.log(`policy: ${this.engine.policyStatus.state}\n${errors.map(formatPolicyError).join("\n")}`);
+  }
+}

@@ -1,0 +1,126 @@
+import { strict as assert } from "node:assert";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { request } from "node:http";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { startSidecarProcess, waitFor, type SidecarUnderTest } from "./sidecarProcess";
+
+interface Reply {
+  status: number;
+  body: any;
+}
+
+/** A raw HTTP call (node:http), so tests control every header, including Host and Origin. */
+function call(sidecar: SidecarUnderTest, method: string, urlPath: string, options: { key?: string | null; body?: string; headers?: Record<string, string> } = {}): Promise<Reply> {
+  const url = new URL(urlPath, sidecar.discovery.baseUrl);
+  const key = options.key === undefined ? sidecar.discovery.apiKey : options.key;
+  const headers: Record<string, string> = { "content-type": "application/json", ...(key ? { authorization: `Bearer ${key}` } : {}), ...options.headers };
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method, headers }, (res) => {
+      let text = "";
+      res.on("data", (d: Buffer) => (text += d.toString()));
+      res.on("end", () => resolve({ status: res.statusCode!, body: text ? JSON.parse(text) : undefined }));
+    });
+    req.on("error", reject);
+    req.end(options.body);
+  });
+}
+
+const deployBody = (mode: "monitor" | "enforce") =>
+  JSON.stringify({
+    agent_key: "release-gate",
+    run_id: null,
+    mode,
+    risk_level: null,
+    action: { type: "execute", name: "deploy.release" },
+    resource: { type: "deployment_event", provider: null, environment: "production", external_id: null },
+    tool: { name: "deploy.release", provider: "cicd", riskLevel: "high" },
+    metadata: null,
+  });
+
+describe("sidecar (real process on 127.0.0.1)", function () {
+  this.timeout(20_000);
+  let workspace: string;
+  let sidecar: SidecarUnderTest;
+
+  beforeEach(async () => {
+    workspace = mkdtempSync(path.join(tmpdir(), "apie-sidecar-"));
+    writeFileSync(path.join(workspace, "apie.policy.json"), JSON.stringify({ templates: { "prod-deploys": { decision: "block" } } }));
+    sidecar = await startSidecarProcess(workspace);
+  });
+  afterEach(async () => {
+    await sidecar.stop();
+    rmSync(workspace, { recursive: true, force: true });
+  });
+
+  it("announces itself on one stdout line and in a 0600 discovery file", () => {
+    assert.match(sidecar.discovery.baseUrl, /^http:\/\/127\.0\.0\.1:\d+$/);
+    assert.equal(sidecar.discovery.pid, sidecar.child.pid);
+    const file = path.join(workspace, ".apie", "sidecar.json");
+    assert.deepEqual(JSON.parse(readFileSync(file, "utf8")), sidecar.discovery);
+    assert.equal(statSync(file).mode & 0o777, 0o600);
+    assert.equal(readFileSync(path.join(workspace, ".apie", ".gitignore"), "utf8"), "*\n");
+  });
+
+  it("evaluates an official-SDK-shaped body (snake_case, nulls) with the workspace policy", async () => {
+    const enforce = await call(sidecar, "POST", "/v1/guardrails/evaluate", { body: deployBody("enforce") });
+    assert.equal(enforce.status, 200);
+    assert.equal(enforce.body.policy_decision, "block");
+    assert.equal(enforce.body.enforcement_action, "block");
+    assert.equal(enforce.body.matched_guardrails[0].key, "prod-deploys");
+    const monitor = await call(sidecar, "POST", "/v1/guardrails/evaluate", { body: deployBody("monitor") });
+    assert.equal(monitor.body.effective_decision, "allow");
+    assert.equal(monitor.body.annotation, "would_block");
+  });
+
+  it("follows edits of apie.policy.json, and keeps the last good policy when the edit is broken", async () => {
+    writeFileSync(path.join(workspace, "apie.policy.json"), JSON.stringify({ templates: { "prod-deploys": { decision: "warn" } } }));
+    await waitFor(async () => (await call(sidecar, "POST", "/v1/guardrails/evaluate", { body: deployBody("enforce") })).body.policy_decision === "warn");
+    writeFileSync(path.join(workspace, "apie.policy.json"), '{ "templates": { "prod-deploys": ');
+    await waitFor(async () => (await call(sidecar, "GET", "/v1/health")).body.policy === "stale");
+    const d = (await call(sidecar, "POST", "/v1/guardrails/evaluate", { body: deployBody("enforce") })).body;
+    assert.equal(d.policy.state, "stale");
+    assert.ok(d.matched_guardrails.some((g: { key: string }) => g.key === "prod-deploys"));
+    assert.match(sidecar.stderr(), /apie\.policy\.json:1:\d+/);
+  });
+
+  it("requires the key: none or a wrong one → 401", async () => {
+    assert.equal((await call(sidecar, "GET", "/v1/health", { key: null })).status, 401);
+    const wrong = await call(sidecar, "GET", "/v1/health", { key: "apie_nope" });
+    assert.equal(wrong.status, 401);
+    assert.equal(wrong.body.error.code, "unauthorized");
+    assert.equal((await call(sidecar, "GET", "/v1/health")).status, 200);
+  });
+
+  it("refuses web pages (Origin) and DNS-rebinding Host names with 403, even with the key", async () => {
+    const page = await call(sidecar, "POST", "/v1/guardrails/evaluate", { body: deployBody("enforce"), headers: { origin: "https://evil.example" } });
+    assert.equal(page.status, 403);
+    const port = new URL(sidecar.discovery.baseUrl).port;
+    const rebound = await call(sidecar, "GET", "/v1/health", { headers: { host: `evil.example:${port}` } });
+    assert.equal(rebound.status, 403);
+  });
+
+  it("answers bad input with a JSON 4xx naming the problem, and stays up", async () => {
+    const notJson = await call(sidecar, "POST", "/v1/guardrails/evaluate", { body: "{nope" });
+    assert.equal(notJson.status, 400);
+    assert.equal(notJson.body.error.code, "invalid_json");
+    const wrongType = await call(sidecar, "POST", "/v1/guardrails/evaluate", { body: JSON.stringify({ agent_key: "a", tool: { riskLevel: "extreme" } }) });
+    assert.equal(wrongType.status, 400);
+    assert.equal(wrongType.body.error.field, "tool.riskLevel");
+    const missing = await call(sidecar, "POST", "/v1/guardrails/evaluate", { body: JSON.stringify({}) });
+    assert.equal(missing.body.error.field, "agent_key");
+    const huge = await call(sidecar, "POST", "/v1/guardrails/evaluate", { body: JSON.stringify({ agent_key: "a", arguments: "x".repeat(2 * 1024 * 1024) }) });
+    assert.equal(huge.status, 413);
+    const unknown = await call(sidecar, "GET", "/v1/nothing-here");
+    assert.equal(unknown.status, 404);
+    assert.match(unknown.body.error.message, /no route GET \/v1\/nothing-here/);
+    assert.equal((await call(sidecar, "GET", "/v1/guardrails/evaluate")).status, 405);
+    assert.equal((await call(sidecar, "POST", "/v1/guardrails/evaluate", { body: deployBody("enforce") })).body.policy_decision, "block");
+  });
+
+  it("SIGTERM shuts down cleanly and removes the discovery file", async () => {
+    const file = path.join(workspace, ".apie", "sidecar.json");
+    assert.equal(await sidecar.stop(), 0);
+    assert.ok(!existsSync(file));
+  });
+});
