@@ -71,3 +71,45 @@ export const DiscoverySchema = z.object({
   pid: z.int().positive(),
 });
 export type Discovery = z.infer<typeof DiscoverySchema>;
+
+/** POST /v1/agents/identify — an SDK registering its agent at startup. */
+export const IdentifyBodySchema = z.object({
+  agent: z.object({ key: z.string().min(1), name: opt(z.string()) }).loose(),
+  mode: opt(z.string()),
+});
+
+export interface IdentifyResponse {
+  agent_id: string;
+  agent_version_id: string;
+  workspace_id: string;
+  config_hash: string;
+  created: boolean;
+  version_created: boolean;
+  ingest_url: string;
+  recommended_next_step: string;
+  dashboard_url: string;
+}
+
+/** POST /v1/agents/{id}/capabilities/declare (shape of python-sdk capabilities.py). */
+export const DeclareCapabilitiesBodySchema = z.object({
+  capabilities: z.array(
+    z.object({
+      tool: z.object({ name: z.string().min(1), provider: opt(z.string()) }),
+      actions: opt(z.array(z.string())),
+      resources: opt(z.array(z.string())),
+      environments: opt(z.array(z.string())),
+      riskLevel: opt(RiskLevelSchema),
+    }),
+  ),
+});
+
+/** POST /v1/agents/{id}/tools/define. */
+export const DefineToolBodySchema = z.object({
+  name: z.string().min(1),
+  provider: opt(z.string()),
+  description: opt(z.string()),
+  inputSchema: z.unknown().optional(),
+  actionTypes: opt(z.array(z.string())),
+  resourceTypes: opt(z.array(z.string())),
+  riskLevel: opt(RiskLevelSchema),
+});

@@ -1,7 +1,17 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { z } from "zod";
 import type { GuardEngine } from "../guard/engine";
-import { EvaluateBodySchema, toGuardRequest, type ErrorBody } from "../protocol/v1";
+import { createHash } from "node:crypto";
+import {
+  DeclareCapabilitiesBodySchema,
+  DefineToolBodySchema,
+  EvaluateBodySchema,
+  IdentifyBodySchema,
+  toGuardRequest,
+  type ErrorBody,
+  type IdentifyResponse,
+} from "../protocol/v1";
+import { AgentRegistry } from "./agents";
 import { checkAccess, type Caller, type Keys } from "./security";
 
 /** Bodies above this are refused with 413 before they are read in full. */
@@ -20,14 +30,17 @@ class HttpError extends Error {
 
 interface Route {
   method: "GET" | "POST";
-  path: string;
-  handle(body: unknown, caller: Caller): unknown;
+  /** A literal path, or a pattern whose groups become `params`. */
+  path: string | RegExp;
+  handle(body: unknown, caller: Caller, params: string[]): unknown;
 }
 
 export interface SidecarHttpOptions {
   engine: GuardEngine;
   keys: Keys;
   startedAt: number;
+  /** The server's own base URL (known once listening). */
+  baseUrl: () => string;
 }
 
 /**
@@ -36,6 +49,12 @@ export interface SidecarHttpOptions {
  */
 export function createSidecarHttpServer(options: SidecarHttpOptions): Server {
   const { engine } = options;
+  const agents = new AgentRegistry();
+  const agentKey = (id: string | undefined): string => {
+    const key = id === undefined ? undefined : agents.keyOf(id);
+    if (key === undefined) throw new HttpError(404, "unknown_agent", `no agent with id "${id}"; call /v1/agents/identify first`);
+    return key;
+  };
   const routes: Route[] = [
     {
       method: "GET",
@@ -46,6 +65,54 @@ export function createSidecarHttpServer(options: SidecarHttpOptions): Server {
       method: "POST",
       path: "/v1/guardrails/evaluate",
       handle: (body) => engine.evaluate(toGuardRequest(parseBody(EvaluateBodySchema, body))),
+    },
+    {
+      method: "POST",
+      path: "/v1/agents/identify",
+      handle: (body): IdentifyResponse => {
+        const parsed = parseBody(IdentifyBodySchema, body);
+        const { id, created } = agents.identify(parsed.agent.key);
+        return {
+          agent_id: id,
+          agent_version_id: `${id}_v1`,
+          workspace_id: "local",
+          config_hash: createHash("sha256").update(JSON.stringify(body)).digest("hex"),
+          created,
+          version_created: created,
+          ingest_url: options.baseUrl(),
+          recommended_next_step: "enable guardrail templates in apie.policy.json (apie guardrails enable KEY)",
+          dashboard_url: "",
+        };
+      },
+    },
+    {
+      method: "POST",
+      path: /^\/v1\/agents\/([^/]+)\/capabilities\/declare$/,
+      handle: (body, _caller, [id]) => {
+        const key = agentKey(id);
+        const { capabilities } = parseBody(DeclareCapabilitiesBodySchema, body);
+        engine.declareCapabilities(
+          key,
+          capabilities.map((c) => ({
+            tool: { name: c.tool.name, ...(c.tool.provider ? { provider: c.tool.provider } : {}) },
+            actions: c.actions ?? [],
+            resources: c.resources ?? [],
+            ...(c.environments ? { environments: c.environments } : {}),
+            ...(c.riskLevel ? { riskLevel: c.riskLevel } : {}),
+          })),
+        );
+        return { agent_id: id, declared: capabilities.length };
+      },
+    },
+    {
+      method: "POST",
+      path: /^\/v1\/agents\/([^/]+)\/tools\/define$/,
+      handle: (body, _caller, [id]) => {
+        agentKey(id);
+        const tool = parseBody(DefineToolBodySchema, body);
+        engine.defineTool(tool);
+        return { agent_id: id, tool: { name: tool.name } };
+      },
     },
   ];
 
@@ -65,7 +132,11 @@ export function createSidecarHttpServer(options: SidecarHttpOptions): Server {
       throw new HttpError(access.status, access.status === 401 ? "unauthorized" : "forbidden", access.message);
     }
     const path = (req.url ?? "/").split("?")[0]!;
-    const candidates = routes.filter((r) => r.path === path);
+    const matchRoute = (r: Route): string[] | undefined => {
+      if (typeof r.path === "string") return r.path === path ? [] : undefined;
+      return r.path.exec(path)?.slice(1).map(decodeURIComponent);
+    };
+    const candidates = routes.filter((r) => matchRoute(r) !== undefined);
     if (candidates.length === 0) {
       req.resume();
       throw new HttpError(404, "not_found", `no route ${req.method} ${path}`);
@@ -76,7 +147,7 @@ export function createSidecarHttpServer(options: SidecarHttpOptions): Server {
       throw new HttpError(405, "method_not_allowed", `${path} accepts ${candidates.map((r) => r.method).join(", ")}`);
     }
     const body = route.method === "POST" ? await readJson(req) : undefined;
-    sendJson(res, 200, route.handle(body, access.caller));
+    sendJson(res, 200, route.handle(body, access.caller, matchRoute(route)!));
   }
 
   return server;

@@ -32,9 +32,11 @@ export async function startSidecar(options: SidecarOptions): Promise<RunningSide
   await policy.start();
 
   const keys = { apiKey: `apie_${randomBytes(24).toString("base64url")}`, adminKey: `apie_admin_${randomBytes(24).toString("base64url")}` };
-  const server = createSidecarHttpServer({ engine, keys, startedAt });
+  let baseUrl = "";
+  const server = createSidecarHttpServer({ engine, keys, startedAt, baseUrl: () => baseUrl });
   const port = await listen(server, options.port);
-  const discovery: Discovery = { baseUrl: `http://127.0.0.1:${port}`, ...keys, pid: process.pid };
+  baseUrl = `http://127.0.0.1:${port}`;
+  const discovery: Discovery = { baseUrl, ...keys, pid: process.pid };
   const discoveryFile = await writeDiscovery(options.stateDir, discovery);
 
   return {

@@ -118,6 +118,24 @@ describe("sidecar (real process on 127.0.0.1)", function () {
     assert.equal((await call(sidecar, "POST", "/v1/guardrails/evaluate", { body: deployBody("enforce") })).body.policy_decision, "block");
   });
 
+  it("identify, capabilities/declare and tools/define feed drift and inference", async () => {
+    const id = (await call(sidecar, "POST", "/v1/agents/identify", { body: JSON.stringify({ agent: { key: "release-gate", name: "Release Gate", team: null }, mode: "enforce" }) })).body;
+    assert.match(id.agent_id, /^agt_/);
+    assert.equal(id.created, true);
+    const declare = await call(sidecar, "POST", `/v1/agents/${id.agent_id}/capabilities/declare`, {
+      body: JSON.stringify({ capabilities: [{ tool: { name: "deploy.release", provider: "cicd" }, actions: ["execute"], resources: ["deployment_event"], environments: ["staging"] }] }),
+    });
+    assert.equal(declare.status, 200, JSON.stringify(declare.body));
+    const d = (await call(sidecar, "POST", "/v1/guardrails/evaluate", { body: deployBody("enforce") })).body;
+    assert.deepEqual(d.drift_warnings.map((w: { code: string }) => w.code), ["undeclared_environment"]);
+    await call(sidecar, "POST", `/v1/agents/${id.agent_id}/tools/define`, { body: JSON.stringify({ name: "ops.wipe", actionTypes: ["delete"], resourceTypes: ["database_record"], riskLevel: "critical" }) });
+    const wipe = (await call(sidecar, "POST", "/v1/guardrails/evaluate", { body: JSON.stringify({ agent_key: "release-gate", tool: { name: "ops.wipe" } }) })).body;
+    assert.deepEqual(wipe.inferred.reasons, ["tool definition"]);
+    const unknown = await call(sidecar, "POST", "/v1/agents/agt_nope/capabilities/declare", { body: JSON.stringify({ capabilities: [] }) });
+    assert.equal(unknown.status, 404);
+    assert.equal(unknown.body.error.code, "unknown_agent");
+  });
+
   it("SIGTERM shuts down cleanly and removes the discovery file", async () => {
     const file = path.join(workspace, ".apie", "sidecar.json");
     assert.equal(await sidecar.stop(), 0);
