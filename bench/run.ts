@@ -14,6 +14,7 @@ interface BenchModule {
 /** In run order. A new bench is one line; modules load lazily so one bench's dependencies never slow another. */
 const BENCHES: readonly { name: string; load: () => Promise<BenchModule> }[] = [
   { name: "guard engine vs cedar-wasm", load: () => import("./guard.bench") },
+  { name: "sidecar evaluate round trip vs bare HTTP echo", load: () => import("./sidecar.bench") },
 ];
 
 async function main(filters: readonly string[]): Promise<number> {

@@ -1,0 +1,132 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { Agent, request } from "node:http";
+import path from "node:path";
+import { createInterface } from "node:readline";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { formatMicros, formatRate, formatRatio, formatTable, summarize } from "./stats";
+
+/**
+ * One guard decision over HTTP: POST /v1/guardrails/evaluate to the real sidecar process (built
+ * dist/cli.js) on loopback, against the floor of the same trip — a bare keep-alive echo server in its own
+ * process — measured in the same run with the same client (http.Agent keepAlive, as PERF.md recommends over
+ * fetch). Concurrency 1 (latency) and 64 (throughput). Goals (issue 3): p50 ≤ 150 µs, p99 ≤ 1 ms,
+ * ≥ 20 000 decisions/s, p50 ratio to the echo floor ≤ 1.5. The SDK's withTool adds no extra round trip
+ * for an allowed call, so this is its guard cost.
+ */
+
+const CLI = path.resolve(__dirname, "../dist/cli.js");
+const WARMUP = 2_000;
+const SEQUENTIAL = 10_000;
+const CONCURRENT_TOTAL = 40_000;
+const CONCURRENCY = 64;
+
+const ECHO_SERVER = `
+const http = require("node:http");
+const server = http.createServer((req, res) => {
+  const chunks = [];
+  req.on("data", (c) => chunks.push(c));
+  req.on("end", () => { const b = Buffer.concat(chunks); res.writeHead(200, {"content-type": "application/json", "content-length": b.length}); res.end(b); });
+});
+server.keepAliveTimeout = 60000;
+server.listen(0, "127.0.0.1", () => console.log(JSON.stringify({ baseUrl: "http://127.0.0.1:" + server.address().port, apiKey: "none" })));
+`;
+
+const BODY = JSON.stringify({
+  agent_key: "bench-agent",
+  mode: "enforce",
+  action: { type: "read", name: "search.docs" },
+  resource: { type: "knowledge_base", environment: "production" },
+  tool: { name: "search.docs", provider: "internal", riskLevel: "low" },
+  arguments: { query: "how do I rotate keys" },
+});
+
+interface Target {
+  name: string;
+  child: ChildProcess;
+  baseUrl: string;
+  apiKey: string;
+}
+
+async function startProcess(name: string, args: string[]): Promise<Target> {
+  const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "ignore"] });
+  const line = await new Promise<string>((resolve, reject) => {
+    createInterface({ input: child.stdout! }).once("line", resolve);
+    child.once("exit", (code) => reject(new Error(`${name} exited (${code}) before ready`)));
+  });
+  const { baseUrl, apiKey } = JSON.parse(line) as { baseUrl: string; apiKey: string };
+  return { name, child, baseUrl, apiKey };
+}
+
+function post(agent: Agent, target: Target): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const req = request(`${target.baseUrl}/v1/guardrails/evaluate`, {
+      method: "POST",
+      agent,
+      headers: { "content-type": "application/json", authorization: `Bearer ${target.apiKey}`, "content-length": Buffer.byteLength(BODY) },
+    }, (res) => {
+      if (res.statusCode !== 200) reject(new Error(`${target.name}: HTTP ${res.statusCode}`));
+      res.resume();
+      res.on("end", resolve);
+    });
+    req.on("error", reject);
+    req.end(BODY);
+  });
+}
+
+async function measure(target: Target): Promise<{ seq: ReturnType<typeof summarize>; conc: ReturnType<typeof summarize>; rate: number }> {
+  const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
+  for (let i = 0; i < WARMUP; i++) await post(agent, target);
+  const seq = new Float64Array(SEQUENTIAL);
+  for (let i = 0; i < SEQUENTIAL; i++) {
+    const t0 = process.hrtime.bigint();
+    await post(agent, target);
+    seq[i] = Number(process.hrtime.bigint() - t0);
+  }
+  const conc = new Float64Array(CONCURRENT_TOTAL);
+  let next = 0;
+  const started = process.hrtime.bigint();
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (next < CONCURRENT_TOTAL) {
+        const i = next++;
+        const t0 = process.hrtime.bigint();
+        await post(agent, target);
+        conc[i] = Number(process.hrtime.bigint() - t0);
+      }
+    }),
+  );
+  const rate = CONCURRENT_TOTAL / (Number(process.hrtime.bigint() - started) / 1e9);
+  agent.destroy();
+  return { seq: summarize(seq), conc: summarize(conc), rate };
+}
+
+export async function run(report: (line: string) => void): Promise<void> {
+  const workspace = mkdtempSync(path.join(tmpdir(), "apie-bench-"));
+  writeFileSync(path.join(workspace, "apie.policy.json"), JSON.stringify({ templates: { "prod-deploys": true, "prod-shell": true, "secret-in-arguments": true } }));
+  const targets: Target[] = [];
+  try {
+    targets.push(await startProcess("echo", ["-e", ECHO_SERVER]));
+    targets.push(await startProcess("sidecar", [CLI, "sidecar", "--workspace", workspace, "--port", "0"]));
+    report(`client: node:http Agent keepAlive; ${SEQUENTIAL} sequential + ${CONCURRENT_TOTAL} requests at concurrency ${CONCURRENCY}; server in its own process (2 cores shared)`);
+    const [echo, sidecar] = [await measure(targets[0]!), await measure(targets[1]!)];
+    report(
+      formatTable(
+        ["server", "p50 (c=1)", "p99 (c=1)", "p50 (c=64)", "p99 (c=64)", "requests/s (c=64)"],
+        [
+          ["bare echo (floor)", formatMicros(echo.seq.p50), formatMicros(echo.seq.p99), formatMicros(echo.conc.p50), formatMicros(echo.conc.p99), formatRate(echo.rate)],
+          ["sidecar evaluate", formatMicros(sidecar.seq.p50), formatMicros(sidecar.seq.p99), formatMicros(sidecar.conc.p50), formatMicros(sidecar.conc.p99), formatRate(sidecar.rate)],
+        ],
+      ),
+    );
+    const ratio = sidecar.seq.p50 / echo.seq.p50;
+    const pass = (ok: boolean) => (ok ? "PASS" : "FAIL");
+    report(
+      `goals: p50 <= 150 µs: ${pass(sidecar.seq.p50 <= 150_000)} (${formatMicros(sidecar.seq.p50)}); p99 <= 1 ms: ${pass(sidecar.seq.p99 <= 1_000_000)} (${formatMicros(sidecar.seq.p99)}); ` +
+        `>= 20 000 decisions/s: ${pass(sidecar.rate >= 20_000)} (${formatRate(sidecar.rate)}); p50 ratio to echo <= 1.5: ${pass(ratio <= 1.5)} (${formatRatio(ratio)})`,
+    );
+  } finally {
+    for (const t of targets) t.child.kill("SIGTERM");
+    rmSync(workspace, { recursive: true, force: true });
+  }
+}
