@@ -52,7 +52,12 @@ export function parseShell(command: string): Pipeline[] {
 /** All findings for a command line (deduplicated by kind+command). Empty array when harmless. */
 export function analyzeShell(command: string): ShellFinding[] {
   const findings = new Findings();
-  const { pipelines, functions } = run(command);
+  const { pipelines, functions, truncated } = run(command);
+  if (truncated) {
+    // Fail closed: nobody nests a real command this deep, but someone hiding one from the guard would.
+    const shown = command.length > 80 ? `${command.slice(0, 77)}...` : command;
+    findings.add("destructive", shown, `nested more than ${MAX_DEPTH} levels deep; too deep to analyse`);
+  }
   try {
     for (const pipeline of pipelines) {
       checkPipeline(pipeline, findings);
@@ -132,12 +137,14 @@ type RawPipeline = RawItem[];
 /** Collects what is not a pipeline but matters to the analyzer (function definitions). */
 interface Sink {
   functions: FnDef[];
+  /** Some text was nested past MAX_DEPTH and skipped: the analyzer then fails closed (see analyzeShell). */
+  truncated: boolean;
 }
 
 const NO_SUBS: readonly Cmd[][] = [];
 
-function run(command: string): { pipelines: Cmd[][]; functions: FnDef[] } {
-  const sink: Sink = { functions: [] };
+function run(command: string): { pipelines: Cmd[][]; functions: FnDef[]; truncated: boolean } {
+  const sink: Sink = { functions: [], truncated: false };
   let pipelines: Cmd[][] = [];
   if (typeof command === "string" && command.length > 0) {
     try {
@@ -146,7 +153,7 @@ function run(command: string): { pipelines: Cmd[][]; functions: FnDef[] } {
       // Unreachable by design (bounded recursion, no throwing calls); never let a parser bug escape.
     }
   }
-  return { pipelines, functions: sink.functions };
+  return { pipelines, functions: sink.functions, truncated: sink.truncated };
 }
 
 function parseAndExpand(src: string, depth: number, sink: Sink): Cmd[][] {
@@ -261,6 +268,7 @@ class Parser {
 
   private nested(close: ")" | "}"): RawPipeline[] {
     if (this.depth >= MAX_DEPTH) {
+      this.sink.truncated = true;
       this.skipBalanced(close);
       return [];
     }
@@ -514,6 +522,7 @@ class Parser {
     }
     w.text += src.slice(start, this.pos);
     if (this.depth < MAX_DEPTH) addSubs(w, parseAndExpand(inner, this.depth + 1, this.sink));
+    else this.sink.truncated = true;
   }
 
   /** `$((…))`: arithmetic, kept as literal text. */
@@ -810,7 +819,10 @@ function orFinal(j: number, words: readonly Word[]): number {
 
 /** Re-parse `script` as a full command line and place its pipelines; DONE, or FINAL beyond MAX_DEPTH. */
 function reparse(script: string, ctx: Ctx, emitOthers: () => void): number {
-  if (ctx.depth >= MAX_DEPTH) return FINAL;
+  if (ctx.depth >= MAX_DEPTH) {
+    ctx.sink.truncated = true;
+    return FINAL;
+  }
   emitOthers();
   place(ctx, parseAndExpand(script, ctx.depth + 1, ctx.sink));
   return DONE;

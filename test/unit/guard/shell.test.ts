@@ -438,5 +438,16 @@ describe("shell analyzer", () => {
         assert.ok(Array.isArray(analyzeShell(input)));
       });
     }
+
+    it("fails closed when a command is nested too deep to analyse (12 levels of bash -c)", () => {
+      const hidden = Array.from({ length: 12 }).reduce<string>((acc) => `bash -c ${JSON.stringify(acc)}`, "echo hi");
+      const findings = analyzeShell(hidden);
+      assert.equal(findings[0]?.kind, "destructive");
+      assert.match(findings[0]!.reason, /too deep to analyse/);
+    });
+
+    it("ordinary nesting stays below the limit", () => {
+      assert.deepEqual(analyzeShell('bash -c "echo $(date) && sh -c \'ls $(pwd)\'"'), []);
+    });
   });
 });
