@@ -25,16 +25,24 @@ export async function sidecarCommand(argv: readonly string[], io: Io): Promise<n
   const args = parseCommandArgs(argv, { workspace: { type: "string" }, port: { type: "string" }, "state-dir": { type: "string" } }, SidecarArgs);
   const workspace = path.resolve(args.workspace);
   const log = (line: string) => io.err(`[apie sidecar] ${line}\n`);
+  // Signals are watched before anything starts, so a SIGTERM that races the ready line still shuts down
+  // cleanly (exit 0, discovery file removed) instead of killing the process with the default handler.
+  let stopSignal: string | undefined;
+  let onStop: (() => void) | undefined;
+  const stopped = new Promise<void>((resolve) => (onStop = resolve));
+  for (const signal of ["SIGTERM", "SIGINT"] as const) {
+    process.once(signal, () => {
+      stopSignal ??= signal;
+      onStop!();
+    });
+  }
   const sidecar = await startSidecar({ workspace, port: args.port, stateDir: path.resolve(args["state-dir"] ?? path.join(workspace, ".apie")), log });
-  io.out(JSON.stringify(sidecar.discovery) + "\n");
-  log(`listening on ${sidecar.discovery.baseUrl} (workspace ${workspace})`);
-  await new Promise<void>((resolve) => {
-    const stop = (signal: string) => {
-      log(`${signal}: shutting down`);
-      void sidecar.close().then(resolve);
-    };
-    process.once("SIGTERM", () => stop("SIGTERM"));
-    process.once("SIGINT", () => stop("SIGINT"));
-  });
+  if (stopSignal === undefined) {
+    io.out(JSON.stringify(sidecar.discovery) + "\n");
+    log(`listening on ${sidecar.discovery.baseUrl} (workspace ${workspace})`);
+  }
+  await stopped;
+  log(`${stopSignal}: shutting down`);
+  await sidecar.close();
   return 0;
 }
