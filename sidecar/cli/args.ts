@@ -1,5 +1,6 @@
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { z } from "zod";
+import { firstIssue } from "../protocol/issues";
 
 /** A command-line problem: printed with the command's usage, exit code 2. */
 export class UsageError extends Error {}
@@ -23,10 +24,9 @@ export function parseCommandArgs<S extends z.ZodType>(
   }
   const result = schema.safeParse({ ...parsed.values, positionals: parsed.positionals });
   if (!result.success) {
-    const issue = result.error.issues[0]!;
-    const field = issue.path.map(String).join(".");
+    const { field, message } = firstIssue(result.error);
     const name = field === "" ? "arguments" : field.startsWith("positionals") ? "argument" : `--${field}`;
-    throw new UsageError(`${name}: ${issue.message}`);
+    throw new UsageError(`${name}: ${message}`);
   }
   return result.data;
 }

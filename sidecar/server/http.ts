@@ -11,6 +11,7 @@ import {
   type ErrorBody,
   type IdentifyResponse,
 } from "../protocol/v1";
+import { firstIssue } from "../protocol/issues";
 import { AgentRegistry } from "./agents";
 import { checkAccess, type Caller, type Keys } from "./security";
 
@@ -156,9 +157,8 @@ export function createSidecarHttpServer(options: SidecarHttpOptions): Server {
 function parseBody<S extends z.ZodType>(schema: S, body: unknown): z.infer<S> {
   const result = schema.safeParse(body);
   if (result.success) return result.data;
-  const issue = result.error.issues[0]!;
-  const field = issue.path.map(String).join(".");
-  throw new HttpError(400, "invalid_request", field ? `${field}: ${issue.message}` : issue.message, field || undefined);
+  const { field, message } = firstIssue(result.error);
+  throw new HttpError(400, "invalid_request", field ? `${field}: ${message}` : message, field || undefined);
 }
 
 async function readJson(req: IncomingMessage): Promise<unknown> {

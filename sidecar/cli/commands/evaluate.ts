@@ -4,6 +4,7 @@ import { GuardEngine } from "../../guard/engine";
 import { formatPolicyError } from "../../guard/policyLoader";
 import { ModeSchema } from "../../guard/policySchema";
 import { GuardRequestSchema } from "../../guard/requestSchema";
+import { firstIssue } from "../../protocol/issues";
 import type { GuardDecision } from "../../guard/types";
 import { parseCommandArgs, UsageError } from "../args";
 import type { Io } from "../io";
@@ -50,8 +51,8 @@ export async function evaluateCommand(argv: readonly string[], io: Io): Promise<
   }
   const request = GuardRequestSchema.safeParse(json);
   if (!request.success) {
-    const issue = request.error.issues[0]!;
-    throw new UsageError(`REQUEST_JSON.${issue.path.map(String).join(".")}: ${issue.message}`);
+    const { field, message } = firstIssue(request.error);
+    throw new UsageError(`REQUEST_JSON.${field}: ${message}`);
   }
   const engine = await engineFromPolicyFile(args.policy, io);
   if (engine === undefined) return 1;
