@@ -45,14 +45,16 @@ export class GuardEngine {
       this.hadGoodPolicy = true;
       return [];
     }
-    const first = formatPolicyError(result.errors[0]!);
-    const more = result.errors.length > 1 ? ` (+${result.errors.length - 1} more)` : "";
-    if (this.hadGoodPolicy) {
-      this.setPolicy(this.policy, "stale", result.errors, `${first}${more}; the last valid policy stays in force`);
-    } else {
-      this.setPolicy(safeBaselinePolicy(), "invalid", result.errors, `${first}${more}; no valid policy yet, so every template is on at its default`);
-    }
+    this.rejectPolicy(result.errors);
     return result.errors;
+  }
+
+  /**
+   * apie.policy.json exists but cannot be read (permissions, a directory, I/O error). Treated like a broken
+   * file, never like a missing one: a missing policy means "no templates", an unreadable one must not.
+   */
+  policyUnreadable(file: string, reason: string): void {
+    this.rejectPolicy([{ file, line: 1, column: 1, offset: 0, length: 0, field: "", message: `cannot read the file: ${reason}` }]);
   }
 
   /** apie.policy.json was deleted (or never existed): back to defaults, no templates. */
@@ -101,6 +103,17 @@ export class GuardEngine {
       policyMessage: this.message,
     };
     return evaluate(this.policy, request, env);
+  }
+
+  /** Keep the last good policy, or fall back to the safe baseline, and say so in every decision. */
+  private rejectPolicy(errors: readonly PolicyError[]): void {
+    const first = formatPolicyError(errors[0]!);
+    const more = errors.length > 1 ? ` (+${errors.length - 1} more)` : "";
+    if (this.hadGoodPolicy) {
+      this.setPolicy(this.policy, "stale", errors, `${first}${more}; the last valid policy stays in force`);
+    } else {
+      this.setPolicy(safeBaselinePolicy(), "invalid", errors, `${first}${more}; no valid policy yet, so every template is on at its default`);
+    }
   }
 
   private setPolicy(policy: CompiledPolicy, state: PolicyState, errors: readonly PolicyError[], message: string | null): void {

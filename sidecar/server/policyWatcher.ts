@@ -33,11 +33,10 @@ export class PolicyWatcher {
       clearTimeout(this.timer);
       this.timer = setTimeout(() => void (this.reloading = this.reloading.then(() => this.reload())), 30);
     });
-  }
-
-  /** Resolves once every change seen so far is applied. */
-  settled(): Promise<void> {
-    return this.reloading;
+    // The directory itself may vanish or become unreadable; the sidecar keeps its current policy.
+    this.watcher.on("error", (error) => {
+      this.log(`policy: stopped watching ${this.workspace}: ${error.message}; the current policy stays in force`);
+    });
   }
 
   close(): void {
@@ -45,14 +44,20 @@ export class PolicyWatcher {
     this.watcher?.close();
   }
 
+  /** Never rejects: a failed read must neither crash the sidecar nor stall the reloads queued after it. */
   private async reload(): Promise<void> {
     let text: string;
     try {
       text = await readFile(this.file, "utf8");
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
-      this.engine.clearPolicy();
-      this.log(`policy: ${this.file} not found; no templates enabled`);
+      const e = error as NodeJS.ErrnoException;
+      if (e.code === "ENOENT") {
+        this.engine.clearPolicy();
+        this.log(`policy: ${this.file} not found; no templates enabled`);
+      } else {
+        this.engine.policyUnreadable(this.file, e.code ?? e.message);
+        this.log(`policy: ${this.engine.policyStatus.state}: cannot read ${this.file} (${e.code ?? e.message})`);
+      }
       return;
     }
     const errors = this.engine.loadPolicyText(text, this.file);

@@ -1,5 +1,5 @@
 import { strict as assert } from "node:assert";
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -82,6 +82,20 @@ describe("sidecar (real process on 127.0.0.1)", function () {
     assert.equal(d.policy.state, "stale");
     assert.ok(d.matched_guardrails.some((g: { key: string }) => g.key === "prod-deploys"));
     assert.match(sidecar.stderr(), /apie\.policy\.json:1:\d+/);
+  });
+
+  it("an unreadable apie.policy.json keeps the last policy in force and the sidecar up", async () => {
+    const file = path.join(workspace, "apie.policy.json");
+    rmSync(file);
+    mkdirSync(file); // reading it now fails with EISDIR, as with a permissions problem
+    await waitFor(async () => (await call(sidecar, "GET", "/v1/health")).body.policy === "stale");
+    const d = (await call(sidecar, "POST", "/v1/guardrails/evaluate", { body: deployBody("enforce") })).body;
+    assert.equal(d.policy_decision, "block");
+    assert.match(d.policy.message, /cannot read the file: EISDIR/);
+    rmSync(file, { recursive: true });
+    writeFileSync(file, JSON.stringify({ templates: { "prod-deploys": { decision: "warn" } } }));
+    await waitFor(async () => (await call(sidecar, "GET", "/v1/health")).body.policy === "ok");
+    assert.equal((await call(sidecar, "POST", "/v1/guardrails/evaluate", { body: deployBody("enforce") })).body.policy_decision, "warn");
   });
 
   it("requires the key: none or a wrong one → 401", async () => {

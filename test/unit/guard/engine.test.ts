@@ -234,6 +234,16 @@ describe("guard engine", () => {
       assert.match(harmless.reason, /no valid policy yet/);
     });
 
+    it("an unreadable file is treated as broken, never as missing (which would mean no templates)", () => {
+      const engine = new GuardEngine();
+      engine.setWorkspaceMode("enforce");
+      engine.policyUnreadable("ws/apie.policy.json", "EACCES");
+      assert.equal(engine.policyStatus.state, "invalid");
+      const d = engine.evaluate(PACK_SCENARIOS.shell);
+      assert.equal(d.policy_decision, "block");
+      assert.match(d.policy.message!, /^ws\/apie\.policy\.json:1:1: cannot read the file: EACCES/);
+    });
+
     it("a fixed file clears the error", () => {
       const engine = new GuardEngine();
       engine.loadPolicyText(broken);
