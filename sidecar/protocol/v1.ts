@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { ModeSchema, RiskLevelSchema } from "../guard/policySchema";
+import type { Capability } from "../guard/policySchema";
 import type { GuardRequest } from "../guard/types";
 
 /**
@@ -102,6 +103,16 @@ export const DeclareCapabilitiesBodySchema = z.object({
     }),
   ),
 });
+
+export function toCapabilities(body: z.infer<typeof DeclareCapabilitiesBodySchema>): Capability[] {
+  return body.capabilities.map((c) => ({
+    tool: { name: c.tool.name, ...(c.tool.provider ? { provider: c.tool.provider } : {}) },
+    actions: c.actions ?? [],
+    resources: c.resources ?? [],
+    ...(c.environments ? { environments: c.environments } : {}),
+    ...(c.riskLevel ? { riskLevel: c.riskLevel } : {}),
+  }));
+}
 
 /** POST /v1/agents/{id}/tools/define. */
 export const DefineToolBodySchema = z.object({

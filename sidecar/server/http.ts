@@ -7,6 +7,7 @@ import {
   DefineToolBodySchema,
   EvaluateBodySchema,
   IdentifyBodySchema,
+  toCapabilities,
   toGuardRequest,
   type ErrorBody,
   type IdentifyResponse,
@@ -91,17 +92,8 @@ export function createSidecarHttpServer(options: SidecarHttpOptions): Server {
       path: /^\/v1\/agents\/([^/]+)\/capabilities\/declare$/,
       handle: (body, _caller, [id]) => {
         const key = agentKey(id);
-        const { capabilities } = parseBody(DeclareCapabilitiesBodySchema, body);
-        engine.declareCapabilities(
-          key,
-          capabilities.map((c) => ({
-            tool: { name: c.tool.name, ...(c.tool.provider ? { provider: c.tool.provider } : {}) },
-            actions: c.actions ?? [],
-            resources: c.resources ?? [],
-            ...(c.environments ? { environments: c.environments } : {}),
-            ...(c.riskLevel ? { riskLevel: c.riskLevel } : {}),
-          })),
-        );
+        const capabilities = toCapabilities(parseBody(DeclareCapabilitiesBodySchema, body));
+        engine.declareCapabilities(key, capabilities);
         return { agent_id: id, declared: capabilities.length };
       },
     },
@@ -137,18 +129,21 @@ export function createSidecarHttpServer(options: SidecarHttpOptions): Server {
       if (typeof r.path === "string") return r.path === path ? [] : undefined;
       return r.path.exec(path)?.slice(1).map(decodeURIComponent);
     };
-    const candidates = routes.filter((r) => matchRoute(r) !== undefined);
+    const candidates = routes.flatMap((route) => {
+      const params = matchRoute(route);
+      return params === undefined ? [] : [{ route, params }];
+    });
     if (candidates.length === 0) {
       req.resume();
       throw new HttpError(404, "not_found", `no route ${req.method} ${path}`);
     }
-    const route = candidates.find((r) => r.method === req.method);
-    if (route === undefined) {
+    const hit = candidates.find((c) => c.route.method === req.method);
+    if (hit === undefined) {
       req.resume();
-      throw new HttpError(405, "method_not_allowed", `${path} accepts ${candidates.map((r) => r.method).join(", ")}`);
+      throw new HttpError(405, "method_not_allowed", `${path} accepts ${candidates.map((c) => c.route.method).join(", ")}`);
     }
-    const body = route.method === "POST" ? await readJson(req) : undefined;
-    sendJson(res, 200, route.handle(body, access.caller, matchRoute(route)!));
+    const body = hit.route.method === "POST" ? await readJson(req) : undefined;
+    sendJson(res, 200, hit.route.handle(body, access.caller, hit.params));
   }
 
   return server;
