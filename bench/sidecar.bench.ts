@@ -1,9 +1,9 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { Agent, request } from "node:http";
 import path from "node:path";
-import { createInterface } from "node:readline";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { spawnUntilReady } from "../test/support/readyProcess";
 import { formatMicros, formatRate, formatRatio, formatTable, summarize } from "./stats";
 
 /**
@@ -49,12 +49,8 @@ interface Target {
 }
 
 async function startProcess(name: string, args: string[]): Promise<Target> {
-  const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "ignore"] });
-  const line = await new Promise<string>((resolve, reject) => {
-    createInterface({ input: child.stdout! }).once("line", resolve);
-    child.once("exit", (code) => reject(new Error(`${name} exited (${code}) before ready`)));
-  });
-  const { baseUrl, apiKey } = JSON.parse(line) as { baseUrl: string; apiKey: string };
+  const { child, readyLine } = await spawnUntilReady(args);
+  const { baseUrl, apiKey } = JSON.parse(readyLine) as { baseUrl: string; apiKey: string };
   return { name, child, baseUrl, apiKey };
 }
 

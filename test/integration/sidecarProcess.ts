@@ -1,9 +1,9 @@
-import { spawn, type ChildProcess } from "node:child_process";
-import { createInterface } from "node:readline";
+import type { ChildProcess } from "node:child_process";
 import path from "node:path";
 import { DiscoverySchema, type Discovery } from "../../sidecar/protocol/v1";
+import { spawnUntilReady } from "../support/readyProcess";
 
-const CLI = path.resolve(__dirname, "../../dist/cli.js");
+export const CLI = path.resolve(__dirname, "../../dist/cli.js");
 
 export interface SidecarUnderTest {
   child: ChildProcess;
@@ -15,22 +15,14 @@ export interface SidecarUnderTest {
 
 /** Starts the built sidecar as a real process and waits for its one JSON "ready" line. */
 export async function startSidecarProcess(workspace: string, extraArgs: string[] = []): Promise<SidecarUnderTest> {
-  const child = spawn(process.execPath, [CLI, "sidecar", "--workspace", workspace, "--port", "0", ...extraArgs], { stdio: ["ignore", "pipe", "pipe"] });
-  let err = "";
-  child.stderr!.on("data", (d: Buffer) => (err += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  const firstLine = await new Promise<string>((resolve, reject) => {
-    const lines = createInterface({ input: child.stdout! });
-    lines.once("line", resolve);
-    child.once("exit", (code) => reject(new Error(`sidecar exited (${code}) before ready:\n${err}`)));
-  });
+  const p = await spawnUntilReady([CLI, "sidecar", "--workspace", workspace, "--port", "0", ...extraArgs]);
   return {
-    child,
-    discovery: DiscoverySchema.parse(JSON.parse(firstLine)),
-    stderr: () => err,
+    child: p.child,
+    discovery: DiscoverySchema.parse(JSON.parse(p.readyLine)),
+    stderr: p.stderr,
     async stop() {
-      if (child.exitCode === null) child.kill("SIGTERM");
-      return exited;
+      if (p.child.exitCode === null) p.child.kill("SIGTERM");
+      return p.exited;
     },
   };
 }
