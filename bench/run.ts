@@ -15,6 +15,8 @@ interface BenchModule {
 const BENCHES: readonly { name: string; load: () => Promise<BenchModule> }[] = [
   { name: "guard engine vs cedar-wasm", load: () => import("./guard.bench") },
   { name: "sidecar evaluate round trip vs bare HTTP echo", load: () => import("./sidecar.bench") },
+  { name: "event log durable append vs raw write+fdatasync, recovery", load: () => import("./store.bench") },
+  { name: "sidecar footprint: cold start and RSS after 100k events", load: () => import("./footprint.bench") },
 ];
 
 async function main(filters: readonly string[]): Promise<number> {

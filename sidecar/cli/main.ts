@@ -1,4 +1,5 @@
 import { UsageError } from "./args";
+import { auditCommand, auditUsage } from "./commands/audit";
 import { demoCommand, demoUsage } from "./commands/demo";
 import { evaluateCommand, evaluateUsage } from "./commands/evaluate";
 import { guardrailsCommand, guardrailsUsage } from "./commands/guardrails";
@@ -13,6 +14,7 @@ interface Command {
 }
 
 const COMMANDS: Record<string, Command> = {
+  audit: { summary: "verify the tamper-evident event log (hash chain)", usage: auditUsage, run: auditCommand },
   demo: { summary: "run sample tool calls through the guard engine", usage: demoUsage, run: demoCommand },
   evaluate: { summary: "decide one tool call (JSON) with the local engine", usage: evaluateUsage, run: evaluateCommand },
   guardrails: { summary: "list or enable guardrail templates", usage: guardrailsUsage, run: guardrailsCommand },

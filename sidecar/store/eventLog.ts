@@ -1,0 +1,508 @@
+import { close, constants, fdatasync, fstat, fsync, ftruncate, ftruncateSync, open, read, stat, write } from "node:fs";
+import path from "node:path";
+import { ChainCheck, decodeLine, encodeRecord, GENESIS_HASH, MAX_RECORD_BYTES, scanLines, type LogRecord } from "./recordCodec";
+
+export { GENESIS_HASH, type LogRecord } from "./recordCodec";
+
+/** The event log's file name inside the state directory (`<state dir>/events.jsonl`). */
+export const EVENT_LOG_FILE = "events.jsonl";
+
+export interface Appended {
+  seq: number;
+  /** Byte offset of the record's line in the file: what `read` takes. */
+  offset: number;
+  hash: string;
+  /** The record's `ts`, so callers can build the exact record that is on disk without reading it back. */
+  ts: string;
+  /**
+   * Resolves once the record is written and fdatasync'ed (with `sync: false`: once written). Rejects when the
+   * write or sync of its batch failed; the rejection is pre-handled, so a caller that does not wait cannot
+   * crash the process with an unhandled rejection — the log is poisoned anyway and the next append throws.
+   * A rejected record is "not acknowledged", not "certainly absent": it may survive in the page cache.
+   * Every record of one batch shares the same promise.
+   */
+  durable: Promise<void>;
+}
+
+export interface RecoveryReport {
+  /** Intact records handed to onRecord. */
+  records: number;
+  /** Bytes cut off the end of the file (a torn last record). */
+  truncatedBytes: number;
+  /** One line per problem, `line L (seq S): reason …`; at most MAX_REPORTED_PROBLEMS plus a summary line. */
+  problems: string[];
+}
+
+export interface OpenOptions {
+  /** Called once per intact record during recovery, in order, streaming (never the whole file in memory). */
+  onRecord?: (record: LogRecord, offset: number) => void;
+  /** false only in benches/tests that measure without disk sync; default true. */
+  sync?: boolean;
+}
+
+/** Counters for tests and benches: how group commit behaved. */
+export interface EventLogStats {
+  appends: number;
+  /** Batches written (one positioned write each, possibly split by the OS into several write calls). */
+  writes: number;
+  /** fdatasync calls that returned successfully (batches plus the one in close when needed). */
+  syncs: number;
+  /** Bytes written by this EventLog (not counting what the file held when opened). */
+  bytes: number;
+}
+
+/** How many problems a RecoveryReport lists before summarising the rest: the report stays small too. */
+export const MAX_REPORTED_PROBLEMS = 100;
+
+/** Initial bytes `read` fetches for one record; grown when a record is longer. */
+const READ_BYTES = 8 * 1024;
+/** Largest single read `readMany` does to serve neighbouring records together. */
+const WINDOW_BYTES = 256 * 1024;
+
+interface Batch {
+  /** Offset of its first byte in the file. */
+  start: number;
+  bytes: number;
+  lines: Buffer[];
+  offsets: number[];
+  promise: Promise<void>;
+  resolve(): void;
+  reject(error: Error): void;
+}
+
+function newBatch(start: number): Batch {
+  let resolve!: () => void;
+  let reject!: (error: Error) => void;
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  promise.catch(() => {}); // see Appended.durable
+  return { start, bytes: 0, lines: [], offsets: [], promise, resolve, reject };
+}
+
+const call = <T>(fn: (cb: (error: NodeJS.ErrnoException | null, value: T) => void) => void): Promise<T> =>
+  new Promise<T>((resolve, reject) => fn((error, value) => (error ? reject(error) : resolve(value))));
+const callVoid = (fn: (cb: (error: NodeJS.ErrnoException | null) => void) => void): Promise<void> =>
+  new Promise<void>((resolve, reject) => fn((error) => (error ? reject(error) : resolve())));
+
+/**
+ * The sidecar's durable, tamper-evident, append-only event log: one JSON line per record, each carrying the
+ * hash of the one before it (format and hash: see recordCodec.ts).
+ *
+ * **Durability and group commit.** `append` assigns seq, offset and hash synchronously, so callers get a total
+ * order without awaiting. The bytes go to a queued batch; a flush is scheduled with setImmediate, and it
+ * starts only when no other write is in flight. Every append issued before a flush starts — all appends of
+ * the same tick, plus everything that arrives while the previous batch's write+fdatasync is running —
+ * shares one positioned write and one fdatasync. `durable` resolves after both returned. A failed write or
+ * sync rejects that batch and every queued one, and poisons the log: every later `append` throws.
+ *
+ * **Recovery on open** streams the file line by line (bounded memory: 1 MiB plus the longest record).
+ * - A torn last record — no trailing newline, or a last line that is not JSON — is cut off (ftruncate) and
+ *   reported in `truncatedBytes` / `problems`; appends continue cleanly after the last intact record.
+ * - A broken record elsewhere never stops the sidecar from starting; it is reported in `problems` as
+ *   `line L (seq S): reason` and:
+ *   - a line that fails on its own (not JSON, not a record, hash mismatch) is NOT passed to onRecord: its
+ *     content cannot be trusted (or read);
+ *   - an intact record that does not link to the record before it (seq gap, prev mismatch — e.g. a line was
+ *     deleted) IS passed to onRecord, so one lost line does not make the sidecar forget everything after it;
+ *   - an intact record whose seq is not above the last delivered one (a duplicated or reordered line) is
+ *     not passed on, so onRecord always sees strictly increasing seqs.
+ *   New appends continue the chain from the last record in the file (the line with the highest seq whose
+ *   seq and hash can be read, even if that record was modified), so the file stays one sequence and
+ *   `apie audit verify` keeps naming the first broken record rather than a break made by the sidecar.
+ */
+export class EventLog {
+  private end: number; // offset of the next record
+  private written: number; // bytes on disk (written; durable unless sync is off)
+  private seq: number;
+  private hash: string;
+  private queued: Batch | undefined; // appends waiting for the next flush
+  private inflight: Batch | undefined; // the batch being written + synced
+  private flushScheduled = false;
+  private unsynced = false; // bytes written without fdatasync yet (sync: false)
+  private failure: Error | undefined;
+  private closing: Promise<void> | undefined;
+  private closed = false;
+  private readonly reads = new Set<Promise<unknown>>();
+  private readonly counters: EventLogStats = { appends: 0, writes: 0, syncs: 0, bytes: 0 };
+
+  private constructor(
+    readonly file: string,
+    private readonly fd: number,
+    private readonly sync: boolean,
+    size: number,
+    seq: number,
+    hash: string,
+  ) {
+    this.end = size;
+    this.written = size;
+    this.seq = seq;
+    this.hash = hash;
+  }
+
+  /**
+   * Opens (creating it, mode 0600) and recovers the log; see the class comment for what recovery does.
+   * The directory must exist. Rejects only on I/O errors or when onRecord throws — never on bad content.
+   */
+  static async open(file: string, options: OpenOptions = {}): Promise<{ log: EventLog; recovery: RecoveryReport }> {
+    const sync = options.sync ?? true;
+    const existed = await call<unknown>((cb) => stat(file, cb)).then(
+      () => true,
+      (error: NodeJS.ErrnoException) => {
+        if (error.code === "ENOENT") return false;
+        throw error;
+      },
+    );
+    const fd = await call<number>((cb) => open(file, constants.O_RDWR | constants.O_CREAT, 0o600, cb));
+    try {
+      if (!existed && sync) await syncDirectory(path.dirname(file));
+      const size = (await call<{ size: number }>((cb) => fstat(fd, cb))).size;
+      const { recovery, validEnd, seq, hash } = await recover(fd, size, options.onRecord);
+      if (validEnd < size) {
+        await callVoid((cb) => ftruncate(fd, validEnd, cb));
+        if (sync) await callVoid((cb) => fsync(fd, cb));
+      }
+      return { log: new EventLog(file, fd, sync, validEnd, seq, hash), recovery };
+    } catch (error) {
+      await callVoid((cb) => close(fd, cb)).catch(() => {});
+      throw error;
+    }
+  }
+
+  /**
+   * Appends one record. seq, offset, hash and ts are assigned before this returns; the write is group
+   * committed (class comment). Throws — and assigns nothing — after close() was called, after an earlier
+   * write failed, for an empty kind, for data JSON cannot represent (BigInt, cycles) or a record longer than
+   * MAX_RECORD_BYTES. `data` is stored as JSON.stringify stores it (`undefined` becomes null).
+   */
+  append(kind: string, data: unknown): Appended {
+    if (this.closing !== undefined) throw new Error(`event log ${this.file} is closed`);
+    if (this.failure !== undefined) throw new Error(`event log ${this.file} stopped after a write failure: ${this.failure.message}`, { cause: this.failure });
+    if (typeof kind !== "string" || kind === "") throw new TypeError("event log: kind must be a non-empty string");
+    const seq = this.seq + 1;
+    const ts = isoNow();
+    const { line, hash } = encodeRecord(seq, ts, kind, data, this.hash);
+    if (line.length - 1 > MAX_RECORD_BYTES) throw new RangeError(`event log: record of ${line.length} bytes exceeds ${MAX_RECORD_BYTES}`);
+    const offset = this.end;
+    this.seq = seq;
+    this.hash = hash;
+    this.end += line.length;
+    const batch = (this.queued ??= newBatch(offset));
+    batch.lines.push(line);
+    batch.offsets.push(offset);
+    batch.bytes += line.length;
+    this.counters.appends++;
+    this.scheduleFlush();
+    return { seq, offset, hash, ts, durable: batch.promise };
+  }
+
+  /** Reads back one record by the byte offset returned from append/onRecord (to page old runs from disk). */
+  async read(offset: number): Promise<LogRecord> {
+    return (await this.readMany([offset]))[0]!;
+  }
+
+  /**
+   * Reads records by offset, results in the order asked. Neighbouring records are served from one read of
+   * up to 256 KiB, and reads run one at a time so paging a long run never crowds fdatasync out of libuv's
+   * thread pool. Records still waiting for their write come from memory. Every record's hash is checked:
+   * a record modified on disk since recovery makes this reject, as does an offset where no record starts.
+   */
+  readMany(offsets: readonly number[]): Promise<LogRecord[]> {
+    if (this.closing !== undefined) return Promise.reject(new Error(`event log ${this.file} is closed`));
+    const job = this.readSorted(offsets);
+    this.reads.add(job);
+    const done = () => void this.reads.delete(job);
+    job.then(done, done);
+    return job;
+  }
+
+  get lastSeq(): number {
+    return this.seq;
+  }
+
+  get lastHash(): string {
+    return this.hash;
+  }
+
+  get stats(): Readonly<EventLogStats> {
+    return { ...this.counters };
+  }
+
+  /**
+   * Waits for pending writes and reads, syncs what is not yet synced, closes the fd. Appending (or reading)
+   * after close was called throws. Resolves even when the log was poisoned (the failure was reported to the
+   * appends); rejects only when the final sync or close fails. Calling it again returns the same promise.
+   */
+  close(): Promise<void> {
+    this.closing ??= this.shutdown();
+    return this.closing;
+  }
+
+  private async shutdown(): Promise<void> {
+    try {
+      for (let batch = this.inflight ?? this.queued; batch !== undefined; batch = this.inflight ?? this.queued) {
+        await batch.promise.catch(() => {});
+      }
+      await Promise.allSettled([...this.reads]);
+      if (this.unsynced && this.failure === undefined) {
+        await callVoid((cb) => fdatasync(this.fd, cb));
+        this.counters.syncs++;
+        this.unsynced = false;
+      }
+    } finally {
+      this.closed = true;
+      await callVoid((cb) => close(this.fd, cb));
+    }
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled || this.inflight !== undefined) return;
+    this.flushScheduled = true;
+    setImmediate(this.flush);
+  }
+
+  private readonly flush = (): void => {
+    this.flushScheduled = false;
+    const batch = this.queued;
+    if (this.inflight !== undefined || batch === undefined) return;
+    this.queued = undefined;
+    this.inflight = batch;
+    const bytes = batch.lines.length === 1 ? batch.lines[0]! : Buffer.concat(batch.lines, batch.bytes);
+    writeAll(this.fd, bytes, batch.start, (writeError) => {
+      if (writeError) return this.fail(batch, writeError);
+      this.counters.writes++;
+      this.counters.bytes += batch.bytes;
+      if (!this.sync) {
+        this.unsynced = true;
+        return this.committed(batch);
+      }
+      fdatasync(this.fd, (syncError) => {
+        if (syncError) return this.fail(batch, syncError);
+        this.counters.syncs++;
+        this.committed(batch);
+      });
+    });
+  };
+
+  private committed(batch: Batch): void {
+    this.written = batch.start + batch.bytes;
+    this.inflight = undefined;
+    batch.resolve();
+    // Via setImmediate, not now: the appenders just resumed by resolve() get to join the next batch.
+    if (this.queued !== undefined) this.scheduleFlush();
+  }
+
+  private fail(batch: Batch, cause: NodeJS.ErrnoException): void {
+    this.failure = new Error(`write failed at offset ${batch.start}: ${cause.message}`, { cause });
+    const error = new Error(`event log ${this.file}: ${this.failure.message}; records from seq ${this.seq - this.countFrom(batch) + 1} on are not durable`, { cause });
+    this.inflight = undefined;
+    const queued = this.queued;
+    this.queued = undefined;
+    // Best effort: leave the file as it was acknowledged, so a restart does not resurrect rejected records.
+    try {
+      ftruncateSync(this.fd, batch.start);
+    } catch {
+      // The file may be unwritable altogether; recovery copes with whatever is left.
+    }
+    batch.reject(error);
+    queued?.reject(error);
+  }
+
+  /** Records from `batch` on that are not yet written (this batch plus the queued one). */
+  private countFrom(batch: Batch): number {
+    return batch.offsets.length + (this.queued?.offsets.length ?? 0);
+  }
+
+  private async readSorted(offsets: readonly number[]): Promise<LogRecord[]> {
+    const order = offsets.map((_, i) => i).sort((a, b) => offsets[a]! - offsets[b]!);
+    const results = new Array<LogRecord>(offsets.length);
+    let window: Buffer | undefined;
+    let windowStart = 0;
+    for (let k = 0; k < order.length; k++) {
+      const index = order[k]!;
+      const offset = offsets[index]!;
+      if (!Number.isSafeInteger(offset) || offset < 0 || offset >= this.end) throw new RangeError(`event log ${this.file}: no record at offset ${offset}`);
+      let line = this.pendingLine(offset);
+      if (line === undefined) {
+        line = window === undefined ? undefined : lineIn(window, offset - windowStart);
+        if (line === undefined) {
+          // Read far enough to cover the following requested offsets that are close by.
+          let last = offset;
+          for (let j = k + 1; j < order.length && offsets[order[j]!]! - offset < WINDOW_BYTES - READ_BYTES; j++) last = offsets[order[j]!]!;
+          window = await this.readLineAt(offset, last - offset + READ_BYTES);
+          windowStart = offset;
+          line = lineIn(window, 0);
+          if (line === undefined) throw new Error(`event log ${this.file}: no complete record at offset ${offset}`);
+        }
+      }
+      const decoded = decodeLine(line);
+      if (!decoded.ok) throw new Error(`event log ${this.file}: record at offset ${offset}: ${decoded.reason}`);
+      results[index] = decoded.record;
+    }
+    return results;
+  }
+
+  /** The line (without "\n") of a record still waiting for its write, or undefined when it is on disk. */
+  private pendingLine(offset: number): Buffer | undefined {
+    if (offset < this.written) return undefined;
+    for (const batch of [this.inflight, this.queued]) {
+      if (batch === undefined || offset < batch.start || offset >= batch.start + batch.bytes) continue;
+      const i = binarySearch(batch.offsets, offset);
+      if (i < 0) break;
+      const line = batch.lines[i]!;
+      return line.subarray(0, line.length - 1);
+    }
+    throw new RangeError(`event log ${this.file}: no record starts at offset ${offset}`);
+  }
+
+  /**
+   * Reads from `offset` at least `want` bytes (bounded by the written end of the file) and grows the read
+   * until it holds one complete line. Returns the bytes read (starting at offset).
+   */
+  private async readLineAt(offset: number, want: number): Promise<Buffer> {
+    let size = Math.min(Math.max(want, READ_BYTES), this.written - offset);
+    for (;;) {
+      if (this.closed) throw new Error(`event log ${this.file} is closed`);
+      const buffer = Buffer.allocUnsafe(size);
+      let got = 0;
+      while (got < size) {
+        const n = await call<number>((cb) => read(this.fd, buffer, got, size - got, offset + got, cb));
+        if (n === 0) break;
+        got += n;
+      }
+      const bytes = buffer.subarray(0, got);
+      if (bytes.indexOf(0x0a) !== -1 || got < size || offset + got >= this.written || size > MAX_RECORD_BYTES) return bytes;
+      size = Math.min(size * 4, this.written - offset, MAX_RECORD_BYTES + 1);
+    }
+  }
+}
+
+let isoMs = -1;
+let isoText = "";
+/** new Date().toISOString(), formatted once per millisecond: at 100 000+ appends/s that is a tenth of an append's cost. */
+function isoNow(): string {
+  const ms = Date.now();
+  if (ms !== isoMs) {
+    isoMs = ms;
+    isoText = new Date(ms).toISOString();
+  }
+  return isoText;
+}
+
+/** The line starting at `at` in `window`, without "\n", or undefined when the window does not hold all of it. */
+function lineIn(window: Buffer, at: number): Buffer | undefined {
+  if (at < 0 || at >= window.length) return undefined;
+  const nl = window.indexOf(0x0a, at);
+  return nl === -1 ? undefined : window.subarray(at, nl);
+}
+
+function binarySearch(sorted: readonly number[], value: number): number {
+  let lo = 0;
+  let hi = sorted.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    const v = sorted[mid]!;
+    if (v === value) return mid;
+    if (v < value) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return -1;
+}
+
+/** Positioned write of all of `bytes` (pwrite may write less than asked). */
+function writeAll(fd: number, bytes: Buffer, position: number, done: (error: NodeJS.ErrnoException | null) => void): void {
+  let at = 0;
+  const next = (): void => {
+    write(fd, bytes, at, bytes.length - at, position + at, (error, n) => {
+      if (error) return done(error);
+      at += n;
+      if (at < bytes.length) next();
+      else done(null);
+    });
+  };
+  next();
+}
+
+/** fsync a directory so a file just created in it survives a crash. Best effort: not every platform allows it. */
+async function syncDirectory(dir: string): Promise<void> {
+  let fd: number;
+  try {
+    fd = await call<number>((cb) => open(dir, constants.O_RDONLY, cb));
+  } catch {
+    return;
+  }
+  await callVoid((cb) => fsync(fd, cb)).catch(() => {});
+  await callVoid((cb) => close(fd, cb)).catch(() => {});
+}
+
+function where(lineNo: number, seq: number | null): string {
+  return seq === null ? `line ${lineNo}` : `line ${lineNo} (seq ${seq})`;
+}
+
+/** Streams the file once; see the class comment for the policy. */
+async function recover(
+  fd: number,
+  size: number,
+  onRecord: OpenOptions["onRecord"],
+): Promise<{ recovery: RecoveryReport; validEnd: number; seq: number; hash: string }> {
+  const chain = new ChainCheck(); // the chain of delivered records
+  let contSeq = 0; // where appends continue: the highest readable seq in the file …
+  let contHash = GENESIS_HASH; // … and that line's hash
+  const problems: string[] = [];
+  let problemCount = 0;
+  const problem = (text: string) => {
+    problemCount++;
+    if (problems.length < MAX_REPORTED_PROBLEMS) problems.push(text);
+  };
+  let records = 0;
+  let validEnd = size;
+  // The seq and stored hash of a record just skipped for failing on its own: the next record linking to it is
+  // not a second break (the skipped one was already reported).
+  let skipped: { seq: number; hash: string } | undefined;
+
+  await scanLines(fd, size, (line) => {
+    const bridge = skipped;
+    skipped = undefined;
+    const decoded = line.bytes === null ? undefined : decodeLine(line.bytes);
+    if (line.last && (!line.terminated || decoded === undefined || (!decoded.ok && decoded.reason === "not valid JSON"))) {
+      validEnd = line.offset;
+      const what = !line.terminated ? "torn last record (no newline)" : decoded === undefined ? "unreadable last record (too long)" : "unreadable last record (not valid JSON)";
+      problem(`${where(line.lineNo, null)}: ${what}: ${line.length + (line.terminated ? 1 : 0)} bytes truncated`);
+      return;
+    }
+    if (decoded === undefined) {
+      problem(`${where(line.lineNo, null)}: longer than ${MAX_RECORD_BYTES} bytes (skipped)`);
+      return;
+    }
+    if (!decoded.ok) {
+      problem(`${where(line.lineNo, decoded.seq)}: ${decoded.reason} (skipped)`);
+      if (decoded.seq !== null && decoded.hash !== null) {
+        skipped = { seq: decoded.seq, hash: decoded.hash };
+        if (decoded.seq >= contSeq) {
+          contSeq = decoded.seq;
+          contHash = decoded.hash;
+        }
+      }
+      return;
+    }
+    const record = decoded.record;
+    let broken = chain.breakOf(record);
+    if (broken !== null && bridge !== undefined && record.seq === bridge.seq + 1 && record.prev === bridge.hash && record.seq > chain.lastSeq) broken = null;
+    if (broken !== null && record.seq <= chain.lastSeq) {
+      problem(`${where(line.lineNo, record.seq)}: ${broken} (skipped: seq not above the last record)`);
+      return;
+    }
+    if (broken !== null) problem(`${where(line.lineNo, record.seq)}: ${broken} (record kept)`);
+    chain.accept(record.seq, record.hash);
+    if (record.seq >= contSeq) {
+      contSeq = record.seq;
+      contHash = record.hash;
+    }
+    records++;
+    onRecord?.(record, line.offset);
+  });
+
+  if (problemCount > problems.length) problems.push(`… and ${problemCount - problems.length} more problems`);
+  return { recovery: { records, truncatedBytes: size - validEnd, problems }, validEnd, seq: contSeq, hash: contHash };
+}
