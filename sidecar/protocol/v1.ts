@@ -1,15 +1,14 @@
 import { z } from "zod";
 import { ModeSchema, RiskLevelSchema } from "../guard/policySchema";
 import type { Capability } from "../guard/policySchema";
-import type { GuardRequest } from "../guard/types";
+import type { GuardDecision, GuardRequest } from "../guard/types";
+import { opt } from "./wire";
 
 /**
  * Apie v1 HTTP bodies, as the official clients send them (apie-sh/python-sdk `guard.py`): snake_case at the
  * top level, `null` for absent values, `riskLevel` inside `tool`. Each schema is parsed at the boundary;
  * internal code only sees the GuardRequest it maps to.
  */
-
-const opt = <T extends z.ZodType>(schema: T) => schema.nullish().transform((v) => v ?? undefined);
 
 /** POST /v1/guardrails/evaluate — sent by an agent before each tool call. */
 export const EvaluateBodySchema = z.object({
@@ -37,6 +36,11 @@ export const EvaluateBodySchema = z.object({
   /** Our addition: the call's arguments, for argument rules, shell analysis and secret detection. */
   arguments: z.unknown().optional(),
   metadata: opt(z.record(z.string(), z.unknown())),
+  /**
+   * Our addition: a grant the caller holds. It allows this call only if that approval is `approved`, was
+   * created for exactly this action and arguments (same hash) and has not been used before.
+   */
+  approval_id: opt(z.string()),
 });
 export type EvaluateBody = z.infer<typeof EvaluateBodySchema>;
 
@@ -58,6 +62,14 @@ export function toGuardRequest(body: EvaluateBody): GuardRequest {
     metadata: body.metadata,
   };
 }
+
+/** Answer to POST /v1/guardrails/evaluate: the engine's decision plus the approval it opened, if any. */
+export type EvaluateResponse = GuardDecision & {
+  approval_request: { id: string; status: "pending" | "approved"; expires_at: string } | null;
+};
+
+/** POST /v1/mode (admin key): the workspace mode, what the editor's status bar switches. */
+export const SetModeBodySchema = z.object({ mode: ModeSchema });
 
 /** Every error response: `{"error": {"code", "message", "field"?}}`. */
 export interface ErrorBody {

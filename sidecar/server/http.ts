@@ -1,112 +1,27 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { z } from "zod";
-import type { GuardEngine } from "../guard/engine";
-import { createHash } from "node:crypto";
-import {
-  DeclareCapabilitiesBodySchema,
-  DefineToolBodySchema,
-  EvaluateBodySchema,
-  IdentifyBodySchema,
-  toCapabilities,
-  toGuardRequest,
-  type ErrorBody,
-  type IdentifyResponse,
-} from "../protocol/v1";
-import { firstIssue } from "../protocol/issues";
-import { AgentRegistry } from "./agents";
-import { checkAccess, type Caller, type Keys } from "./security";
+import type { ErrorBody } from "../protocol/v1";
+import { agentRoutes } from "./routes/agents";
+import { approvalRoutes } from "./routes/approvals";
+import { eventRoutes } from "./routes/events";
+import { guardrailRoutes } from "./routes/guardrails";
+import { runRoutes } from "./routes/runs";
+import { HttpError, type Route, type SidecarServices } from "./routing";
+import { checkAccess } from "./security";
 
 /** Bodies above this are refused with 413 before they are read in full. */
 export const MAX_BODY_BYTES = 1024 * 1024;
-
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-    readonly field?: string,
-  ) {
-    super(message);
-  }
-}
-
-interface Route {
-  method: "GET" | "POST";
-  /** A literal path, or a pattern whose groups become `params`. */
-  path: string | RegExp;
-  handle(body: unknown, caller: Caller, params: string[]): unknown;
-}
-
-export interface SidecarHttpOptions {
-  engine: GuardEngine;
-  keys: Keys;
-  startedAt: number;
-  /** The server's own base URL (known once listening). */
-  baseUrl: () => string;
-}
 
 /**
  * The Apie v1 HTTP API on loopback. Every request: access check (Host, Origin, key), body cap, JSON parse,
  * zod validation naming the field; every answer is JSON, errors as `{"error": {code, message, field?}}`.
  */
-export function createSidecarHttpServer(options: SidecarHttpOptions): Server {
-  const { engine } = options;
-  const agents = new AgentRegistry();
-  const agentKey = (id: string | undefined): string => {
-    const key = id === undefined ? undefined : agents.keyOf(id);
-    if (key === undefined) throw new HttpError(404, "unknown_agent", `no agent with id "${id}"; call /v1/agents/identify first`);
-    return key;
-  };
+export function createSidecarHttpServer(services: SidecarServices): Server {
   const routes: Route[] = [
-    {
-      method: "GET",
-      path: "/v1/health",
-      handle: () => ({ status: "ok", policy: engine.policyStatus.state, mode: engine.workspaceMode, uptime_ms: Date.now() - options.startedAt }),
-    },
-    {
-      method: "POST",
-      path: "/v1/guardrails/evaluate",
-      handle: (body) => engine.evaluate(toGuardRequest(parseBody(EvaluateBodySchema, body))),
-    },
-    {
-      method: "POST",
-      path: "/v1/agents/identify",
-      handle: (body): IdentifyResponse => {
-        const parsed = parseBody(IdentifyBodySchema, body);
-        const { id, created } = agents.identify(parsed.agent.key);
-        return {
-          agent_id: id,
-          agent_version_id: `${id}_v1`,
-          workspace_id: "local",
-          config_hash: createHash("sha256").update(JSON.stringify(body)).digest("hex"),
-          created,
-          version_created: created,
-          ingest_url: options.baseUrl(),
-          recommended_next_step: "enable guardrail templates in apie.policy.json (apie guardrails enable KEY)",
-          dashboard_url: "",
-        };
-      },
-    },
-    {
-      method: "POST",
-      path: /^\/v1\/agents\/([^/]+)\/capabilities\/declare$/,
-      handle: (body, _caller, [id]) => {
-        const key = agentKey(id);
-        const capabilities = toCapabilities(parseBody(DeclareCapabilitiesBodySchema, body));
-        engine.declareCapabilities(key, capabilities);
-        return { agent_id: id, declared: capabilities.length };
-      },
-    },
-    {
-      method: "POST",
-      path: /^\/v1\/agents\/([^/]+)\/tools\/define$/,
-      handle: (body, _caller, [id]) => {
-        agentKey(id);
-        const tool = parseBody(DefineToolBodySchema, body);
-        engine.defineTool(tool);
-        return { agent_id: id, tool: { name: tool.name } };
-      },
-    },
+    ...guardrailRoutes(services),
+    ...agentRoutes(services),
+    ...runRoutes(services),
+    ...eventRoutes(services),
+    ...approvalRoutes(services),
   ];
 
   const server = createServer((req, res) => {
@@ -116,46 +31,53 @@ export function createSidecarHttpServer(options: SidecarHttpOptions): Server {
     });
   });
   server.keepAliveTimeout = 60_000;
+  // Long-polls (/v1/approvals/{id}/wait) may legitimately take up to 10 minutes.
+  server.requestTimeout = 0;
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const port = (server.address() as { port: number } | null)?.port ?? 0;
-    const access = checkAccess(req, options.keys, port);
+    const access = checkAccess(req, services.keys, localPort(server));
     if (!access.ok) {
       req.resume();
       throw new HttpError(access.status, access.status === 401 ? "unauthorized" : "forbidden", access.message);
     }
-    const path = (req.url ?? "/").split("?")[0]!;
-    const matchRoute = (r: Route): string[] | undefined => {
-      if (typeof r.path === "string") return r.path === path ? [] : undefined;
-      return r.path.exec(path)?.slice(1).map(decodeURIComponent);
-    };
+    const url = new URL(req.url ?? "/", "http://127.0.0.1");
     const candidates = routes.flatMap((route) => {
-      const params = matchRoute(route);
+      const params = matchPath(route, url.pathname);
       return params === undefined ? [] : [{ route, params }];
     });
     if (candidates.length === 0) {
       req.resume();
-      throw new HttpError(404, "not_found", `no route ${req.method} ${path}`);
+      throw new HttpError(404, "not_found", `no route ${req.method} ${url.pathname}`);
     }
     const hit = candidates.find((c) => c.route.method === req.method);
     if (hit === undefined) {
       req.resume();
-      throw new HttpError(405, "method_not_allowed", `${path} accepts ${candidates.map((c) => c.route.method).join(", ")}`);
+      throw new HttpError(405, "method_not_allowed", `${url.pathname} accepts ${candidates.map((c) => c.route.method).join(", ")}`);
+    }
+    if (hit.route.admin && access.caller !== "admin") {
+      req.resume();
+      throw new HttpError(403, "admin_required", `${req.method} ${url.pathname} needs the admin key; the agent key (APIE_API_KEY) cannot do this`);
     }
     const body = hit.route.method === "POST" ? await readJson(req) : undefined;
-    sendJson(res, 200, hit.route.handle(body, access.caller, hit.params));
+    const hangUp = new AbortController();
+    res.once("close", () => hangUp.abort());
+    const result = await hit.route.handle({ body, caller: access.caller, params: hit.params, query: url.searchParams, signal: hangUp.signal });
+    if (!res.destroyed) sendJson(res, 200, result);
   }
 
   return server;
 }
 
-function parseBody<S extends z.ZodType>(schema: S, body: unknown): z.infer<S> {
-  const result = schema.safeParse(body);
-  if (result.success) return result.data;
-  const { field, message } = firstIssue(result.error);
-  throw new HttpError(400, "invalid_request", field ? `${field}: ${message}` : message, field || undefined);
+export function localPort(server: Server): number {
+  return (server.address() as { port: number } | null)?.port ?? 0;
 }
 
+function matchPath(route: Route, path: string): string[] | undefined {
+  if (typeof route.path === "string") return route.path === path ? [] : undefined;
+  return route.path.exec(path)?.slice(1).map(decodeURIComponent);
+}
+
+/** The parsed JSON body; `undefined` when the body is empty (routes that need one say so by validating). */
 async function readJson(req: IncomingMessage): Promise<unknown> {
   const declared = Number(req.headers["content-length"] ?? 0);
   if (declared > MAX_BODY_BYTES) {
@@ -173,7 +95,7 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
     chunks.push(chunk);
   }
   const text = Buffer.concat(chunks).toString("utf8");
-  if (text.trim() === "") throw new HttpError(400, "invalid_request", "the request needs a JSON body");
+  if (text.trim() === "") return undefined;
   try {
     return JSON.parse(text);
   } catch (error) {
@@ -188,7 +110,7 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
 }
 
 function sendError(res: ServerResponse, e: HttpError): void {
-  if (res.headersSent) {
+  if (res.headersSent || res.destroyed) {
     res.destroy();
     return;
   }

@@ -4,14 +4,18 @@ import type { Server } from "node:http";
 import path from "node:path";
 import { GuardEngine } from "../guard/engine";
 import type { Discovery } from "../protocol/v1";
-import { createSidecarHttpServer } from "./http";
+import { EVENT_LOG_FILE, type RecoveryReport } from "../store/eventLog";
+import { Journal } from "../store/journal";
+import { ApprovalBroker } from "./approvalBroker";
+import { createSidecarHttpServer, localPort } from "./http";
 import { PolicyWatcher } from "./policyWatcher";
+import { StreamHub } from "./streamHub";
 
 export interface SidecarOptions {
   workspace: string;
   /** 0 picks any free port. */
   port: number;
-  /** Where the discovery file (and, later, the event log) live; default <workspace>/.apie. */
+  /** Where the discovery file and the event log live; default <workspace>/.apie. */
   stateDir: string;
   log: (line: string) => void;
 }
@@ -19,6 +23,8 @@ export interface SidecarOptions {
 export interface RunningSidecar {
   discovery: Discovery;
   discoveryFile: string;
+  recovery: RecoveryReport;
+  /** Stops accepting requests, ends waits, flushes the log to disk, removes the discovery file. */
   close(): Promise<void>;
 }
 
@@ -27,13 +33,22 @@ export const DISCOVERY_FILE = "sidecar.json";
 /** Start the headless sidecar: policy loaded and watched, HTTP API on 127.0.0.1, discovery file written. */
 export async function startSidecar(options: SidecarOptions): Promise<RunningSidecar> {
   const startedAt = Date.now();
+  await prepareStateDir(options.stateDir);
   const engine = new GuardEngine();
   const policy = new PolicyWatcher(engine, options.workspace, options.log);
   await policy.start();
 
+  const { journal, recovery } = await Journal.open(path.join(options.stateDir, EVENT_LOG_FILE));
+  for (const problem of recovery.problems) options.log(`event log: ${problem}`);
+  restoreEngine(engine, journal);
+  const approvals = new ApprovalBroker(journal);
+  approvals.restore();
+
   const keys = { apiKey: `apie_${randomBytes(24).toString("base64url")}`, adminKey: `apie_admin_${randomBytes(24).toString("base64url")}` };
   let baseUrl = "";
-  const server = createSidecarHttpServer({ engine, keys, startedAt, baseUrl: () => baseUrl });
+  const server = createSidecarHttpServer({ engine, journal, approvals, keys, workspace: options.workspace, startedAt, baseUrl: () => baseUrl });
+  const hub = new StreamHub(journal, keys, () => engine.workspaceMode);
+  server.on("upgrade", (req, socket, head: Buffer) => hub.handleUpgrade(req, socket, head, localPort(server)));
   const port = await listen(server, options.port);
   baseUrl = `http://127.0.0.1:${port}`;
   const discovery: Discovery = { baseUrl, ...keys, pid: process.pid };
@@ -42,15 +57,28 @@ export async function startSidecar(options: SidecarOptions): Promise<RunningSide
   return {
     discovery,
     discoveryFile,
+    recovery,
     async close() {
       policy.close();
+      approvals.close();
+      hub.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
-        server.closeIdleConnections();
+        server.closeAllConnections();
       });
+      await journal.close();
       await rm(discoveryFile, { force: true });
     },
   };
+}
+
+/** What agents declared before a restart still holds after it. */
+function restoreEngine(engine: GuardEngine, journal: Journal): void {
+  for (const agent of journal.state.agents.values()) {
+    if (agent.capabilities.length > 0) engine.declareCapabilities(agent.key, agent.capabilities);
+    for (const tool of agent.tools.values()) engine.defineTool(tool);
+  }
+  if (journal.state.mode !== undefined) engine.setWorkspaceMode(journal.state.mode);
 }
 
 function listen(server: Server, port: number): Promise<number> {
@@ -61,12 +89,17 @@ function listen(server: Server, port: number): Promise<number> {
   });
 }
 
-/** The discovery file carries both keys: 0600 in a 0700 directory that git ignores. */
-async function writeDiscovery(stateDir: string, discovery: Discovery): Promise<string> {
+/** The state dir holds keys and the log: 0700, and ignored by git whatever the workspace's .gitignore says. */
+async function prepareStateDir(stateDir: string): Promise<void> {
   await mkdir(stateDir, { recursive: true, mode: 0o700 });
+  await chmod(stateDir, 0o700).catch(() => undefined);
   await writeFile(path.join(stateDir, ".gitignore"), "*\n", { flag: "wx" }).catch((e: NodeJS.ErrnoException) => {
     if (e.code !== "EEXIST") throw e;
   });
+}
+
+/** The discovery file carries both keys: 0600, written fresh each start. */
+async function writeDiscovery(stateDir: string, discovery: Discovery): Promise<string> {
   const file = path.join(stateDir, DISCOVERY_FILE);
   const handle = await open(file, "w", 0o600);
   try {
@@ -75,6 +108,5 @@ async function writeDiscovery(stateDir: string, discovery: Discovery): Promise<s
   } finally {
     await handle.close();
   }
-  await chmod(stateDir, 0o700).catch(() => undefined);
   return file;
 }

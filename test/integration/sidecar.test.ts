@@ -1,30 +1,9 @@
 import { strict as assert } from "node:assert";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { request } from "node:http";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { call } from "./sidecarHttp";
 import { startSidecarProcess, waitFor, type SidecarUnderTest } from "./sidecarProcess";
-
-interface Reply {
-  status: number;
-  body: any;
-}
-
-/** A raw HTTP call (node:http), so tests control every header, including Host and Origin. */
-function call(sidecar: SidecarUnderTest, method: string, urlPath: string, options: { key?: string | null; body?: string; headers?: Record<string, string> } = {}): Promise<Reply> {
-  const url = new URL(urlPath, sidecar.discovery.baseUrl);
-  const key = options.key === undefined ? sidecar.discovery.apiKey : options.key;
-  const headers: Record<string, string> = { "content-type": "application/json", ...(key ? { authorization: `Bearer ${key}` } : {}), ...options.headers };
-  return new Promise((resolve, reject) => {
-    const req = request(url, { method, headers }, (res) => {
-      let text = "";
-      res.on("data", (d: Buffer) => (text += d.toString()));
-      res.on("end", () => resolve({ status: res.statusCode!, body: text ? JSON.parse(text) : undefined }));
-    });
-    req.on("error", reject);
-    req.end(options.body);
-  });
-}
 
 const deployBody = (mode: "monitor" | "enforce") =>
   JSON.stringify({

@@ -8,7 +8,7 @@ import { firstIssue } from "../../protocol/issues";
 import type { GuardDecision } from "../../guard/types";
 import { parseCommandArgs, UsageError } from "../args";
 import type { Io } from "../io";
-import { readPolicyText } from "../policyFile";
+import { readPolicyText } from "../../policy/policyFile";
 
 export const evaluateUsage = `Usage:
   apie evaluate [--policy FILE] [--mode monitor|enforce] REQUEST_JSON|-

@@ -3,7 +3,7 @@ import { DecisionSchema } from "../../guard/policySchema";
 import { isTemplateKey, TEMPLATE_CATALOG, TEMPLATE_KEYS } from "../../guard/templateCatalog";
 import { loadPolicy, formatPolicyError } from "../../guard/policyLoader";
 import { parseCommandArgs, UsageError } from "../args";
-import { enableTemplate, readPolicyText } from "../policyFile";
+import { enableTemplate, readPolicyText } from "../../policy/policyFile";
 import type { Io } from "../io";
 
 export const guardrailsUsage = `Usage:

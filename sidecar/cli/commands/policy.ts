@@ -2,7 +2,7 @@ import { z } from "zod";
 import { formatPolicyError, loadPolicy } from "../../guard/policyLoader";
 import { parseCommandArgs, UsageError } from "../args";
 import type { Io } from "../io";
-import { readPolicyText } from "../policyFile";
+import { readPolicyText } from "../../policy/policyFile";
 
 export const policyUsage = `Usage:
   apie policy check [--policy FILE]    validate apie.policy.json; errors as FILE:LINE:COL: field: message

@@ -1,0 +1,45 @@
+import { z } from "zod";
+import { opt } from "./wire";
+
+/**
+ * POST /v1/events and /v1/events/validate (python-sdk `events.py` + `wire.py`): a batch of timeline events,
+ * snake_case keys (`agent_key`, `run_id`, `event_id`, `timestamp`, `tool`, `action`, `resource`, `decision`,
+ * `approval`, `error`, `metadata`, …). The known fields are checked; anything else an SDK adds is kept as sent.
+ */
+
+export const MAX_EVENTS_PER_BATCH = 500;
+
+export const WireEventSchema = z
+  .object({
+    type: z.string().min(1).max(200),
+    agent_key: z.string().min(1),
+    event_id: opt(z.string().max(200)),
+    run_id: opt(z.string()),
+    session_id: opt(z.string()),
+    timestamp: opt(z.string()),
+    sequence_number: opt(z.int()),
+    tool: opt(z.object({ name: opt(z.string()), provider: opt(z.string()), risk_level: opt(z.string()) }).loose()),
+    action: opt(z.object({ type: opt(z.string()), name: opt(z.string()), risk_level: opt(z.string()) }).loose()),
+    resource: opt(z.object({ type: opt(z.string()), environment: opt(z.string()) }).loose()),
+    metadata: opt(z.record(z.string(), z.unknown())),
+  })
+  .loose();
+export type WireEvent = z.infer<typeof WireEventSchema>;
+
+export const EventBatchBodySchema = z.object({
+  events: z.array(WireEventSchema).min(1).max(MAX_EVENTS_PER_BATCH),
+});
+
+/** Answer to POST /v1/events, sent only after every event of the batch is durably in the log. */
+export interface EventBatchResponse {
+  accepted: number;
+  /** Sequence numbers the events got in the log, in batch order. */
+  seqs: number[];
+  warnings: string[];
+}
+
+/** Answer to POST /v1/events/validate: nothing is written. */
+export interface ValidateEventsResponse {
+  accepted: number;
+  previews: { type: string; run_id: string | null; warnings: string[] }[];
+}

@@ -1,0 +1,65 @@
+import type { ToolDefinition } from "../guard/facts";
+import type { Capability } from "../guard/policySchema";
+import type { GuardDecision, Mode, RiskLevel } from "../guard/types";
+import type { ApprovalView, FinalApprovalStatus } from "./approvals";
+import type { WireEvent } from "./events";
+import type { RunStatus, RunView, SessionView } from "./runs";
+
+/**
+ * The kinds of record in the event log and what each carries. This is the timeline's contract: the log on
+ * disk, the projections rebuilt from it after a restart, `/v1/stream` `event` frames and the editor's views
+ * all read these shapes. Records are only ever appended; a later record changes what an earlier one meant
+ * (e.g. `approval.resolved` after `approval.requested`).
+ */
+export interface RecordDataByKind {
+  /** An SDK registered its agent (POST /v1/agents/identify). */
+  "agent.identified": { agent_id: string; agent_key: string; name: string | null };
+  /** Runtime capability declaration; replayed into the engine after a restart. */
+  "capabilities.declared": { agent_key: string; capabilities: Capability[] };
+  "tool.defined": { agent_key: string; tool: ToolDefinition };
+  "session.started": { session: SessionView; orchestrator_agent_key: string | null };
+  "session.completed": { id: string; status: RunStatus; output_summary: string | null; completed_at: string };
+  "run.started": {
+    run: RunView;
+    parent_run_id: string | null;
+    step_key: string | null;
+    step_name: string | null;
+    role: string | null;
+  };
+  "run.completed": { id: string; status: RunStatus; output_summary: string | null; completed_at: string };
+  "handoff": { id: string; session_id: string; source_run_id: string | null; target_run_id: string | null; reason: string | null };
+  /** A timeline event an SDK sent (POST /v1/events), kept as sent. */
+  "event": { event: WireEvent };
+  /** One guard decision, with the request it answered (arguments redacted). */
+  "decision": { request: DecisionRequestSummary; decision: GuardDecision; approval_id: string | null };
+  "approval.requested": { approval: ApprovalView };
+  "approval.resolved": {
+    id: string;
+    status: FinalApprovalStatus;
+    resolved_at: string;
+    resolved_by: string;
+    resolution_reason: string | null;
+  };
+  /** An approved grant was spent on the call it was made for; it can never be spent again. */
+  "approval.used": { id: string; decision_id: string };
+  "mode.changed": { mode: Mode; by: string };
+}
+
+export type RecordKind = keyof RecordDataByKind;
+
+export interface DecisionRequestSummary {
+  agent_key: string;
+  run_id: string | null;
+  tool: { name: string | null; provider: string | null; risk_level: RiskLevel | null };
+  action: { type: string | null; name: string | null };
+  resource: { type: string | null; environment: string | null; external_id: string | null };
+  arguments: unknown;
+}
+
+/** A record as the projections see it (the log adds seq/prev/hash). */
+export interface TimelineRecord<K extends RecordKind = RecordKind> {
+  seq: number;
+  ts: string;
+  kind: K;
+  data: RecordDataByKind[K];
+}

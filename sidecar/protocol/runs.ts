@@ -1,0 +1,109 @@
+import { z } from "zod";
+import { opt } from "./wire";
+
+/**
+ * Sessions, runs and handoffs (apie-sh/python-sdk `runs.py`, `sessions.py`): snake_case bodies with `null`
+ * for absent values. A session groups runs (one per agent step); a run groups the events of one task.
+ */
+
+const Metadata = opt(z.record(z.string(), z.unknown()));
+const Summary = opt(z.string().max(10_000));
+
+export const RunStatusSchema = z.enum(["running", "completed", "failed", "cancelled"]);
+export type RunStatus = z.infer<typeof RunStatusSchema>;
+
+export const SessionKindSchema = z.enum(["single_agent", "multi_agent", "pipeline", "activation_proof"]);
+
+/** POST /v1/runs — an agent starting a task. */
+export const CreateRunBodySchema = z.object({
+  agent_key: z.string().min(1),
+  agent_id: opt(z.string()),
+  agent_version_id: opt(z.string()),
+  session_id: opt(z.string()),
+  environment: opt(z.string()),
+  input_summary: Summary,
+  metadata: Metadata,
+});
+export type CreateRunBody = z.infer<typeof CreateRunBodySchema>;
+
+/** POST /v1/sessions/{id}/runs — a step of a multi-agent session; `agent_key` may be omitted for the orchestrator. */
+export const CreateChildRunBodySchema = z.object({
+  agent_key: opt(z.string().min(1)),
+  agent_id: opt(z.string()),
+  agent_version_id: opt(z.string()),
+  parent_run_id: opt(z.string()),
+  trigger_event_id: opt(z.string()),
+  step_key: opt(z.string()),
+  step_name: opt(z.string()),
+  step_index: opt(z.int().nonnegative()),
+  role: opt(z.string()),
+  environment: opt(z.string()),
+  input_summary: Summary,
+  metadata: Metadata,
+});
+export type CreateChildRunBody = z.infer<typeof CreateChildRunBodySchema>;
+
+/** POST /v1/runs/{id}/complete. */
+export const CompleteRunBodySchema = z.object({
+  status: opt(RunStatusSchema.exclude(["running"])),
+  output_summary: Summary,
+  metadata: Metadata,
+});
+
+/** POST /v1/sessions. */
+export const CreateSessionBodySchema = z.object({
+  kind: opt(SessionKindSchema),
+  orchestrator_agent_key: opt(z.string()),
+  orchestrator_agent_id: opt(z.string()),
+  environment: opt(z.string()),
+  input_summary: Summary,
+  metadata: Metadata,
+});
+export type CreateSessionBody = z.infer<typeof CreateSessionBodySchema>;
+
+/** POST /v1/sessions/{id}/complete. */
+export const CompleteSessionBodySchema = z.object({
+  status: RunStatusSchema.exclude(["running"]),
+  output_summary: Summary,
+  metadata: Metadata,
+});
+
+/** POST /v1/sessions/{id}/handoffs — one agent passing work to another. */
+export const HandoffBodySchema = z.object({
+  source_run_id: opt(z.string()),
+  source_agent_id: opt(z.string()),
+  target_run_id: opt(z.string()),
+  target_agent_id: opt(z.string()),
+  trigger_event_id: opt(z.string()),
+  reason: opt(z.string()),
+  input_summary: Summary,
+  payload_summary: Metadata,
+  status: opt(z.string()),
+});
+
+/** Response of run creation (python-sdk reads id, session_id, status, started_at). */
+export interface RunView {
+  id: string;
+  session_id: string | null;
+  agent_key: string;
+  status: RunStatus;
+  environment: string | null;
+  input_summary: string | null;
+  output_summary: string | null;
+  started_at: string;
+  completed_at: string | null;
+  /** Our addition: how many timeline records the run holds. */
+  event_count: number;
+}
+
+export interface SessionView {
+  id: string;
+  kind: string | null;
+  status: RunStatus;
+  environment: string | null;
+  input_summary: string | null;
+  output_summary: string | null;
+  started_at: string;
+  completed_at: string | null;
+  run_ids: string[];
+}

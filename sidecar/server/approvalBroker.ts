@@ -1,0 +1,165 @@
+import { randomBytes } from "node:crypto";
+import type { GuardDecision, GuardRequest } from "../guard/types";
+import type { ApprovalStatus, ApprovalView, ApprovalWaitStatus, FinalApprovalStatus } from "../protocol/approvals";
+import { actionHash } from "../store/canonical";
+import type { Journal } from "../store/journal";
+import { logRedactor } from "./redaction";
+
+export const DEFAULT_APPROVAL_TIMEOUT_MS = 300_000;
+/** setTimeout's ceiling; an approval that waits longer is re-armed when this fires. */
+const MAX_TIMER_MS = 2 **31 - 1;
+
+export type ResolveOutcome =
+  | { ok: true; approval: ApprovalView }
+  | { ok: false; reason: "unknown"; approval?: undefined }
+  | { ok: false; reason: "already_resolved"; approval: ApprovalView };
+
+export type RedeemOutcome = { ok: true; approval: ApprovalView } | { ok: false; reason: string };
+
+/**
+ * Holds approvals between the agent that asked and the human who answers. Every change is a journal record,
+ * so a restart rebuilds the same set (`restore`). An approval resolves exactly once; the first resolution
+ * wins and later ones are refused. Expiry is the sidecar's own clock (`expires_at`); a waiter whose own
+ * deadline comes first gets `timeout` and the approval stays pending for the human.
+ */
+export class ApprovalBroker {
+  private readonly waiters = new Map<string, Set<(status: FinalApprovalStatus) => void>>();
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+
+  constructor(
+    private readonly journal: Journal,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** After replay: pending approvals past their expiry expire now; the rest get their timers back. */
+  restore(): void {
+    for (const approval of this.journal.state.approvals.values()) {
+      if (approval.status === "pending") this.arm(approval);
+    }
+  }
+
+  newId(): string {
+    return `apr_${randomBytes(12).toString("base64url")}`;
+  }
+
+  /** Opens an approval (id from `newId`) for an enforced require_approval decision; resolves once durable. */
+  async open(id: string, request: GuardRequest, decision: GuardDecision): Promise<ApprovalView> {
+    const created = this.now();
+    const timeout = decision.approval_timeout_ms ?? DEFAULT_APPROVAL_TIMEOUT_MS;
+    const approval: ApprovalView = {
+      id,
+      status: "pending",
+      action_hash: actionHash(request),
+      agent_key: request.agentKey,
+      run_id: request.runId ?? null,
+      decision_id: decision.decision_id,
+      tool: { name: request.tool?.name ?? null, provider: request.tool?.provider ?? null },
+      action: { type: request.action?.type ?? null, name: request.action?.name ?? null },
+      resource: {
+        type: request.resource?.type ?? null,
+        environment: request.resource?.environment ?? null,
+        external_id: request.resource?.externalId ?? null,
+      },
+      risk_level: request.tool?.riskLevel ?? request.riskLevel ?? null,
+      arguments: request.arguments === undefined ? null : logRedactor.redactValue(request.arguments),
+      reason: decision.reason,
+      matched_guardrails: decision.matched_guardrails,
+      created_at: new Date(created).toISOString(),
+      expires_at: new Date(created + timeout).toISOString(),
+      resolved_at: null,
+      resolved_by: null,
+      resolution_reason: null,
+    };
+    await this.journal.record("approval.requested", { approval }).durable;
+    this.arm(approval);
+    return this.get(approval.id)!;
+  }
+
+  get(id: string): ApprovalView | undefined {
+    return this.journal.state.approvals.get(id);
+  }
+
+  list(status?: ApprovalStatus): ApprovalView[] {
+    const all = [...this.journal.state.approvals.values()];
+    return status === undefined ? all : all.filter((a) => a.status === status);
+  }
+
+  /** The one way an approval ends. Durable before anyone is told. */
+  async resolve(id: string, status: FinalApprovalStatus, resolvedBy: string, reason: string | null): Promise<ResolveOutcome> {
+    const approval = this.get(id);
+    if (approval === undefined) return { ok: false, reason: "unknown" };
+    if (approval.status !== "pending") return { ok: false, reason: "already_resolved", approval };
+    const appended = this.journal.record("approval.resolved", {
+      id,
+      status,
+      resolved_at: new Date(this.now()).toISOString(),
+      resolved_by: resolvedBy,
+      resolution_reason: reason,
+    });
+    clearTimeout(this.timers.get(id));
+    this.timers.delete(id);
+    await appended.durable;
+    const waiters = this.waiters.get(id);
+    this.waiters.delete(id);
+    for (const wake of waiters ?? []) wake(status);
+    return { ok: true, approval };
+  }
+
+  /**
+   * Waits until the approval is resolved or `timeoutMs` passes (→ "timeout"; the approval stays pending).
+   * `signal` ends the wait early, e.g. when the long-polling client hangs up.
+   */
+  wait(id: string, timeoutMs: number, signal?: AbortSignal): Promise<ApprovalWaitStatus> {
+    const approval = this.get(id);
+    if (approval === undefined) return Promise.reject(new Error(`no approval ${id}`));
+    if (approval.status !== "pending") return Promise.resolve(approval.status);
+    return new Promise((resolve) => {
+      let set = this.waiters.get(id);
+      if (set === undefined) this.waiters.set(id, (set = new Set()));
+      const done = (status: ApprovalWaitStatus): void => {
+        clearTimeout(timer);
+        signal?.removeEventListener("abort", onAbort);
+        set.delete(wake);
+        resolve(status);
+      };
+      const wake = (status: FinalApprovalStatus): void => done(status);
+      const onAbort = (): void => done("timeout");
+      const timer = setTimeout(() => done("timeout"), timeoutMs);
+      set.add(wake);
+      signal?.addEventListener("abort", onAbort, { once: true });
+    });
+  }
+
+  /**
+   * Spends an approved grant on a call. Valid only for the exact action it was granted for (same hash),
+   * only once, and only while approved. The caller records `approval.used` through this method.
+   */
+  redeem(id: string, request: GuardRequest, decisionId: string): RedeemOutcome {
+    const approval = this.get(id);
+    if (approval === undefined) return { ok: false, reason: `approval ${id} does not exist` };
+    if (approval.status !== "approved") return { ok: false, reason: `approval ${id} is ${approval.status}, not approved` };
+    if (this.journal.state.usedGrants.has(id)) return { ok: false, reason: `approval ${id} was already used` };
+    if (approval.action_hash !== actionHash(request)) {
+      return { ok: false, reason: `approval ${id} was granted for a different action or different arguments` };
+    }
+    this.journal.record("approval.used", { id, decision_id: decisionId });
+    return { ok: true, approval };
+  }
+
+  /** Stops timers; waiting requests end as "timeout" (the approvals stay pending in the log). */
+  close(): void {
+    for (const timer of this.timers.values()) clearTimeout(timer);
+    this.timers.clear();
+  }
+
+  private arm(approval: ApprovalView): void {
+    const left = Date.parse(approval.expires_at) - this.now();
+    if (left <= 0) {
+      void this.resolve(approval.id, "expired", "expiry", "no answer before the approval timeout");
+      return;
+    }
+    const timer = setTimeout(() => this.arm(approval), Math.min(left, MAX_TIMER_MS));
+    timer.unref();
+    this.timers.set(approval.id, timer);
+  }
+}

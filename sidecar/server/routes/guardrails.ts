@@ -1,0 +1,102 @@
+import path from "node:path";
+import { logRedactor } from "../redaction";
+import { isTemplateKey, TEMPLATE_KEYS } from "../../guard/templateCatalog";
+import type { GuardRequest } from "../../guard/types";
+import { enableTemplate } from "../../policy/policyFile";
+import type { DecisionRequestSummary } from "../../protocol/records";
+import { EvaluateBodySchema, SetModeBodySchema, toGuardRequest, type EvaluateResponse } from "../../protocol/v1";
+import { HttpError, parseBody, type Route, type SidecarServices } from "../routing";
+
+export const POLICY_FILE = "apie.policy.json";
+
+/** Health, the guard decision itself, templates and the workspace mode. */
+export function guardrailRoutes(s: SidecarServices): Route[] {
+  return [
+    {
+      method: "GET",
+      path: "/v1/health",
+      handle: () => ({
+        status: "ok",
+        policy: s.engine.policyStatus.state,
+        mode: s.engine.workspaceMode,
+        uptime_ms: Date.now() - s.startedAt,
+        last_seq: s.journal.state.lastSeq,
+        pending_approvals: s.approvals.list("pending").length,
+      }),
+    },
+    {
+      method: "POST",
+      path: "/v1/guardrails/evaluate",
+      handle: ({ body }) => evaluate(s, parseBody(EvaluateBodySchema, body)),
+    },
+    {
+      method: "POST",
+      path: /^\/v1\/guardrails\/templates\/([^/]+)\/enable$/,
+      handle: async ({ params: [key] }) => {
+        if (key === undefined || !isTemplateKey(key)) {
+          throw new HttpError(404, "unknown_template", `unknown template "${key}" (known: ${TEMPLATE_KEYS.join(", ")})`);
+        }
+        // The policy file is the source of truth; the watcher picks the edit up like any other change.
+        await enableTemplate(path.join(s.workspace, POLICY_FILE), key, undefined);
+        return { id: key, key, status: "enabled" };
+      },
+    },
+    {
+      method: "GET",
+      path: "/v1/mode",
+      handle: () => ({ mode: s.engine.workspaceMode }),
+    },
+    {
+      method: "POST",
+      path: "/v1/mode",
+      admin: true,
+      handle: async ({ body }) => {
+        const { mode } = parseBody(SetModeBodySchema, body);
+        s.engine.setWorkspaceMode(mode);
+        await s.journal.record("mode.changed", { mode, by: "admin-key" }).durable;
+        return { mode };
+      },
+    },
+  ];
+}
+
+/**
+ * One decision. In enforce, require_approval opens an approval (durable before the answer goes out) unless
+ * the caller presents a grant made for exactly this action. Every decision is logged; a plain allow does not
+ * wait for the disk, so the hot path stays at memory speed.
+ */
+async function evaluate(s: SidecarServices, body: ReturnType<typeof EvaluateBodySchema.parse>): Promise<EvaluateResponse> {
+  const request = toGuardRequest(body);
+  let decision = s.engine.evaluate(request);
+  let approvalId: string | null = null;
+  if (decision.effective_decision === "require_approval") {
+    const grant = body.approval_id === undefined ? undefined : s.approvals.redeem(body.approval_id, request, decision.decision_id);
+    if (grant?.ok) {
+      decision = { ...decision, effective_decision: "allow", enforcement_action: "proceed", reason: `approved (${grant.approval.id}): ${decision.reason}` };
+    } else {
+      if (grant !== undefined) decision = { ...decision, reason: `${grant.reason}; ${decision.reason}` };
+      approvalId = s.approvals.newId();
+    }
+  }
+  s.journal.record("decision", { request: summarize(request), decision, approval_id: approvalId });
+  if (approvalId === null) return { ...decision, approval_request: null };
+  const approval = await s.approvals.open(approvalId, request, decision);
+  return { ...decision, approval_request: { id: approval.id, status: "pending", expires_at: approval.expires_at } };
+}
+
+function summarize(request: GuardRequest): DecisionRequestSummary {
+  return {
+    agent_key: request.agentKey,
+    run_id: request.runId ?? null,
+    tool: { name: request.tool?.name ?? null, provider: request.tool?.provider ?? null, risk_level: request.tool?.riskLevel ?? request.riskLevel ?? null },
+    action: { type: request.action?.type ?? null, name: request.action?.name ?? null },
+    resource: {
+      type: request.resource?.type ?? null,
+      environment: request.resource?.environment ?? null,
+      external_id: request.resource?.externalId ?? null,
+    },
+    arguments: request.arguments === undefined ? null : logRedactor.redactValue(request.arguments),
+  };
+}
+
+

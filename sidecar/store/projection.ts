@@ -1,0 +1,191 @@
+import type { ToolDefinition } from "../guard/facts";
+import type { Capability } from "../guard/policySchema";
+import type { Decision, Mode } from "../guard/types";
+import type { ApprovalView } from "../protocol/approvals";
+import type { RecordDataByKind, RecordKind, TimelineRecord } from "../protocol/records";
+import type { RunView, SessionView } from "../protocol/runs";
+
+export interface RunState {
+  view: RunView;
+  /** Byte offsets of the run's records in the log, in order: the run's timeline is paged from disk. */
+  offsets: number[];
+}
+
+/** What one agent was seen doing with one tool: the "observed" side of the boundary report. */
+export interface ObservedTool {
+  name: string;
+  provider: string | null;
+  calls: number;
+  decisions: Record<Decision, number>;
+  /** Monitor-mode calls that enforce would have stopped. */
+  wouldBlock: number;
+  lastSeen: string;
+}
+
+export interface AgentState {
+  id: string;
+  key: string;
+  name: string | null;
+  capabilities: Capability[];
+  tools: Map<string, ToolDefinition>;
+  observed: Map<string, ObservedTool>;
+}
+
+type Handlers = { [K in RecordKind]: (data: RecordDataByKind[K], record: TimelineRecord<K>, offset: number) => void };
+
+/**
+ * The sidecar's current state, derived only from the log: replaying the same records always yields the same
+ * projection, which is how runs, sessions, pending approvals and agents' declarations survive a restart.
+ * Memory holds summaries and offsets, never event bodies.
+ */
+export class Projection {
+  readonly runs = new Map<string, RunState>();
+  readonly sessions = new Map<string, SessionView>();
+  readonly approvals = new Map<string, ApprovalView>();
+  /** Approval ids whose grant has been spent. */
+  readonly usedGrants = new Set<string>();
+  /** Agents by key. */
+  readonly agents = new Map<string, AgentState>();
+  /** Agent key by agent id (ids come from /v1/agents/identify). */
+  readonly agentKeys = new Map<string, string>();
+  /**
+   * Every decision's time (ms since epoch) and log offset, in log order: reports over a time window read
+   * just those records back from disk. Two flat number arrays, ~16 bytes per decision.
+   */
+  readonly decisionIndex: { times: number[]; offsets: number[] } = { times: [], offsets: [] };
+  mode: Mode | undefined;
+  lastSeq = 0;
+
+  apply(record: TimelineRecord, offset: number): void {
+    this.lastSeq = record.seq;
+    (this.handlers[record.kind] as (d: unknown, r: TimelineRecord, o: number) => void)(record.data, record, offset);
+  }
+
+  agentByKey(key: string): AgentState {
+    let agent = this.agents.get(key);
+    if (agent === undefined) {
+      agent = { id: "", key, name: null, capabilities: [], tools: new Map(), observed: new Map() };
+      this.agents.set(key, agent);
+    }
+    return agent;
+  }
+
+  /** A record naming a run the sidecar never saw start (e.g. an MCP proxy's `--run-id`) opens it implicitly. */
+  private runFor(runId: string, agentKey: string, ts: string): RunState {
+    let run = this.runs.get(runId);
+    if (run === undefined) {
+      run = {
+        view: {
+          id: runId,
+          session_id: null,
+          agent_key: agentKey,
+          status: "running",
+          environment: null,
+          input_summary: null,
+          output_summary: null,
+          started_at: ts,
+          completed_at: null,
+          event_count: 0,
+        },
+        offsets: [],
+      };
+      this.runs.set(runId, run);
+    }
+    return run;
+  }
+
+  private addToRun(runId: string | null | undefined, agentKey: string, ts: string, offset: number): void {
+    if (!runId) return;
+    const run = this.runFor(runId, agentKey, ts);
+    run.offsets.push(offset);
+    run.view.event_count = run.offsets.length;
+  }
+
+  private readonly handlers: Handlers = {
+    "agent.identified": (d) => {
+      const agent = this.agentByKey(d.agent_key);
+      agent.id = d.agent_id;
+      this.agentKeys.set(d.agent_id, d.agent_key);
+      agent.name = d.name ?? agent.name;
+    },
+    "capabilities.declared": (d) => {
+      this.agentByKey(d.agent_key).capabilities = d.capabilities;
+    },
+    "tool.defined": (d) => {
+      this.agentByKey(d.agent_key).tools.set(d.tool.name, d.tool);
+    },
+    "session.started": (d) => {
+      this.sessions.set(d.session.id, { ...d.session, run_ids: [...d.session.run_ids] });
+    },
+    "session.completed": (d) => {
+      const session = this.sessions.get(d.id);
+      if (session === undefined) return;
+      session.status = d.status;
+      session.output_summary = d.output_summary;
+      session.completed_at = d.completed_at;
+    },
+    "run.started": (d, record, offset) => {
+      const run: RunState = { view: { ...d.run }, offsets: [] };
+      this.runs.set(d.run.id, run);
+      if (d.run.session_id) this.sessions.get(d.run.session_id)?.run_ids.push(d.run.id);
+      this.addToRun(d.run.id, d.run.agent_key, record.ts, offset);
+    },
+    "run.completed": (d, record, offset) => {
+      const run = this.runs.get(d.id);
+      if (run === undefined) return;
+      run.view.status = d.status;
+      run.view.output_summary = d.output_summary;
+      run.view.completed_at = d.completed_at;
+      this.addToRun(d.id, run.view.agent_key, record.ts, offset);
+    },
+    "handoff": (d, record, offset) => {
+      if (d.source_run_id) this.addToRun(d.source_run_id, "", record.ts, offset);
+    },
+    "event": (d, record, offset) => {
+      this.addToRun(d.event.run_id, d.event.agent_key, record.ts, offset);
+    },
+    "decision": (d, record, offset) => {
+      this.addToRun(d.request.run_id, d.request.agent_key, record.ts, offset);
+      this.decisionIndex.times.push(Date.parse(record.ts));
+      this.decisionIndex.offsets.push(offset);
+      const toolName = d.request.tool.name ?? d.request.action.name;
+      if (toolName === null) return;
+      const observed = this.agentByKey(d.request.agent_key).observed;
+      let tool = observed.get(toolName);
+      if (tool === undefined) {
+        tool = {
+          name: toolName,
+          provider: d.request.tool.provider,
+          calls: 0,
+          decisions: { allow: 0, warn: 0, require_approval: 0, block: 0 },
+          wouldBlock: 0,
+          lastSeen: record.ts,
+        };
+        observed.set(toolName, tool);
+      }
+      tool.calls++;
+      tool.decisions[d.decision.effective_decision]++;
+      if (d.decision.annotation !== null) tool.wouldBlock++;
+      tool.lastSeen = record.ts;
+    },
+    "approval.requested": (d, record, offset) => {
+      this.approvals.set(d.approval.id, { ...d.approval });
+      this.addToRun(d.approval.run_id, d.approval.agent_key, record.ts, offset);
+    },
+    "approval.resolved": (d, record, offset) => {
+      const approval = this.approvals.get(d.id);
+      if (approval === undefined || approval.status !== "pending") return;
+      approval.status = d.status;
+      approval.resolved_at = d.resolved_at;
+      approval.resolved_by = d.resolved_by;
+      approval.resolution_reason = d.resolution_reason;
+      this.addToRun(approval.run_id, approval.agent_key, record.ts, offset);
+    },
+    "approval.used": (d) => {
+      this.usedGrants.add(d.id);
+    },
+    "mode.changed": (d) => {
+      this.mode = d.mode;
+    },
+  };
+}

@@ -1,0 +1,66 @@
+import { strict as assert } from "node:assert";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { call } from "./sidecarHttp";
+import { startSidecarProcess, type SidecarUnderTest } from "./sidecarProcess";
+
+describe("durability (SIGKILL, then restart on the same state dir)", function () {
+  this.timeout(30_000);
+  let workspace: string;
+  const running: SidecarUnderTest[] = [];
+  const start = async () => {
+    const sidecar = await startSidecarProcess(workspace);
+    running.push(sidecar);
+    return sidecar;
+  };
+  const kill9 = async (sidecar: SidecarUnderTest) => {
+    sidecar.child.kill("SIGKILL");
+    await sidecar.stop();
+  };
+
+  beforeEach(() => {
+    workspace = mkdtempSync(path.join(tmpdir(), "apie-durable-"));
+    writeFileSync(path.join(workspace, "apie.policy.json"), JSON.stringify({ mode: "enforce", templates: { "prod-deploys": true } }));
+  });
+  afterEach(async () => {
+    for (const s of running.splice(0)) await s.stop();
+    rmSync(workspace, { recursive: true, force: true });
+  });
+
+  it("keeps every acknowledged event, run, declaration and pending approval across kill -9", async () => {
+    const first = await start();
+    const identify = await call(first, "POST", "/v1/agents/identify", { body: JSON.stringify({ agent: { key: "release-gate", name: "Release Gate" } }) });
+    const agentId = identify.body.agent_id;
+    await call(first, "POST", `/v1/agents/${agentId}/capabilities/declare`, {
+      body: JSON.stringify({ capabilities: [{ tool: { name: "deploy.release" }, actions: ["execute"], resources: ["deployment_event"] }] }),
+    });
+    const run = (await call(first, "POST", "/v1/runs", { body: JSON.stringify({ agent_key: "release-gate", input_summary: "deploy" }) })).body;
+    const events = Array.from({ length: 50 }, (_, i) => ({ type: "agent.tool.called", agent_key: "release-gate", run_id: run.id, event_id: `e${i}`, metadata: { i } }));
+    const ack = await call(first, "POST", "/v1/events", { body: JSON.stringify({ events }) });
+    assert.equal(ack.body.accepted, 50);
+    const approvalId = (
+      await call(first, "POST", "/v1/guardrails/evaluate", {
+        body: JSON.stringify({ agent_key: "release-gate", run_id: run.id, tool: { name: "deploy.release" }, action: { type: "execute" }, resource: { type: "deployment_event", environment: "production" } }),
+      })
+    ).body.approval_request.id;
+
+    await kill9(first);
+    const second = await start();
+
+    const restored = await call(second, "GET", `/v1/runs/${run.id}`);
+    assert.equal(restored.status, 200);
+    assert.equal(restored.body.status, "running");
+    // run.started + 50 events + the decision + the approval request
+    assert.equal(restored.body.event_count, 53);
+    const approval = await call(second, "GET", `/v1/approvals/${approvalId}`);
+    assert.equal(approval.body.approval.status, "pending");
+    const waiting = call(second, "GET", `/v1/approvals/${approvalId}/wait?timeout=20000`);
+    await call(second, "POST", `/v1/approvals/${approvalId}/approve`, { key: second.discovery.adminKey });
+    assert.equal((await waiting).body.status, "approved");
+    // The agent id and its declaration survived: an undeclared tool is still drift.
+    const drift = await call(second, "POST", "/v1/guardrails/evaluate", { body: JSON.stringify({ agent_key: "release-gate", tool: { name: "db.drop" }, action: { type: "delete" }, resource: { type: "database" } }) });
+    assert.ok(drift.body.drift_warnings.some((w: any) => w.code === "undeclared_tool"));
+    assert.equal((await call(second, "POST", `/v1/agents/${agentId}/tools/define`, { body: JSON.stringify({ name: "db.drop" }) })).status, 200);
+  });
+});
