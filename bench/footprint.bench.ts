@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { spawnUntilReady, type ReadyProcess } from "../test/support/readyProcess";
+import { sidecarNodeArgs } from "./sidecarLaunch";
 import { formatTable, summarize } from "./stats";
 
 /**
@@ -12,7 +13,6 @@ import { formatTable, summarize } from "./stats";
  * Goals (issue 3): cold start ≤ 150 ms; RSS after 100 000 events ≤ 80 MB.
  */
 
-const CLI = path.resolve(__dirname, "../dist/cli.js");
 const STARTS = 15;
 const EVENTS = 100_000;
 const BATCH = 500;
@@ -52,7 +52,7 @@ export async function run(report: (line: string) => void): Promise<void> {
     for (let i = 0; i < STARTS; i++) {
       floor[i] = await timeToReady(["-e", "console.log('{}')"]);
       const fresh = mkdtempSync(path.join(tmpdir(), "apie-cold-"));
-      cold[i] = await timeToReady([CLI, "sidecar", "--workspace", fresh, "--port", "0"]);
+      cold[i] = await timeToReady(sidecarNodeArgs("sidecar", "--workspace", fresh, "--port", "0"));
       rmSync(fresh, { recursive: true, force: true });
     }
     const f = summarize(floor);
@@ -67,7 +67,7 @@ export async function run(report: (line: string) => void): Promise<void> {
       ),
     );
 
-    sidecar = await spawnUntilReady([CLI, "sidecar", "--workspace", workspace, "--port", "0"]);
+    sidecar = await spawnUntilReady(sidecarNodeArgs("sidecar", "--workspace", workspace, "--port", "0"));
     const { baseUrl, apiKey } = JSON.parse(sidecar.readyLine) as { baseUrl: string; apiKey: string };
     const pid = sidecar.child.pid!;
     const idle = rssMb(pid);

@@ -4,6 +4,7 @@ import path from "node:path";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { spawnUntilReady } from "../test/support/readyProcess";
+import { sidecarNodeArgs } from "./sidecarLaunch";
 import { formatMicros, formatRate, formatRatio, formatTable, summarize } from "./stats";
 
 /**
@@ -15,7 +16,6 @@ import { formatMicros, formatRate, formatRatio, formatTable, summarize } from ".
  * for an allowed call, so this is its guard cost.
  */
 
-const CLI = path.resolve(__dirname, "../dist/cli.js");
 const WARMUP = 2_000;
 const SEQUENTIAL = 10_000;
 const CONCURRENT_TOTAL = 40_000;
@@ -103,7 +103,7 @@ export async function run(report: (line: string) => void): Promise<void> {
   const targets: Target[] = [];
   try {
     targets.push(await startProcess("echo", ["-e", ECHO_SERVER]));
-    targets.push(await startProcess("sidecar", [CLI, "sidecar", "--workspace", workspace, "--port", "0"]));
+    targets.push(await startProcess("sidecar", sidecarNodeArgs("sidecar", "--workspace", workspace, "--port", "0")));
     report(`client: node:http Agent keepAlive; ${SEQUENTIAL} sequential + ${CONCURRENT_TOTAL} requests at concurrency ${CONCURRENCY}; server in its own process (2 cores shared)`);
     const [echo, sidecar] = [await measure(targets[0]!), await measure(targets[1]!)];
     report(

@@ -4,6 +4,7 @@ import { agentRoutes } from "./routes/agents";
 import { approvalRoutes } from "./routes/approvals";
 import { eventRoutes } from "./routes/events";
 import { guardrailRoutes } from "./routes/guardrails";
+import { reportRoutes } from "./routes/reports";
 import { runRoutes } from "./routes/runs";
 import { HttpError, type Route, type SidecarServices } from "./routing";
 import { checkAccess } from "./security";
@@ -22,6 +23,7 @@ export function createSidecarHttpServer(services: SidecarServices): Server {
     ...runRoutes(services),
     ...eventRoutes(services),
     ...approvalRoutes(services),
+    ...reportRoutes(services),
   ];
 
   const server = createServer((req, res) => {
@@ -34,8 +36,11 @@ export function createSidecarHttpServer(services: SidecarServices): Server {
   // Long-polls (/v1/approvals/{id}/wait) may legitimately take up to 10 minutes.
   server.requestTimeout = 0;
 
+  let port = 0;
+  server.once("listening", () => (port = localPort(server)));
+
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const access = checkAccess(req, services.keys, localPort(server));
+    const access = checkAccess(req, services.keys, port);
     if (!access.ok) {
       req.resume();
       throw new HttpError(access.status, access.status === 401 ? "unauthorized" : "forbidden", access.message);
@@ -59,10 +64,9 @@ export function createSidecarHttpServer(services: SidecarServices): Server {
       throw new HttpError(403, "admin_required", `${req.method} ${url.pathname} needs the admin key; the agent key (APIE_API_KEY) cannot do this`);
     }
     const body = hit.route.method === "POST" ? await readJson(req) : undefined;
-    const hangUp = new AbortController();
-    res.once("close", () => hangUp.abort());
-    const result = await hit.route.handle({ body, caller: access.caller, params: hit.params, query: url.searchParams, signal: hangUp.signal });
-    if (!res.destroyed) sendJson(res, 200, result);
+    // Returned, not awaited: this frame (and the request body it holds) is released while a handler waits
+    // for the disk, so batches do not survive into the old generation and the heap stays small.
+    return answer(res, hit.route.handle({ body, caller: access.caller, params: hit.params, query: url.searchParams, hangUp: () => hangUpSignal(res) }));
   }
 
   return server;
@@ -70,6 +74,20 @@ export function createSidecarHttpServer(services: SidecarServices): Server {
 
 export function localPort(server: Server): number {
   return (server.address() as { port: number } | null)?.port ?? 0;
+}
+
+async function answer(res: ServerResponse, pending: unknown): Promise<void> {
+  const result = await pending;
+  if (!res.destroyed) sendJson(res, 200, result);
+}
+
+/** Aborts when the client goes away before the answer is sent. Made on demand: most routes never wait. */
+function hangUpSignal(res: ServerResponse): AbortSignal {
+  const controller = new AbortController();
+  res.once("close", () => {
+    if (!res.writableFinished) controller.abort();
+  });
+  return controller.signal;
 }
 
 function matchPath(route: Route, path: string): string[] | undefined {
@@ -84,17 +102,22 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
     req.resume();
     throw new HttpError(413, "payload_too_large", `body of ${declared} bytes exceeds the ${MAX_BODY_BYTES}-byte limit`);
   }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_BODY_BYTES) {
-      req.resume();
-      throw new HttpError(413, "payload_too_large", `body exceeds the ${MAX_BODY_BYTES}-byte limit`);
-    }
-    chunks.push(chunk);
-  }
-  const text = Buffer.concat(chunks).toString("utf8");
+  const text = await new Promise<string>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on("data", (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) {
+        req.removeAllListeners("data");
+        req.resume();
+        reject(new HttpError(413, "payload_too_large", `body exceeds the ${MAX_BODY_BYTES}-byte limit`));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.once("end", () => resolve(chunks.length === 1 ? chunks[0]!.toString("utf8") : Buffer.concat(chunks).toString("utf8")));
+    req.once("error", reject);
+  });
   if (text.trim() === "") return undefined;
   try {
     return JSON.parse(text);

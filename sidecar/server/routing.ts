@@ -23,8 +23,8 @@ export interface RouteContext {
   /** Groups of the route's path pattern, URI-decoded. */
   params: string[];
   query: URLSearchParams;
-  /** Aborted when the client hangs up (long-polls stop waiting). */
-  signal: AbortSignal;
+  /** A signal aborted when the client hangs up before the answer (long-polls stop waiting). */
+  hangUp(): AbortSignal;
 }
 
 export interface Route {

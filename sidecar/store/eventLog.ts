@@ -24,6 +24,18 @@ export interface Appended {
   durable: Promise<void>;
 }
 
+export interface AppendOptions {
+  /**
+   * Defer the write by up to LAZY_FLUSH_MS unless something else flushes first (a non-lazy append joins the
+   * same batch and flushes it at once). For records nobody waits on — e.g. a plain allow decision — so the
+   * hot path does not pay a write + fdatasync per call. A crash can lose the last LAZY_FLUSH_MS of them.
+   */
+  lazy?: boolean;
+}
+
+/** How long a lazy record may wait in memory before it is written. */
+export const LAZY_FLUSH_MS = 50;
+
 export interface RecoveryReport {
   /** Intact records handed to onRecord. */
   records: number;
@@ -120,6 +132,7 @@ export class EventLog {
   private queued: Batch | undefined; // appends waiting for the next flush
   private inflight: Batch | undefined; // the batch being written + synced
   private flushScheduled = false;
+  private lazyTimer: NodeJS.Timeout | undefined; // a deferred flush for records appended with `lazy`
   private unsynced = false; // bytes written without fdatasync yet (sync: false)
   private failure: Error | undefined;
   private closing: Promise<void> | undefined;
@@ -176,7 +189,7 @@ export class EventLog {
    * write failed, for an empty kind, for data JSON cannot represent (BigInt, cycles) or a record longer than
    * MAX_RECORD_BYTES. `data` is stored as JSON.stringify stores it (`undefined` becomes null).
    */
-  append(kind: string, data: unknown): Appended {
+  append(kind: string, data: unknown, options: AppendOptions = {}): Appended {
     if (this.closing !== undefined) throw new Error(`event log ${this.file} is closed`);
     if (this.failure !== undefined) throw new Error(`event log ${this.file} stopped after a write failure: ${this.failure.message}`, { cause: this.failure });
     if (typeof kind !== "string" || kind === "") throw new TypeError("event log: kind must be a non-empty string");
@@ -193,7 +206,8 @@ export class EventLog {
     batch.offsets.push(offset);
     batch.bytes += line.length;
     this.counters.appends++;
-    this.scheduleFlush();
+    if (options.lazy) this.scheduleLazyFlush();
+    else this.scheduleFlush();
     return { seq, offset, hash, ts, durable: batch.promise };
   }
 
@@ -241,6 +255,7 @@ export class EventLog {
 
   private async shutdown(): Promise<void> {
     try {
+      if (this.lazyTimer !== undefined) this.scheduleFlush();
       for (let batch = this.inflight ?? this.queued; batch !== undefined; batch = this.inflight ?? this.queued) {
         await batch.promise.catch(() => {});
       }
@@ -256,7 +271,19 @@ export class EventLog {
     }
   }
 
+  private scheduleLazyFlush(): void {
+    if (this.lazyTimer !== undefined || this.flushScheduled || this.inflight !== undefined) return;
+    this.lazyTimer = setTimeout(() => {
+      this.lazyTimer = undefined;
+      this.scheduleFlush();
+    }, LAZY_FLUSH_MS);
+  }
+
   private scheduleFlush(): void {
+    if (this.lazyTimer !== undefined) {
+      clearTimeout(this.lazyTimer);
+      this.lazyTimer = undefined;
+    }
     if (this.flushScheduled || this.inflight !== undefined) return;
     this.flushScheduled = true;
     setImmediate(this.flush);

@@ -1,5 +1,5 @@
 import type { RecordDataByKind, RecordKind, TimelineRecord } from "../protocol/records";
-import { EventLog, type Appended, type RecoveryReport } from "./eventLog";
+import { EventLog, type AppendOptions, type Appended, type RecoveryReport } from "./eventLog";
 import { Projection } from "./projection";
 
 export type RecordListener = (record: TimelineRecord, offset: number) => void;
@@ -36,8 +36,9 @@ export class Journal {
     return { journal: new Journal(log, state), recovery: { ...recovery, problems: [...recovery.problems, ...unreadable] } };
   }
 
-  record<K extends RecordKind>(kind: K, data: RecordDataByKind[K]): Appended {
-    const appended = this.log.append(kind, data);
+  /** `lazy`: nobody will wait on `durable` (see AppendOptions); the write may be deferred a little. */
+  record<K extends RecordKind>(kind: K, data: RecordDataByKind[K], options: AppendOptions = {}): Appended {
+    const appended = this.log.append(kind, data, options);
     const record: TimelineRecord<K> = { seq: appended.seq, ts: appended.ts, kind, data };
     this.state.apply(record, appended.offset);
     for (const listener of this.listeners) listener(record, appended.offset);

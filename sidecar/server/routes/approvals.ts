@@ -50,10 +50,10 @@ export function approvalRoutes(s: SidecarServices): Route[] {
     {
       method: "GET",
       path: /^\/v1\/approvals\/([^/]+)\/wait$/,
-      handle: async ({ params: [id], query, signal }): Promise<ApprovalWaitResponse> => {
+      handle: async ({ params: [id], query, hangUp }): Promise<ApprovalWaitResponse> => {
         const { timeout } = parseQuery(WaitQuerySchema, query);
         approval(id);
-        const status = await s.approvals.wait(id!, timeout, signal);
+        const status = await s.approvals.wait(id!, timeout, hangUp());
         return { status, approval: { ...approval(id) } };
       },
     },

@@ -78,7 +78,9 @@ async function evaluate(s: SidecarServices, body: ReturnType<typeof EvaluateBody
       approvalId = s.approvals.newId();
     }
   }
-  s.journal.record("decision", { request: summarize(request), decision, approval_id: approvalId });
+  // A decision without an approval is not acknowledged as durable: it is written within LAZY_FLUSH_MS, or
+  // with the next record someone waits for. One that opens an approval is synced with that approval.
+  s.journal.record("decision", { request: summarize(request), decision, approval_id: approvalId }, { lazy: approvalId === null });
   if (approvalId === null) return { ...decision, approval_request: null };
   const approval = await s.approvals.open(approvalId, request, decision);
   return { ...decision, approval_request: { id: approval.id, status: "pending", expires_at: approval.expires_at } };
