@@ -4,7 +4,7 @@ import { appendFileSync, closeSync, existsSync, mkdtempSync, openSync, readFileS
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { verifyLog } from "../../../sidecar/store/auditVerify";
-import { EVENT_LOG_FILE, EventLog, GENESIS_HASH, MAX_REPORTED_PROBLEMS, type LogRecord, type OpenOptions } from "../../../sidecar/store/eventLog";
+import { EVENT_LOG_FILE, EventLog, GENESIS_HASH, LAZY_FLUSH_MS, MAX_REPORTED_PROBLEMS, type LogRecord, type OpenOptions } from "../../../sidecar/store/eventLog";
 
 let dir: string;
 let file: string;
@@ -104,6 +104,27 @@ describe("EventLog", () => {
     assert.ok(appended.every((a) => a.durable === appended[0]!.durable), "one batch, one promise");
     await appended[999]!.durable;
     assert.deepEqual(log.stats, { appends: 1000, writes: 1, syncs: 1, bytes: statSync(file).size });
+  });
+
+  it("a lazy append waits up to LAZY_FLUSH_MS for company; a durable append takes it along at once", async () => {
+    const { log } = await openLog({ sync: true });
+    const lazy = log.append("decision", { allow: true }, { lazy: true });
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(log.stats.writes, 0, "nothing written on the next turn");
+    const urgent = log.append("event", { ack: true });
+    assert.equal(urgent.durable, lazy.durable, "the durable append joins the lazy one's batch");
+    await urgent.durable;
+    assert.deepEqual([log.stats.writes, log.stats.syncs], [1, 1]);
+
+    const alone = log.append("decision", { allow: true }, { lazy: true });
+    const started = Date.now();
+    await alone.durable;
+    assert.ok(Date.now() - started >= LAZY_FLUSH_MS - 5, "written by the timer");
+    assert.equal(log.stats.writes, 2);
+    const last = log.append("decision", { allow: true }, { lazy: true });
+    await log.close();
+    await last.durable;
+    assert.equal((await verifyLog(file)).records, 4, "close writes what was still waiting");
   });
 
   it("appends made while a batch is being written share the next write", async () => {
