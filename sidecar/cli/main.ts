@@ -1,9 +1,14 @@
 import { UsageError } from "./args";
+import { approvalsCommand, approvalsUsage } from "./commands/approvals";
 import { auditCommand, auditUsage } from "./commands/audit";
+import { capabilitiesCommand, capabilitiesUsage } from "./commands/capabilities";
 import { demoCommand, demoUsage } from "./commands/demo";
+import { doctorCommand, doctorUsage } from "./commands/doctor";
 import { evaluateCommand, evaluateUsage } from "./commands/evaluate";
 import { guardrailsCommand, guardrailsUsage } from "./commands/guardrails";
 import { policyCommand, policyUsage } from "./commands/policy";
+import { reportCommand, reportUsage } from "./commands/report";
+import { sendTestEventCommand, sendTestEventUsage } from "./commands/sendTestEvent";
 import { sidecarCommand, sidecarUsage } from "./commands/sidecar";
 import { processIo, type Io } from "./io";
 
@@ -14,16 +19,21 @@ interface Command {
 }
 
 const COMMANDS: Record<string, Command> = {
+  approvals: { summary: "list, approve or reject a running sidecar's approvals (admin key)", usage: approvalsUsage, run: approvalsCommand },
   audit: { summary: "verify the tamper-evident event log (hash chain)", usage: auditUsage, run: auditCommand },
+  capabilities: { summary: "declare an agent's capabilities (its boundary) to the sidecar", usage: capabilitiesUsage, run: capabilitiesCommand },
   demo: { summary: "run sample tool calls through the guard engine", usage: demoUsage, run: demoCommand },
+  doctor: { summary: "check the sidecar, keys, apie.policy.json, mode, approvals, event log", usage: doctorUsage, run: doctorCommand },
   evaluate: { summary: "decide one tool call (JSON) with the local engine", usage: evaluateUsage, run: evaluateCommand },
   guardrails: { summary: "list or enable guardrail templates", usage: guardrailsUsage, run: guardrailsCommand },
   policy: { summary: "validate apie.policy.json", usage: policyUsage, run: policyCommand },
+  report: { summary: "boundary report: declared vs observed tools, drift, decisions", usage: reportUsage, run: reportCommand },
+  "send-test-event": { summary: "send a sample session, runs and events to the sidecar", usage: sendTestEventUsage, run: sendTestEventCommand },
   sidecar: { summary: "run the local Apie sidecar (HTTP API on 127.0.0.1)", usage: sidecarUsage, run: sidecarCommand },
 };
 
 function mainUsage(): string {
-  const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(12)} ${c.summary}`);
+  const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(16)} ${c.summary}`);
   return `Usage: apie COMMAND [options]   (apie COMMAND --help for details)\n\nCommands:\n${lines.join("\n")}\n`;
 }
 
