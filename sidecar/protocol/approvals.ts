@@ -59,7 +59,10 @@ export const ResolveApprovalBodySchema = z.object({
   resolved_by: opt(z.string().max(200)),
 });
 
-/** GET /v1/approvals?status=pending (admin). */
+/** GET /v1/approvals?status=pending (admin). No status, or `all`: every approval. */
 export const ListApprovalsQuerySchema = z.object({
-  status: ApprovalStatusSchema.optional(),
+  status: z
+    .union([ApprovalStatusSchema, z.literal("all")])
+    .optional()
+    .transform((s) => (s === "all" ? undefined : s)),
 });

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { ModeSchema, RiskLevelSchema } from "../guard/policySchema";
 import type { Capability } from "../guard/policySchema";
-import type { GuardDecision, GuardRequest } from "../guard/types";
+import type { GuardDecision, GuardRequest, Mode, PolicyState } from "../guard/types";
 import { opt } from "./wire";
 
 /**
@@ -67,6 +67,21 @@ export function toGuardRequest(body: EvaluateBody): GuardRequest {
 export type EvaluateResponse = GuardDecision & {
   approval_request: { id: string; status: "pending" | "approved"; expires_at: string } | null;
 };
+
+/** GET /v1/health. */
+export interface HealthResponse {
+  status: "ok";
+  /** State of apie.policy.json: ok | none | stale | invalid. */
+  policy: PolicyState;
+  mode: Mode;
+  uptime_ms: number;
+  /** Seq of the last record in the event log. */
+  last_seq: number;
+  pending_approvals: number;
+  workspace: string;
+  /** Absolute path of the event log (what `apie audit verify --file` takes). */
+  event_log: string;
+}
 
 /** POST /v1/mode (admin key): the workspace mode, what the editor's status bar switches. */
 export const SetModeBodySchema = z.object({ mode: ModeSchema });

@@ -45,6 +45,11 @@ export class Journal {
     return appended;
   }
 
+  /** Path of the event log file. */
+  get file(): string {
+    return this.log.file;
+  }
+
   onRecord(listener: RecordListener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);

@@ -109,7 +109,10 @@ export class Projection {
       agent.name = d.name ?? agent.name;
     },
     "capabilities.declared": (d) => {
-      this.agentByKey(d.agent_key).capabilities = d.capabilities;
+      // Same merge as the engine's CapabilityRegistry: a declaration replaces earlier ones for its tools only.
+      const agent = this.agentByKey(d.agent_key);
+      const replaced = new Set(d.capabilities.map((c) => c.tool.name));
+      agent.capabilities = [...agent.capabilities.filter((c) => !replaced.has(c.tool.name)), ...d.capabilities];
     },
     "tool.defined": (d) => {
       this.agentByKey(d.agent_key).tools.set(d.tool.name, d.tool);

@@ -35,6 +35,9 @@ describe("durability (SIGKILL, then restart on the same state dir)", function ()
     await call(first, "POST", `/v1/agents/${agentId}/capabilities/declare`, {
       body: JSON.stringify({ capabilities: [{ tool: { name: "deploy.release" }, actions: ["execute"], resources: ["deployment_event"] }] }),
     });
+    await call(first, "POST", `/v1/agents/${agentId}/capabilities/declare`, {
+      body: JSON.stringify({ capabilities: [{ tool: { name: "deploy.rollback" }, actions: ["execute"], resources: ["deployment_event"] }] }),
+    });
     const run = (await call(first, "POST", "/v1/runs", { body: JSON.stringify({ agent_key: "release-gate", input_summary: "deploy" }) })).body;
     const events = Array.from({ length: 50 }, (_, i) => ({ type: "agent.tool.called", agent_key: "release-gate", run_id: run.id, event_id: `e${i}`, metadata: { i } }));
     const ack = await call(first, "POST", "/v1/events", { body: JSON.stringify({ events }) });
@@ -61,6 +64,11 @@ describe("durability (SIGKILL, then restart on the same state dir)", function ()
     // The agent id and its declaration survived: an undeclared tool is still drift.
     const drift = await call(second, "POST", "/v1/guardrails/evaluate", { body: JSON.stringify({ agent_key: "release-gate", tool: { name: "db.drop" }, action: { type: "delete" }, resource: { type: "database" } }) });
     assert.ok(drift.body.drift_warnings.some((w: any) => w.code === "undeclared_tool"));
+    // Both declarations came back, not only the last one.
+    for (const tool of ["deploy.release", "deploy.rollback"]) {
+      const declared = await call(second, "POST", "/v1/guardrails/evaluate", { body: JSON.stringify({ agent_key: "release-gate", tool: { name: tool }, action: { type: "execute" }, resource: { type: "deployment_event" } }) });
+      assert.deepEqual(declared.body.drift_warnings, [], tool);
+    }
     assert.equal((await call(second, "POST", `/v1/agents/${agentId}/tools/define`, { body: JSON.stringify({ name: "db.drop" }) })).status, 200);
   });
 });

@@ -23,7 +23,8 @@ export function agentRoutes(s: SidecarServices): Route[] {
         const id = agentIdFor(parsed.agent.key);
         const known = s.journal.state.agentKeys.has(id);
         const name = parsed.agent.name ?? null;
-        if (!known || s.journal.state.agents.get(parsed.agent.key)?.name !== name) {
+        // Journaled when the agent is new or renamed; an SDK identifying again at every start adds nothing.
+        if (!known || (name !== null && s.journal.state.agents.get(parsed.agent.key)?.name !== name)) {
           await s.journal.record("agent.identified", { agent_id: id, agent_key: parsed.agent.key, name }).durable;
         }
         return {

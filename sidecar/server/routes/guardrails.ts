@@ -4,7 +4,7 @@ import { isTemplateKey, TEMPLATE_KEYS } from "../../guard/templateCatalog";
 import type { GuardRequest } from "../../guard/types";
 import { enableTemplate } from "../../policy/policyFile";
 import type { DecisionRequestSummary } from "../../protocol/records";
-import { EvaluateBodySchema, SetModeBodySchema, toGuardRequest, type EvaluateResponse } from "../../protocol/v1";
+import { EvaluateBodySchema, SetModeBodySchema, toGuardRequest, type EvaluateResponse, type HealthResponse } from "../../protocol/v1";
 import { HttpError, parseBody, type Route, type SidecarServices } from "../routing";
 
 export const POLICY_FILE = "apie.policy.json";
@@ -15,13 +15,15 @@ export function guardrailRoutes(s: SidecarServices): Route[] {
     {
       method: "GET",
       path: "/v1/health",
-      handle: () => ({
+      handle: (): HealthResponse => ({
         status: "ok",
         policy: s.engine.policyStatus.state,
         mode: s.engine.workspaceMode,
         uptime_ms: Date.now() - s.startedAt,
         last_seq: s.journal.state.lastSeq,
         pending_approvals: s.approvals.list("pending").length,
+        workspace: s.workspace,
+        event_log: s.journal.file,
       }),
     },
     {
