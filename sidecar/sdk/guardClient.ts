@@ -1,0 +1,105 @@
+import type { z } from "zod";
+import type { Redactor } from "../guard/redact";
+import type { Mode } from "../guard/types";
+import type { EvaluateBodySchema } from "../protocol/v1";
+import { EvaluateResponseSchema, localDecision, toApieDecision, type ApieDecision, type GuardFailureMode } from "./decision";
+import { ApieError } from "./errors";
+import { TransportError, type HttpClient } from "./http";
+import type { ApieLogger, GuardInput, ToolRef } from "./types";
+import { parseAnswer } from "./wire";
+
+/**
+ * One guard decision: POST /v1/guardrails/evaluate with a hard deadline, the answer validated with zod,
+ * and `guardFailureMode` applied when the sidecar is unreachable, too slow or answers something that is not
+ * a decision. A 4xx with an error body is the caller's bug and is thrown as `http_error` in every mode.
+ */
+
+export interface GuardClientOptions {
+  agentKey: string;
+  mode: Mode;
+  guardTimeoutMs: number;
+  guardFailureMode: GuardFailureMode;
+  logger: ApieLogger;
+  /** Python redacts the guard body's tool/action/resource/metadata when redactKeys are configured; never the arguments. */
+  redactor?: Redactor | undefined;
+}
+
+/** A decision, and the failure behind it when the sidecar was not asked successfully. */
+export interface GuardOutcome {
+  decision: ApieDecision;
+  failure?: Error;
+}
+
+export const EVALUATE_PATH = "/v1/guardrails/evaluate";
+
+export class GuardClient {
+  constructor(
+    private readonly http: HttpClient,
+    private readonly options: GuardClientOptions,
+  ) {}
+
+  async evaluate(input: GuardInput & { runId?: string | undefined }): Promise<GuardOutcome> {
+    let raw: unknown;
+    try {
+      raw = await this.http.request("POST", EVALUATE_PATH, this.body(input), { deadlineMs: this.options.guardTimeoutMs });
+      return { decision: toApieDecision(parseAnswer(EvaluateResponseSchema, raw, `POST ${EVALUATE_PATH}`)) };
+    } catch (error) {
+      if (error instanceof TransportError) return this.unavailable(error);
+      throw error;
+    }
+  }
+
+  private unavailable(failure: TransportError): GuardOutcome {
+    const { guardFailureMode: failureMode, mode, logger } = this.options;
+    const message = describeFailure(failure);
+    if (failureMode === "throw") {
+      throw new ApieError("guard_unavailable", `guard unavailable: ${message}`, { cause: failure });
+    }
+    logger.warn(
+      failureMode === "fail_open"
+        ? `guard unavailable, proceeding (fail_open): ${message}`
+        : `guard unavailable, blocking (fail_closed): ${message}`,
+    );
+    return { decision: localDecision(failureMode, mode, message), failure };
+  }
+
+  private body(input: GuardInput & { runId?: string | undefined }): z.input<typeof EvaluateBodySchema> {
+    const tool: ToolRef | undefined = input.tool;
+    const action = input.action ?? (tool ? { type: "execute", name: tool.name } : undefined);
+    const resource = input.resource ?? { type: "unknown" };
+    let sections: { tool: unknown; action: unknown; resource: unknown; metadata: unknown } = {
+      tool: tool ? { name: tool.name, provider: tool.provider ?? null, riskLevel: tool.riskLevel ?? null } : null,
+      action: action ? { type: action.type, name: action.name ?? null } : null,
+      resource: {
+        type: resource.type,
+        provider: resource.provider ?? null,
+        environment: resource.environment ?? null,
+        external_id: resource.externalId ?? null,
+      },
+      metadata: input.metadata ?? null,
+    };
+    if (this.options.redactor) {
+      sections = this.options.redactor.redactEvent({ type: "guard.evaluate", ...sections }) as typeof sections;
+    }
+    return {
+      agent_key: this.options.agentKey,
+      run_id: input.runId ?? null,
+      mode: this.options.mode,
+      risk_level: input.riskLevel ?? tool?.riskLevel ?? action?.riskLevel ?? null,
+      ...(sections as Pick<z.input<typeof EvaluateBodySchema>, "tool" | "action" | "resource" | "metadata">),
+      ...(input.arguments === undefined ? {} : { arguments: input.arguments }),
+      ...(input.approvalId ? { approval_id: input.approvalId } : {}),
+    };
+  }
+}
+
+export function describeFailure(failure: TransportError): string {
+  switch (failure.kind) {
+    case "timeout":
+      return `no answer within the deadline (${failure.message})`;
+    case "unreachable":
+      return `sidecar unreachable (${failure.message})`;
+    default:
+      return `bad answer (${failure.message})`;
+  }
+}

@@ -1,0 +1,223 @@
+import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type IncomingMessage, type RequestOptions } from "node:http";
+import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
+import { z } from "zod";
+import { ApieError } from "./errors";
+
+/**
+ * JSON over `node:http` with one keep-alive agent per client (PERF.md: global fetch costs ~6× more per
+ * round trip on loopback, which matters on the guard path). Every request has a deadline. Failures come in
+ * two kinds, because the guard treats them differently:
+ * - {@link TransportError}: the sidecar could not be asked or did not answer sensibly — unreachable, reset,
+ *   past the deadline, a 5xx, a body that is not JSON. For the guard this is "guard unavailable".
+ * - {@link ApieError} `http_error`: the sidecar answered a 4xx with its JSON error body — it understood the
+ *   request and refused it (bad field, bad key, unknown id). That is a caller bug, never a guard failure.
+ */
+
+export type TransportFailureKind = "unreachable" | "timeout" | "bad_response";
+
+export class TransportError extends Error {
+  override readonly name = "TransportError";
+  constructor(
+    readonly kind: TransportFailureKind,
+    message: string,
+    readonly status?: number,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+export interface HttpClientOptions {
+  baseUrl: string;
+  apiKey: string;
+  headers?: Readonly<Record<string, string>>;
+  /** Deadline of a request that does not name its own. */
+  timeoutMs: number;
+}
+
+export type Method = "GET" | "POST";
+
+/** A request body that is already JSON text (sent as is, not serialized again). */
+export class RawJson {
+  constructor(readonly text: string) {}
+}
+
+export interface RequestControl {
+  /** Default: the client's `timeoutMs`. */
+  deadlineMs?: number | undefined;
+  /** Aborting ends the request with a {@link TransportError} (`unreachable`). */
+  signal?: AbortSignal | undefined;
+}
+
+const ErrorBodySchema = z.object({
+  error: z.object({ code: z.string(), message: z.string(), field: z.string().optional() }),
+});
+
+export class HttpClient {
+  private readonly agent: HttpAgent;
+  private readonly send: typeof httpRequest;
+  private readonly target: { protocol: string; hostname: string; port: string; basePath: string };
+  private readonly headers: Record<string, string>;
+  private readonly timeoutMs: number;
+
+  constructor(options: HttpClientOptions) {
+    const url = new URL(options.baseUrl);
+    const https = url.protocol === "https:";
+    this.agent = https ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true });
+    this.send = https ? httpsRequest : httpRequest;
+    this.target = {
+      protocol: url.protocol,
+      hostname: url.hostname.replace(/^\[(.*)\]$/, "$1"),
+      port: url.port,
+      basePath: url.pathname.replace(/\/+$/, ""),
+    };
+    this.headers = { accept: "application/json", ...options.headers, authorization: `Bearer ${options.apiKey}` };
+    this.timeoutMs = options.timeoutMs;
+  }
+
+  /**
+   * One request. Resolves with the parsed JSON of a 2xx answer; rejects with {@link TransportError} or
+   * {@link ApieError} (`http_error`). A POST without a body sends `{}`.
+   */
+  request(method: Method, path: string, body?: unknown, options: RequestControl = {}): Promise<unknown> {
+    const payload = method !== "POST" ? undefined : body instanceof RawJson ? body.text : JSON.stringify(body ?? {});
+    const deadline = Date.now() + (options.deadlineMs ?? this.timeoutMs);
+    return this.attempt(method, path, payload, deadline, options.signal, true);
+  }
+
+  /** Like {@link request}, for the public API: a {@link TransportError} becomes an `http_error` whose cause it is. */
+  async call(method: Method, path: string, body?: unknown, options?: RequestControl): Promise<unknown> {
+    try {
+      return await this.request(method, path, body, options);
+    } catch (error) {
+      throw toApieError(error, `${method} ${path}`);
+    }
+  }
+
+  /** Closes pooled connections; requests in flight are aborted. */
+  close(): void {
+    this.agent.destroy();
+  }
+
+  private attempt(method: Method, path: string, payload: string | undefined, deadline: number, signal: AbortSignal | undefined, mayRetry: boolean): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      const remaining = deadline - Date.now();
+      if (remaining <= 0) {
+        reject(new TransportError("timeout", `${method} ${path}: no answer within the deadline`));
+        return;
+      }
+      const headers: Record<string, string | number> = { ...this.headers };
+      if (payload !== undefined) {
+        headers["content-type"] = "application/json";
+        headers["content-length"] = Buffer.byteLength(payload);
+      }
+      const options: RequestOptions = {
+        protocol: this.target.protocol,
+        hostname: this.target.hostname,
+        port: this.target.port,
+        path: this.target.basePath + path,
+        method,
+        agent: this.agent,
+        headers,
+        ...(signal ? { signal } : {}),
+      };
+      let settled = false;
+      let timedOut = false;
+      let answered = false;
+      const finish = (fn: () => void): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        fn();
+      };
+      const req: ClientRequest = this.send(options, (res) => {
+        answered = true;
+        readBody(res, (text, error) => {
+          if (error !== undefined) {
+            finish(() => reject(timedOut ? timeoutError(method, path) : new TransportError("unreachable", `${method} ${path}: connection lost mid-answer`, res.statusCode, { cause: error })));
+            return;
+          }
+          finish(() => {
+            try {
+              resolve(interpret(method, path, res.statusCode ?? 0, text));
+            } catch (failure) {
+              reject(failure);
+            }
+          });
+        });
+      });
+      const timer = setTimeout(() => {
+        timedOut = true;
+        req.destroy();
+      }, remaining);
+      req.on("error", (error: NodeJS.ErrnoException) => {
+        if (settled) return;
+        if (timedOut) {
+          finish(() => reject(timeoutError(method, path)));
+          return;
+        }
+        // A pooled connection the server closed just as we reused it: nothing reached the server, ask again once.
+        if (mayRetry && !answered && req.reusedSocket && (error.code === "ECONNRESET" || error.code === "EPIPE")) {
+          finish(() => resolve(this.attempt(method, path, payload, deadline, signal, false)));
+          return;
+        }
+        finish(() => reject(new TransportError("unreachable", `${method} ${path}: ${error.code ?? error.message}`, undefined, { cause: error })));
+      });
+      req.end(payload);
+    });
+  }
+}
+
+function readBody(res: IncomingMessage, done: (text: string, error?: unknown) => void): void {
+  const chunks: Buffer[] = [];
+  res.on("data", (chunk: Buffer) => chunks.push(chunk));
+  res.on("end", () => done(Buffer.concat(chunks).toString("utf8")));
+  res.on("aborted", () => done("", new Error("aborted")));
+  res.on("error", (error) => done("", error));
+}
+
+function interpret(method: Method, path: string, status: number, text: string): unknown {
+  const what = `${method} ${path}`;
+  const json = parseJson(text);
+  if (status >= 200 && status < 300) {
+    if (json === undefined) throw new TransportError("bad_response", `${what}: HTTP ${status} answer is not JSON`, status);
+    return json.value;
+  }
+  if (status >= 400 && status < 500 && status !== 408 && status !== 429) {
+    const body = json === undefined ? undefined : ErrorBodySchema.safeParse(json.value);
+    if (body?.success) {
+      const e = body.data.error;
+      throw new ApieError("http_error", `${what} → ${status} ${e.code}: ${e.message}`, { status, serverCode: e.code, field: e.field });
+    }
+  }
+  throw new TransportError("bad_response", `${what}: HTTP ${status}${json === undefined ? " (not JSON)" : ""}`, status);
+}
+
+function parseJson(text: string): { value: unknown } | undefined {
+  if (text.trim() === "") return undefined;
+  try {
+    return { value: JSON.parse(text) };
+  } catch {
+    return undefined;
+  }
+}
+
+function timeoutError(method: Method, path: string): TransportError {
+  return new TransportError("timeout", `${method} ${path}: no answer within the deadline`);
+}
+
+/** Any failure as the public error type: transport failures become `http_error` with the failure as cause. */
+export function toApieError(error: unknown, what: string): ApieError {
+  if (error instanceof ApieError) return error;
+  if (error instanceof TransportError) {
+    return new ApieError("http_error", `${error.message}`, { status: error.status, cause: error });
+  }
+  return new ApieError("http_error", `${what}: ${String(error)}`, { cause: error });
+}
+
+/** Worth another try later: the sidecar was away or overloaded, not refusing the request itself. */
+export function isRetryable(error: unknown): boolean {
+  if (error instanceof TransportError) return true;
+  if (error instanceof ApieError && error.status !== undefined) return [408, 409, 429].includes(error.status) || error.status >= 500;
+  return false;
+}
