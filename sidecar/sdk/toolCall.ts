@@ -44,14 +44,21 @@ export async function runToolCall<T>(deps: ToolCallDeps, input: ToolCallInput, f
   if (input.guard !== false) {
     decision = await guardCall(deps, { ...input, ...refs, runId }, refs, runId, true);
   }
-  deps.record((env) => events.toolCalledEvent(env, refs), runId);
-  deps.record((env) => events.actionRequestedEvent(env, refs), runId);
+  // The sidecar journals every decision it makes (with the tool, action, resource and arguments), so a
+  // guarded call adds one event, its outcome, linked by decision_id. An unguarded call, or one decided
+  // locally because the sidecar was unreachable, is reported in full as the Python SDK does.
+  const decisionId = decision?.decisionId ?? null;
+  if (decisionId === null) {
+    deps.record((env) => events.toolCalledEvent(env, refs), runId);
+    deps.record((env) => events.actionRequestedEvent(env, refs), runId);
+  }
+  const outcome = decisionId === null ? refs : { ...refs, metadata: { ...refs.metadata, decision_id: decisionId } };
   try {
     const result = await fn(decision);
-    deps.record((env) => events.actionCompletedEvent(env, refs), runId);
+    deps.record((env) => events.actionCompletedEvent(env, outcome), runId);
     return result;
   } catch (error) {
-    deps.record((env) => events.actionFailedEvent(env, { ...refs, error }), runId);
+    deps.record((env) => events.actionFailedEvent(env, { ...outcome, error }), runId);
     deps.record((env) => events.errorEvent(env, error, input.metadata), runId);
     deps.kickFlush();
     throw error;
@@ -64,7 +71,8 @@ type EvaluateInput = GuardInput & { runId?: string | undefined };
 async function guardCall(deps: ToolCallDeps, request: EvaluateInput, refs: events.ToolEventInput, runId: string | undefined, mayWait: boolean): Promise<ApieDecision> {
   const outcome = await deps.evaluate(request);
   const { decision, failure } = outcome;
-  deps.record((env) => events.guardrailEvaluatedEvent(env, { ...refs, decision }), runId);
+  // Decided locally (guard unavailable, or disabled): the sidecar has no record of it, so this event is it.
+  if (decision.decisionId === null) deps.record((env) => events.guardrailEvaluatedEvent(env, { ...refs, decision }), runId);
   switch (decision.enforcementAction) {
     case "block":
       throw blockedError(decision, failure);

@@ -104,11 +104,13 @@ describe("TypeScript SDK against the real sidecar", function () {
     assert.equal(deploys, 0);
     assert.equal((await call(sidecar, "GET", `/v1/runs/${runId}`)).body.status, "failed");
     await waitFor(() => log.events("agent.error").length === 1);
-    const evaluated = log.events("agent.guardrail.evaluated");
-    assert.equal(evaluated.length, 1);
-    assert.equal(evaluated[0].run_id, runId);
-    assert.equal(evaluated[0].decision.effectiveDecision, "block");
-    assert.equal(log.events("agent.tool.called").length, 0, "a blocked call never counts as called");
+    // The sidecar journaled the decision itself; the SDK adds no duplicate of it.
+    const decisions = log.records.filter((r) => r.kind === "decision");
+    assert.equal(decisions.length, 1);
+    assert.equal(decisions[0].data.request.run_id, runId);
+    assert.equal(decisions[0].data.decision.effective_decision, "block");
+    assert.equal(log.events("agent.guardrail.evaluated").length, 0);
+    assert.equal(log.events("agent.action.completed").length, 0, "a blocked call never counts as run");
     log.close();
   });
 
@@ -122,14 +124,14 @@ describe("TypeScript SDK against the real sidecar", function () {
     assert.equal(result.decision?.annotation, "would_block");
     assert.deepEqual(warnings, ["would block in enforce mode [prod-deploys]: deployment in production"]);
     await waitFor(() => log.events("agent.action.completed").length === 1);
-    const [evaluated] = log.events("agent.guardrail.evaluated");
-    assert.equal(evaluated.decision.policyDecision, "block");
-    assert.equal(evaluated.decision.annotation, "would_block");
-    assert.deepEqual(
-      log.records.filter((r) => r.kind === "event").map((r) => r.data.event.type),
-      ["agent.guardrail.evaluated", "agent.tool.called", "agent.action.requested", "agent.action.completed"],
-    );
-    assert.deepEqual(log.records.filter((r) => r.kind === "event").map((r) => r.data.event.sequence_number), [1, 2, 3, 4]);
+    const [decision] = log.records.filter((r) => r.kind === "decision");
+    assert.equal(decision.data.decision.policy_decision, "block");
+    assert.equal(decision.data.decision.annotation, "would_block");
+    // One event per guarded call: its outcome, linked to the sidecar's decision.
+    const events = log.records.filter((r) => r.kind === "event").map((r) => r.data.event);
+    assert.deepEqual(events.map((e) => e.type), ["agent.action.completed"]);
+    assert.equal(events[0].metadata.decision_id, decision.data.decision.decision_id);
+    assert.deepEqual(events.map((e) => e.sequence_number), [1]);
     log.close();
   });
 
@@ -163,7 +165,7 @@ describe("TypeScript SDK against the real sidecar", function () {
       assert.equal(view.session_id, sessionId);
     }
     await waitFor(() => log.events("agent.action.completed").length === 2);
-    assert.deepEqual(log.events("agent.tool.called").map((e) => [e.run_id, e.session_id]), runIds.map((id) => [id, sessionId]));
+    assert.deepEqual(log.events("agent.action.completed").map((e) => [e.run_id, e.session_id]), runIds.map((id) => [id, sessionId]));
     log.close();
   });
 
@@ -289,7 +291,7 @@ describe("TypeScript SDK against the real sidecar", function () {
     await apie.flush();
     const d = apie.queueDiagnostics();
     assert.equal(d.queueSize, 0);
-    assert.equal(d.sentCount, 4);
+    assert.equal(d.sentCount, 1, "a guarded call sends one event: its outcome");
     assert.equal(d.lastErrorMessage, null);
   });
 
@@ -307,7 +309,7 @@ describe("TypeScript SDK against the real sidecar", function () {
     const { stdout } = await run(process.execPath, ["-e", script], { env, cwd: workspace, timeout: 10_000 });
     assert.ok(Date.now() - started < 3_000, "no timer or socket keeps it alive");
     const diagnostics = JSON.parse(stdout);
-    assert.equal(diagnostics.sentCount, 4);
+    assert.equal(diagnostics.sentCount, 1);
     assert.equal(diagnostics.queueSize, 0);
   });
 

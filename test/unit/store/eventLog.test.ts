@@ -120,11 +120,12 @@ describe("EventLog", () => {
     const started = Date.now();
     await alone.durable;
     assert.ok(Date.now() - started >= LAZY_FLUSH_MS - 5, "written by the timer");
-    assert.equal(log.stats.writes, 2);
+    assert.deepEqual([log.stats.writes, log.stats.syncs], [2, 1], "a lazy-only batch is written, not synced");
     const last = log.append("decision", { allow: true }, { lazy: true });
     await log.close();
     await last.durable;
     assert.equal((await verifyLog(file)).records, 4, "close writes what was still waiting");
+    assert.equal(log.stats.syncs, 2, "and syncs what was only written");
   });
 
   it("appends made while a batch is being written share the next write", async () => {
