@@ -124,7 +124,7 @@ describe("TypeScript SDK against the real sidecar", function () {
     assert.equal(result.decision?.annotation, "would_block");
     assert.deepEqual(warnings, ["would block in enforce mode [prod-deploys]: deployment in production"]);
     await waitFor(() => log.events("agent.action.completed").length === 1);
-    const [decision] = log.records.filter((r) => r.kind === "decision");
+    const decision = log.records.find((r) => r.kind === "decision")!;
     assert.equal(decision.data.decision.policy_decision, "block");
     assert.equal(decision.data.decision.annotation, "would_block");
     // One event per guarded call: its outcome, linked to the sidecar's decision.
