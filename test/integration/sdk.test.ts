@@ -107,8 +107,8 @@ describe("TypeScript SDK against the real sidecar", function () {
     // The sidecar journaled the decision itself; the SDK adds no duplicate of it.
     const decisions = log.records.filter((r) => r.kind === "decision");
     assert.equal(decisions.length, 1);
-    assert.equal(decisions[0].data.request.run_id, runId);
-    assert.equal(decisions[0].data.decision.effective_decision, "block");
+    assert.equal(decisions[0]!.data.request.run_id, runId);
+    assert.equal(decisions[0]!.data.decision.effective_decision, "block");
     assert.equal(log.events("agent.guardrail.evaluated").length, 0);
     assert.equal(log.events("agent.action.completed").length, 0, "a blocked call never counts as run");
     log.close();
