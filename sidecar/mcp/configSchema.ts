@@ -1,0 +1,86 @@
+import { z } from "zod";
+import { ModeSchema, RiskLevelSchema } from "../guard/policySchema";
+
+/**
+ * apie.mcp.json, Apie's documented format (apie-sh/docs `mcp/proxy.mdx`, `reference/configuration.mdx`):
+ * one upstream server at the top level, or several under `servers` (chosen with `--server`), each entry
+ * inheriting the top-level fields it does not set. Our additions: HTTP upstreams (`url`, `headers`),
+ * per-tool metadata (`tools`), `guardFailureMode` and `refusal`.
+ */
+
+export const StdioUpstreamSchema = z.strictObject({
+  command: z.string().min(1).describe("Program that starts the upstream MCP server (looked up on PATH)."),
+  args: z.array(z.string()).optional().describe("Arguments of the command."),
+  env: z.record(z.string(), z.string()).optional().describe("Extra environment variables for the upstream process."),
+  cwd: z.string().optional().describe("Working directory of the upstream process (default: the config file's folder)."),
+});
+
+export const HttpUpstreamSchema = z.strictObject({
+  url: z.url({ protocol: /^https?$/ }).describe("Streamable HTTP endpoint of the upstream MCP server."),
+  headers: z.record(z.string(), z.string()).optional().describe("Headers sent with every request (e.g. Authorization)."),
+});
+
+export const UpstreamSchema = z.union([StdioUpstreamSchema, HttpUpstreamSchema]);
+export type Upstream = z.infer<typeof UpstreamSchema>;
+
+/** What the proxy tells the guard about a tool, where the tool's name alone says too little. */
+export const ToolMetadataSchema = z.strictObject({
+  action: z.strictObject({ type: z.string().min(1), name: z.string().optional() }).optional(),
+  resource: z
+    .strictObject({ type: z.string().min(1), environment: z.string().optional(), externalId: z.string().optional() })
+    .optional(),
+  riskLevel: RiskLevelSchema.optional(),
+});
+export type ToolMetadata = z.infer<typeof ToolMetadataSchema>;
+
+const serverFields = {
+  agentKey: z.string().min(1).optional().describe("Agent key the proxied tool calls are reported under."),
+  agentName: z.string().optional(),
+  serverName: z.string().min(1).optional().describe("Namespace of the tools: `filesystem.read_file`."),
+  mode: ModeSchema.optional().describe("monitor (default): every call proceeds and is logged; enforce: blocks and approvals apply."),
+  releaseMode: z.string().optional().describe('Legacy. "guard" is rejected: use mode: "enforce".'),
+  environment: z.string().optional().describe("Environment of the resources the tools touch (e.g. production)."),
+  upstream: UpstreamSchema.optional(),
+  redactKeys: z.array(z.string()).optional().describe("Argument keys whose values never reach the log."),
+  approvalTimeoutMs: z.int().positive().optional().describe("How long a call waits for a human in enforce mode (default 300000)."),
+  guardFailureMode: z
+    .enum(["fail_open", "fail_closed", "throw"])
+    .optional()
+    .describe("When the sidecar is unreachable: fail_open (default) forwards, fail_closed refuses (-32001), throw answers with an error naming the cause."),
+  refusal: z
+    .enum(["jsonrpc_error", "tool_error"])
+    .optional()
+    .describe("How a refused call is answered: a JSON-RPC error -32001/-32002 (default), or a tool result with isError: true."),
+  tools: z
+    .record(z.string(), ToolMetadataSchema)
+    .optional()
+    .describe("Per-tool metadata by tool name or glob (`write_*`): action, resource, riskLevel."),
+};
+
+export const McpServerEntrySchema = z.strictObject(serverFields);
+export type McpServerEntry = z.infer<typeof McpServerEntrySchema>;
+
+export const McpConfigFileSchema = z.strictObject({
+  $schema: z.string().optional(),
+  ...serverFields,
+  servers: z.record(z.string().min(1), McpServerEntrySchema).optional().describe("Several upstream servers, chosen with --server NAME."),
+});
+export type McpConfigFile = z.infer<typeof McpConfigFileSchema>;
+
+/** One server's settings after inheritance and defaults: what the proxy runs with. */
+export interface McpServerConfig {
+  serverName: string;
+  agentKey: string;
+  agentName: string | undefined;
+  mode: "monitor" | "enforce";
+  environment: string | undefined;
+  upstream: Upstream;
+  redactKeys: string[];
+  approvalTimeoutMs: number;
+  guardFailureMode: "fail_open" | "fail_closed" | "throw";
+  refusal: "jsonrpc_error" | "tool_error";
+  /** In file order; the first pattern that matches a tool name wins. */
+  tools: { pattern: string; metadata: ToolMetadata }[];
+}
+
+export const DEFAULT_MCP_APPROVAL_TIMEOUT_MS = 300_000;
