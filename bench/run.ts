@@ -17,6 +17,7 @@ const BENCHES: readonly { name: string; load: () => Promise<BenchModule> }[] = [
   { name: "sidecar evaluate round trip vs bare HTTP echo", load: () => import("./sidecar.bench") },
   { name: "event log durable append vs raw write+fdatasync, recovery", load: () => import("./store.bench") },
   { name: "sidecar footprint: cold start and RSS after 100k events", load: () => import("./footprint.bench") },
+  { name: "mcp proxy tools/call vs direct and bare pass-through", load: () => import("./mcp.bench") },
 ];
 
 async function main(filters: readonly string[]): Promise<number> {

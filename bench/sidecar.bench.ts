@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { spawnUntilReady } from "../test/support/readyProcess";
 import { sidecarNodeArgs } from "./sidecarLaunch";
-import { formatMicros, formatRate, formatRatio, formatTable, summarize } from "./stats";
+import { formatMicros, formatRate, formatRatio, formatTable, timeConcurrent, timeSequential, type LatencySummary } from "./stats";
 
 /**
  * One guard decision over HTTP: POST /v1/guardrails/evaluate to the real sidecar process (built
@@ -70,69 +70,42 @@ function post(agent: Agent, target: Target): Promise<void> {
   });
 }
 
-async function measure(target: Target): Promise<{ seq: ReturnType<typeof summarize>; conc: ReturnType<typeof summarize>; rate: number }> {
+type Measured = { seq: LatencySummary; conc: LatencySummary; rate: number };
+
+/** The same call sequencing for every path: warm-up, sequential samples, then a closed loop at CONCURRENCY. */
+async function measureCalls(call: () => Promise<unknown>): Promise<Measured> {
+  const seq = await timeSequential(call, WARMUP, SEQUENTIAL);
+  const { lat: conc, rate } = await timeConcurrent(call, CONCURRENT_TOTAL, CONCURRENCY);
+  return { seq, conc, rate };
+}
+
+async function measure(target: Target): Promise<Measured> {
   const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
-  for (let i = 0; i < WARMUP; i++) await post(agent, target);
-  const seq = new Float64Array(SEQUENTIAL);
-  for (let i = 0; i < SEQUENTIAL; i++) {
-    const t0 = process.hrtime.bigint();
-    await post(agent, target);
-    seq[i] = Number(process.hrtime.bigint() - t0);
+  try {
+    return await measureCalls(() => post(agent, target));
+  } finally {
+    agent.destroy();
   }
-  const conc = new Float64Array(CONCURRENT_TOTAL);
-  let next = 0;
-  const started = process.hrtime.bigint();
-  await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
-      while (next < CONCURRENT_TOTAL) {
-        const i = next++;
-        const t0 = process.hrtime.bigint();
-        await post(agent, target);
-        conc[i] = Number(process.hrtime.bigint() - t0);
-      }
-    }),
-  );
-  const rate = CONCURRENT_TOTAL / (Number(process.hrtime.bigint() - started) / 1e9);
-  agent.destroy();
-  return { seq: summarize(seq), conc: summarize(conc), rate };
 }
 
 /**
  * The SDK's whole withTool (guard round trip, enforcement, callback, its timeline events queued and sent in
  * the background) against the same sidecar, with the same call sequencing as `measure`.
  */
-async function measureWithTool(target: Target): Promise<{ seq: ReturnType<typeof summarize>; conc: ReturnType<typeof summarize>; rate: number }> {
+async function measureWithTool(target: Target): Promise<Measured> {
   // dist/sdk.js is what users import; loaded lazily so the other benches don't pay for it.
   const { Apie } = require("../dist/sdk.js") as typeof import("../sidecar/sdk");
-  const apie = await Apie.create({ agent: { key: "bench-agent" }, mode: "enforce", baseUrl: target.baseUrl, apiKey: target.apiKey, logger: { warn() {}, info() {} } } as never);
+  const apie = await Apie.create({ agent: { key: "bench-agent" }, mode: "enforce", baseUrl: target.baseUrl, apiKey: target.apiKey, logger: { warn() {} } });
   const call = () =>
     apie.withTool(
       { tool: { name: "search.docs", provider: "internal", riskLevel: "low" }, action: { type: "read", name: "search.docs" }, resource: { type: "knowledge_base", environment: "production" }, arguments: { query: "how do I rotate keys" } },
       () => 1,
     );
-  for (let i = 0; i < WARMUP; i++) await call();
-  const seq = new Float64Array(SEQUENTIAL);
-  for (let i = 0; i < SEQUENTIAL; i++) {
-    const t0 = process.hrtime.bigint();
-    await call();
-    seq[i] = Number(process.hrtime.bigint() - t0);
+  try {
+    return await measureCalls(call);
+  } finally {
+    await apie.shutdown();
   }
-  const conc = new Float64Array(CONCURRENT_TOTAL);
-  let next = 0;
-  const started = process.hrtime.bigint();
-  await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
-      while (next < CONCURRENT_TOTAL) {
-        const i = next++;
-        const t0 = process.hrtime.bigint();
-        await call();
-        conc[i] = Number(process.hrtime.bigint() - t0);
-      }
-    }),
-  );
-  const rate = CONCURRENT_TOTAL / (Number(process.hrtime.bigint() - started) / 1e9);
-  await apie.shutdown();
-  return { seq: summarize(seq), conc: summarize(conc), rate };
 }
 
 export async function run(report: (line: string) => void): Promise<void> {

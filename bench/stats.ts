@@ -119,3 +119,36 @@ let blackHole = 0;
 function consume(value: number): void {
   blackHole ^= value;
 }
+
+/** Sequential latency of an async call: `calls` samples after `warmup` untimed calls. */
+export async function timeSequential(call: () => Promise<unknown>, warmup: number, calls: number): Promise<LatencySummary> {
+  for (let i = 0; i < warmup; i++) await call();
+  const samples = new Float64Array(calls);
+  for (let i = 0; i < calls; i++) {
+    const t0 = process.hrtime.bigint();
+    await call();
+    samples[i] = Number(process.hrtime.bigint() - t0);
+  }
+  return summarize(samples);
+}
+
+/**
+ * `total` calls kept `concurrency` in flight (a closed loop): per-call latency and overall calls/s.
+ */
+export async function timeConcurrent(call: () => Promise<unknown>, total: number, concurrency: number): Promise<{ lat: LatencySummary; rate: number }> {
+  const samples = new Float64Array(total);
+  let next = 0;
+  const started = process.hrtime.bigint();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < total) {
+        const i = next++;
+        const t0 = process.hrtime.bigint();
+        await call();
+        samples[i] = Number(process.hrtime.bigint() - t0);
+      }
+    }),
+  );
+  const rate = total / (Number(process.hrtime.bigint() - started) / 1e9);
+  return { lat: summarize(samples), rate };
+}

@@ -1,0 +1,72 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import { spawnUntilReady, type ReadyProcess } from "../test/support/readyProcess";
+import { CLI, sidecarNodeArgs } from "./sidecarLaunch";
+import { formatMicros, formatRatio, formatTable, timeSequential, type LatencySummary } from "./stats";
+
+/**
+ * tools/call latency of the official MCP client to @modelcontextprotocol/server-everything's `echo` tool:
+ * directly, through a bare line-copying pass-through process (the floor of any stdio proxy, PERF.md), and
+ * through `apie mcp proxy` with a real sidecar deciding every call (allow path, monitor mode). Same run,
+ * same client code. Goals (issue 4 + PERF.md): proxied p50 ≤ 1.15× the pass-through, p99 within +0.3 ms of
+ * it; the ratio to direct is reported too (the issue's 1.10 is below the one-hop floor).
+ */
+
+const EVERYTHING = path.resolve(__dirname, "../node_modules/@modelcontextprotocol/server-everything/dist/index.js");
+const PASS_THROUGH = path.resolve(__dirname, "fixtures/passThrough.cjs");
+const WARMUP = 500;
+const CALLS = 5_000;
+
+async function timeEcho(command: string, args: string[], env?: Record<string, string>): Promise<LatencySummary> {
+  const transport = new StdioClientTransport({ command, args, env: { ...(process.env as Record<string, string>), ...env }, stderr: "ignore" });
+  const client = new Client({ name: "apie-bench", version: "1.0.0" });
+  await client.connect(transport);
+  try {
+    return await timeSequential(async () => {
+      const result = await client.callTool({ name: "echo", arguments: { message: "how do I rotate keys" } });
+      if (result.isError) throw new Error(`echo failed: ${JSON.stringify(result)}`);
+    }, WARMUP, CALLS);
+  } finally {
+    await client.close();
+  }
+}
+
+export async function run(report: (line: string) => void): Promise<void> {
+  const workspace = mkdtempSync(path.join(tmpdir(), "apie-mcp-bench-"));
+  writeFileSync(path.join(workspace, "apie.policy.json"), JSON.stringify({ templates: { "prod-deploys": true, "prod-shell": true, "secret-in-arguments": true } }));
+  const config = path.join(workspace, "apie.mcp.json");
+  writeFileSync(config, JSON.stringify({ agentKey: "bench-mcp", serverName: "everything", mode: "monitor", upstream: { command: process.execPath, args: [EVERYTHING, "stdio"] } }));
+  let sidecar: ReadyProcess | undefined;
+  try {
+    sidecar = await spawnUntilReady(sidecarNodeArgs("sidecar", "--workspace", workspace, "--port", "0"));
+    const { baseUrl, apiKey } = JSON.parse(sidecar.readyLine) as { baseUrl: string; apiKey: string };
+    report(`official MCP client, ${CALLS} sequential echo calls after ${WARMUP} warm-up, stdio; proxy decides each call with a real sidecar (monitor, allow)`);
+    const direct = await timeEcho(process.execPath, [EVERYTHING, "stdio"]);
+    const bare = await timeEcho(process.execPath, [PASS_THROUGH, process.execPath, EVERYTHING, "stdio"]);
+    const proxied = await timeEcho(process.execPath, [CLI, "mcp", "proxy", "--config", config], { APIE_BASE_URL: baseUrl, APIE_API_KEY: apiKey });
+    report(
+      formatTable(
+        ["path", "p50", "p99", "p50 vs direct", "p50 vs pass-through"],
+        [
+          ["direct", formatMicros(direct.p50), formatMicros(direct.p99), "1.00x", "—"],
+          ["bare pass-through (floor)", formatMicros(bare.p50), formatMicros(bare.p99), formatRatio(bare.p50 / direct.p50), "1.00x"],
+          ["apie mcp proxy", formatMicros(proxied.p50), formatMicros(proxied.p99), formatRatio(proxied.p50 / direct.p50), formatRatio(proxied.p50 / bare.p50)],
+        ],
+      ),
+    );
+    const pass = (ok: boolean) => (ok ? "PASS" : "FAIL");
+    const p99Extra = proxied.p99 - bare.p99;
+    report(
+      `goals: p50 <= 1.15x pass-through: ${pass(proxied.p50 <= 1.15 * bare.p50)} (${formatRatio(proxied.p50 / bare.p50)}); ` +
+        `p99 <= pass-through + 0.3 ms: ${pass(p99Extra <= 300_000)} (${p99Extra >= 0 ? "+" : ""}${formatMicros(p99Extra)}); ` +
+        `issue's p50 <= 1.10x direct: ${pass(proxied.p50 <= 1.1 * direct.p50)} (${formatRatio(proxied.p50 / direct.p50)})`,
+    );
+  } finally {
+    sidecar?.child.kill("SIGTERM");
+    await sidecar?.exited;
+    rmSync(workspace, { recursive: true, force: true });
+  }
+}
