@@ -14,12 +14,19 @@ export class PolicyWatcher {
   private watcher: FSWatcher | undefined;
   private timer: NodeJS.Timeout | undefined;
   private reloading: Promise<void> = Promise.resolve();
+  private readonly listeners = new Set<() => void>();
 
   constructor(
     private readonly engine: GuardEngine,
     private readonly workspace: string,
     private readonly log: (line: string) => void,
   ) {}
+
+  /** Called after every reload attempt (the engine's policy status may have changed). */
+  onDidReload(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
 
   get file(): string {
     return path.join(this.workspace, POLICY_FILE);
@@ -31,7 +38,7 @@ export class PolicyWatcher {
     this.watcher = watch(this.workspace, (_event, name) => {
       if (name !== null && name !== POLICY_FILE) return;
       clearTimeout(this.timer);
-      this.timer = setTimeout(() => void (this.reloading = this.reloading.then(() => this.reload())), 30);
+      this.timer = setTimeout(() => void (this.reloading = this.reloading.then(() => this.reload()).then(() => this.notify())), 30);
     });
     // The directory itself may vanish or become unreadable; the sidecar keeps its current policy.
     this.watcher.on("error", (error) => {
@@ -42,6 +49,16 @@ export class PolicyWatcher {
   close(): void {
     clearTimeout(this.timer);
     this.watcher?.close();
+  }
+
+  private notify(): void {
+    for (const listener of this.listeners) {
+      try {
+        listener();
+      } catch (error) {
+        this.log(`policy: a reload listener failed: ${String(error)}`);
+      }
+    }
   }
 
   /** Never rejects: a failed read must neither crash the sidecar nor stall the reloads queued after it. */

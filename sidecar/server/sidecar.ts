@@ -10,6 +10,8 @@ import { ApprovalBroker } from "./approvalBroker";
 import { createSidecarHttpServer, localPort } from "./http";
 import { PolicyWatcher } from "./policyWatcher";
 import { StreamHub } from "./streamHub";
+import type { SidecarServices } from "./routing";
+import type { Mode } from "../guard/types";
 
 export interface SidecarOptions {
   workspace: string;
@@ -18,12 +20,17 @@ export interface SidecarOptions {
   /** Where the discovery file and the event log live; default <workspace>/.apie. */
   stateDir: string;
   log: (line: string) => void;
+  /** The editor's `apie.mode` setting: overrides the journaled mode and the policy's own. */
+  mode?: Mode | undefined;
 }
 
 export interface RunningSidecar {
   discovery: Discovery;
   discoveryFile: string;
   recovery: RecoveryReport;
+  /** For the editor's private channel (sidecar/lsp), which works on the same state as the HTTP API. */
+  services: SidecarServices;
+  policy: PolicyWatcher;
   /** Stops accepting requests, ends waits, flushes the log to disk, removes the discovery file. */
   close(): Promise<void>;
 }
@@ -41,12 +48,14 @@ export async function startSidecar(options: SidecarOptions): Promise<RunningSide
   const { journal, recovery } = await Journal.open(path.join(options.stateDir, EVENT_LOG_FILE));
   for (const problem of recovery.problems) options.log(`event log: ${problem}`);
   restoreEngine(engine, journal);
+  if (options.mode !== undefined) engine.setWorkspaceMode(options.mode);
   const approvals = new ApprovalBroker(journal);
   approvals.restore();
 
   const keys = { apiKey: `apie_${randomBytes(24).toString("base64url")}`, adminKey: `apie_admin_${randomBytes(24).toString("base64url")}` };
   let baseUrl = "";
-  const server = createSidecarHttpServer({ engine, journal, approvals, keys, workspace: options.workspace, startedAt, baseUrl: () => baseUrl });
+  const services: SidecarServices = { engine, journal, approvals, keys, workspace: options.workspace, startedAt, baseUrl: () => baseUrl };
+  const server = createSidecarHttpServer(services);
   const hub = new StreamHub(journal, keys, () => engine.workspaceMode);
   server.on("upgrade", (req, socket, head: Buffer) => hub.handleUpgrade(req, socket, head, localPort(server)));
   const port = await listen(server, options.port);
@@ -58,6 +67,8 @@ export async function startSidecar(options: SidecarOptions): Promise<RunningSide
     discovery,
     discoveryFile,
     recovery,
+    services,
+    policy,
     async close() {
       policy.close();
       approvals.close();

@@ -6,6 +6,7 @@ import { enableTemplate } from "../../policy/policyFile";
 import type { DecisionRequestSummary } from "../../protocol/records";
 import { EvaluateBodySchema, SetModeBodySchema, toGuardRequest, type EvaluateResponse, type HealthResponse } from "../../protocol/v1";
 import { HttpError, parseBody, type Route, type SidecarServices } from "../routing";
+import { switchWorkspaceMode } from "../workspaceMode";
 
 export const POLICY_FILE = "apie.policy.json";
 
@@ -54,9 +55,7 @@ export function guardrailRoutes(s: SidecarServices): Route[] {
       admin: true,
       handle: async ({ body }) => {
         const { mode } = parseBody(SetModeBodySchema, body);
-        s.engine.setWorkspaceMode(mode);
-        await s.journal.record("mode.changed", { mode, by: "admin-key" }).durable;
-        return { mode };
+        return { mode: await switchWorkspaceMode(s, mode, "admin-key") };
       },
     },
   ];
