@@ -1,4 +1,4 @@
-import { NotificationType, RequestType } from "vscode-languageserver-protocol";
+import { NotificationType, RequestType, RequestType0 } from "vscode-languageserver-protocol";
 import { z } from "zod";
 import type { Capability } from "../guard/policySchema";
 import type { Decision, Mode, PolicyState } from "../guard/types";
@@ -61,7 +61,7 @@ export interface Snapshot {
 }
 
 /** Extension → sidecar: the current state. */
-export const SnapshotRequest = new RequestType<void, Snapshot, void>("apie/snapshot");
+export const SnapshotRequest = new RequestType0<Snapshot, void>("apie/snapshot");
 
 export const SetModeParamsSchema = z.object({ mode: z.enum(["monitor", "enforce"]) });
 /** Extension → sidecar: the status bar switched the workspace mode (journaled as `mode.changed`). */

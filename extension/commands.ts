@@ -1,0 +1,83 @@
+import * as vscode from "vscode";
+import path from "node:path";
+import { TEMPLATE_CATALOG } from "../sidecar/guard/templateCatalog";
+import type { RecordDataByKind } from "../sidecar/protocol/records";
+import { enableTemplate } from "../sidecar/policy/policyFile";
+import type { Ctx } from "./ctx";
+import { OUTCOME_ICON, outcomeLabel, presentRecord, type Outcome } from "./model/presenters";
+import type { ApprovalsNode } from "./views/approvalsTree";
+import type { RunsNode } from "./views/runsTree";
+
+export const POLICY_FILE = "apie.policy.json";
+
+/** Every command of the extension (category "Apie" in package.json), by id. */
+export function createCommands(ctx: Ctx, activationMs: () => number): Record<string, (...args: never[]) => unknown> {
+  const policyPath = () => path.join(ctx.workspace.uri.fsPath, POLICY_FILE);
+  return {
+    "apie.toggleMode": async () => {
+      if (ctx.model.mode === "enforce") {
+        const lower = await vscode.window.showWarningMessage(
+          "Switch Apie to Monitor? Agents' blocked and approval-requiring actions will run, and only be logged as \"would block\".",
+          { modal: true },
+          "Switch to Monitor",
+        );
+        if (lower !== "Switch to Monitor") return ctx.model.mode;
+        await ctx.setMode("monitor");
+      } else {
+        await ctx.setMode("enforce");
+      }
+      return ctx.model.mode;
+    },
+    "apie.enforce": () => ctx.setMode("enforce"),
+    "apie.monitor": () => ctx.setMode("monitor"),
+    "apie.approve": (node: ApprovalsNode) => (node?.type === "approval" ? ctx.answer(node.approval, "approved") : undefined),
+    "apie.deny": (node: ApprovalsNode) => (node?.type === "approval" ? ctx.answer(node.approval, "rejected") : undefined),
+    "apie.restartSidecar": () => ctx.client.start(),
+    "apie.showLog": () => ctx.log.show(),
+    "apie.openPolicy": async () => {
+      const uri = vscode.Uri.file(policyPath());
+      try {
+        await vscode.workspace.fs.stat(uri);
+      } catch {
+        await vscode.workspace.fs.writeFile(uri, Buffer.from('{\n  "version": 1,\n  "templates": {}\n}\n'));
+      }
+      await vscode.window.showTextDocument(uri);
+    },
+    "apie.enableTemplate": async () => {
+      const pick = await vscode.window.showQuickPick(
+        TEMPLATE_CATALOG.map((t) => ({ label: t.key, description: `${t.defaultDecision} · ${t.name}`, detail: t.description })),
+        { title: "Apie: enable a guardrail template in apie.policy.json", matchOnDetail: true },
+      );
+      if (pick === undefined) return;
+      await enableTemplate(policyPath(), pick.label, undefined);
+      void vscode.window.showInformationMessage(`Apie: enabled ${pick.label} in ${POLICY_FILE}.`);
+    },
+    "apie.showRecord": async (node: RunsNode) => {
+      if (node?.type !== "record") return;
+      const p = presentRecord(node.record);
+      const body = [`# ${p.label}`, "", `${p.description}`, "", `- time: ${node.record.ts}`, `- run: ${node.runId}`, `- record: #${node.record.seq} (${node.record.kind})`, "", ...p.details.map((d) => `- ${d}`)];
+      await vscode.window.showTextDocument(await vscode.workspace.openTextDocument({ language: "markdown", content: body.join("\n") }), { preview: true });
+    },
+    "apie.copyDecisionId": async (node: RunsNode) => {
+      if (node?.type !== "record" || node.record.kind !== "decision") return;
+      const id = (node.record.data as RecordDataByKind["decision"]).decision.decision_id;
+      await vscode.env.clipboard.writeText(id);
+      vscode.window.setStatusBarMessage(`Apie: copied ${id}`, 3000);
+    },
+    "apie.filterRuns": async () => {
+      const outcomes = (Object.keys(OUTCOME_ICON) as Outcome[]).map((o) => ({ label: `$(${OUTCOME_ICON[o]}) ${outcomeLabel(o)}`, outcome: o, picked: ctx.runs.filter.outcomes?.has(o) ?? false }));
+      const picked = await vscode.window.showQuickPick(outcomes, { canPickMany: true, title: "Apie: show only these outcomes (none = all)" });
+      if (picked === undefined) return;
+      const agents = [...new Set([...ctx.model.runs.values()].map((r) => r.agent_key))].sort();
+      const agent = agents.length > 1 ? await vscode.window.showQuickPick(["(all agents)", ...agents], { title: "Apie: show only this agent" }) : undefined;
+      ctx.runs.setFilter({ outcomes: new Set(picked.map((p) => p.outcome)), agent: agent === undefined || agent === "(all agents)" ? undefined : agent });
+      void vscode.commands.executeCommand("setContext", "apie.runsFiltered", true);
+    },
+    "apie.clearRunsFilter": () => {
+      ctx.runs.setFilter({});
+      void vscode.commands.executeCommand("setContext", "apie.runsFiltered", false);
+    },
+    /** For tests and `Developer: Show Running Extensions`-style checks: how long activate() took. */
+    "apie.activationTime": () => activationMs(),
+  };
+}

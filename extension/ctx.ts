@@ -1,0 +1,149 @@
+import * as vscode from "vscode";
+import type { ApprovalView } from "../sidecar/protocol/approvals";
+import type { Mode } from "../sidecar/guard/types";
+import { ApprovalNotifier } from "./approvalNotifier";
+import { readSettings, writeMode } from "./config";
+import { TimelineModel, type TimelineChange } from "./model/timeline";
+import { SidecarClient } from "./sidecarClient";
+import { ApieStatusBar } from "./statusBar";
+import { ApprovalsTreeProvider } from "./views/approvalsTree";
+import { BoundaryTreeProvider } from "./views/boundaryTree";
+import { RunsTreeProvider } from "./views/runsTree";
+
+/**
+ * Everything the extension holds while it is active. The sidecar session's listeners live in
+ * `clientCleanup` and die with one session (a restart disposes only them), the rest lives as long as the
+ * extension (rust-analyzer's two lifetimes).
+ */
+export class Ctx implements vscode.Disposable {
+  readonly model = new TimelineModel();
+  readonly log = vscode.window.createOutputChannel("Apie", { log: true });
+  readonly client: SidecarClient;
+  readonly statusBar: ApieStatusBar;
+  readonly runs: RunsTreeProvider;
+  readonly approvals: ApprovalsTreeProvider;
+  readonly boundary: BoundaryTreeProvider;
+  readonly notifier: ApprovalNotifier;
+  readonly runsView: vscode.TreeView<import("./views/runsTree").RunsNode>;
+  private readonly extCleanup: vscode.Disposable[] = [];
+  private boundaryTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    readonly extension: vscode.ExtensionContext,
+    readonly workspace: vscode.WorkspaceFolder,
+  ) {
+    this.client = new SidecarClient(extension.asAbsolutePath("dist/sidecar.js"), () => this.initOptions(), this.log);
+    this.statusBar = new ApieStatusBar(this.model);
+    this.runs = new RunsTreeProvider(this.model, (runId) => this.loadRun(runId));
+    this.approvals = new ApprovalsTreeProvider(this.model);
+    this.boundary = new BoundaryTreeProvider(this.model);
+    this.notifier = new ApprovalNotifier(
+      (approval, status) => this.answer(approval, status),
+      () => void vscode.commands.executeCommand("apie.approvals.focus"),
+    );
+    this.runsView = vscode.window.createTreeView("apie.runs", { treeDataProvider: this.runs, showCollapseAll: true });
+    this.extCleanup.push(
+      this.log,
+      this.client,
+      this.statusBar,
+      this.runs,
+      this.approvals,
+      this.boundary,
+      this.runsView,
+      vscode.window.registerTreeDataProvider("apie.approvals", this.approvals),
+      vscode.window.registerTreeDataProvider("apie.boundary", this.boundary),
+      this.client.onSnapshot((snapshot) => {
+        this.apply(this.model.applySnapshot(snapshot));
+        this.injectTerminalEnv(snapshot.baseUrl, snapshot.apiKey);
+      }),
+      this.client.onRecord((record) => {
+        this.apply(this.model.applyRecord(record));
+        if (record.kind === "decision" || record.kind === "capabilities.declared") this.scheduleBoundaryRefresh();
+      }),
+      this.client.onStatus((status) => this.apply(this.model.setStatus(status.mode, status.policy))),
+      this.client.onHealth((health) => {
+        this.statusBar.render(health);
+        if (health !== "running") extension.environmentVariableCollection.clear();
+      }),
+    );
+  }
+
+  /** Applies an answer from a notification or the Approvals view: the same act either way. */
+  async answer(approval: ApprovalView, status: "approved" | "rejected"): Promise<void> {
+    try {
+      const result = await this.client.resolveApproval(approval.id, status);
+      if (!result.ok) {
+        const now = result.approval;
+        void vscode.window.showWarningMessage(
+          result.reason === "unknown" ? `Apie: approval ${approval.id} no longer exists.` : `Apie: approval ${approval.id} was already ${now?.status ?? "resolved"}${now?.resolved_by ? ` by ${now.resolved_by}` : ""}.`,
+        );
+      }
+    } catch (error) {
+      void vscode.window.showErrorMessage(`Apie: could not answer approval ${approval.id}: ${(error as Error).message}`);
+    }
+  }
+
+  async setMode(mode: Mode): Promise<void> {
+    await writeMode(mode);
+    await this.client.setMode(mode);
+  }
+
+  dispose(): void {
+    clearTimeout(this.boundaryTimer);
+    for (const d of this.extCleanup.splice(0).reverse()) d.dispose();
+  }
+
+  private initOptions() {
+    const settings = readSettings(this.workspace);
+    return {
+      workspace: this.workspace.uri.fsPath,
+      ...(settings.stateDir ? { stateDir: settings.stateDir } : {}),
+      ...(settings.mode ? { mode: settings.mode } : {}),
+      port: settings.port,
+    };
+  }
+
+  private apply(change: TimelineChange): void {
+    this.runs.changed(change);
+    if (change.approvals) this.approvals.refresh();
+    for (const approval of change.opened) this.notifier.opened(approval);
+    for (const approval of change.closed) this.notifier.closedElsewhere(approval);
+    if (change.roots && change.status) this.boundary.refresh();
+    if (change.approvals || change.status) this.statusBar.render(this.client.health);
+    void vscode.commands.executeCommand("setContext", "apie.hasRuns", this.model.runs.size > 0 || this.model.sessions.size > 0);
+  }
+
+  private async loadRun(runId: string) {
+    try {
+      const loaded = await this.client.getRun(runId);
+      if (loaded === null) return undefined;
+      this.model.setRunRecords(runId, loaded.records);
+      return loaded.records;
+    } catch (error) {
+      this.log.warn(`loading run ${runId}: ${(error as Error).message}`);
+      return undefined;
+    }
+  }
+
+  /** Observed tools change with every decision; the Boundary view re-reads them at most every 2 s. */
+  private scheduleBoundaryRefresh(): void {
+    this.boundaryTimer ??= setTimeout(async () => {
+      this.boundaryTimer = undefined;
+      try {
+        this.model.agents = (await this.client.snapshot()).agents;
+        this.boundary.refresh();
+      } catch {
+        // The sidecar is restarting; its next snapshot brings the boundary along.
+      }
+    }, 2000);
+  }
+
+  /** Terminals opened in this window report to this sidecar with no setup. */
+  private injectTerminalEnv(baseUrl: string, apiKey: string): void {
+    const env = this.extension.environmentVariableCollection;
+    env.persistent = false;
+    env.description = "Apie: APIE_BASE_URL and APIE_API_KEY point agents started here at this window's sidecar";
+    env.replace("APIE_BASE_URL", baseUrl);
+    env.replace("APIE_API_KEY", apiKey);
+  }
+}

@@ -1,0 +1,45 @@
+import * as vscode from "vscode";
+import { SIDECAR_RESTART_SETTINGS } from "./config";
+import { createCommands } from "./commands";
+import { Ctx } from "./ctx";
+
+let ctx: Ctx | undefined;
+
+/**
+ * Composition root: build, register, start the sidecar in the background, return. Activation never waits
+ * for the sidecar (the status bar says "starting" until its snapshot arrives).
+ */
+export function activate(extension: vscode.ExtensionContext): void {
+  const started = performance.now();
+  const folder = vscode.workspace.workspaceFolders?.[0];
+  if (folder === undefined) {
+    extension.subscriptions.push(vscode.commands.registerCommand("apie.restartSidecar", () => vscode.window.showWarningMessage("Apie needs an open folder (its apie.policy.json governs the agents).")));
+    return;
+  }
+  try {
+    ctx = new Ctx(extension, folder);
+    let activationMs = 0;
+    for (const [id, run] of Object.entries(createCommands(ctx, () => activationMs))) {
+      extension.subscriptions.push(vscode.commands.registerCommand(id, run as (...args: unknown[]) => unknown));
+    }
+    extension.subscriptions.push(
+      ctx,
+      vscode.workspace.onDidChangeConfiguration((e) => {
+        if (SIDECAR_RESTART_SETTINGS.some((s) => e.affectsConfiguration(s))) void ctx?.client.start();
+      }),
+    );
+    void ctx.client.start();
+    activationMs = performance.now() - started;
+    ctx.log.info(`activated in ${activationMs.toFixed(1)} ms`);
+  } catch (error) {
+    // VS Code shows nothing when activate throws; say it ourselves.
+    void vscode.window.showErrorMessage(`Apie failed to activate: ${(error as Error).message}`);
+    throw error;
+  }
+}
+
+export function deactivate(): Promise<void> | undefined {
+  const stopping = ctx?.client.stop();
+  ctx = undefined;
+  return stopping;
+}

@@ -1,0 +1,160 @@
+import type { Decision, GuardDecision, Mode } from "../../sidecar/guard/types";
+import type { ApprovalView } from "../../sidecar/protocol/approvals";
+import type { DecisionRequestSummary, RecordDataByKind } from "../../sidecar/protocol/records";
+import type { StreamRecord } from "../../sidecar/protocol/stream";
+
+/**
+ * How things read in the editor: labels, codicons and one-line descriptions for records, approvals and the
+ * status bar. Pure functions over protocol types; the views only map these onto TreeItems.
+ */
+
+/** The outcome categories the Runs view shows and filters by. */
+export type Outcome = "allow" | "warn" | "would_block" | "would_require_approval" | "blocked" | "pending" | "approved" | "rejected" | "expired" | "cancelled";
+
+export const OUTCOME_ICON: Readonly<Record<Outcome, string>> = {
+  allow: "pass",
+  warn: "warning",
+  would_block: "eye",
+  would_require_approval: "eye",
+  blocked: "circle-slash",
+  pending: "watch",
+  approved: "check",
+  rejected: "close",
+  expired: "history",
+  cancelled: "debug-stop",
+};
+
+const OUTCOME_LABEL: Readonly<Record<Outcome, string>> = {
+  allow: "allowed",
+  warn: "warned",
+  would_block: "would block",
+  would_require_approval: "would require approval",
+  blocked: "blocked",
+  pending: "waiting for approval",
+  approved: "approved",
+  rejected: "rejected",
+  expired: "expired",
+  cancelled: "cancelled",
+};
+
+export function outcomeLabel(outcome: Outcome): string {
+  return OUTCOME_LABEL[outcome];
+}
+
+/** A decision as the user sees it: what happened, not what the policy said. */
+export function decisionOutcome(decision: Pick<GuardDecision, "effective_decision" | "annotation">): Outcome {
+  if (decision.annotation === "would_block") return "would_block";
+  if (decision.annotation === "would_require_approval") return "would_require_approval";
+  const map: Record<Decision, Outcome> = { allow: "allow", warn: "warn", block: "blocked", require_approval: "pending" };
+  return map[decision.effective_decision];
+}
+
+export function toolLabel(request: Pick<DecisionRequestSummary, "tool" | "action">): string {
+  return request.tool.name ?? request.action.name ?? request.action.type ?? "(unnamed tool)";
+}
+
+export function resourceLabel(resource: { type: string | null; environment: string | null; external_id?: string | null }): string {
+  const what = resource.external_id ? `${resource.type ?? "resource"} ${resource.external_id}` : (resource.type ?? "");
+  return resource.environment ? `${what || "resource"} in ${resource.environment}` : what;
+}
+
+export interface RecordPresentation {
+  label: string;
+  description: string;
+  icon: string;
+  /** For the decision filter; undefined for records that are not decisions or approvals. */
+  outcome?: Outcome;
+  /** Plain-text detail lines (matched guardrails, reasons, arguments) for tooltips and the details view. */
+  details: string[];
+}
+
+/** One timeline row. Unknown record kinds still get a readable row (the log may be newer than the editor). */
+export function presentRecord(record: StreamRecord): RecordPresentation {
+  switch (record.kind) {
+    case "decision": {
+      const d = record.data as RecordDataByKind["decision"];
+      const outcome = decisionOutcome(d.decision);
+      return {
+        label: toolLabel(d.request),
+        description: `${outcomeLabel(outcome)}${d.decision.matched_guardrails.length ? ` · ${d.decision.matched_guardrails.map((g) => g.key).join(", ")}` : ""}`,
+        icon: OUTCOME_ICON[outcome],
+        outcome,
+        details: [
+          `decision ${d.decision.decision_id}: policy ${d.decision.policy_decision}, effective ${d.decision.effective_decision} (${d.decision.mode})`,
+          d.decision.reason,
+          ...d.decision.matched_guardrails.map((g) => `${g.key} (${g.decision}): ${g.reason}`),
+          ...d.decision.drift_warnings.map((w) => `drift: ${w.message}`),
+          ...(d.request.arguments === null ? [] : [`arguments: ${JSON.stringify(d.request.arguments)}`]),
+        ],
+      };
+    }
+    case "approval.requested": {
+      const a = (record.data as RecordDataByKind["approval.requested"]).approval;
+      return { label: `approval ${a.id}`, description: `requested · ${a.reason}`, icon: OUTCOME_ICON.pending, outcome: "pending", details: [approvalPrompt(a)] };
+    }
+    case "approval.resolved": {
+      const d = record.data as RecordDataByKind["approval.resolved"];
+      const outcome = d.status as Outcome;
+      return {
+        label: `approval ${d.id}`,
+        description: `${outcomeLabel(outcome)} by ${d.resolved_by}${d.resolution_reason ? ` · ${d.resolution_reason}` : ""}`,
+        icon: OUTCOME_ICON[outcome],
+        outcome,
+        details: [],
+      };
+    }
+    case "event": {
+      const e = (record.data as RecordDataByKind["event"]).event;
+      const failed = e.type.endsWith(".failed") || e.type === "agent.error";
+      const tool = e.tool?.name ?? e.action?.name ?? "";
+      const error = (e as { error?: { message?: string } }).error?.message;
+      return {
+        label: tool || e.type,
+        description: tool ? e.type.replace(/^agent\./, "") : "",
+        icon: failed ? "error" : e.type.endsWith(".completed") ? "check-all" : "circle-small",
+        details: error ? [`error: ${error}`] : [],
+      };
+    }
+    case "run.started":
+      return { label: "run started", description: (record.data as RecordDataByKind["run.started"]).run.input_summary ?? "", icon: "play", details: [] };
+    case "run.completed": {
+      const d = record.data as RecordDataByKind["run.completed"];
+      return { label: `run ${d.status}`, description: d.output_summary ?? "", icon: d.status === "completed" ? "pass-filled" : "error", details: [] };
+    }
+    default:
+      return { label: record.kind, description: "", icon: "circle-small", details: [] };
+  }
+}
+
+/** "release-gate wants to run deploy.release (execute) on deployment_event in production: <reason>". */
+export function approvalPrompt(a: ApprovalView): string {
+  const tool = a.tool.name ?? a.action.name ?? "a tool";
+  const action = a.action.type ? ` (${a.action.type})` : "";
+  const where = resourceLabel(a.resource);
+  const guardrails = a.matched_guardrails.filter((g) => g.decision === "require_approval").map((g) => g.key);
+  return `${a.agent_key} wants to run ${tool}${action}${where ? ` on ${where}` : ""}${guardrails.length ? ` [${guardrails.join(", ")}]` : ""}: ${a.reason}`;
+}
+
+/** High and critical risk deserve a warning-level notification. */
+export function isHighRisk(a: ApprovalView): boolean {
+  return a.risk_level === "high" || a.risk_level === "critical";
+}
+
+export function timeLeft(expiresAt: string, now: number): string {
+  const ms = Date.parse(expiresAt) - now;
+  if (ms <= 0) return "expiring";
+  const s = Math.ceil(ms / 1000);
+  if (s < 60) return `${s}s left`;
+  const m = Math.floor(s / 60);
+  return m < 60 ? `${m}m ${s % 60}s left` : `${Math.floor(m / 60)}h ${m % 60}m left`;
+}
+
+export type SidecarHealth = "starting" | "running" | "restarting" | "stopped";
+
+/** `$(shield) Apie: Enforce · 2 pending`, or the sidecar's trouble instead of a count. */
+export function statusBarText(mode: Mode, pending: number, health: SidecarHealth): string {
+  const icon = health === "running" ? (mode === "enforce" ? "$(shield)" : "$(eye)") : health === "stopped" ? "$(error)" : "$(sync~spin)";
+  const name = mode === "enforce" ? "Enforce" : "Monitor";
+  const tail = health === "stopped" ? " · sidecar stopped" : health !== "running" ? ` · ${health}` : pending > 0 ? ` · ${pending} pending` : "";
+  return `${icon} Apie: ${name}${tail}`;
+}

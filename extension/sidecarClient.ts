@@ -1,0 +1,160 @@
+import * as vscode from "vscode";
+import {
+  CloseAction,
+  ErrorAction,
+  LanguageClient,
+  State,
+  TransportKind,
+  type ErrorHandler,
+  type LanguageClientOptions,
+  type ServerOptions,
+} from "vscode-languageclient/node";
+import type { Mode } from "../sidecar/guard/types";
+import {
+  GetRunRequest,
+  RecordNotification,
+  ResolveApprovalRequest,
+  SetModeRequest,
+  SnapshotRequest,
+  StatusNotification,
+  type ResolveApprovalResult,
+  type SidecarInitOptions,
+  type Snapshot,
+} from "../sidecar/protocol/lsp";
+import type { RunView } from "../sidecar/protocol/runs";
+import type { StreamRecord } from "../sidecar/protocol/stream";
+import type { SidecarHealth } from "./model/presenters";
+
+/** Restarts after a crash wait 1 s, 2 s, 4 s … up to this; a run of this many crashes stops retrying. */
+const MAX_BACKOFF_MS = 30_000;
+const MAX_CRASHES_IN_A_ROW = 5;
+
+/**
+ * The sidecar process, started through vscode-languageclient over Node IPC (module `dist/sidecar.js`). The
+ * one connection carries LSP for the config files and the private channel (`sidecar/protocol/lsp.ts`).
+ * A crash restarts it with backoff; every (re)start is followed by a fresh snapshot, so views never show a
+ * state from before the crash. Requests made while it is down fail fast with a clear message.
+ */
+export class SidecarClient implements vscode.Disposable {
+  private client: LanguageClient | undefined;
+  private readonly onSnapshotEmitter = new vscode.EventEmitter<Snapshot>();
+  private readonly onRecordEmitter = new vscode.EventEmitter<StreamRecord>();
+  private readonly onStatusEmitter = new vscode.EventEmitter<{ mode: Mode; policy: Snapshot["policy"] }>();
+  private readonly onHealthEmitter = new vscode.EventEmitter<SidecarHealth>();
+  private crashes = 0;
+  private healthValue: SidecarHealth = "stopped";
+  private restartTimer: NodeJS.Timeout | undefined;
+
+  readonly onSnapshot = this.onSnapshotEmitter.event;
+  readonly onRecord = this.onRecordEmitter.event;
+  readonly onStatus = this.onStatusEmitter.event;
+  readonly onHealth = this.onHealthEmitter.event;
+
+  constructor(
+    private readonly serverModule: string,
+    private readonly initOptions: () => SidecarInitOptions,
+    private readonly log: vscode.LogOutputChannel,
+  ) {}
+
+  get health(): SidecarHealth {
+    return this.healthValue;
+  }
+
+  /** Starts (or restarts) the sidecar; resolves once the snapshot arrived. Never throws: failures are logged. */
+  async start(): Promise<void> {
+    await this.stop();
+    this.setHealth(this.crashes > 0 ? "restarting" : "starting");
+    const serverOptions: ServerOptions = {
+      run: { module: this.serverModule, transport: TransportKind.ipc },
+      debug: { module: this.serverModule, transport: TransportKind.ipc },
+    };
+    const clientOptions: LanguageClientOptions = {
+      documentSelector: [
+        { scheme: "file", pattern: "**/apie.policy.json" },
+        { scheme: "file", pattern: "**/apie.mcp.json" },
+      ],
+      initializationOptions: this.initOptions(),
+      outputChannel: this.log,
+      errorHandler: this.errorHandler(),
+    };
+    const client = new LanguageClient("apie", "Apie Sidecar", serverOptions, clientOptions);
+    this.client = client;
+    client.onDidChangeState((e) => {
+      if (e.newState === State.Stopped && this.client === client) this.setHealth("stopped");
+    });
+    try {
+      await client.start();
+      client.onNotification(RecordNotification, (record) => this.onRecordEmitter.fire(record));
+      client.onNotification(StatusNotification, (status) => this.onStatusEmitter.fire(status));
+      const snapshot = await client.sendRequest(SnapshotRequest);
+      this.crashes = 0;
+      this.setHealth("running");
+      this.onSnapshotEmitter.fire(snapshot);
+    } catch (error) {
+      this.log.error(`Apie sidecar failed to start: ${String(error)}`);
+      this.setHealth("stopped");
+    }
+  }
+
+  async stop(): Promise<void> {
+    clearTimeout(this.restartTimer);
+    const client = this.client;
+    this.client = undefined;
+    if (client?.isRunning()) await client.stop(2000).catch((error: unknown) => this.log.warn(`stopping the sidecar: ${String(error)}`));
+  }
+
+  setMode(mode: Mode): Promise<{ mode: Mode }> {
+    return this.running().sendRequest(SetModeRequest, { mode });
+  }
+
+  resolveApproval(id: string, status: "approved" | "rejected", reason?: string): Promise<ResolveApprovalResult> {
+    return this.running().sendRequest(ResolveApprovalRequest, { id, status, ...(reason ? { reason } : {}) });
+  }
+
+  getRun(runId: string): Promise<{ run: RunView; records: StreamRecord[] } | null> {
+    return this.running().sendRequest(GetRunRequest, { runId });
+  }
+
+  snapshot(): Promise<Snapshot> {
+    return this.running().sendRequest(SnapshotRequest);
+  }
+
+  dispose(): void {
+    void this.stop();
+    this.onSnapshotEmitter.dispose();
+    this.onRecordEmitter.dispose();
+    this.onStatusEmitter.dispose();
+    this.onHealthEmitter.dispose();
+  }
+
+  private running(): LanguageClient {
+    if (this.client === undefined || !this.client.isRunning()) throw new Error("the Apie sidecar is not running (Apie: Restart Sidecar)");
+    return this.client;
+  }
+
+  private setHealth(health: SidecarHealth): void {
+    if (health === this.healthValue) return;
+    this.healthValue = health;
+    this.onHealthEmitter.fire(health);
+  }
+
+  /** The library's own restart has no backoff; ours waits longer after each crash and gives up after a run. */
+  private errorHandler(): ErrorHandler {
+    return {
+      error: () => ({ action: ErrorAction.Continue }),
+      closed: () => {
+        this.crashes++;
+        if (this.crashes > MAX_CRASHES_IN_A_ROW) {
+          this.log.error(`Apie sidecar crashed ${this.crashes - 1} times in a row; not restarting (Apie: Restart Sidecar)`);
+          this.setHealth("stopped");
+          return { action: CloseAction.DoNotRestart, handled: true };
+        }
+        const delay = Math.min(1000 * 2 ** (this.crashes - 1), MAX_BACKOFF_MS);
+        this.log.warn(`Apie sidecar stopped unexpectedly; restarting in ${delay} ms`);
+        this.setHealth("restarting");
+        this.restartTimer = setTimeout(() => void this.start(), delay);
+        return { action: CloseAction.DoNotRestart, handled: true };
+      },
+    };
+  }
+}

@@ -1,0 +1,62 @@
+import { strict as assert } from "node:assert";
+import { TimelineModel } from "../../../extension/model/timeline";
+import { approval, decision, rec, request, resetSeq, snapshot } from "./fixtures";
+
+const runView = (id: string, sessionId: string | null = null) => ({
+  id,
+  session_id: sessionId,
+  agent_key: "release-gate",
+  status: "running" as const,
+  environment: "production",
+  input_summary: "deploy",
+  output_summary: null,
+  started_at: "2026-11-24T12:00:00.000Z",
+  completed_at: null,
+  event_count: 0,
+});
+
+describe("extension TimelineModel (the editor's copy of the sidecar state)", () => {
+  beforeEach(() => resetSeq());
+
+  it("builds sessions → runs → records from live records, and says what changed", () => {
+    const model = new TimelineModel();
+    model.applySnapshot(snapshot());
+    const session = { id: "ses_1", kind: "pipeline", status: "running" as const, environment: null, input_summary: null, output_summary: null, started_at: "2026-11-24T12:00:00.000Z", completed_at: null, run_ids: [] };
+    assert.equal(model.applyRecord(rec("session.started", { session, orchestrator_agent_key: null })).roots, true);
+    model.setRunRecords("run_1", []);
+    const started = model.applyRecord(rec("run.started", { run: runView("run_1", "ses_1"), parent_run_id: null, step_key: null, step_name: null, role: null }));
+    assert.deepEqual([...started.sessions], ["ses_1"]);
+    assert.equal(started.roots, false, "a run inside a session changes the session, not the root list");
+    const decided = model.applyRecord(rec("decision", { request: request(), decision: decision(), approval_id: null }));
+    assert.deepEqual([...decided.runs], ["run_1"]);
+    assert.deepEqual(model.runsOf("ses_1").map((r) => r.id), ["run_1"]);
+    assert.deepEqual(model.recordsOf("run_1")!.map((r) => r.kind), ["run.started", "decision"]);
+    assert.equal(model.runs.get("run_1")!.event_count, 2);
+  });
+
+  it("reports approvals as they open and close, once each, and ignores records the snapshot already had", () => {
+    const model = new TimelineModel();
+    const opened = model.applySnapshot(snapshot({ lastSeq: 1, approvals: [approval({ id: "apr_old" })] })).opened;
+    assert.deepEqual(opened.map((a) => a.id), ["apr_old"], "pending approvals at connect are announced");
+    resetSeq(0);
+    assert.equal(model.applyRecord(rec("approval.requested", { approval: approval({ id: "apr_dup" }) })).approvals, false, "seq 1 is in the snapshot");
+    const open = model.applyRecord(rec("approval.requested", { approval: approval({ id: "apr_2" }) }));
+    assert.deepEqual(open.opened.map((a) => a.id), ["apr_2"]);
+    assert.deepEqual(model.pending().map((a) => a.id), ["apr_old", "apr_2"]);
+    const closed = model.applyRecord(rec("approval.resolved", { id: "apr_2", status: "expired", resolved_at: "2026-11-24T12:05:00.000Z", resolved_by: "expiry", resolution_reason: null }));
+    assert.deepEqual(closed.closed.map((a) => [a.id, a.status]), [["apr_2", "expired"]]);
+    const again = model.applyRecord(rec("approval.resolved", { id: "apr_2", status: "approved", resolved_at: "2026-11-24T12:06:00.000Z", resolved_by: "editor", resolution_reason: null }));
+    assert.deepEqual(again.closed, [], "an approval closes once");
+    assert.equal(model.approvals.get("apr_2")!.status, "expired");
+  });
+
+  it("opens a run it never saw start (an MCP proxy's --run-id) and follows the mode", () => {
+    const model = new TimelineModel();
+    model.applySnapshot(snapshot({ mode: "enforce" }));
+    const change = model.applyRecord(rec("decision", { request: request("run_mcp"), decision: decision(), approval_id: null }));
+    assert.equal(change.roots, true);
+    assert.equal(model.runs.get("run_mcp")!.event_count, 1);
+    assert.equal(model.applyRecord(rec("mode.changed", { mode: "monitor", by: "editor" })).status, true);
+    assert.equal(model.mode, "monitor");
+  });
+});
