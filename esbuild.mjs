@@ -29,7 +29,7 @@ const zodEnglishOnly = {
   name: "zod-english-only",
   setup(build) {
     build.onResolve({ filter: /\/locales\/index\.js$/ }, (args) =>
-      args.importer.includes(`${"node_modules"}/zod/`) ? { path: args.importer.replace(/\/v4\/(classic|core)\/[^/]+$/, "/v4/locales/index.js"), namespace: "zod-locales" } : undefined,
+      args.importer.includes(`${"node_modules"}/zod/`) ? { path: args.importer.replace(/\/v4\/(classic|core|mini)\/[^/]+$/, "/v4/locales/index.js"), namespace: "zod-locales" } : undefined,
     );
     build.onLoad({ filter: /.*/, namespace: "zod-locales" }, (args) => ({
       contents: `export { default as en } from ${JSON.stringify(args.path.replace(/index\.js$/, "en.js"))};`,
@@ -71,7 +71,8 @@ if (watch) {
 
 async function writeSchemas() {
   const require = createRequire(import.meta.url);
-  const { policyJsonSchema } = require("./dist/guard.js");
+  const { policyJsonSchema, mcpConfigJsonSchema } = require("./dist/guard.js");
   await mkdir("media/schemas", { recursive: true });
   await writeFile("media/schemas/apie.policy.schema.json", JSON.stringify(policyJsonSchema(), null, 2) + "\n");
+  await writeFile("media/schemas/apie.mcp.schema.json", JSON.stringify(mcpConfigJsonSchema(), null, 2) + "\n");
 }

@@ -30,7 +30,8 @@ export function resolveServerConfig(file: McpConfigFile, serverName?: string): M
     if (entry === undefined) {
       throw new McpConfigError("servers", `no server "${name}" in apie.mcp.json (servers: ${Object.keys(file.servers).join(", ")})`);
     }
-    return finish(inherit(file, entry), name, `servers.${name}`);
+    // The entry's own serverName is its tool namespace; the top-level one only picks the default server.
+    return finish(inherit(file, entry), entry.serverName ?? name, `servers.${name}`);
   }
   if (serverName !== undefined && file.serverName !== undefined && serverName !== file.serverName) {
     throw new McpConfigError("serverName", `--server ${serverName} does not match serverName "${file.serverName}" and there is no servers map`);
