@@ -18,6 +18,9 @@ const entries = [
   { in: "sidecar/cli/main.ts", out: "cli", banner: "#!/usr/bin/env node", executable: true },
   { in: "sidecar/guard/index.ts", out: "guard" },
   { in: "sidecar/sdk/index.ts", out: "sdk" },
+  { in: "sidecar/lsp/main.ts", out: "sidecar" },
+  // The extension host loads this; `vscode` stays external (it is the host's module).
+  { in: "extension/extension.ts", out: "extension" },
 ];
 
 /**

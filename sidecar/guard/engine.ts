@@ -14,6 +14,8 @@ export interface GuardEngineOptions {
 export interface PolicyStatus {
   state: PolicyState;
   errors: readonly PolicyError[];
+  /** What every decision says about the policy (`policy.message`): the first error and what applies instead. */
+  message: string | null;
 }
 
 /**
@@ -64,7 +66,7 @@ export class GuardEngine {
   }
 
   get policyStatus(): PolicyStatus {
-    return { state: this.state, errors: this.errors };
+    return { state: this.state, errors: this.errors, message: this.message };
   }
 
   get compiledPolicy(): CompiledPolicy {

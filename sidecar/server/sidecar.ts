@@ -10,6 +10,7 @@ import { ApprovalBroker } from "./approvalBroker";
 import { createSidecarHttpServer, localPort } from "./http";
 import { PolicyWatcher } from "./policyWatcher";
 import { StreamHub } from "./streamHub";
+import { lockStateDir } from "./stateDirLock";
 import type { SidecarServices } from "./routing";
 import type { Mode } from "../guard/types";
 
@@ -41,6 +42,16 @@ export const DISCOVERY_FILE = "sidecar.json";
 export async function startSidecar(options: SidecarOptions): Promise<RunningSidecar> {
   const startedAt = Date.now();
   await prepareStateDir(options.stateDir);
+  const lock = await lockStateDir(options.stateDir);
+  try {
+    return await startLocked(options, startedAt, lock);
+  } catch (error) {
+    await lock.release();
+    throw error;
+  }
+}
+
+async function startLocked(options: SidecarOptions, startedAt: number, lock: { release(): Promise<void> }): Promise<RunningSidecar> {
   const engine = new GuardEngine();
   const policy = new PolicyWatcher(engine, options.workspace, options.log);
   await policy.start();
@@ -79,6 +90,7 @@ export async function startSidecar(options: SidecarOptions): Promise<RunningSide
       });
       await journal.close();
       await rm(discoveryFile, { force: true });
+      await lock.release();
     },
   };
 }

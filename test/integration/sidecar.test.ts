@@ -129,6 +129,11 @@ describe("sidecar (real process on 127.0.0.1)", function () {
     assert.equal(unknown.body.error.code, "unknown_agent");
   });
 
+  it("refuses a second sidecar on the same state dir, naming the one that holds it", async () => {
+    await assert.rejects(startSidecarProcess(workspace), new RegExp(`another Apie sidecar \\(pid ${sidecar.child.pid}\\) already serves`));
+    assert.equal((await call(sidecar, "GET", "/v1/health")).status, 200, "the first one is untouched");
+  });
+
   it("SIGTERM shuts down cleanly and removes the discovery file", async () => {
     const file = path.join(workspace, ".apie", "sidecar.json");
     assert.equal(await sidecar.stop(), 0);
