@@ -7,6 +7,9 @@ import type { Ctx } from "./ctx";
 import { OUTCOME_ICON, outcomeLabel, presentRecord, type Outcome } from "./model/presenters";
 import type { ApprovalsNode } from "./views/approvalsTree";
 import type { RunsNode } from "./views/runsTree";
+import { guardrailOffset } from "./story/guardrailLocation";
+import { showStoryPanel } from "./story/storyPanel";
+import type { RunView } from "../sidecar/protocol/runs";
 
 export const POLICY_FILE = "apie.policy.json";
 
@@ -77,7 +80,42 @@ export function createCommands(ctx: Ctx, activationMs: () => number): Record<str
       ctx.runs.setFilter({});
       void vscode.commands.executeCommand("setContext", "apie.runsFiltered", false);
     },
+    "apie.showStory": async (node?: RunsNode) => {
+      const run = node?.type === "run" ? node.run : await pickRun(ctx);
+      if (run === undefined) return;
+      const loaded = await ctx.client.getRun(run.id);
+      if (loaded === null) {
+        void vscode.window.showWarningMessage(`Apie: run ${run.id} is not in the log.`);
+        return;
+      }
+      ctx.model.setRunRecords(run.id, loaded.records);
+      showStoryPanel(loaded.run, loaded.records, {
+        revealRecord: (runId, seq) => ctx.revealRecord(runId, seq),
+        openGuardrail: (key) => openGuardrail(policyPath(), key),
+      });
+    },
     /** For tests and `Developer: Show Running Extensions`-style checks: how long activate() took. */
     "apie.activationTime": () => activationMs(),
   };
+}
+
+async function pickRun(ctx: Ctx): Promise<RunView | undefined> {
+  const runs = [...ctx.model.runs.values()].sort((a, b) => b.started_at.localeCompare(a.started_at));
+  const pick = await vscode.window.showQuickPick(
+    runs.map((run) => ({ label: run.input_summary ?? run.id, description: `${run.agent_key} · ${run.status}`, run })),
+    { title: "Apie: tell the story of which run?" },
+  );
+  return pick?.run;
+}
+
+/** Opens apie.policy.json at the guardrail's definition (a boundary warning has none: say so). */
+async function openGuardrail(file: string, key: string): Promise<void> {
+  const document = await vscode.workspace.openTextDocument(vscode.Uri.file(file));
+  const offset = guardrailOffset(document.getText(), key);
+  if (offset === undefined) {
+    void vscode.window.showInformationMessage(`Apie: "${key}" is not defined in apie.policy.json (a built-in check, or the policy changed since).`);
+    return;
+  }
+  const position = document.positionAt(offset);
+  await vscode.window.showTextDocument(document, { selection: new vscode.Range(position, position), viewColumn: vscode.ViewColumn.One });
 }

@@ -83,6 +83,13 @@ export class Ctx implements vscode.Disposable {
     }
   }
 
+  /** Selects a record in the Runs tree (story card links, replay steps), loading its run first. */
+  async revealRecord(runId: string, seq: number): Promise<void> {
+    if (this.model.recordsOf(runId) === undefined) await this.loadRun(runId);
+    const node = await this.runs.recordNode(runId, seq);
+    if (node !== undefined) await this.runsView.reveal(node, { select: true, focus: false, expand: true });
+  }
+
   async setMode(mode: Mode): Promise<void> {
     await writeMode(mode);
     await this.client.setMode(mode);

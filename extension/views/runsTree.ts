@@ -112,9 +112,21 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
     return undefined;
   }
 
-  /** The tree node of a record, for reveal() from story cards and notifications. */
-  recordNode(runId: string, seq: number): RunsNode | undefined {
-    return this.nodes.get(`record:${seq}`) ?? (this.nodes.get(`run:${runId}`) as RunsNode | undefined);
+  /**
+   * The tree node of a record (story links, replay), creating the nodes on its path the way the view would
+   * (reveal() needs getParent to reach known elements). Undefined when a filter hides it.
+   */
+  async recordNode(runId: string, seq: number): Promise<RunsNode | undefined> {
+    const roots = await this.getChildren();
+    const run = this.model.runs.get(runId);
+    if (run?.session_id) {
+      const session = roots.find((n) => n.type === "session" && n.session.id === run.session_id);
+      if (session) await this.getChildren(session);
+    }
+    const runNode = this.nodes.get(`run:${runId}`);
+    if (runNode === undefined) return undefined;
+    await this.getChildren(runNode);
+    return this.nodes.get(`record:${seq}`);
   }
 
   dispose(): void {
