@@ -2,7 +2,10 @@ import * as vscode from "vscode";
 import path from "node:path";
 import { TEMPLATE_CATALOG } from "../sidecar/guard/templateCatalog";
 import type { RecordDataByKind } from "../sidecar/protocol/records";
-import { enableTemplate } from "../sidecar/policy/policyFile";
+import { declareCapabilities, enableTemplate } from "../sidecar/policy/policyFile";
+import type { BoundaryReport } from "../sidecar/protocol/reports";
+import { renderReport } from "../sidecar/store/reportMarkdown";
+import { MCP_CONFIG_FILE } from "./mcpServers";
 import type { Ctx } from "./ctx";
 import { OUTCOME_ICON, outcomeLabel, presentRecord, type Outcome } from "./model/presenters";
 import type { ApprovalsNode } from "./views/approvalsTree";
@@ -94,6 +97,62 @@ export function createCommands(ctx: Ctx, activationMs: () => number): Record<str
         openGuardrail: (key) => openGuardrail(policyPath(), key),
       });
     },
+    "apie.declareCapabilities": async () => {
+      const agents = ctx.model.agents.filter((a) => a.observed.length > 0);
+      if (agents.length === 0) {
+        void vscode.window.showInformationMessage("Apie: no agent has used a tool yet. Run it (in monitor mode) first; then declare what it was seen doing.");
+        return;
+      }
+      const agent = agents.length === 1 ? agents[0] : (await vscode.window.showQuickPick(agents.map((a) => ({ label: a.key, description: a.name ?? "", agent: a })), { title: "Apie: declare capabilities of which agent?" }))?.agent;
+      if (agent === undefined) return;
+      const picks = await vscode.window.showQuickPick(
+        agent.observed.map((o) => ({ label: o.name, description: `${o.calls} calls · ${o.actions.join(", ") || "any action"} on ${o.resources.join(", ") || "any resource"}`, picked: !o.declared, tool: o })),
+        { canPickMany: true, title: `Apie: declare these tools for ${agent.key} in apie.policy.json (drift is anything else)` },
+      );
+      if (picks === undefined || picks.length === 0) return;
+      await declareCapabilities(
+        policyPath(),
+        agent.key,
+        picks.map(({ tool }) => ({
+          tool: { name: tool.name, ...(tool.provider ? { provider: tool.provider } : {}) },
+          actions: tool.actions,
+          resources: tool.resources,
+          ...(tool.environments.length ? { environments: tool.environments } : {}),
+        })),
+      );
+      void vscode.window.showInformationMessage(`Apie: declared ${picks.length} tool${picks.length === 1 ? "" : "s"} for ${agent.key} in ${POLICY_FILE}.`);
+    },
+    "apie.exportReport": async () => {
+      const connection = ctx.connection;
+      if (connection === undefined) throw new Error("the Apie sidecar is not running");
+      const window = await vscode.window.showQuickPick(["24h", "7d", "30d"], { title: "Apie: boundary report over the last…" });
+      if (window === undefined) return;
+      const res = await fetch(`${connection.baseUrl}/v1/boundary-reports`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${connection.apiKey}`, "content-type": "application/json" },
+        body: JSON.stringify({ window }),
+      });
+      const body = (await res.json()) as { report?: BoundaryReport; error?: { message: string } };
+      if (!res.ok || body.report === undefined) throw new Error(body.error?.message ?? `HTTP ${res.status}`);
+      await vscode.window.showTextDocument(await vscode.workspace.openTextDocument({ language: "markdown", content: renderReport(body.report) }));
+    },
+    "apie.createMcpConfig": async () => {
+      const file = vscode.Uri.file(path.join(ctx.workspace.uri.fsPath, MCP_CONFIG_FILE));
+      try {
+        await vscode.workspace.fs.stat(file);
+        await vscode.window.showTextDocument(file);
+        void vscode.window.showInformationMessage(`Apie: ${MCP_CONFIG_FILE} already exists.`);
+        return;
+      } catch {
+        // create it below
+      }
+      const pick = await vscode.window.showQuickPick(MCP_TEMPLATES.map((t) => ({ label: t.serverName, description: t.description, template: t })), { title: "Apie: guard which MCP server?" });
+      if (pick === undefined) return;
+      const { serverName, upstream } = pick.template;
+      const config = { agentKey: ctx.workspace.name.toLowerCase().replace(/[^a-z0-9-]+/g, "-") || "agent", serverName, mode: "monitor", environment: "development", upstream, redactKeys: ["token", "password", "secret"] };
+      await vscode.workspace.fs.writeFile(file, Buffer.from(JSON.stringify(config, null, 2) + "\n"));
+      await vscode.window.showTextDocument(file);
+    },
     /** For tests and `Developer: Show Running Extensions`-style checks: how long activate() took. */
     "apie.activationTime": () => activationMs(),
   };
@@ -119,3 +178,11 @@ async function openGuardrail(file: string, key: string): Promise<void> {
   const position = document.positionAt(offset);
   await vscode.window.showTextDocument(document, { selection: new vscode.Range(position, position), viewColumn: vscode.ViewColumn.One });
 }
+
+/** Starting points for apie.mcp.json (Apie's documented format); the user edits them from there. */
+const MCP_TEMPLATES = [
+  { serverName: "filesystem", description: "@modelcontextprotocol/server-filesystem on this folder", upstream: { command: "npx", args: ["-y", "@modelcontextprotocol/server-filesystem", "."] } },
+  { serverName: "everything", description: "@modelcontextprotocol/server-everything (a test server)", upstream: { command: "npx", args: ["-y", "@modelcontextprotocol/server-everything"] } },
+  { serverName: "github", description: "@modelcontextprotocol/server-github (needs GITHUB_PERSONAL_ACCESS_TOKEN)", upstream: { command: "npx", args: ["-y", "@modelcontextprotocol/server-github"] } },
+  { serverName: "remote", description: "an MCP server over Streamable HTTP", upstream: { url: "http://127.0.0.1:3001/mcp" } },
+] as const;

@@ -25,6 +25,8 @@ export class Ctx implements vscode.Disposable {
   readonly boundary: BoundaryTreeProvider;
   readonly notifier: ApprovalNotifier;
   readonly runsView: vscode.TreeView<import("./views/runsTree").RunsNode>;
+  /** Where agents reach the sidecar (from the last snapshot); undefined while it is down. */
+  connection: { baseUrl: string; apiKey: string } | undefined;
   private readonly extCleanup: vscode.Disposable[] = [];
   private boundaryTimer: NodeJS.Timeout | undefined;
 
@@ -54,6 +56,7 @@ export class Ctx implements vscode.Disposable {
       vscode.window.registerTreeDataProvider("apie.boundary", this.boundary),
       this.client.onSnapshot((snapshot) => {
         this.apply(this.model.applySnapshot(snapshot));
+        this.connection = { baseUrl: snapshot.baseUrl, apiKey: snapshot.apiKey };
         this.injectTerminalEnv(snapshot.baseUrl, snapshot.apiKey);
       }),
       this.client.onRecord((record) => {
@@ -63,7 +66,10 @@ export class Ctx implements vscode.Disposable {
       this.client.onStatus((status) => this.apply(this.model.setStatus(status.mode, status.policy))),
       this.client.onHealth((health) => {
         this.statusBar.render(health);
-        if (health !== "running") extension.environmentVariableCollection.clear();
+        if (health !== "running") {
+          this.connection = undefined;
+          extension.environmentVariableCollection.clear();
+        }
       }),
     );
   }

@@ -2,6 +2,7 @@ import * as vscode from "vscode";
 import { SIDECAR_RESTART_SETTINGS } from "./config";
 import { createCommands } from "./commands";
 import { Ctx } from "./ctx";
+import { registerGuardedMcpServers } from "./mcpServers";
 
 let ctx: Ctx | undefined;
 
@@ -28,6 +29,9 @@ export function activate(extension: vscode.ExtensionContext): void {
         if (SIDECAR_RESTART_SETTINGS.some((s) => e.affectsConfiguration(s))) void ctx?.client.start();
       }),
     );
+    const current = ctx;
+    const mcp = registerGuardedMcpServers(extension, folder, () => current.connection, current.log);
+    if (mcp !== undefined) extension.subscriptions.push(mcp);
     void ctx.client.start();
     activationMs = performance.now() - started;
     ctx.log.info(`activated in ${activationMs.toFixed(1)} ms`);

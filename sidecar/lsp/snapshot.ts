@@ -67,6 +67,9 @@ export function agentBoundaries(s: Pick<SnapshotSources, "state" | "declaredCapa
         decisions: { ...tool.decisions },
         wouldBlock: tool.wouldBlock,
         lastSeen: tool.lastSeen,
+        actions: [...tool.actions],
+        resources: [...tool.resources],
+        environments: [...tool.environments],
         declared: registry.isToolDeclared(key, tool.name),
       })),
     };

@@ -39,6 +39,10 @@ export interface AgentBoundary {
     decisions: Record<Decision, number>;
     wouldBlock: number;
     lastSeen: string;
+    /** Action types, resource types and environments it was called with (what a declaration would list). */
+    actions: string[];
+    resources: string[];
+    environments: string[];
     /** False: drift — the agent used a tool it never declared (only meaningful when it declared some). */
     declared: boolean;
   }[];

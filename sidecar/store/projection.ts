@@ -20,6 +20,16 @@ export interface ObservedTool {
   /** Monitor-mode calls that enforce would have stopped. */
   wouldBlock: number;
   lastSeen: string;
+  /** What it was used for (distinct values, at most MAX_SEEN_VALUES each): the basis for declaring it. */
+  actions: string[];
+  resources: string[];
+  environments: string[];
+}
+
+const MAX_SEEN_VALUES = 32;
+
+function remember(list: string[], value: string | null): void {
+  if (value !== null && list.length < MAX_SEEN_VALUES && !list.includes(value)) list.push(value);
 }
 
 export interface AgentState {
@@ -163,6 +173,9 @@ export class Projection {
           decisions: { allow: 0, warn: 0, require_approval: 0, block: 0 },
           wouldBlock: 0,
           lastSeen: record.ts,
+          actions: [],
+          resources: [],
+          environments: [],
         };
         observed.set(toolName, tool);
       }
@@ -170,6 +183,9 @@ export class Projection {
       tool.decisions[d.decision.effective_decision]++;
       if (d.decision.annotation !== null) tool.wouldBlock++;
       tool.lastSeen = record.ts;
+      remember(tool.actions, d.request.action.type);
+      remember(tool.resources, d.request.resource.type);
+      remember(tool.environments, d.request.resource.environment);
     },
     "approval.requested": (d, record, offset) => {
       this.approvals.set(d.approval.id, { ...d.approval });
