@@ -17,7 +17,7 @@ import type { RunView } from "../sidecar/protocol/runs";
 export const POLICY_FILE = "apie.policy.json";
 
 /** Every command of the extension (category "Apie" in package.json), by id. */
-export function createCommands(ctx: Ctx, activationMs: () => number): Record<string, (...args: never[]) => unknown> {
+export function createCommands(ctx: Ctx, activationTiming: () => { loadMs: number; activateMs: number }): Record<string, (...args: never[]) => unknown> {
   const policyPath = () => path.join(ctx.workspace.uri.fsPath, POLICY_FILE);
   return {
     "apie.toggleMode": async () => {
@@ -154,7 +154,7 @@ export function createCommands(ctx: Ctx, activationMs: () => number): Record<str
       await vscode.window.showTextDocument(file);
     },
     /** For tests and `Developer: Show Running Extensions`-style checks: how long activate() took. */
-    "apie.activationTime": () => activationMs(),
+    "apie.activationTime": () => activationTiming(),
   };
 }
 
