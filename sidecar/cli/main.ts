@@ -6,6 +6,7 @@ import { demoCommand, demoUsage } from "./commands/demo";
 import { doctorCommand, doctorUsage } from "./commands/doctor";
 import { evaluateCommand, evaluateUsage } from "./commands/evaluate";
 import { guardrailsCommand, guardrailsUsage } from "./commands/guardrails";
+import { mcpCommand, mcpUsage } from "./commands/mcp";
 import { policyCommand, policyUsage } from "./commands/policy";
 import { reportCommand, reportUsage } from "./commands/report";
 import { sendTestEventCommand, sendTestEventUsage } from "./commands/sendTestEvent";
@@ -26,6 +27,7 @@ const COMMANDS: Record<string, Command> = {
   doctor: { summary: "check the sidecar, keys, apie.policy.json, mode, approvals, event log", usage: doctorUsage, run: doctorCommand },
   evaluate: { summary: "decide one tool call (JSON) with the local engine", usage: evaluateUsage, run: evaluateCommand },
   guardrails: { summary: "list or enable guardrail templates", usage: guardrailsUsage, run: guardrailsCommand },
+  mcp: { summary: "proxy an MCP server: every tools/call decided by the sidecar", usage: mcpUsage, run: mcpCommand },
   policy: { summary: "validate apie.policy.json", usage: policyUsage, run: policyCommand },
   report: { summary: "boundary report: declared vs observed tools, drift, decisions", usage: reportUsage, run: reportCommand },
   "send-test-event": { summary: "send a sample session, runs and events to the sidecar", usage: sendTestEventUsage, run: sendTestEventCommand },

@@ -11,6 +11,9 @@ export interface ToolDefinition {
   riskLevel?: RiskLevel | undefined;
 }
 
+/** The placeholder resource type of the official SDKs' `with_tool` when none was given. */
+export const UNKNOWN_RESOURCE_TYPE = "unknown";
+
 const CONFIDENCE_RANK: Record<InferenceConfidence, number> = { low: 0, medium: 1, high: 2 };
 
 /**
@@ -32,7 +35,8 @@ export function buildFacts(
     "tool.riskLevel": req.tool?.riskLevel ?? req.riskLevel,
     "action.type": req.action?.type,
     "action.name": req.action?.name ?? toolName,
-    "resource.type": req.resource?.type,
+    // The official SDKs send `{type: "unknown"}` when the caller named no resource: that is "not given".
+    "resource.type": req.resource?.type === UNKNOWN_RESOURCE_TYPE ? undefined : req.resource?.type,
     "resource.environment": req.resource?.environment,
     "resource.externalId": req.resource?.externalId,
     "resource.provider": req.resource?.provider ?? req.tool?.provider,

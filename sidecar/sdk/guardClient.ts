@@ -65,17 +65,21 @@ export class GuardClient {
 
   private body(input: GuardInput & { runId?: string | undefined }): z.input<typeof EvaluateBodySchema> {
     const tool: ToolRef | undefined = input.tool;
-    const action = input.action ?? (tool ? { type: "execute", name: tool.name } : undefined);
-    const resource = input.resource ?? { type: "unknown" };
+    // What the caller did not say is sent as absent, not as a placeholder, so the sidecar infers it (from the
+    // tool's definition, its arguments, its name) instead of deciding on "execute" / "unknown".
+    const action = input.action;
+    const resource = input.resource;
     let sections: { tool: unknown; action: unknown; resource: unknown; metadata: unknown } = {
       tool: tool ? { name: tool.name, provider: tool.provider ?? null, riskLevel: tool.riskLevel ?? null } : null,
-      action: action ? { type: action.type, name: action.name ?? null } : null,
-      resource: {
-        type: resource.type,
-        provider: resource.provider ?? null,
-        environment: resource.environment ?? null,
-        external_id: resource.externalId ?? null,
-      },
+      action: action ? { type: action.type, name: action.name ?? null } : tool ? { type: null, name: tool.name } : null,
+      resource: resource
+        ? {
+            type: resource.type,
+            provider: resource.provider ?? null,
+            environment: resource.environment ?? null,
+            external_id: resource.externalId ?? null,
+          }
+        : null,
       metadata: input.metadata ?? null,
     };
     if (this.options.redactor) {

@@ -42,7 +42,7 @@ export async function runToolCall<T>(deps: ToolCallDeps, input: ToolCallInput, f
   };
   let decision: ApieDecision | null = null;
   if (input.guard !== false) {
-    decision = await guardCall(deps, { ...input, ...refs, runId }, refs, runId, true);
+    decision = await guardCall(deps, { ...input, runId }, refs, runId, true);
   }
   // The sidecar journals every decision it makes (with the tool, action, resource and arguments), so a
   // guarded call adds one event, its outcome, linked by decision_id. An unguarded call, or one decided

@@ -1,4 +1,5 @@
 import { strict as assert } from "node:assert";
+import { GuardEngine } from "../../../sidecar/guard/engine";
 import { inferFromArguments, inferFromToolName, toolNameTokens } from "../../../sidecar/guard/inference";
 
 describe("inference from tool names", () => {
@@ -45,5 +46,21 @@ describe("inference from arguments", () => {
   });
   it("a path is a file", () => {
     assert.equal(inferFromArguments({ path: "a.txt" })?.resourceType, "file");
+  });
+});
+
+describe("inference behind the official SDKs' placeholders", () => {
+  it('treats resource type "unknown" (what with_tool sends when none is given) as not given, so it is inferred', () => {
+    const engine = new GuardEngine();
+    engine.loadPolicyText(JSON.stringify({ mode: "enforce", templates: { "prod-database": true } }));
+    const decision = engine.evaluate({
+      agentKey: "python-agent",
+      tool: { name: "db.update_rows" },
+      action: { type: "execute", name: "db.update_rows" },
+      resource: { type: "unknown", environment: "production" },
+    });
+    assert.equal(decision.policy_decision, "require_approval");
+    assert.deepEqual(decision.matched_guardrails.map((g) => g.key), ["prod-database"]);
+    assert.ok(decision.inferred?.fields.includes("resource.type"));
   });
 });
