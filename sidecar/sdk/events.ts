@@ -20,6 +20,8 @@ export interface EventEnvelope {
   sequenceNumber?: number | undefined;
   sessionSequenceNumber?: number | undefined;
   environment?: string | undefined;
+  /** When it happened (the event may be built a little later). */
+  timestamp?: string | undefined;
 }
 
 export interface ToolEventInput {
@@ -36,7 +38,7 @@ function base(type: string, envelope: EventEnvelope, environment?: string): SdkE
     ...envelope,
     environment: environment ?? envelope.environment,
     eventId: randomUUID(),
-    timestamp: new Date().toISOString(),
+    timestamp: envelope.timestamp ?? new Date().toISOString(),
   };
 }
 

@@ -17,6 +17,7 @@ export class Timeline {
   /** Like `redactor`, and replaces payloads over `maxEventPayloadBytes`; used only for events that big. */
   private readonly truncator: Redactor;
   private readonly sequences = new Map<string, number>();
+  private unbuilt: { build: (envelope: EventEnvelope) => SdkEvent; envelope: EventEnvelope }[] = [];
   private lastError: string | undefined;
   private closed = false;
 
@@ -45,26 +46,41 @@ export class Timeline {
     });
   }
 
-  /** Queues one event (never waits, never throws). */
+  /**
+   * Queues one event (never waits, never throws). The envelope (sequence number, time) is fixed now; building,
+   * redacting and serializing the event happen on the next turn of the event loop — while the agent's next
+   * call waits for the network — so they stay off its critical path.
+   */
   record(build: (envelope: EventEnvelope) => SdkEvent, runId: string | undefined): void {
     if (this.closed) return;
-    const event = build(this.envelope(runId));
-    let wireEvent = toWireEvent(this.redactor.redactEvent(event));
-    let json: string | undefined;
-    try {
-      json = JSON.stringify(wireEvent);
-      const max = this.config.maxEventPayloadBytes;
-      if (json.length * 3 > max && Buffer.byteLength(json) > max) {
-        wireEvent = toWireEvent(this.truncator.redactEvent(event));
-        json = undefined;
-      }
-    } catch {
-      json = undefined; // the queue reports what it cannot serialize
-    }
-    this.queue.enqueue(wireEvent, json);
-    this.queue.start();
+    this.unbuilt.push({ build, envelope: this.envelope(runId) });
+    if (this.unbuilt.length === 1) setImmediate(this.materialize);
     watchExit(this);
   }
+
+  /** Builds, redacts, serializes and enqueues what `record` deferred, in order. */
+  private readonly materialize = (): void => {
+    const pending = this.unbuilt;
+    if (pending.length === 0) return;
+    this.unbuilt = [];
+    for (const { build, envelope } of pending) {
+      const event = build(envelope);
+      let wireEvent = toWireEvent(this.redactor.redactEvent(event));
+      let json: string | undefined;
+      try {
+        json = JSON.stringify(wireEvent);
+        const max = this.config.maxEventPayloadBytes;
+        if (json.length * 3 > max && Buffer.byteLength(json) > max) {
+          wireEvent = toWireEvent(this.truncator.redactEvent(event));
+          json = undefined;
+        }
+      } catch {
+        json = undefined; // the queue reports what it cannot serialize
+      }
+      this.queue.enqueue(wireEvent, json);
+    }
+    this.queue.start();
+  };
 
   /** A finished run's sequence counter is dropped. */
   forgetRun(runId: string): void {
@@ -72,15 +88,18 @@ export class Timeline {
   }
 
   flush(): Promise<void> {
+    this.materialize();
     return this.queue.flush();
   }
 
   diagnostics(): QueueDiagnostics {
+    this.materialize();
     return this.queue.diagnostics();
   }
 
   /** No more events are taken; the periodic flush stops (a last `flush()` may still run). */
   stop(): void {
+    this.materialize();
     this.closed = true;
     exitWatch.delete(this);
     this.queue.stop();
@@ -107,6 +126,7 @@ export class Timeline {
       sessionId: resolveSessionId(),
       sequenceNumber,
       environment: this.config.runtime.environment,
+      timestamp: new Date().toISOString(),
     };
   }
 
@@ -119,7 +139,7 @@ export class Timeline {
 
   /** @internal for the exit hook */
   exitingWithQueued(): void {
-    if (this.queue.diagnostics().queueSize > 0) this.onExitWithQueued();
+    if (this.diagnostics().queueSize > 0) this.onExitWithQueued();
   }
 }
 
