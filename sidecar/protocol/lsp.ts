@@ -26,26 +26,29 @@ export const SidecarInitOptionsSchema = z.object({
 });
 export type SidecarInitOptions = z.infer<typeof SidecarInitOptionsSchema>;
 
+/** What one agent was seen doing with one tool (projected from its decision records). */
+export interface ObservedTool {
+  name: string;
+  provider: string | null;
+  calls: number;
+  decisions: Record<Decision, number>;
+  /** Monitor-mode calls that enforce would have stopped. */
+  wouldBlock: number;
+  lastSeen: string;
+  /** Action types, resource types and environments it was called with (what a declaration would list). */
+  actions: string[];
+  resources: string[];
+  environments: string[];
+}
+
 /** What one agent declared vs what it was seen doing (the Boundary view). */
 export interface AgentBoundary {
   key: string;
   id: string;
   name: string | null;
   declared: Capability[];
-  observed: {
-    name: string;
-    provider: string | null;
-    calls: number;
-    decisions: Record<Decision, number>;
-    wouldBlock: number;
-    lastSeen: string;
-    /** Action types, resource types and environments it was called with (what a declaration would list). */
-    actions: string[];
-    resources: string[];
-    environments: string[];
-    /** False: drift — the agent used a tool it never declared (only meaningful when it declared some). */
-    declared: boolean;
-  }[];
+  /** `declared: false` is drift — the agent used a tool it never declared (meaningful when it declared some). */
+  observed: (ObservedTool & { declared: boolean })[];
 }
 
 /** Everything the views need at (re)connect; live changes then arrive as `apie/record`. */

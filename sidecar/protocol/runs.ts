@@ -14,32 +14,33 @@ export type RunStatus = z.infer<typeof RunStatusSchema>;
 
 export const SessionKindSchema = z.enum(["single_agent", "multi_agent", "pipeline", "activation_proof"]);
 
-/** POST /v1/runs — an agent starting a task. */
-export const CreateRunBodySchema = z.object({
-  agent_key: z.string().min(1),
+/** Fields every run creation carries (python-sdk `create_run` / `create_child_run`). */
+const runFields = {
   agent_id: opt(z.string()),
   agent_version_id: opt(z.string()),
-  session_id: opt(z.string()),
   environment: opt(z.string()),
   input_summary: Summary,
   metadata: Metadata,
+};
+
+/** POST /v1/runs — an agent starting a task. */
+export const CreateRunBodySchema = z.object({
+  ...runFields,
+  agent_key: z.string().min(1),
+  session_id: opt(z.string()),
 });
 export type CreateRunBody = z.infer<typeof CreateRunBodySchema>;
 
 /** POST /v1/sessions/{id}/runs — a step of a multi-agent session; `agent_key` may be omitted for the orchestrator. */
 export const CreateChildRunBodySchema = z.object({
+  ...runFields,
   agent_key: opt(z.string().min(1)),
-  agent_id: opt(z.string()),
-  agent_version_id: opt(z.string()),
   parent_run_id: opt(z.string()),
   trigger_event_id: opt(z.string()),
   step_key: opt(z.string()),
   step_name: opt(z.string()),
   step_index: opt(z.int().nonnegative()),
   role: opt(z.string()),
-  environment: opt(z.string()),
-  input_summary: Summary,
-  metadata: Metadata,
 });
 export type CreateChildRunBody = z.infer<typeof CreateChildRunBodySchema>;
 

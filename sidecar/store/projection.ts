@@ -2,6 +2,7 @@ import type { ToolDefinition } from "../guard/facts";
 import type { Capability } from "../guard/policySchema";
 import type { Decision, Mode } from "../guard/types";
 import type { ApprovalView } from "../protocol/approvals";
+import type { ObservedTool } from "../protocol/lsp";
 import type { RecordDataByKind, RecordKind, TimelineRecord } from "../protocol/records";
 import type { RunView, SessionView } from "../protocol/runs";
 
@@ -11,20 +12,7 @@ export interface RunState {
   offsets: number[];
 }
 
-/** What one agent was seen doing with one tool: the "observed" side of the boundary report. */
-export interface ObservedTool {
-  name: string;
-  provider: string | null;
-  calls: number;
-  decisions: Record<Decision, number>;
-  /** Monitor-mode calls that enforce would have stopped. */
-  wouldBlock: number;
-  lastSeen: string;
-  /** What it was used for (distinct values, at most MAX_SEEN_VALUES each): the basis for declaring it. */
-  actions: string[];
-  resources: string[];
-  environments: string[];
-}
+export type { ObservedTool };
 
 const MAX_SEEN_VALUES = 32;
 
