@@ -64,11 +64,16 @@ process.on("exit", () => session.abandon());
 
 // Node IPC: the channel closes when the extension host stops or crashes (vscode-languageclient's
 // TransportKind.ipc). The library only notices a closed stdin, so this end is ours.
-process.on("disconnect", () => {
+// A signal (Ctrl+C on the editor's terminal reaches its whole process group, or `kill`) gets the same
+// orderly close: log flushed, discovery file removed, then exit.
+function closeAndExit(code: () => number): void {
   stopFeed?.();
   setTimeout(() => process.exit(1), CLOSE_DEADLINE_MS).unref();
-  void session.close().finally(() => process.exit(shutdownRequested ? 0 : 1));
-});
+  void session.close().finally(() => process.exit(code()));
+}
+process.on("disconnect", () => closeAndExit(() => (shutdownRequested ? 0 : 1)));
+process.once("SIGTERM", () => closeAndExit(() => 0));
+process.once("SIGINT", () => closeAndExit(() => 0));
 
 registerLanguageFeatures(connection);
 connection.listen();

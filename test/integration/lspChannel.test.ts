@@ -258,6 +258,16 @@ describe("sidecar as a language server: the editor channel over Node IPC (dist/s
     assert.equal(existsSync(path.join(stateDir, "sidecar.json")), false);
   });
 
+  it("closes in order on SIGTERM (e.g. Ctrl+C reaching the editor's process group): no discovery file left", async () => {
+    const s = (sidecar = forkSidecar());
+    const stateDir = path.join(workspace, "state");
+    await s.rpc.sendRequest(InitializeRequest.type, initializeParams({ workspace, stateDir }));
+    assert.ok(existsSync(path.join(stateDir, "sidecar.json")));
+    s.child.kill("SIGTERM");
+    assert.equal(await s.exited, 0);
+    assert.equal(existsSync(path.join(stateDir, "sidecar.json")), false);
+  });
+
   it("fails initialize naming the bad initializationOptions field, without retry", async () => {
     const s = (sidecar = forkSidecar());
     await assert.rejects(s.rpc.sendRequest(InitializeRequest.type, initializeParams({ workspace, port: "4000" })), (e: any) => {

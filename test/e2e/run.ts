@@ -1,0 +1,416 @@
+// End-to-end test of the extension as a user gets it: the VSIX (npm run package) installed into a real VS Code
+// (code-server: VS Code for the browser with a real Node extension host), driven by playwright-core in a
+// headless Chromium. The extension starts its sidecar; an agent using the TypeScript SDK (Node 20, the built
+// dist/sdk.js) talks to that sidecar over HTTP, and a person's clicks answer it in the editor.
+//
+//   npm run test:e2e          setup (test/e2e/setup.sh) + npm run package + this file
+//   node --import tsx test/e2e/run.ts     this file alone (VSIX: E2E_VSIX, default apie-vscode.vsix)
+//
+// Environment: E2E_TOOLS (tools folder, default .tools/e2e), E2E_CHROMIUM (default /usr/bin/chromium),
+// E2E_PORT (default: a free one), E2E_RUN_PARENT (where the run folder goes, default the temp dir), E2E_KEEP=1
+// (keep the run folder). Screenshots and logs go to test-results/e2e/. The last line is "N passed, N failed".
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import type { BrowserContext, Locator, Page } from "playwright-core";
+import { cleanEnv, CodeServer, findTools, freePort, isRunning, launchBrowser, listFiles, ROOT, RunDir, waitFor } from "./harness";
+
+const RESULTS = path.join(ROOT, "test-results/e2e");
+const VSIX = path.resolve(process.env.E2E_VSIX ?? path.join(ROOT, "apie-vscode.vsix"));
+const AGENT = path.join(__dirname, "agent.mjs");
+
+const t0 = Date.now();
+const lap = (message: string) => console.log(`[${((Date.now() - t0) / 1000).toFixed(1).padStart(6)}s] ${message}`);
+
+/** What `.apie/sidecar.json` holds: the editor's sidecar, found the way an agent's tooling finds it. */
+interface Discovery {
+  baseUrl: string;
+  apiKey: string;
+  adminKey: string;
+  pid: number;
+}
+
+interface AgentOutcome {
+  deployed: number;
+  done: { ok: boolean; code?: string | null; name?: string; isApieError?: boolean; message?: string; deploys: number };
+}
+
+/** The deploy call of examples/release-gate.mjs, as a raw v1 evaluate body (no `mode`: the workspace's applies). */
+const DEPLOY_REQUEST = {
+  agent_key: "release-gate",
+  action: { type: "execute", name: "deploy.release" },
+  resource: { type: "deployment_event", environment: "production" },
+  tool: { name: "deploy.release", provider: "cicd", riskLevel: "high" },
+};
+
+/** Runs in the page (a string: this project's TypeScript has no DOM types). At most 2 s. */
+const SETTLE_ANIMATIONS = `Promise.race([
+  Promise.all(document.getAnimations().filter((a) => a.effect?.getComputedTiming().endTime !== Infinity).map((a) => a.finished)),
+  new Promise((r) => setTimeout(r, 2000)),
+])`;
+
+class Session {
+  private shot = 0;
+  discovery: Discovery | undefined;
+  private agents = 0;
+  private closing: Promise<boolean> | undefined;
+
+  constructor(
+    readonly page: Page,
+    readonly run: RunDir,
+    private readonly browser: BrowserContext,
+    private readonly server: CodeServer,
+  ) {}
+
+  /** Closes the browser, then stops code-server; resolves whether its process group ended by itself. Idempotent. */
+  closeEditor(): Promise<boolean> {
+    this.closing ??= (async () => {
+      await this.browser.close().catch(() => undefined);
+      return this.server.stop();
+    })();
+    return this.closing;
+  }
+
+  async screenshot(name: string): Promise<string> {
+    const file = path.join(RESULTS, `${String(++this.shot).padStart(2, "0")}-${name}.png`);
+    // Let finite CSS animations end (a toast sliding in is half transparent); spinners run forever.
+    await this.page.evaluate(SETTLE_ANIMATIONS).catch(() => undefined);
+    await this.page.screenshot({ path: file });
+    return file;
+  }
+
+  // --- the workbench -------------------------------------------------------------------------------------
+
+  /** The Apie status bar item (id PUBLISHER.NAME.ITEMID). */
+  get status(): Locator {
+    return this.page.locator('[id="apie-local.apie-vscode.apie.status"]');
+  }
+
+  /** The status item once the sidecar runs in `mode`: the mode's icon, and no "starting"/"pending" tail. */
+  statusShows(mode: "Enforce" | "Monitor"): Locator {
+    return this.status.filter({ hasText: new RegExp(`^\\s*Apie: ${mode}\\s*$`) }).filter({ has: this.page.locator(mode === "Enforce" ? ".codicon-shield" : ".codicon-eye") });
+  }
+
+  approvalToast(): Locator {
+    return this.page.locator(".notification-toast", { hasText: "Apie: release-gate wants to run deploy.release" });
+  }
+
+  pane(title: string): Locator {
+    return this.page.locator(".pane", { has: this.page.locator(".pane-header", { hasText: new RegExp(`^\\s*${title}`) }) });
+  }
+
+  /** Opens the Apie container in the activity bar (unless its Runs view is already showing); returns Runs. */
+  async openApieViews(): Promise<Locator> {
+    const runsPane = this.pane("Runs");
+    if (!(await runsPane.isVisible())) await this.page.locator('.activitybar .action-item a[aria-label^="Apie"]').click();
+    await runsPane.waitFor({ state: "visible" });
+    return runsPane;
+  }
+
+  /** Expands every collapsed run row of the agent's runs, so their records show. */
+  async expandRuns(runsPane: Locator): Promise<void> {
+    const collapsed = runsPane.locator('.monaco-list-row[aria-expanded="false"]', { hasText: "Production deploy attempt" });
+    await runsPane.locator(".monaco-list-row", { hasText: "Production deploy attempt" }).first().waitFor();
+    while ((await collapsed.count()) > 0) {
+      const before = await collapsed.count();
+      await collapsed.first().click();
+      await waitFor("the run row to expand", async () => (await collapsed.count()) < before, 10_000);
+    }
+  }
+
+  /** F1, then `text` in the quick input (">…" for commands, a file name for Go to File), and the row `pick`. */
+  async quickPick(text: string, pick: string | RegExp): Promise<void> {
+    await this.page.keyboard.press("F1");
+    const input = this.page.locator(".quick-input-widget input");
+    await input.waitFor({ state: "visible" });
+    await input.fill(text);
+    await this.page.locator(".quick-input-list .monaco-list-row", { hasText: pick }).first().click();
+  }
+
+  // --- the sidecar and the agent -------------------------------------------------------------------------
+
+  async readDiscovery(): Promise<Discovery> {
+    const file = path.join(this.run.workspace, ".apie/sidecar.json");
+    this.discovery = await waitFor(`${file} (a complete JSON line)`, () => {
+      try {
+        const text = readFileSync(file, "utf8");
+        return text.endsWith("\n") ? (JSON.parse(text) as Discovery) : undefined;
+      } catch {
+        return undefined;
+      }
+    });
+    return this.discovery;
+  }
+
+  async http(method: string, route: string, body?: unknown): Promise<any> {
+    const d = this.discovery ?? (await this.readDiscovery());
+    const res = await fetch(d.baseUrl + route, {
+      method,
+      headers: { authorization: `Bearer ${d.apiKey}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const json = await res.json();
+    if (!res.ok) throw new Error(`${method} ${route}: ${res.status} ${JSON.stringify(json)}`);
+    return json;
+  }
+
+  /** Starts test/e2e/agent.mjs on this Node (20) against the editor's sidecar; resolves with its report. */
+  startAgent(): { outcome: Promise<AgentOutcome>; stop: () => void } {
+    const n = ++this.agents;
+    const file = path.join(this.run.dir, `agent-${n}.jsonl`);
+    const log = path.join(RESULTS, `agent-${n}.log`);
+    const d = this.discovery!;
+    const child = spawn(process.execPath, [AGENT], {
+      cwd: this.run.workspace,
+      env: cleanEnv({ APIE_BASE_URL: d.baseUrl, APIE_API_KEY: d.apiKey, E2E_OUTCOME: file }),
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let output = "";
+    child.stdout.on("data", (b: Buffer) => (output += b));
+    child.stderr.on("data", (b: Buffer) => (output += b));
+    let exit: string | undefined;
+    child.once("exit", (code, signal) => {
+      exit = `exit ${code ?? signal}`;
+      writeFileSync(log, output + `\n[${exit}]\n`);
+    });
+    const read = (): AgentOutcome | undefined => {
+      let text = "";
+      try {
+        text = readFileSync(file, "utf8");
+      } catch {
+        // not written yet
+      }
+      const facts = text.split("\n").filter(Boolean).map((l) => JSON.parse(l));
+      const done = facts.find((f) => f.event === "done");
+      if (done !== undefined) return { deployed: facts.filter((f) => f.event === "deployed").length, done };
+      if (exit !== undefined) throw new Error(`the agent ended (${exit}) without reporting: ${output.trim()}`);
+      return undefined;
+    };
+    const outcome = waitFor("the agent's report", read, 90_000).then(async (o) => {
+      await waitFor("the agent to exit", () => exit !== undefined, 10_000);
+      return o;
+    });
+    return { outcome, stop: () => child.exitCode === null && child.kill("SIGKILL") };
+  }
+}
+
+interface Test {
+  name: string;
+  /** Later tests need this one (the sidecar): if it fails they are not attempted, and count as failed. */
+  essential?: boolean;
+  run: (s: Session) => Promise<void>;
+}
+
+function check(condition: unknown, message: string): asserts condition {
+  if (!condition) throw new Error(message);
+}
+
+const TESTS: Test[] = [
+  {
+    name: "(a) activation: the status bar shows 'Apie: Enforce' once the sidecar is up",
+    essential: true,
+    async run(s) {
+      await s.statusShows("Enforce").waitFor({ state: "visible", timeout: 60_000 });
+      const d = await s.readDiscovery();
+      const health = await s.http("GET", "/v1/health");
+      check(health.status === "ok" && health.mode === "enforce" && health.policy === "ok", `health: ${JSON.stringify(health)}`);
+      check(health.workspace === s.run.workspace, `the sidecar serves ${health.workspace}, not the window's folder`);
+      lap(`  sidecar pid ${d.pid} at ${d.baseUrl}: ${JSON.stringify(health)}`);
+      await s.screenshot("status-enforce");
+    },
+  },
+  {
+    name: "(b) enforce: an SDK agent hits prod-deploys, the notification's Approve lets the deploy run once; Runs shows 'approved'",
+    async run(s) {
+      const runs = await s.openApieViews();
+      const pendingRow = s.pane("Approvals").locator(".monaco-list-row", { hasText: "deploy.release" }).filter({ hasText: "release-gate" });
+      const agent = s.startAgent();
+      try {
+        const toast = s.approvalToast();
+        await toast.waitFor({ state: "visible", timeout: 30_000 });
+        // The same approval in the Approvals view and in the status bar while it waits.
+        await pendingRow.waitFor({ state: "visible" });
+        await s.status.filter({ hasText: "Apie: Enforce · 1 pending" }).waitFor({ state: "visible" });
+        await s.screenshot("approval-notification");
+        await toast.getByRole("button", { name: "Approve" }).click();
+        const outcome = await agent.outcome;
+        check(outcome.done.ok && outcome.deployed === 1 && outcome.done.deploys === 1, `agent: ${JSON.stringify(outcome)}`);
+        await toast.waitFor({ state: "hidden", timeout: 10_000 });
+        await pendingRow.waitFor({ state: "hidden" });
+      } finally {
+        agent.stop();
+      }
+      await s.expandRuns(runs);
+      await runs.locator(".monaco-list-row", { hasText: /approval apr_/ }).filter({ hasText: /approved by/ }).waitFor({ state: "visible", timeout: 15_000 });
+      await s.screenshot("runs-approved");
+    },
+  },
+  {
+    name: "(c) enforce: Deny in the notification ends the agent's call with ApieError approval_rejected",
+    async run(s) {
+      const agent = s.startAgent();
+      try {
+        const toast = s.approvalToast();
+        await toast.waitFor({ state: "visible", timeout: 30_000 });
+        await s.screenshot("deny-notification");
+        await toast.getByRole("button", { name: "Deny" }).click();
+        const outcome = await agent.outcome;
+        check(!outcome.done.ok && outcome.done.isApieError && outcome.done.code === "approval_rejected", `agent: ${JSON.stringify(outcome)}`);
+        check(outcome.deployed === 0, `the deploy ran ${outcome.deployed} time(s) after a Deny`);
+      } finally {
+        agent.stop();
+      }
+      const runs = await s.openApieViews();
+      await s.expandRuns(runs);
+      await runs.locator(".monaco-list-row", { hasText: /approval apr_/ }).filter({ hasText: /rejected by/ }).waitFor({ state: "visible", timeout: 15_000 });
+      await s.screenshot("runs-rejected");
+    },
+  },
+  {
+    name: "(d) the status bar switches to Monitor (after the modal) and the next decision follows",
+    async run(s) {
+      await s.statusShows("Enforce").click();
+      const dialog = s.page.locator(".monaco-dialog-box", { hasText: "Switch Apie to Monitor?" });
+      await dialog.waitFor({ state: "visible" });
+      await s.screenshot("monitor-modal");
+      await dialog.getByRole("button", { name: "Switch to Monitor" }).click();
+      await s.statusShows("Monitor").waitFor({ state: "visible", timeout: 15_000 });
+      const mode = await s.http("GET", "/v1/mode");
+      check(mode.mode === "monitor", `GET /v1/mode: ${JSON.stringify(mode)}`);
+      const decision = await s.http("POST", "/v1/guardrails/evaluate", DEPLOY_REQUEST);
+      check(
+        decision.policy_decision === "require_approval" && decision.effective_decision === "allow" && decision.annotation === "would_require_approval" && decision.approval_request === null,
+        `evaluate in monitor: ${JSON.stringify(decision)}`,
+      );
+      const settings = JSON.parse(readFileSync(path.join(s.run.workspace, ".vscode/settings.json"), "utf8"));
+      check(settings["apie.mode"] === "monitor", `workspace settings: ${JSON.stringify(settings)}`);
+      await s.screenshot("status-monitor");
+    },
+  },
+  {
+    name: "(e) a broken apie.mcp.json shows the language server's diagnostic in the Problems panel",
+    async run(s) {
+      await s.quickPick("apie.mcp.json", "apie.mcp.json");
+      await s.page.locator(".tabs-container .tab", { hasText: "apie.mcp.json" }).waitFor({ state: "visible" });
+      await s.quickPick(">Focus on Problems View", /Focus on Problems View/);
+      // sidecar/lsp/diagnostics.ts: `field: message`, source "apie" (the JSON schema's own check says otherwise).
+      const marker = s.page.locator(".markers-panel .monaco-list-row", { hasText: 'releaseMode: releaseMode "guard" is no longer supported: use mode: "enforce"' });
+      await marker.waitFor({ state: "visible", timeout: 30_000 });
+      const text = await marker.innerText();
+      check(/apie/.test(text), `the diagnostic's row does not name its source apie: ${JSON.stringify(text)}`);
+      await s.screenshot("problems-mcp-json");
+    },
+  },
+  {
+    name: "(f) closing the editor stops the sidecar: no process left, discovery file removed, audit chain intact",
+    async run(s) {
+      const d = s.discovery!;
+      const endedByItself = await s.closeEditor();
+      check(endedByItself, "code-server's process group had to be killed");
+      check(!isRunning(d.pid), `the sidecar (pid ${d.pid}) outlived the editor`);
+      const discoveryFile = path.join(s.run.workspace, ".apie/sidecar.json");
+      check(!existsSync(discoveryFile), `${discoveryFile} still points at a stopped sidecar`);
+      const verify = spawnSync(process.execPath, [path.join(ROOT, "dist/cli.js"), "audit", "verify", "--state-dir", path.join(s.run.workspace, ".apie")], { encoding: "utf8" });
+      check(verify.status === 0, `apie audit verify: ${verify.status} ${verify.stdout}${verify.stderr}`);
+      lap(`  apie audit verify: ${verify.stdout.trim()}`);
+    },
+  },
+];
+
+/** The window's folder: enforce with prod-deploys (require_approval), and a broken apie.mcp.json for (e). */
+function writeWorkspace(run: RunDir): void {
+  writeFileSync(path.join(run.workspace, "apie.policy.json"), JSON.stringify({ mode: "enforce", templates: { "prod-deploys": true } }, null, 2) + "\n");
+  // releaseMode was replaced by mode; the loader refuses it with a message that names the fix.
+  writeFileSync(path.join(run.workspace, "apie.mcp.json"), JSON.stringify({ releaseMode: "guard", servers: {} }, null, 2) + "\n");
+}
+
+async function main(): Promise<number> {
+  rmSync(RESULTS, { recursive: true, force: true });
+  mkdirSync(RESULTS, { recursive: true });
+  check(existsSync(VSIX), `${VSIX} is missing: npm run package`);
+  lap(`VSIX ${path.relative(ROOT, VSIX)} (${(statSync(VSIX).size / 1024).toFixed(0)} KB)`);
+  const tools = findTools();
+  const run = new RunDir();
+  run.writeUserSettings();
+  writeWorkspace(run);
+  lap(`run folder ${run.dir}`);
+  CodeServer.installExtension(tools, run, VSIX);
+  lap("extension installed from the VSIX");
+
+  let server: CodeServer | undefined;
+  let browser: BrowserContext | undefined;
+  let session: Session | undefined;
+  let endedByItself: boolean | undefined;
+  let passed = 0;
+  let failed = 0;
+  try {
+    server = await CodeServer.start(tools, run, await freePort());
+    lap(`code-server ${server.url} (process group ${server.pid})`);
+    const launched = await launchBrowser(tools, run);
+    browser = launched.context;
+    const page = launched.page;
+    page.setDefaultTimeout(20_000);
+    const browserLog: string[] = [];
+    page.on("pageerror", (e) => browserLog.push(`pageerror: ${e.message}`));
+    page.on("console", (m) => m.type() === "error" && browserLog.push(`console.error: ${m.text()}`));
+    page.on("requestfailed", (r) => browserLog.push(`requestfailed: ${r.url()} ${r.failure()?.errorText ?? ""}`));
+    page.on("close", () => writeFileSync(path.join(RESULTS, "browser.log"), browserLog.join("\n") + "\n"));
+    session = new Session(page, run, browser, server);
+    await page.goto(`${server.url}/?folder=${encodeURIComponent(run.workspace)}`);
+    await page.locator(".monaco-workbench").waitFor({ state: "visible", timeout: 60_000 });
+    lap("workbench loaded");
+    await session.screenshot("workbench");
+
+    let blocked: string | undefined;
+    for (const test of TESTS) {
+      const started = Date.now();
+      if (blocked !== undefined) {
+        failed++;
+        console.log(`  ✗ ${test.name}\n      not run: ${blocked}`);
+        continue;
+      }
+      try {
+        await test.run(session);
+        passed++;
+        lap(`✓ ${test.name} (${((Date.now() - started) / 1000).toFixed(1)}s)`);
+      } catch (error) {
+        failed++;
+        lap(`✗ ${test.name} (${((Date.now() - started) / 1000).toFixed(1)}s)\n      ${(error as Error).message.split("\n").join("\n      ")}`);
+        await session.screenshot(`FAILED-${test.name.slice(1, 2)}`).catch(() => undefined);
+        if (test.essential) blocked = `${test.name.split(":")[0]} failed`;
+      }
+    }
+  } catch (error) {
+    failed += TESTS.length - passed - failed;
+    console.log(`harness failure: ${(error as Error).stack ?? String(error)}`);
+    await session?.screenshot("FAILED-harness").catch(() => undefined);
+  } finally {
+    if (session !== undefined) endedByItself = await session.closeEditor();
+    else {
+      await browser?.close().catch(() => undefined);
+      endedByItself = await server?.stop();
+    }
+    lap(`browser closed, code-server stopped${endedByItself === false ? " (its process group had to be killed)" : ""}`);
+    const pid = session?.discovery?.pid;
+    if (pid !== undefined && isRunning(pid)) {
+      console.log(`warning: the sidecar (pid ${pid}) outlived code-server; killing it`);
+      process.kill(pid, "SIGKILL");
+    }
+    run.collectLogs(path.join(RESULTS, "logs"));
+    if (failed > 0 || process.env.E2E_KEEP) console.log(`run folder kept: ${run.dir}`);
+    else run.remove();
+  }
+  console.log(`screenshots and logs in ${path.relative(ROOT, RESULTS)}/: ${listFiles(RESULTS).filter((f) => f.endsWith(".png")).join(", ")}`);
+  console.log(`\n${passed} passed, ${failed} failed`);
+  return failed === 0 ? 0 : 1;
+}
+
+
+main().then(
+  (code) => process.exit(code),
+  (error) => {
+    console.error(error);
+    console.log("\n0 passed, 1 failed");
+    process.exit(1);
+  },
+);
