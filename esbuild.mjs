@@ -20,8 +20,13 @@ const entries = [
   { in: "sidecar/sdk/index.ts", out: "sdk" },
   { in: "sidecar/lsp/main.ts", out: "sidecar" },
   // The extension host loads this; `vscode` stays external (it is the host's module).
-  // The banner stamps when the bundle starts loading, so activation is measured including code loading.
-  { in: "extension/extension.ts", out: "extension", banner: "globalThis.__apieBundleLoadStart = performance.now();" },
+  // Banner and footer stamp when the bundle starts and ends loading: activation is measured with its code loading.
+  {
+    in: "extension/extension.ts",
+    out: "extension",
+    banner: "globalThis.__apieBundleLoadStart = performance.now();",
+    footer: "globalThis.__apieBundleLoadEnd = performance.now();",
+  },
 ];
 
 /**
@@ -58,6 +63,7 @@ const contexts = await Promise.all(
       // jsonc-parser's "main" is a UMD build whose dynamic requires esbuild cannot follow; its ESM build bundles.
       mainFields: ["module", "main"],
       banner: entry.banner ? { js: entry.banner } : undefined,
+      footer: entry.footer ? { js: entry.footer } : undefined,
       logLevel: "warning",
       plugins: [zodEnglishOnly],
     }),

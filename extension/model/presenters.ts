@@ -90,14 +90,14 @@ export function presentRecord(record: StreamRecord): RecordPresentation {
     }
     case "approval.requested": {
       const a = (record.data as RecordDataByKind["approval.requested"]).approval;
-      return { label: `approval ${a.id}`, description: `requested · ${a.reason}`, icon: OUTCOME_ICON.pending, outcome: "pending", details: [approvalPrompt(a)] };
+      return { label: a.tool.name ?? a.action.name ?? "approval", description: `approval requested · ${a.id}`, icon: OUTCOME_ICON.pending, outcome: "pending", details: [approvalPrompt(a)] };
     }
     case "approval.resolved": {
       const d = record.data as RecordDataByKind["approval.resolved"];
       const outcome = d.status as Outcome;
       return {
-        label: `approval ${d.id}`,
-        description: `${outcomeLabel(outcome)} by ${d.resolved_by}${d.resolution_reason ? ` · ${d.resolution_reason}` : ""}`,
+        label: `approval ${outcomeLabel(outcome)}`,
+        description: `by ${d.resolved_by}${d.resolution_reason ? ` · ${d.resolution_reason}` : ""} · ${d.id}`,
         icon: OUTCOME_ICON[outcome],
         outcome,
         details: [],

@@ -128,24 +128,6 @@ export function guardrailEvaluatedEvent(envelope: EventEnvelope, input: ToolEven
   };
 }
 
-export function approvalRequestedEvent(envelope: EventEnvelope, input: ToolEventInput & { approvalId: string; reason: string }): SdkEvent {
-  return {
-    ...base("agent.approval.requested", envelope),
-    action: wireAction(input.action),
-    resource: wireResource(input.resource),
-    approval: { approval_id: input.approvalId, status: "pending" },
-    metadata: { approval_id: input.approvalId, reason: input.reason },
-  };
-}
-
-export function approvalResolvedEvent(envelope: EventEnvelope, input: { approvalId: string; status: string }): SdkEvent {
-  return {
-    ...base("agent.approval.resolved", envelope),
-    approval: { approval_id: input.approvalId, status: input.status, resolved_by: null },
-    metadata: { approval_id: input.approvalId, status: input.status },
-  };
-}
-
 export function errorEvent(envelope: EventEnvelope, error: unknown, metadata?: Record<string, unknown>): SdkEvent {
   return {
     ...base("agent.error", envelope),

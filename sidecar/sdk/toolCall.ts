@@ -125,13 +125,11 @@ async function awaitApproval(
   }
   if (opened.status === "approved") return decision;
   const approvalId = opened.id;
-  deps.record((env) => events.approvalRequestedEvent(env, { ...refs, approvalId, reason: decision.reason }), runId);
-  deps.kickFlush();
+  // The sidecar journals the approval's opening and resolution itself; no SDK events duplicate them.
   deps.logger.warn(
     `waiting for approval ${approvalId}${keys ? ` (${keys})` : ""}: ${decision.reason} — approve or reject it in the editor or with \`apie approvals approve|reject ${approvalId}\``,
   );
   const status = await deps.waitForApproval(approvalId, deps.approvalTimeoutMs);
-  deps.record((env) => events.approvalResolvedEvent(env, { approvalId, status: status === "aborted" ? "cancelled" : status }), runId);
   const common = { decision, approvalId };
   switch (status) {
     case "approved":

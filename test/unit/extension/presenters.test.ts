@@ -21,7 +21,8 @@ describe("extension presenters", () => {
 
   it("says who resolved an approval and why", () => {
     const row = presentRecord(rec("approval.resolved", { id: "apr_1", status: "rejected", resolved_at: "x", resolved_by: "editor", resolution_reason: "not today" }));
-    assert.equal(row.description, "rejected by editor · not today");
+    assert.equal(row.label, "approval rejected");
+    assert.equal(row.description, "by editor · not today · apr_1");
     assert.equal(row.icon, "close");
   });
 
