@@ -1,6 +1,5 @@
 import * as vscode from "vscode";
 import path from "node:path";
-import { loadMcpConfigFile } from "../sidecar/mcp/configLoader";
 
 export const MCP_CONFIG_FILE = "apie.mcp.json";
 
@@ -38,6 +37,8 @@ export function registerGuardedMcpServers(
       onDidChangeMcpServerDefinitions: changed.event,
       async provideMcpServerDefinitions() {
         if (!vscode.workspace.isTrusted) return [];
+        // Loaded on first use: the loader brings zod and the schemas, which activation does not need.
+        const { loadMcpConfigFile } = await import("../sidecar/mcp/configLoader");
         const loaded = await loadMcpConfigFile(file).catch(() => undefined);
         if (loaded === undefined || !loaded.ok) return [];
         const sidecar = connection();

@@ -1,14 +1,7 @@
 import * as vscode from "vscode";
-import {
-  CloseAction,
-  ErrorAction,
-  LanguageClient,
-  State,
-  TransportKind,
-  type ErrorHandler,
-  type LanguageClientOptions,
-  type ServerOptions,
-} from "vscode-languageclient/node";
+// Types only at load: the library itself (the largest part of the bundle) is loaded by start(), after
+// activation has returned (vscode-eslint's lazy activation), so it never counts against activation time.
+import type { ErrorHandler, LanguageClient, LanguageClientOptions, ServerOptions } from "vscode-languageclient/node";
 import type { Mode } from "../sidecar/guard/types";
 import {
   GetRunRequest,
@@ -24,6 +17,9 @@ import {
 import type { RunView } from "../sidecar/protocol/runs";
 import type { StreamRecord } from "../sidecar/protocol/stream";
 import type { SidecarHealth } from "./model/presenters";
+
+type CloseActionValue = typeof import("vscode-languageclient/node").CloseAction.DoNotRestart;
+type ErrorActionValue = typeof import("vscode-languageclient/node").ErrorAction.Continue;
 
 /** Restarts after a crash wait 1 s, 2 s, 4 s … up to this; a run of this many crashes stops retrying. */
 const MAX_BACKOFF_MS = 30_000;
@@ -64,6 +60,7 @@ export class SidecarClient implements vscode.Disposable {
   async start(): Promise<void> {
     await this.stop();
     this.setHealth(this.crashes > 0 ? "restarting" : "starting");
+    const { LanguageClient, State, TransportKind, CloseAction, ErrorAction } = await import("vscode-languageclient/node");
     const serverOptions: ServerOptions = {
       run: { module: this.serverModule, transport: TransportKind.ipc },
       debug: { module: this.serverModule, transport: TransportKind.ipc },
@@ -75,7 +72,7 @@ export class SidecarClient implements vscode.Disposable {
       ],
       initializationOptions: this.initOptions(),
       outputChannel: this.log,
-      errorHandler: this.errorHandler(),
+      errorHandler: this.errorHandler(CloseAction.DoNotRestart, ErrorAction.Continue),
     };
     const client = new LanguageClient("apie", "Apie Sidecar", serverOptions, clientOptions);
     this.client = client;
@@ -139,21 +136,21 @@ export class SidecarClient implements vscode.Disposable {
   }
 
   /** The library's own restart has no backoff; ours waits longer after each crash and gives up after a run. */
-  private errorHandler(): ErrorHandler {
+  private errorHandler(doNotRestart: CloseActionValue, continueAction: ErrorActionValue): ErrorHandler {
     return {
-      error: () => ({ action: ErrorAction.Continue }),
+      error: () => ({ action: continueAction }),
       closed: () => {
         this.crashes++;
         if (this.crashes > MAX_CRASHES_IN_A_ROW) {
           this.log.error(`Apie sidecar crashed ${this.crashes - 1} times in a row; not restarting (Apie: Restart Sidecar)`);
           this.setHealth("stopped");
-          return { action: CloseAction.DoNotRestart, handled: true };
+          return { action: doNotRestart, handled: true };
         }
         const delay = Math.min(1000 * 2 ** (this.crashes - 1), MAX_BACKOFF_MS);
         this.log.warn(`Apie sidecar stopped unexpectedly; restarting in ${delay} ms`);
         this.setHealth("restarting");
         this.restartTimer = setTimeout(() => void this.start(), delay);
-        return { action: CloseAction.DoNotRestart, handled: true };
+        return { action: doNotRestart, handled: true };
       },
     };
   }

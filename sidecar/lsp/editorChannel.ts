@@ -1,11 +1,9 @@
 import type { Connection } from "vscode-languageserver/node";
+import { GetRunParamsSchema, ResolveApprovalParamsSchema, SetModeParamsSchema } from "../protocol/lspParams";
 import {
-  GetRunParamsSchema,
   GetRunRequest,
   RecordNotification,
-  ResolveApprovalParamsSchema,
   ResolveApprovalRequest,
-  SetModeParamsSchema,
   SetModeRequest,
   SnapshotRequest,
   StatusNotification,

@@ -1,7 +1,7 @@
 import path from "node:path";
 import { ErrorCodes, ResponseError, type InitializeError } from "vscode-languageserver/node";
 import { firstIssue } from "../protocol/issues";
-import { SidecarInitOptionsSchema } from "../protocol/lsp";
+import { SidecarInitOptionsSchema } from "../protocol/lspParams";
 import type { SidecarOptions } from "../server/sidecar";
 
 /**

@@ -1,5 +1,6 @@
 import { NotificationType, RequestType, RequestType0 } from "vscode-languageserver-protocol";
-import { z } from "zod";
+import type { z } from "zod";
+import type { GetRunParamsSchema, ResolveApprovalParamsSchema, SetModeParamsSchema, SidecarInitOptionsSchema } from "./lspParams";
 import type { Capability } from "../guard/policySchema";
 import type { Decision, Mode, PolicyState } from "../guard/types";
 import type { ApprovalView } from "./approvals";
@@ -10,21 +11,10 @@ import type { StreamRecord } from "./stream";
  * The editor's private channel to its sidecar: the same IPC connection vscode-languageclient uses for LSP
  * (diagnostics and hovers for apie.policy.json / apie.mcp.json) carries these custom messages. One constant
  * per message, imported by both sides; each says who sends it. Parameters coming from the extension are
- * parsed with the zod schemas below on the sidecar side.
+ * parsed on the sidecar side with the zod schemas of `lspParams.ts` (kept apart so the extension, which
+ * only sends them, does not load zod at activation).
  */
 
-/** `initializationOptions` of the LSP initialize request (extension → sidecar). */
-export const SidecarInitOptionsSchema = z.object({
-  /** The workspace folder whose apie.policy.json governs decisions. */
-  workspace: z.string().min(1),
-  /** Where the event log and discovery file live (default `<workspace>/.apie`). */
-  stateDir: z.string().min(1).optional(),
-  /** The `apie.mode` setting; absent = the policy's own mode. */
-  mode: z.enum(["monitor", "enforce"]).optional(),
-  /** HTTP port for agents; 0 (default) = any free port. */
-  port: z.int().min(0).max(65535).optional(),
-});
-export type SidecarInitOptions = z.infer<typeof SidecarInitOptionsSchema>;
 
 /** What one agent was seen doing with one tool (projected from its decision records). */
 export interface ObservedTool {
@@ -51,6 +41,8 @@ export interface AgentBoundary {
   observed: (ObservedTool & { declared: boolean })[];
 }
 
+export type SidecarInitOptions = z.infer<typeof SidecarInitOptionsSchema>;
+
 /** Everything the views need at (re)connect; live changes then arrive as `apie/record`. */
 export interface Snapshot {
   /** For the terminals' APIE_BASE_URL / APIE_API_KEY. The admin key never crosses this channel. */
@@ -70,22 +62,15 @@ export interface Snapshot {
 /** Extension → sidecar: the current state. */
 export const SnapshotRequest = new RequestType0<Snapshot, void>("apie/snapshot");
 
-export const SetModeParamsSchema = z.object({ mode: z.enum(["monitor", "enforce"]) });
 /** Extension → sidecar: the status bar switched the workspace mode (journaled as `mode.changed`). */
 export const SetModeRequest = new RequestType<z.infer<typeof SetModeParamsSchema>, { mode: Mode }, void>("apie/setMode");
 
-export const ResolveApprovalParamsSchema = z.object({
-  id: z.string().min(1),
-  status: z.enum(["approved", "rejected"]),
-  reason: z.string().max(2000).optional(),
-});
 export type ResolveApprovalResult =
   | { ok: true; approval: ApprovalView }
   | { ok: false; reason: "unknown" | "already_resolved"; approval?: ApprovalView | undefined };
 /** Extension → sidecar: a human answered (notification button or Approvals view). First answer wins. */
 export const ResolveApprovalRequest = new RequestType<z.infer<typeof ResolveApprovalParamsSchema>, ResolveApprovalResult, void>("apie/resolveApproval");
 
-export const GetRunParamsSchema = z.object({ runId: z.string().min(1) });
 /** Extension → sidecar: one run and its records in log order, read back from disk. */
 export const GetRunRequest = new RequestType<z.infer<typeof GetRunParamsSchema>, { run: RunView; records: StreamRecord[] } | null, void>("apie/getRun");
 

@@ -241,7 +241,7 @@ const TESTS: Test[] = [
         agent.stop();
       }
       await s.expandRuns(runs);
-      await runs.locator(".monaco-list-row", { hasText: /approval apr_/ }).filter({ hasText: /approved by/ }).waitFor({ state: "visible", timeout: 15_000 });
+      await runs.locator(".monaco-list-row", { hasText: /approval approved/ }).filter({ hasText: /by editor/ }).waitFor({ state: "visible", timeout: 15_000 });
       await s.screenshot("runs-approved");
     },
   },
@@ -262,7 +262,7 @@ const TESTS: Test[] = [
       }
       const runs = await s.openApieViews();
       await s.expandRuns(runs);
-      await runs.locator(".monaco-list-row", { hasText: /approval apr_/ }).filter({ hasText: /rejected by/ }).waitFor({ state: "visible", timeout: 15_000 });
+      await runs.locator(".monaco-list-row", { hasText: /approval rejected/ }).filter({ hasText: /by editor/ }).waitFor({ state: "visible", timeout: 15_000 });
       await s.screenshot("runs-rejected");
     },
   },

@@ -1,6 +1,6 @@
 import { strict as assert } from "node:assert";
 import { ErrorCodes, ResponseError } from "vscode-languageserver/node";
-import { GetRunParamsSchema, ResolveApprovalParamsSchema } from "../../../sidecar/protocol/lsp";
+import { GetRunParamsSchema, ResolveApprovalParamsSchema } from "../../../sidecar/protocol/lspParams";
 import { sidecarOptionsFrom } from "../../../sidecar/lsp/initOptions";
 import { parseParams } from "../../../sidecar/lsp/params";
 import { StatusTracker } from "../../../sidecar/lsp/status";
