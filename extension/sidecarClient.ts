@@ -40,6 +40,7 @@ export class SidecarClient implements vscode.Disposable {
   private crashes = 0;
   private healthValue: SidecarHealth = "stopped";
   private restartTimer: NodeJS.Timeout | undefined;
+  private starting: Promise<void> = Promise.resolve();
 
   readonly onSnapshot = this.onSnapshotEmitter.event;
   readonly onRecord = this.onRecordEmitter.event;
@@ -56,8 +57,21 @@ export class SidecarClient implements vscode.Disposable {
     return this.healthValue;
   }
 
-  /** Starts (or restarts) the sidecar; resolves once the snapshot arrived. Never throws: failures are logged. */
-  async start(): Promise<void> {
+  /**
+   * Starts (or restarts) the sidecar; resolves once the snapshot arrived. Never throws: failures are logged.
+   * Calls are serialized (a restart command during a start waits for it), so there is never a second client.
+   */
+  start(): Promise<void> {
+    this.starting = this.starting
+      .then(() => this.startNow())
+      .catch((error: unknown) => {
+        this.log.error(`Apie sidecar failed to start: ${String(error)}`);
+        this.setHealth("stopped");
+      });
+    return this.starting;
+  }
+
+  private async startNow(): Promise<void> {
     await this.stop();
     this.setHealth(this.crashes > 0 ? "restarting" : "starting");
     const { LanguageClient, State, TransportKind, CloseAction, ErrorAction } = await import("vscode-languageclient/node");
