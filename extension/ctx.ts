@@ -29,6 +29,8 @@ export class Ctx implements vscode.Disposable {
   connection: { baseUrl: string; apiKey: string } | undefined;
   private readonly extCleanup: vscode.Disposable[] = [];
   private boundaryTimer: NodeJS.Timeout | undefined;
+  /** Last value told to the `apie.hasRuns` context key (the Runs view's welcome); set only on change. */
+  private hasRuns: boolean | undefined;
 
   constructor(
     readonly extension: vscode.ExtensionContext,
@@ -123,7 +125,11 @@ export class Ctx implements vscode.Disposable {
     for (const approval of change.closed) this.notifier.closedElsewhere(approval);
     if (change.roots && change.status) this.boundary.refresh();
     if (change.approvals || change.status) this.statusBar.render(this.client.health);
-    void vscode.commands.executeCommand("setContext", "apie.hasRuns", this.model.runs.size > 0 || this.model.sessions.size > 0);
+    const hasRuns = this.model.runs.size > 0 || this.model.sessions.size > 0;
+    if (hasRuns !== this.hasRuns) {
+      this.hasRuns = hasRuns;
+      void vscode.commands.executeCommand("setContext", "apie.hasRuns", hasRuns);
+    }
   }
 
   private async loadRun(runId: string) {
