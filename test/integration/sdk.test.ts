@@ -7,6 +7,7 @@ import { promisify } from "node:util";
 import WebSocket from "ws";
 import { Apie, ApieError, type ApieOptions } from "../../sidecar/sdk";
 import { call } from "./sidecarHttp";
+import { SdkClients } from "./sdkClients";
 import { startSidecarProcess, waitFor, type SidecarUnderTest } from "./sidecarProcess";
 
 const run = promisify(execFile);
@@ -40,8 +41,7 @@ describe("TypeScript SDK against the real sidecar", function () {
   this.timeout(30_000);
   let workspace: string;
   let sidecar: SidecarUnderTest;
-  let clients: Apie[];
-  let warnings: string[];
+  let sdk: SdkClients;
 
   async function start(policy: object): Promise<void> {
     workspace = mkdtempSync(path.join(tmpdir(), "apie-sdk-"));
@@ -49,22 +49,13 @@ describe("TypeScript SDK against the real sidecar", function () {
     sidecar = await startSidecarProcess(workspace);
   }
   function client(options: ApieOptions = {}): Apie {
-    const apie = new Apie({
-      agent: { key: "release-gate", name: "Release Gate" },
-      baseUrl: sidecar.discovery.baseUrl,
-      apiKey: sidecar.discovery.apiKey,
-      logger: { warn: (m) => warnings.push(m) },
-      ...options,
-    });
-    clients.push(apie);
-    return apie;
+    return sdk.make({ agent: { key: "release-gate", name: "Release Gate" }, baseUrl: sidecar.discovery.baseUrl, apiKey: sidecar.discovery.apiKey, ...options });
   }
   beforeEach(() => {
-    clients = [];
-    warnings = [];
+    sdk = new SdkClients();
   });
   afterEach(async () => {
-    await Promise.all(clients.map((c) => c.shutdown()));
+    await sdk.shutdownAll();
     await sidecar?.stop();
     rmSync(workspace, { recursive: true, force: true });
   });
@@ -122,7 +113,7 @@ describe("TypeScript SDK against the real sidecar", function () {
     assert.equal(result.deployed, true);
     assert.equal(result.decision?.effectiveDecision, "allow");
     assert.equal(result.decision?.annotation, "would_block");
-    assert.deepEqual(warnings, ["would block in enforce mode [prod-deploys]: deployment in production"]);
+    assert.deepEqual(sdk.warnings, ["would block in enforce mode [prod-deploys]: deployment in production"]);
     await waitFor(() => log.events("agent.action.completed").length === 1);
     const decision = log.records.find((r) => r.kind === "decision")!;
     assert.equal(decision.data.decision.policy_decision, "block");

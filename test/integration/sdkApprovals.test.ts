@@ -8,6 +8,7 @@ import { ApprovalWaiter } from "../../sidecar/sdk/approvalWaiter";
 import { HttpClient } from "../../sidecar/sdk/http";
 import { ApprovalStream } from "../../sidecar/sdk/stream";
 import { call } from "./sidecarHttp";
+import { SdkClients } from "./sdkClients";
 import { startSidecarProcess, waitFor, type SidecarUnderTest } from "./sidecarProcess";
 
 /**
@@ -26,8 +27,7 @@ describe("SDK approvals (real sidecar, admin key plays the human)", function () 
   this.timeout(30_000);
   let workspace: string;
   let sidecar: SidecarUnderTest;
-  let clients: Apie[];
-  let warnings: string[];
+  let sdk: SdkClients;
   const admin = () => sidecar.discovery.adminKey;
 
   async function start(policy: object = { mode: "enforce", templates: { "prod-deploys": true } }): Promise<void> {
@@ -36,15 +36,7 @@ describe("SDK approvals (real sidecar, admin key plays the human)", function () 
     sidecar = await startSidecarProcess(workspace);
   }
   function client(options: ApieOptions = {}): Apie {
-    const apie = new Apie({
-      agent: { key: "release-gate" },
-      baseUrl: sidecar.discovery.baseUrl,
-      apiKey: sidecar.discovery.apiKey,
-      logger: { warn: (m) => warnings.push(m) },
-      ...options,
-    });
-    clients.push(apie);
-    return apie;
+    return sdk.make({ agent: { key: "release-gate" }, baseUrl: sidecar.discovery.baseUrl, apiKey: sidecar.discovery.apiKey, ...options });
   }
   /** The one pending approval, as the human sees it, once the SDK is waiting on it. */
   async function pending(): Promise<string> {
@@ -54,7 +46,7 @@ describe("SDK approvals (real sidecar, admin key plays the human)", function () 
       id = list[0]?.id ?? "";
       return list.length === 1;
     });
-    await waitFor(() => warnings.some((w) => w.startsWith(`waiting for approval ${id}`)));
+    await waitFor(() => sdk.warnings.some((w) => w.startsWith(`waiting for approval ${id}`)));
     return id;
   }
   const resolve = (id: string, verb: "approve" | "reject" | "cancel", reason?: string, key = admin()) =>
@@ -62,11 +54,10 @@ describe("SDK approvals (real sidecar, admin key plays the human)", function () 
   const status = async (id: string) => (await call(sidecar, "GET", `/v1/approvals/${id}`)).body.approval;
 
   beforeEach(() => {
-    clients = [];
-    warnings = [];
+    sdk = new SdkClients();
   });
   afterEach(async () => {
-    await Promise.all(clients.map((c) => c.shutdown()));
+    await sdk.shutdownAll();
     await sidecar.stop();
     rmSync(workspace, { recursive: true, force: true });
   });
@@ -81,7 +72,7 @@ describe("SDK approvals (real sidecar, admin key plays the human)", function () 
     });
     const id = await pending();
     assert.equal(runs.length, 0, "nothing runs while the approval is pending");
-    assert.ok(warnings.some((w) => w.startsWith(`waiting for approval ${id} (prod-deploys)`)), warnings.join("\n"));
+    assert.ok(sdk.warnings.some((w) => w.startsWith(`waiting for approval ${id} (prod-deploys)`)), sdk.warnings.join("\n"));
     assert.equal((await resolve(id, "approve", "release window")).status, 200);
     assert.equal(await result, "deployed");
     assert.equal(runs.length, 1);
@@ -170,7 +161,7 @@ describe("SDK approvals (real sidecar, admin key plays the human)", function () 
     await start({ templates: { "prod-deploys": true } });
     const apie = client({ mode: "monitor" });
     assert.equal(await apie.withTool(deployCall, () => "ran"), "ran");
-    assert.ok(warnings.some((w) => /^would require approval in enforce mode \[prod-deploys\]/.test(w)), warnings.join("\n"));
+    assert.ok(sdk.warnings.some((w) => /^would require approval in enforce mode \[prod-deploys\]/.test(w)), sdk.warnings.join("\n"));
   });
 
   describe("the waiter's channels", () => {

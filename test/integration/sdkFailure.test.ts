@@ -7,6 +7,7 @@ import path from "node:path";
 import { Apie, ApieError, type ApieDecision, type ApieOptions } from "../../sidecar/sdk";
 import { TransportError } from "../../sidecar/sdk/http";
 import { startSidecarProcess, type SidecarUnderTest } from "./sidecarProcess";
+import { SdkClients } from "./sdkClients";
 
 /**
  * guardFailureMode against a sidecar that is not there, dies mid-run, never answers, or answers garbage.
@@ -82,10 +83,9 @@ function close(server: Server): Promise<void> {
 
 describe("SDK guardFailureMode (sidecar away, killed, slow, or answering garbage)", function () {
   this.timeout(30_000);
-  let clients: Apie[] = [];
-  let warnings: string[] = [];
-  const client = (baseUrl: string, guardFailureMode: FailureMode, extra: ApieOptions = {}): Apie => {
-    const apie = new Apie({
+  let sdk = new SdkClients();
+  const client = (baseUrl: string, guardFailureMode: FailureMode, extra: ApieOptions = {}): Apie =>
+    sdk.make({
       agent: { key: "release-gate" },
       baseUrl,
       apiKey: "apie_test",
@@ -94,18 +94,13 @@ describe("SDK guardFailureMode (sidecar away, killed, slow, or answering garbage
       guardTimeoutMs: 300,
       timeoutMs: 1_000,
       retry: { attempts: 1, baseDelayMs: 10 },
-      logger: { warn: (m) => warnings.push(m) },
       ...extra,
     });
-    clients.push(apie);
-    return apie;
-  };
   beforeEach(() => {
-    clients = [];
-    warnings = [];
+    sdk = new SdkClients();
   });
   afterEach(async () => {
-    await Promise.all(clients.map((c) => c.shutdown()));
+    await sdk.shutdownAll();
   });
 
   describe("sidecar never started (closed port)", () => {
@@ -117,10 +112,10 @@ describe("SDK guardFailureMode (sidecar away, killed, slow, or answering garbage
     });
     for (const mode of MODES) {
       it(mode, async () => {
-        const outcome = await attempt(client(baseUrl, mode), warnings, true);
+        const outcome = await attempt(client(baseUrl, mode), sdk.warnings, true);
         expectMode(mode, outcome, "unreachable");
         assert.ok(outcome.elapsedMs < 2_000, `connection refused is immediate (${outcome.elapsedMs} ms)`);
-        if (mode === "fail_open") assert.ok(warnings.some((w) => /could not start a run .*continuing offline/.test(w)), warnings.join("\n"));
+        if (mode === "fail_open") assert.ok(sdk.warnings.some((w) => /could not start a run .*continuing offline/.test(w)), sdk.warnings.join("\n"));
       });
     }
   });
@@ -141,7 +136,7 @@ describe("SDK guardFailureMode (sidecar away, killed, slow, or answering garbage
       it(mode, async () => {
         const apie = client(sidecar.discovery.baseUrl, mode, { apiKey: sidecar.discovery.apiKey });
         await apie.ready();
-        const outcome: Outcome = { ran: false, warnings, elapsedMs: 0 };
+        const outcome: Outcome = { ran: false, warnings: sdk.warnings, elapsedMs: 0 };
         let before: ApieDecision | null = null;
         try {
           await apie.withRun({ inputSummary: "deploy, then the sidecar dies" }, async () => {
@@ -158,7 +153,7 @@ describe("SDK guardFailureMode (sidecar away, killed, slow, or answering garbage
         }
         assert.equal(before!.policyDecision, "warn", "the first call was answered by the live sidecar");
         expectMode(mode, outcome, "unreachable");
-        if (mode === "fail_open") assert.ok(warnings.some((w) => /could not complete run/.test(w)), "completing the run fails quietly: " + warnings.join("\n"));
+        if (mode === "fail_open") assert.ok(sdk.warnings.some((w) => /could not complete run/.test(w)), "completing the run fails quietly: " + sdk.warnings.join("\n"));
       });
     }
   });
@@ -173,7 +168,7 @@ describe("SDK guardFailureMode (sidecar away, killed, slow, or answering garbage
     after(() => close(server));
     for (const mode of MODES) {
       it(mode, async () => {
-        const outcome = await attempt(client(baseUrl, mode), warnings);
+        const outcome = await attempt(client(baseUrl, mode), sdk.warnings);
         expectMode(mode, outcome, "timeout");
         assert.ok(outcome.elapsedMs >= 290 && outcome.elapsedMs < 1_500, `bounded by guardTimeoutMs=300 (${outcome.elapsedMs} ms)`);
       });
@@ -200,7 +195,7 @@ describe("SDK guardFailureMode (sidecar away, killed, slow, or answering garbage
         });
         after(() => close(server));
         for (const mode of MODES) {
-          it(mode, async () => expectMode(mode, await attempt(client(baseUrl, mode), warnings), "bad_response"));
+          it(mode, async () => expectMode(mode, await attempt(client(baseUrl, mode), sdk.warnings), "bad_response"));
         }
       });
     }
