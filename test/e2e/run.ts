@@ -8,11 +8,14 @@
 //
 // Environment: E2E_TOOLS (tools folder, default .tools/e2e), E2E_CHROMIUM (default /usr/bin/chromium),
 // E2E_PORT (default: a free one), E2E_RUN_PARENT (where the run folder goes, default the temp dir), E2E_KEEP=1
-// (keep the run folder). Screenshots and logs go to test-results/e2e/. The last line is "N passed, N failed".
+// (keep the run folder), E2E_SKIP_HOST=1 (skip the extension-host tests). Screenshots and logs go to
+// test-results/e2e/. The extension-host tests (test/e2e/hostRun.ts) run after these; the last line,
+// "N passed, N failed", counts both.
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import type { BrowserContext, Locator, Page } from "playwright-core";
+import { runHostTests } from "./hostRun";
 import { cleanEnv, CodeServer, findTools, freePort, isRunning, launchBrowser, listFiles, ROOT, RunDir, waitFor } from "./harness";
 
 const RESULTS = path.join(ROOT, "test-results/e2e");
@@ -401,6 +404,19 @@ async function main(): Promise<number> {
     else run.remove();
   }
   console.log(`screenshots and logs in ${path.relative(ROOT, RESULTS)}/: ${listFiles(RESULTS).filter((f) => f.endsWith(".png")).join(", ")}`);
+
+  // Then mocha inside the extension host (test/e2e/hostRun.ts): its own code-server, this repository as the
+  // extension under development. Its tests count in the summary line.
+  if (!process.env.E2E_SKIP_HOST) {
+    try {
+      const host = await runHostTests(lap);
+      passed += host.passed;
+      failed += host.failed;
+    } catch (error) {
+      failed++;
+      console.log(`extension-host tests: harness failure: ${(error as Error).stack ?? String(error)}`);
+    }
+  }
   console.log(`\n${passed} passed, ${failed} failed`);
   return failed === 0 ? 0 : 1;
 }
