@@ -26,7 +26,12 @@ const entries = [
     out: "extension",
     banner: "globalThis.__apieBundleLoadStart = performance.now();",
     footer: "globalThis.__apieBundleLoadEnd = performance.now();",
+    external: ["./languageClient.js", "./mcpConfig.js"],
   },
+  // Libraries the extension needs only after activation, each in its own file next to it (required lazily):
+  // vscode-languageclient (started right after activate returns) and the apie.mcp.json loader (zod).
+  { in: "extension/languageClient.ts", out: "languageClient" },
+  { in: "extension/mcpConfig.ts", out: "mcpConfig" },
 ];
 
 /**
@@ -59,7 +64,7 @@ const contexts = await Promise.all(
       sourcemap: production ? false : "linked",
       sourcesContent: false,
       minify: production,
-      external: ["vscode"],
+      external: ["vscode", ...(entry.external ?? [])],
       // jsonc-parser's "main" is a UMD build whose dynamic requires esbuild cannot follow; its ESM build bundles.
       mainFields: ["module", "main"],
       banner: entry.banner ? { js: entry.banner } : undefined,

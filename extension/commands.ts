@@ -92,7 +92,7 @@ export function createCommands(ctx: Ctx, activationTiming: () => { loadMs: numbe
         return;
       }
       ctx.model.setRunRecords(run.id, loaded.records);
-      showStoryPanel(loaded.run, loaded.records, {
+      showStoryPanel(loaded.run, ctx.model.recordsOf(run.id) ?? loaded.records, {
         revealRecord: (runId, seq) => ctx.revealRecord(runId, seq),
         openGuardrail: (key) => openGuardrail(policyPath(), key),
       });

@@ -38,7 +38,7 @@ export function registerGuardedMcpServers(
       async provideMcpServerDefinitions() {
         if (!vscode.workspace.isTrusted) return [];
         // Loaded on first use: the loader brings zod and the schemas, which activation does not need.
-        const { loadMcpConfigFile } = await import("../sidecar/mcp/configLoader");
+        const { loadMcpConfigFile } = require("./mcpConfig.js") as typeof import("./mcpConfig");
         const loaded = await loadMcpConfigFile(file).catch(() => undefined);
         if (loaded === undefined || !loaded.ok) return [];
         const sidecar = connection();

@@ -15,11 +15,12 @@ import {
   type Snapshot,
 } from "../sidecar/protocol/lsp";
 import type { RunView } from "../sidecar/protocol/runs";
+import type { RequestType, RequestType0 } from "vscode-jsonrpc";
 import type { StreamRecord } from "../sidecar/protocol/stream";
 import type { SidecarHealth } from "./model/presenters";
 
-type CloseActionValue = typeof import("vscode-languageclient/node").CloseAction.DoNotRestart;
-type ErrorActionValue = typeof import("vscode-languageclient/node").ErrorAction.Continue;
+type CloseActionValue = typeof import("./languageClient").CloseAction.DoNotRestart;
+type ErrorActionValue = typeof import("./languageClient").ErrorAction.Continue;
 
 /** Restarts after a crash wait 1 s, 2 s, 4 s … up to this; a run of this many crashes stops retrying. */
 const MAX_BACKOFF_MS = 30_000;
@@ -74,7 +75,8 @@ export class SidecarClient implements vscode.Disposable {
   private async startNow(): Promise<void> {
     await this.stop();
     this.setHealth(this.crashes > 0 ? "restarting" : "starting");
-    const { LanguageClient, State, TransportKind, CloseAction, ErrorAction } = await import("vscode-languageclient/node");
+    // A separate bundle next to this one (esbuild.mjs); see extension/languageClient.ts.
+    const { LanguageClient, State, TransportKind, CloseAction, ErrorAction } = require("./languageClient.js") as typeof import("./languageClient");
     const serverOptions: ServerOptions = {
       run: { module: this.serverModule, transport: TransportKind.ipc },
       debug: { module: this.serverModule, transport: TransportKind.ipc },
@@ -95,9 +97,9 @@ export class SidecarClient implements vscode.Disposable {
     });
     try {
       await client.start();
-      client.onNotification(RecordNotification, (record) => this.onRecordEmitter.fire(record));
-      client.onNotification(StatusNotification, (status) => this.onStatusEmitter.fire(status));
-      const snapshot = await client.sendRequest(SnapshotRequest);
+      client.onNotification(RecordNotification.method, (record: StreamRecord) => this.onRecordEmitter.fire(record));
+      client.onNotification(StatusNotification.method, (status: { mode: Mode; policy: Snapshot["policy"] }) => this.onStatusEmitter.fire(status));
+      const snapshot = await this.request(SnapshotRequest);
       this.crashes = 0;
       this.setHealth("running");
       this.onSnapshotEmitter.fire(snapshot);
@@ -115,19 +117,29 @@ export class SidecarClient implements vscode.Disposable {
   }
 
   setMode(mode: Mode): Promise<{ mode: Mode }> {
-    return this.running().sendRequest(SetModeRequest, { mode });
+    return this.request(SetModeRequest, { mode });
   }
 
   resolveApproval(id: string, status: "approved" | "rejected", reason?: string): Promise<ResolveApprovalResult> {
-    return this.running().sendRequest(ResolveApprovalRequest, { id, status, ...(reason ? { reason } : {}) });
+    return this.request(ResolveApprovalRequest, { id, status, ...(reason ? { reason } : {}) });
   }
 
   getRun(runId: string): Promise<{ run: RunView; records: StreamRecord[] } | null> {
-    return this.running().sendRequest(GetRunRequest, { runId });
+    return this.request(GetRunRequest, { runId });
   }
 
   snapshot(): Promise<Snapshot> {
-    return this.running().sendRequest(SnapshotRequest);
+    return this.request(SnapshotRequest);
+  }
+
+  /**
+   * Sends by method name, params as one object. The message types (protocol/lsp.ts) are built with this
+   * bundle's vscode-jsonrpc while the client lives in dist/languageClient.js with its own copy; passing the
+   * type objects across would hit the library's identity checks ("Unknown parameter structure").
+   */
+  private request<P, R>(type: RequestType<P, R, void> | RequestType0<R, void>, params?: P): Promise<R> {
+    const client = this.running();
+    return (params === undefined ? client.sendRequest(type.method) : client.sendRequest(type.method, params)) as Promise<R>;
   }
 
   dispose(): void {

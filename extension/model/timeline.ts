@@ -5,6 +5,18 @@ import type { RecordDataByKind, RecordKind } from "../../sidecar/protocol/record
 import type { RunView, SessionView } from "../../sidecar/protocol/runs";
 import type { StreamRecord } from "../../sidecar/protocol/stream";
 
+/**
+ * When a record's fact happened: an SDK event carries its own time (it may be logged a little later, in a
+ * batch); everything else happened when the sidecar logged it. Milliseconds, comparable across formats.
+ */
+export function happenedAt(record: StreamRecord): number {
+  if (record.kind === "event") {
+    const t = Date.parse(String((record.data as RecordDataByKind["event"]).event.timestamp ?? ""));
+    if (!Number.isNaN(t)) return t;
+  }
+  return Date.parse(record.ts);
+}
+
 /** What one applied record changed, so views refresh only those nodes. */
 export interface TimelineChange {
   sessions: Set<string>;
@@ -66,8 +78,9 @@ export class TimelineModel {
     return this.loadedRecords.get(runId);
   }
 
+  /** A run's records as they happened (see `happenedAt`), whatever order they reached the log in. */
   setRunRecords(runId: string, records: StreamRecord[]): void {
-    this.loadedRecords.set(runId, records);
+    this.loadedRecords.set(runId, [...records].sort((a, b) => happenedAt(a) - happenedAt(b)));
   }
 
   setStatus(mode: Mode, policy: { state: PolicyState; message: string | null }): TimelineChange {
@@ -95,7 +108,13 @@ export class TimelineModel {
       change.roots = true;
     }
     run.event_count++;
-    this.loadedRecords.get(runId)?.push(record);
+    const loaded = this.loadedRecords.get(runId);
+    if (loaded !== undefined) {
+      // SDKs send their events in batches: an outcome can reach the log after the next call's decision.
+      let at = loaded.length;
+      while (at > 0 && happenedAt(loaded[at - 1]!) > happenedAt(record)) at--;
+      loaded.splice(at, 0, record);
+    }
     change.runs.add(runId);
   }
 

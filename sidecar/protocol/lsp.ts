@@ -1,4 +1,4 @@
-import { NotificationType, RequestType, RequestType0 } from "vscode-languageserver-protocol";
+import { NotificationType, RequestType, RequestType0 } from "vscode-jsonrpc";
 import type { z } from "zod";
 import type { GetRunParamsSchema, ResolveApprovalParamsSchema, SetModeParamsSchema, SidecarInitOptionsSchema } from "./lspParams";
 import type { Capability } from "../guard/policySchema";

@@ -1,5 +1,6 @@
 import { strict as assert } from "node:assert";
 import { TimelineModel } from "../../../extension/model/timeline";
+import type { WireEvent } from "../../../sidecar/protocol/events";
 import { approval, decision, rec, request, resetSeq, snapshot } from "./fixtures";
 
 const runView = (id: string, sessionId: string | null = null) => ({
@@ -58,5 +59,18 @@ describe("extension TimelineModel (the editor's copy of the sidecar state)", () 
     assert.equal(model.runs.get("run_mcp")!.event_count, 1);
     assert.equal(model.applyRecord(rec("mode.changed", { mode: "monitor", by: "editor" })).status, true);
     assert.equal(model.mode, "monitor");
+  });
+
+  it("orders a run's records as they happened: an SDK outcome logged after the next decision still comes first", () => {
+    const model = new TimelineModel();
+    model.applySnapshot(snapshot());
+    model.setRunRecords("run_1", []);
+    const first = rec("decision", { request: request(), decision: decision({ effective_decision: "allow", matched_guardrails: [] }), approval_id: null });
+    const second = rec("decision", { request: request(), decision: decision(), approval_id: null });
+    const outcome = rec("event", { event: { type: "agent.action.completed", agent_key: "release-gate", run_id: "run_1", timestamp: new Date(Date.parse(first.ts) + 1).toISOString() } as unknown as WireEvent });
+    for (const r of [first, second, outcome]) model.applyRecord(r);
+    assert.deepEqual(model.recordsOf("run_1")!.map((r) => r.seq), [first.seq, outcome.seq, second.seq]);
+    model.setRunRecords("run_1", [first, second, outcome]);
+    assert.deepEqual(model.recordsOf("run_1")!.map((r) => r.seq), [first.seq, outcome.seq, second.seq], "the same when loaded from disk");
   });
 });
