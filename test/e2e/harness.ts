@@ -4,6 +4,9 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
+import { waitFor } from "./host/sidecarAccess";
+
+export { waitFor };
 
 /**
  * The machinery of the end-to-end test: the tools test/e2e/setup.sh installed, a private run folder, a
@@ -31,17 +34,6 @@ export function findTools(): Tools {
     if (!existsSync(file)) throw new Error(`${file} is missing: run test/e2e/setup.sh (with the same E2E_TOOLS)`);
   }
   return tools;
-}
-
-/** Polls `probe` every `everyMs` until it returns something other than undefined/false; throws after `timeoutMs`. */
-export async function waitFor<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 30_000, everyMs = 100): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
 }
 
 /** A fresh folder for everything one run writes: code-server's user data, extensions, sockets, the workspace. */

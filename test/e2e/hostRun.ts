@@ -21,7 +21,7 @@ import { CodeServer, findTools, freePort, launchBrowser, ROOT, RunDir, type Tool
 import type { HostResults } from "./host/index";
 import { HOST_MARK, type HostConfig } from "./host/support";
 
-const SUITE_SOURCES = ["index.ts", "support.ts", "extension.test.ts"].map((f) => path.join(__dirname, "host", f));
+const SUITE_SOURCES = ["index.ts", "support.ts", "sidecarAccess.ts", "extension.test.ts"].map((f) => path.join(__dirname, "host", f));
 const SUITE_OUT = path.join(ROOT, "out/test/host");
 const RESULTS = path.join(ROOT, "test-results/e2e/host");
 /** The whole run (workbench start, activation, the sidecar, the agent) normally takes 5-10 s. */

@@ -17,6 +17,7 @@ import path from "node:path";
 import type { BrowserContext, Locator, Page } from "playwright-core";
 import { runHostTests } from "./hostRun";
 import { cleanEnv, CodeServer, findTools, freePort, isRunning, launchBrowser, listFiles, ROOT, RunDir, waitFor } from "./harness";
+import { api, readDiscovery, type Discovery } from "./host/sidecarAccess";
 
 const RESULTS = path.join(ROOT, "test-results/e2e");
 const VSIX = path.resolve(process.env.E2E_VSIX ?? path.join(ROOT, "apie-vscode.vsix"));
@@ -24,14 +25,6 @@ const AGENT = path.join(__dirname, "agent.mjs");
 
 const t0 = Date.now();
 const lap = (message: string) => console.log(`[${((Date.now() - t0) / 1000).toFixed(1).padStart(6)}s] ${message}`);
-
-/** What `.apie/sidecar.json` holds: the editor's sidecar, found the way an agent's tooling finds it. */
-interface Discovery {
-  baseUrl: string;
-  apiKey: string;
-  adminKey: string;
-  pid: number;
-}
 
 interface AgentOutcome {
   deployed: number;
@@ -133,28 +126,12 @@ class Session {
   // --- the sidecar and the agent -------------------------------------------------------------------------
 
   async readDiscovery(): Promise<Discovery> {
-    const file = path.join(this.run.workspace, ".apie/sidecar.json");
-    this.discovery = await waitFor(`${file} (a complete JSON line)`, () => {
-      try {
-        const text = readFileSync(file, "utf8");
-        return text.endsWith("\n") ? (JSON.parse(text) as Discovery) : undefined;
-      } catch {
-        return undefined;
-      }
-    });
+    this.discovery = await readDiscovery(this.run.workspace);
     return this.discovery;
   }
 
   async http(method: string, route: string, body?: unknown): Promise<any> {
-    const d = this.discovery ?? (await this.readDiscovery());
-    const res = await fetch(d.baseUrl + route, {
-      method,
-      headers: { authorization: `Bearer ${d.apiKey}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const json = await res.json();
-    if (!res.ok) throw new Error(`${method} ${route}: ${res.status} ${JSON.stringify(json)}`);
-    return json;
+    return api(this.discovery ?? (await this.readDiscovery()), method, route, body);
   }
 
   /** Starts test/e2e/agent.mjs on this Node (20) against the editor's sidecar; resolves with its report. */
