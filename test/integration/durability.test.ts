@@ -71,4 +71,18 @@ describe("durability (SIGKILL, then restart on the same state dir)", function ()
     }
     assert.equal((await call(second, "POST", `/v1/agents/${agentId}/tools/define`, { body: JSON.stringify({ name: "db.drop" }) })).status, 200);
   });
+
+  it("a block is on disk before the agent hears of it: kill -9 right after the answer loses nothing", async () => {
+    writeFileSync(path.join(workspace, "apie.policy.json"), JSON.stringify({ mode: "enforce", templates: { "prod-deploys": { decision: "block" } } }));
+    const first = await start();
+    const run = (await call(first, "POST", "/v1/runs", { body: JSON.stringify({ agent_key: "release-gate" }) })).body;
+    const blocked = await call(first, "POST", "/v1/guardrails/evaluate", {
+      body: JSON.stringify({ agent_key: "release-gate", run_id: run.id, tool: { name: "deploy.release" }, action: { type: "execute" }, resource: { type: "deployment_event", environment: "production" } }),
+    });
+    assert.equal(blocked.body.enforcement_action, "block");
+    await kill9(first);
+    const second = await start();
+    // run.started + the block decision
+    assert.equal((await call(second, "GET", `/v1/runs/${run.id}`)).body.event_count, 2);
+  });
 });

@@ -79,10 +79,15 @@ async function evaluate(s: SidecarServices, body: ReturnType<typeof EvaluateBody
       approvalId = s.approvals.newId();
     }
   }
-  // A decision without an approval is not acknowledged as durable: it is written within LAZY_FLUSH_MS, or
-  // with the next record someone waits for. One that opens an approval is synced with that approval.
-  s.journal.record("decision", { request: summarize(request), decision, approval_id: approvalId }, { lazy: approvalId === null });
-  if (approvalId === null) return { ...decision, approval_request: null };
+  // A call that proceeds (allow, warn, monitor's would-block) is logged lazily: written within LAZY_FLUSH_MS,
+  // so the hot path never waits for the disk. A block is on disk before the agent hears of it (the audit
+  // trail of a refusal must survive a crash); one that opens an approval is synced with that approval.
+  const proceeds = decision.enforcement_action === "proceed" || decision.enforcement_action === "warn";
+  const logged = s.journal.record("decision", { request: summarize(request), decision, approval_id: approvalId }, { lazy: proceeds });
+  if (approvalId === null) {
+    if (!proceeds) await logged.durable;
+    return { ...decision, approval_request: null };
+  }
   const approval = await s.approvals.open(approvalId, request, decision);
   return { ...decision, approval_request: { id: approval.id, status: "pending", expires_at: approval.expires_at } };
 }

@@ -174,6 +174,29 @@ suite("Apie in the extension host", () => {
     );
     assert.deepEqual(decision.matched_guardrails.map((g: { key: string }) => g.key), ["prod-secrets"]);
   });
+
+  test("a sidecar that crashes (SIGKILL) is restarted by the extension: a new process answers, with the same state", async () => {
+    const before = await sidecar();
+    // An acknowledged event is on disk: whatever else happens, the restarted sidecar must have it.
+    const ack = await api(before, "POST", "/v1/events", { events: [{ type: "agent.note", agent_key: "host-test-agent", event_id: "before-crash" }] });
+    const seqBefore = ack.seqs[0] as number;
+    process.kill(before.pid, "SIGKILL");
+    const after = await waitFor(
+      "a new sidecar in .apie/sidecar.json",
+      async () => {
+        const d = await readDiscovery(folder(), 2_000).catch(() => undefined);
+        if (d === undefined || d.pid === before.pid) return undefined;
+        const health = await api(d, "GET", "/v1/health").catch(() => undefined);
+        return health?.status === "ok" ? d : undefined;
+      },
+      20_000,
+      100,
+    );
+    discovery = after;
+    const health = await api(after, "GET", "/v1/health");
+    assert.equal(health.mode, "enforce");
+    assert.ok(health.last_seq >= seqBefore, `the restarted sidecar replayed the log up to the acknowledged event (seq ${health.last_seq} >= ${seqBefore})`);
+  });
 });
 
 // --- the agent -------------------------------------------------------------------------------------------
