@@ -170,6 +170,9 @@ class Session {
       await waitFor("the agent to exit", () => exit !== undefined, 10_000);
       return o;
     });
+    // A test that fails before awaiting the outcome stops the agent; the rejection that follows must not end
+    // the runner as unhandled (that skipped the cleanup and left code-server running).
+    outcome.catch(() => undefined);
     return { outcome, stop: () => child.exitCode === null && child.kill("SIGKILL") };
   }
 }
