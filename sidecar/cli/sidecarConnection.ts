@@ -5,6 +5,9 @@ import { z } from "zod";
 import { firstIssue } from "../protocol/issues";
 import { DiscoverySchema, type Discovery } from "../protocol/v1";
 import { DISCOVERY_FILE } from "../server/sidecar";
+import { isAlive } from "../server/stateDirLock";
+
+export { isAlive };
 
 /**
  * How `apie` commands find and talk to a running sidecar:
@@ -123,16 +126,6 @@ export async function readDiscovery(stateDir: string): Promise<{ file: string; d
     throw new SidecarError(`${file} is not a sidecar discovery file (${field || "file"}: ${message}); start the sidecar again with \`apie sidecar\``);
   }
   return { file, discovery: parsed.data };
-}
-
-/** Whether a process with this pid exists (EPERM: it does, under another user). */
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
 }
 
 function sameUrl(a: string, b: string): boolean {

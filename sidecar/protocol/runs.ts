@@ -82,29 +82,26 @@ export const HandoffBodySchema = z.object({
   status: opt(z.string()),
 });
 
-/** Response of run creation (python-sdk reads id, session_id, status, started_at). */
-export interface RunView {
+/** What runs and sessions both have: an id, a lifecycle and the summaries around it. */
+interface WorkSpan {
   id: string;
-  session_id: string | null;
-  agent_key: string;
   status: RunStatus;
   environment: string | null;
   input_summary: string | null;
   output_summary: string | null;
   started_at: string;
   completed_at: string | null;
+}
+
+/** Response of run creation (python-sdk reads id, session_id, status, started_at). */
+export interface RunView extends WorkSpan {
+  session_id: string | null;
+  agent_key: string;
   /** Our addition: how many timeline records the run holds. */
   event_count: number;
 }
 
-export interface SessionView {
-  id: string;
+export interface SessionView extends WorkSpan {
   kind: string | null;
-  status: RunStatus;
-  environment: string | null;
-  input_summary: string | null;
-  output_summary: string | null;
-  started_at: string;
-  completed_at: string | null;
   run_ids: string[];
 }

@@ -26,6 +26,8 @@ export function createSidecarHttpServer(services: SidecarServices): Server {
     ...reportRoutes(services),
   ];
 
+  const table = new RouteTable(routes);
+
   const server = createServer((req, res) => {
     handle(req, res).catch((error: unknown) => {
       const e = error instanceof HttpError ? error : new HttpError(500, "internal", String(error));
@@ -46,10 +48,7 @@ export function createSidecarHttpServer(services: SidecarServices): Server {
       throw new HttpError(access.status, access.status === 401 ? "unauthorized" : "forbidden", access.message);
     }
     const url = new URL(req.url ?? "/", "http://127.0.0.1");
-    const candidates = routes.flatMap((route) => {
-      const params = matchPath(route, url.pathname);
-      return params === undefined ? [] : [{ route, params }];
-    });
+    const candidates = table.match(url.pathname);
     if (candidates.length === 0) {
       req.resume();
       throw new HttpError(404, "not_found", `no route ${req.method} ${url.pathname}`);
@@ -90,9 +89,29 @@ function hangUpSignal(res: ServerResponse): AbortSignal {
   return controller.signal;
 }
 
-function matchPath(route: Route, path: string): string[] | undefined {
-  if (typeof route.path === "string") return route.path === path ? [] : undefined;
-  return route.path.exec(path)?.slice(1).map(decodeURIComponent);
+/**
+ * Finds the routes of a path. Literal paths (the guard's `/v1/guardrails/evaluate` among them) are one map
+ * lookup; patterns are tried only when no literal path matched, so the hot path runs no regex.
+ */
+class RouteTable {
+  private readonly literal = new Map<string, Route[]>();
+  private readonly patterns: (Route & { path: RegExp })[] = [];
+
+  constructor(routes: readonly Route[]) {
+    for (const route of routes) {
+      if (typeof route.path === "string") this.literal.set(route.path, [...(this.literal.get(route.path) ?? []), route]);
+      else this.patterns.push(route as Route & { path: RegExp });
+    }
+  }
+
+  match(path: string): { route: Route; params: string[] }[] {
+    const literal = this.literal.get(path);
+    if (literal !== undefined) return literal.map((route) => ({ route, params: [] }));
+    return this.patterns.flatMap((route) => {
+      const groups = route.path.exec(path);
+      return groups === null ? [] : [{ route, params: groups.slice(1).map(decodeURIComponent) }];
+    });
+  }
 }
 
 /** The parsed JSON body; `undefined` when the body is empty (routes that need one say so by validating). */
