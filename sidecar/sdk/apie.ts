@@ -10,7 +10,7 @@ import { EMPTY_DIAGNOSTICS, type QueueDiagnostics } from "./eventQueue";
 import { errorEvent } from "./events";
 import { GuardClient } from "./guardClient";
 import { HttpClient, TransportError, toApieError, type Method } from "./http";
-import { ApprovalStream } from "./stream";
+import { SidecarStream } from "./stream";
 import { Timeline } from "./timeline";
 import { runToolCall, type ToolCallDeps } from "./toolCall";
 import {
@@ -42,7 +42,7 @@ interface Live {
   http: HttpClient;
   guard: GuardClient;
   timeline: Timeline;
-  stream: ApprovalStream;
+  stream: SidecarStream;
   waiter: ApprovalWaiter;
 }
 
@@ -303,7 +303,8 @@ export class Apie {
       redactor: config.redactKeys.length > 0 ? createRedactor({ redactKeys: config.redactKeys }) : undefined,
     });
     const timeline = new Timeline(config, http, this.logger, () => this.registration, () => void this.shutdown());
-    const stream = new ApprovalStream(ApprovalStream.urlFor(config.baseUrl!), { ...config.headers, authorization: `Bearer ${config.apiKey!}` });
+    const stream = new SidecarStream(SidecarStream.urlFor(config.baseUrl!), { ...config.headers, authorization: `Bearer ${config.apiKey!}` });
+    http.useStream(stream);
     const waiter = new ApprovalWaiter(http, stream, { connectTimeoutMs: Math.max(config.guardTimeoutMs, 1_000), requestTimeoutMs: config.timeoutMs });
     return { http, guard, timeline, stream, waiter };
   }

@@ -1,7 +1,7 @@
 import type { ApprovalStatus } from "../protocol/approvals";
 import { ApieError } from "./errors";
 import { TransportError, type HttpClient } from "./http";
-import type { ApprovalStream } from "./stream";
+import type { SidecarStream } from "./stream";
 import type { Approval, ApprovalWaitStatus } from "./types";
 import { parseApproval, parseWaitStatus } from "./wire";
 
@@ -35,7 +35,7 @@ export class ApprovalWaiter {
 
   constructor(
     private readonly http: HttpClient,
-    private readonly stream: ApprovalStream,
+    private readonly stream: SidecarStream,
     private readonly options: ApprovalWaiterOptions,
   ) {}
 

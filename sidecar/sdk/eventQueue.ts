@@ -75,6 +75,8 @@ interface Entry {
 
 const BATCH_ENVELOPE_BYTES = 16;
 
+type DrainScope = "queued" | "full";
+
 export class EventQueue {
   private queue: Entry[] = [];
   private inFlight: Entry[] = [];
@@ -114,7 +116,7 @@ export class EventQueue {
   /** Starts the periodic flush. Its timer is unref'd: it never keeps the process alive on its own. */
   start(): void {
     if (this.timer !== undefined || this.closed) return;
-    this.timer = setInterval(() => this.autoFlush(), this.options.flushIntervalMs);
+    this.timer = setInterval(() => this.autoFlush("queued"), this.options.flushIntervalMs);
     this.timer.unref();
   }
 
@@ -158,32 +160,45 @@ export class EventQueue {
     }
     this.queue.push({ event, key, json: text, bytes: Buffer.byteLength(text, "utf8") });
     if (key !== undefined) this.keys.add(key);
-    if (this.queue.length >= this.options.maxBatchSize) this.autoFlush();
+    if (this.queue.length >= this.options.maxBatchSize) this.autoFlush("full");
   }
 
   /**
-   * Sends everything queued, batch after batch; resolves when the queue is empty or a batch still fails
-   * after its retries (it stays queued for the next flush). Never rejects; failures are in the diagnostics.
+   * Sends everything queued, batch after batch; resolves when what was queued at the call is sent or a batch
+   * still fails after its retries (it stays queued for the next flush). Never rejects; failures are in the
+   * diagnostics.
    */
   flush(): Promise<void> {
-    const run = this.tail.then(() => this.drain());
-    this.tail = run;
-    return run;
+    return this.drainInTurn("queued");
   }
 
   diagnostics(): QueueDiagnostics {
     return { queueSize: this.queue.length + this.inFlight.length, ...this.stats };
   }
 
-  private autoFlush(): void {
+  private autoFlush(scope: DrainScope): void {
     if (this.autoFlushPending) return;
     this.autoFlushPending = true;
-    void this.flush().finally(() => (this.autoFlushPending = false));
+    void this.drainInTurn(scope).finally(() => (this.autoFlushPending = false));
   }
 
-  private async drain(): Promise<void> {
-    while (this.queue.length > 0 && !this.closed) {
+  /** Drains run one after another, so batches leave in order. */
+  private drainInTurn(scope: DrainScope): Promise<void> {
+    const run = this.tail.then(() => this.drain(scope));
+    this.tail = run;
+    return run;
+  }
+
+  /**
+   * `queued`: what is queued when the drain starts, then any full batches. `full`: full batches only. A drain
+   * never chases the events that keep arriving while it sends: under a steady stream it would send a tiny
+   * batch per round trip — each one an fdatasync on the sidecar — instead of one full batch per interval.
+   */
+  private async drain(scope: DrainScope): Promise<void> {
+    let owed = scope === "queued" ? this.queue.length : 0;
+    while (this.queue.length > 0 && !this.closed && (owed > 0 || this.queue.length >= this.options.maxBatchSize)) {
       const batch = this.takeBatch();
+      owed -= batch.length;
       this.inFlight = batch;
       const outcome = await this.sendWithRetry({ events: batch.map((e) => e.event), json: `[${batch.map((e) => e.json).join(",")}]` });
       this.inFlight = [];

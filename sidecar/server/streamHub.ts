@@ -4,28 +4,40 @@ import { WebSocketServer, type WebSocket } from "ws";
 import type { Mode } from "../guard/types";
 import { firstIssue } from "../protocol/issues";
 import type { TimelineRecord } from "../protocol/records";
-import { STREAM_PATH, StreamClientFrameSchema, type StreamServerFrame, type StreamTopic } from "../protocol/stream";
+import { STREAM_PATH, StreamClientFrameSchema, type CallId, type StreamClientFrame, type StreamServerFrame, type StreamTopic } from "../protocol/stream";
 import type { Journal } from "../store/journal";
-import { checkAccess, type Keys } from "./security";
+import { errorAnswer, MAX_BODY_BYTES, type RouteDispatcher } from "./dispatch";
+import { HttpError } from "./routing";
+import { checkAccess, type Caller, type Keys } from "./security";
 
 /** A client that lets this much pile up unread is cut off rather than growing the sidecar's memory. */
 const MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
-const MAX_FRAME_BYTES = 64 * 1024;
+/** A `call` frame carries a request body: the HTTP cap plus room for the frame around it. */
+const MAX_FRAME_BYTES = MAX_BODY_BYTES + 64 * 1024;
+
+interface StreamClient {
+  topics: Set<StreamTopic>;
+  caller: Caller;
+  /** Calls still running; the controller exists once the route asked for a hang-up signal. */
+  calls: Map<CallId, AbortController | undefined>;
+}
 
 /**
- * `/v1/stream`: pushes approvals, live records and mode changes to subscribed WebSocket clients. The upgrade
- * goes through the same access check as HTTP (key, Host, no Origin); a refused upgrade gets a plain HTTP
- * status and the socket is closed.
+ * `/v1/stream`: pushes approvals, live records and mode changes to subscribed WebSocket clients, and serves
+ * `call` frames through the same routes as HTTP. The upgrade goes through the same access check as HTTP (key,
+ * Host, no Origin); a refused upgrade gets a plain HTTP status and the socket is closed. The key presented at
+ * the upgrade is the caller of every call on that connection.
  */
 export class StreamHub {
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES });
-  private readonly topics = new Map<WebSocket, Set<StreamTopic>>();
+  private readonly clients = new Map<WebSocket, StreamClient>();
   private readonly unsubscribe: () => void;
 
   constructor(
     private readonly journal: Journal,
     private readonly keys: Keys,
     private readonly mode: () => Mode,
+    private readonly routes: RouteDispatcher,
   ) {
     this.unsubscribe = journal.onRecord((record) => this.publish(record));
   }
@@ -36,28 +48,34 @@ export class StreamHub {
     if (path !== STREAM_PATH) return refuse(socket, 404, `no WebSocket endpoint at ${path}`);
     const access = checkAccess(req, this.keys, port);
     if (!access.ok) return refuse(socket, access.status, access.message);
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws));
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, access.caller));
   }
 
   get clientCount(): number {
-    return this.topics.size;
+    return this.clients.size;
   }
 
   close(): void {
     this.unsubscribe();
-    for (const ws of this.topics.keys()) ws.close(1001, "sidecar shutting down");
+    for (const ws of this.clients.keys()) ws.close(1001, "sidecar shutting down");
     this.wss.close();
   }
 
-  private accept(ws: WebSocket): void {
-    this.topics.set(ws, new Set(["approvals"]));
-    ws.on("close", () => this.topics.delete(ws));
-    ws.on("error", () => this.topics.delete(ws));
-    ws.on("message", (data, isBinary) => this.onClientFrame(ws, isBinary ? null : data.toString()));
-    send(ws, { type: "hello", last_seq: this.journal.state.lastSeq, mode: this.mode() });
+  private accept(ws: WebSocket, caller: Caller): void {
+    const client: StreamClient = { topics: new Set(["approvals"]), caller, calls: new Map() };
+    this.clients.set(ws, client);
+    const gone = (): void => {
+      this.clients.delete(ws);
+      for (const controller of client.calls.values()) controller?.abort();
+      client.calls.clear();
+    };
+    ws.on("close", gone);
+    ws.on("error", gone);
+    ws.on("message", (data, isBinary) => this.onClientFrame(ws, client, isBinary ? null : data.toString()));
+    send(ws, { type: "hello", last_seq: this.journal.state.lastSeq, mode: this.mode(), calls: true });
   }
 
-  private onClientFrame(ws: WebSocket, text: string | null): void {
+  private onClientFrame(ws: WebSocket, client: StreamClient, text: string | null): void {
     let json: unknown;
     try {
       json = text === null ? undefined : JSON.parse(text);
@@ -67,15 +85,69 @@ export class StreamHub {
     const parsed = StreamClientFrameSchema.safeParse(json);
     if (!parsed.success) {
       const { field, message } = firstIssue(parsed.error);
-      return send(ws, { type: "error", message: field ? `${field}: ${message}` : message });
+      const problem = field ? `${field}: ${message}` : message;
+      // A malformed call still gets its reply, so the caller is not left waiting for its deadline.
+      const id = callIdOf(json);
+      if (id !== undefined) return this.reply(ws, id, errorAnswer(new HttpError(400, "invalid_frame", problem, field || undefined)));
+      return send(ws, { type: "error", message: problem });
     }
     const frame = parsed.data;
-    if (frame.type === "subscribe") this.topics.set(ws, new Set(frame.topics));
-    else send(ws, { type: "pong", ...(frame.id !== undefined ? { id: frame.id } : {}) });
+    switch (frame.type) {
+      case "subscribe":
+        client.topics = new Set(frame.topics);
+        return;
+      case "ping":
+        return send(ws, { type: "pong", ...(frame.id !== undefined ? { id: frame.id } : {}) });
+      case "call":
+        return this.serveCall(ws, client, frame);
+      case "cancel":
+        client.calls.get(frame.id)?.abort();
+        return;
+    }
+  }
+
+  /** One v1 request, exactly as over HTTP; its answer goes back as a `reply` frame. */
+  private serveCall(ws: WebSocket, client: StreamClient, frame: Extract<StreamClientFrame, { type: "call" }>): void {
+    const { id } = frame;
+    if (client.calls.has(id)) return this.reply(ws, id, errorAnswer(new HttpError(409, "duplicate_call", `call ${JSON.stringify(id)} is still running`)));
+    const query = frame.path.indexOf("?");
+    const pathname = query < 0 ? frame.path : frame.path.slice(0, query);
+    let pending: unknown;
+    try {
+      const hit = this.routes.find(frame.method, pathname, client.caller);
+      client.calls.set(id, undefined);
+      pending = this.routes.run(hit, {
+        body: frame.body,
+        caller: client.caller,
+        query: new URLSearchParams(query < 0 ? "" : frame.path.slice(query + 1)),
+        hangUp: () => {
+          const controller = new AbortController();
+          client.calls.set(id, controller);
+          return controller.signal;
+        },
+      });
+    } catch (error) {
+      client.calls.delete(id);
+      return this.reply(ws, id, errorAnswer(error));
+    }
+    Promise.resolve(pending).then(
+      (body) => {
+        client.calls.delete(id);
+        this.reply(ws, id, { status: 200, body });
+      },
+      (error: unknown) => {
+        client.calls.delete(id);
+        this.reply(ws, id, errorAnswer(error));
+      },
+    );
+  }
+
+  private reply(ws: WebSocket, id: CallId, answer: { status: number; body: unknown }): void {
+    send(ws, { type: "reply", id, status: answer.status, body: answer.body });
   }
 
   private publish(record: TimelineRecord): void {
-    if (this.topics.size === 0) return;
+    if (this.clients.size === 0) return;
     const frames: [StreamTopic, string][] = [];
     if (record.kind === "approval.requested" || record.kind === "approval.resolved") {
       const id = record.kind === "approval.requested" ? (record as TimelineRecord<"approval.requested">).data.approval.id : (record as TimelineRecord<"approval.resolved">).data.id;
@@ -86,7 +158,7 @@ export class StreamHub {
       frames.push(["mode", JSON.stringify({ type: "mode", mode: (record as TimelineRecord<"mode.changed">).data.mode } satisfies StreamServerFrame)]);
     }
     let eventFrame: string | undefined;
-    for (const [ws, topics] of this.topics) {
+    for (const [ws, { topics }] of this.clients) {
       for (const [topic, frame] of frames) if (topics.has(topic)) sendRaw(ws, frame);
       if (topics.has("events")) {
         eventFrame ??= JSON.stringify({ type: "event", record: { seq: record.seq, ts: record.ts, kind: record.kind, data: record.data } } satisfies StreamServerFrame);
@@ -94,6 +166,13 @@ export class StreamHub {
       }
     }
   }
+}
+
+/** The id of something that looks like a call frame, if it has a usable one. */
+function callIdOf(json: unknown): CallId | undefined {
+  if (typeof json !== "object" || json === null || (json as { type?: unknown }).type !== "call") return undefined;
+  const id = (json as { id?: unknown }).id;
+  return (typeof id === "number" && Number.isInteger(id) && id >= 0) || (typeof id === "string" && id.length > 0 && id.length <= 100) ? id : undefined;
 }
 
 function send(ws: WebSocket, frame: StreamServerFrame): void {

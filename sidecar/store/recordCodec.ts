@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import * as crypto from "node:crypto";
 import { read } from "node:fs";
 
 /**
@@ -57,11 +57,20 @@ const HASH_SUFFIX_BYTES = HASH_SUFFIX_PREFIX.length + 64 + 2;
 const CLOSE_BRACE = Buffer.from("}");
 const HEX64 = /^[0-9a-f]{64}$/;
 
+/**
+ * One-shot SHA-256: `crypto.hash` (Node ≥ 20.12) skips the Hash object and is ~40 % faster per record than
+ * createHash().update().digest(); older runtimes fall back to that.
+ */
+const sha256Hex: (text: string) => string =
+  typeof (crypto as { hash?: unknown }).hash === "function"
+    ? (text) => (crypto as unknown as { hash(algorithm: string, data: string, encoding: "hex"): string }).hash("sha256", text, "hex")
+    : (text) => crypto.createHash("sha256").update(text).digest("hex");
+
 /** Encodes one record; the returned line ends with "\n". Throws (TypeError) on data JSON cannot represent. */
 export function encodeRecord(seq: number, ts: string, kind: string, data: unknown, prev: string): { line: Buffer; hash: string } {
   // JSON.stringify drops an undefined member, which would make `data` vanish from the line.
   const body = JSON.stringify({ seq, ts, kind, data: data === undefined ? null : data, prev });
-  const hash = createHash("sha256").update(body).digest("hex");
+  const hash = sha256Hex(body);
   const line = Buffer.from(`${body.slice(0, -1)},"hash":"${hash}"}\n`);
   return { line, hash };
 }
@@ -105,7 +114,7 @@ function computeLineHash(line: Buffer): string | null {
   if (cut < 1) return null;
   if (line[line.length - 1] !== 0x7d || line[line.length - 2] !== 0x22) return null; // `"}`
   if (!line.subarray(cut, cut + HASH_SUFFIX_PREFIX.length).equals(HASH_SUFFIX_PREFIX)) return null;
-  return createHash("sha256").update(line.subarray(0, cut)).update(CLOSE_BRACE).digest("hex");
+  return crypto.createHash("sha256").update(line.subarray(0, cut)).update(CLOSE_BRACE).digest("hex");
 }
 
 /** Where one record sits in the chain relative to the one before it, or why it does not fit. */

@@ -6,7 +6,7 @@ import path from "node:path";
 import { Apie, ApieError, type ApieDecision, type ApieOptions } from "../../sidecar/sdk";
 import { ApprovalWaiter } from "../../sidecar/sdk/approvalWaiter";
 import { HttpClient } from "../../sidecar/sdk/http";
-import { ApprovalStream } from "../../sidecar/sdk/stream";
+import { SidecarStream } from "../../sidecar/sdk/stream";
 import { call } from "./sidecarHttp";
 import { SdkClients } from "./sdkClients";
 import { startSidecarProcess, waitFor, type SidecarUnderTest } from "./sidecarProcess";
@@ -172,7 +172,7 @@ describe("SDK approvals (real sidecar, admin key plays the human)", function () 
       await start();
       const { baseUrl, apiKey } = sidecar.discovery;
       http = new HttpClient({ baseUrl, apiKey, timeoutMs: 5_000 });
-      const deadStream = new ApprovalStream("ws://127.0.0.1:1/v1/stream", { authorization: `Bearer ${apiKey}` });
+      const deadStream = new SidecarStream("ws://127.0.0.1:1/v1/stream", { authorization: `Bearer ${apiKey}` });
       const waiter = new ApprovalWaiter(http, deadStream, { connectTimeoutMs: 500, requestTimeoutMs: 5_000 });
       const id = (await client({ mode: "enforce" }).guard(deployCall)).approvalId!;
       const waiting = waiter.wait(id, 20_000);
@@ -207,7 +207,7 @@ describe("SDK approvals (real sidecar, admin key plays the human)", function () 
       http = new HttpClient({ baseUrl, apiKey, timeoutMs: 5_000 });
       // The relay listens on another port, so the upgrade names the sidecar's own Host (DNS-rebinding check).
       const relayUrl = `ws://127.0.0.1:${(relay.address() as AddressInfo).port}/v1/stream`;
-      const stream = new ApprovalStream(relayUrl, { authorization: `Bearer ${apiKey}`, host: `127.0.0.1:${sidecarPort}` });
+      const stream = new SidecarStream(relayUrl, { authorization: `Bearer ${apiKey}`, host: `127.0.0.1:${sidecarPort}` });
       const waiter = new ApprovalWaiter(http, stream, { connectTimeoutMs: 5_000, requestTimeoutMs: 5_000 });
       const id = (await client({ mode: "enforce" }).guard(deployCall)).approvalId!;
       const waiting = waiter.wait(id, 20_000);

@@ -56,6 +56,31 @@ describe("sdk event queue", () => {
     assert.deepEqual(h.batches.map(h.ids), [["e1", "e2"]]);
   });
 
+  it("under a steady stream, sends full batches only: it never chases the events arriving while a batch is in flight", async () => {
+    // Each send takes a while; meanwhile one more event arrives. The old drain sent that one at once — a
+    // batch (and a sidecar fdatasync) per event under load.
+    const sent: string[][] = [];
+    let release: (() => void) | undefined;
+    const h = harness({
+      maxBatchSize: 3,
+      maxQueueSize: 100,
+      send: ({ events }) => (sent.push(events.map((e) => e.event_id as string)), new Promise<void>((resolve) => (release = resolve))),
+    });
+    for (let i = 1; i <= 3; i++) h.queue.enqueue(ev(i));
+    await new Promise((r) => setImmediate(r));
+    h.queue.enqueue(ev(4));
+    release!();
+    await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(sent, [["e1", "e2", "e3"]]);
+    assert.equal(h.queue.diagnostics().queueSize, 1, "e4 waits for a full batch or the next interval");
+    const flushed = h.queue.flush();
+    await new Promise((r) => setImmediate(r));
+    release!();
+    await flushed;
+    assert.deepEqual(sent, [["e1", "e2", "e3"], ["e4"]]);
+  });
+
   it("drop_oldest keeps the newest maxQueueSize events; drop_newest refuses new ones", async () => {
     const oldest = harness({ maxQueueSize: 3, maxBatchSize: 100 });
     for (let i = 1; i <= 5; i++) oldest.queue.enqueue(ev(i));

@@ -1,0 +1,86 @@
+import type { ErrorBody } from "../protocol/v1";
+import { agentRoutes } from "./routes/agents";
+import { approvalRoutes } from "./routes/approvals";
+import { eventRoutes } from "./routes/events";
+import { guardrailRoutes } from "./routes/guardrails";
+import { reportRoutes } from "./routes/reports";
+import { runRoutes } from "./routes/runs";
+import { HttpError, type Route, type RouteContext, type SidecarServices } from "./routing";
+import type { Caller } from "./security";
+
+/** Request bodies above this are refused with 413 (HTTP) or not read at all (a WebSocket frame). */
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+/** A route found for a request, ready to run once its body is read. */
+export interface RouteHit {
+  route: Route;
+  params: string[];
+}
+
+/**
+ * The v1 API's routes, shared by both ways in: HTTP requests and `call` frames on /v1/stream. Finding a route
+ * applies the same rules for both — 404 for an unknown path, 405 for a wrong method, 403 when the agent key
+ * asks for an admin route — before any body is read.
+ */
+export class RouteDispatcher {
+  private readonly table: RouteTable;
+
+  constructor(services: SidecarServices) {
+    this.table = new RouteTable([
+      ...guardrailRoutes(services),
+      ...agentRoutes(services),
+      ...runRoutes(services),
+      ...eventRoutes(services),
+      ...approvalRoutes(services),
+      ...reportRoutes(services),
+    ]);
+  }
+
+  /** The route for `method pathname` as `caller` may call it; throws the {@link HttpError} to answer otherwise. */
+  find(method: string, pathname: string, caller: Caller): RouteHit {
+    const candidates = this.table.match(pathname);
+    if (candidates.length === 0) throw new HttpError(404, "not_found", `no route ${method} ${pathname}`);
+    const hit = candidates.find((c) => c.route.method === method);
+    if (hit === undefined) throw new HttpError(405, "method_not_allowed", `${pathname} accepts ${candidates.map((c) => c.route.method).join(", ")}`);
+    if (hit.route.admin && caller !== "admin") {
+      throw new HttpError(403, "admin_required", `${method} ${pathname} needs the admin key; the agent key (APIE_API_KEY) cannot do this`);
+    }
+    return hit;
+  }
+
+  /** Runs a found route; the result (or rejection) is what the caller answers with. */
+  run(hit: RouteHit, context: Omit<RouteContext, "params">): unknown {
+    return hit.route.handle({ ...context, params: hit.params });
+  }
+}
+
+/** Any failure as the status and JSON error body to answer with; an unexpected error is a 500. */
+export function errorAnswer(error: unknown): { status: number; body: ErrorBody } {
+  const e = error instanceof HttpError ? error : new HttpError(500, "internal", String(error));
+  return { status: e.status, body: { error: { code: e.code, message: e.message, ...(e.field ? { field: e.field } : {}) } } };
+}
+
+/**
+ * Finds the routes of a path. Literal paths (the guard's `/v1/guardrails/evaluate` among them) are one map
+ * lookup; patterns are tried only when no literal path matched, so the hot path runs no regex.
+ */
+class RouteTable {
+  private readonly literal = new Map<string, Route[]>();
+  private readonly patterns: (Route & { path: RegExp })[] = [];
+
+  constructor(routes: readonly Route[]) {
+    for (const route of routes) {
+      if (typeof route.path === "string") this.literal.set(route.path, [...(this.literal.get(route.path) ?? []), route]);
+      else this.patterns.push(route as Route & { path: RegExp });
+    }
+  }
+
+  match(path: string): RouteHit[] {
+    const literal = this.literal.get(path);
+    if (literal !== undefined) return literal.map((route) => ({ route, params: [] }));
+    return this.patterns.flatMap((route) => {
+      const groups = route.path.exec(path);
+      return groups === null ? [] : [{ route, params: groups.slice(1).map(decodeURIComponent) }];
+    });
+  }
+}
