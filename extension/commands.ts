@@ -36,8 +36,9 @@ export function createCommands(ctx: Ctx, activationTiming: () => { loadMs: numbe
     },
     "apie.enforce": () => ctx.setMode("enforce"),
     "apie.monitor": () => ctx.setMode("monitor"),
-    "apie.approve": (node: ApprovalsNode) => (node?.type === "approval" ? ctx.answer(node.approval, "approved") : undefined),
-    "apie.deny": (node: ApprovalsNode) => (node?.type === "approval" ? ctx.answer(node.approval, "rejected") : undefined),
+    // From the Approvals view's inline buttons (a tree node) or a notification's command link (the approval's id).
+    "apie.approve": (target: ApprovalsNode | string) => answer(ctx, target, "approved"),
+    "apie.deny": (target: ApprovalsNode | string) => answer(ctx, target, "rejected"),
     "apie.restartSidecar": () => ctx.client.start(),
     "apie.showLog": () => ctx.log.show(),
     "apie.openPolicy": async () => {
@@ -156,6 +157,11 @@ export function createCommands(ctx: Ctx, activationTiming: () => { loadMs: numbe
     /** For tests and `Developer: Show Running Extensions`-style checks: how long activate() took. */
     "apie.activationTime": () => activationTiming(),
   };
+}
+
+function answer(ctx: Ctx, target: ApprovalsNode | string | undefined, status: "approved" | "rejected"): Promise<void> | undefined {
+  const id = typeof target === "string" ? target : target?.type === "approval" ? target.approval.id : undefined;
+  return id === undefined ? undefined : ctx.answer(id, status);
 }
 
 async function pickRun(ctx: Ctx): Promise<RunView | undefined> {

@@ -1,5 +1,4 @@
 import * as vscode from "vscode";
-import type { ApprovalView } from "../sidecar/protocol/approvals";
 import type { Mode } from "../sidecar/guard/types";
 import { ApprovalNotifier } from "./approvalNotifier";
 import { readSettings, writeMode } from "./config";
@@ -41,10 +40,7 @@ export class Ctx implements vscode.Disposable {
     this.runs = new RunsTreeProvider(this.model, (runId) => this.loadRun(runId));
     this.approvals = new ApprovalsTreeProvider(this.model);
     this.boundary = new BoundaryTreeProvider(this.model);
-    this.notifier = new ApprovalNotifier(
-      (approval, status) => this.answer(approval, status),
-      () => void vscode.commands.executeCommand("apie.approvals.focus"),
-    );
+    this.notifier = new ApprovalNotifier();
     this.runsView = vscode.window.createTreeView("apie.runs", { treeDataProvider: this.runs, showCollapseAll: true });
     this.extCleanup.push(
       this.log,
@@ -53,17 +49,19 @@ export class Ctx implements vscode.Disposable {
       this.runs,
       this.approvals,
       this.boundary,
+      this.notifier,
       this.runsView,
       vscode.window.registerTreeDataProvider("apie.approvals", this.approvals),
       vscode.window.registerTreeDataProvider("apie.boundary", this.boundary),
       this.client.onSnapshot((snapshot) => {
         this.apply(this.model.applySnapshot(snapshot));
+        this.notifier.keepOnly(this.model.pending());
         this.connection = { baseUrl: snapshot.baseUrl, apiKey: snapshot.apiKey };
         this.injectTerminalEnv(snapshot.baseUrl, snapshot.apiKey);
       }),
-      this.client.onRecord((record) => {
-        this.apply(this.model.applyRecord(record));
-        if (record.kind === "decision" || record.kind === "capabilities.declared") this.scheduleBoundaryRefresh();
+      this.client.onRecords((records) => {
+        this.apply(this.model.applyRecords(records));
+        if (records.some((r) => r.kind === "decision" || r.kind === "capabilities.declared")) this.scheduleBoundaryRefresh();
       }),
       this.client.onStatus((status) => this.apply(this.model.setStatus(status.mode, status.policy))),
       this.client.onHealth((health) => {
@@ -76,18 +74,21 @@ export class Ctx implements vscode.Disposable {
     );
   }
 
-  /** Applies an answer from a notification or the Approvals view: the same act either way. */
-  async answer(approval: ApprovalView, status: "approved" | "rejected"): Promise<void> {
+  /**
+   * Applies an answer from a notification's link or the Approvals view's button (both run apie.approve /
+   * apie.deny): the same act either way. The sidecar keeps the first answer and refuses the next.
+   */
+  async answer(id: string, status: "approved" | "rejected"): Promise<void> {
     try {
-      const result = await this.client.resolveApproval(approval.id, status);
+      const result = await this.client.resolveApproval(id, status);
       if (!result.ok) {
         const now = result.approval;
         void vscode.window.showWarningMessage(
-          result.reason === "unknown" ? `Apie: approval ${approval.id} no longer exists.` : `Apie: approval ${approval.id} was already ${now?.status ?? "resolved"}${now?.resolved_by ? ` by ${now.resolved_by}` : ""}.`,
+          result.reason === "unknown" ? `Apie: approval ${id} no longer exists.` : `Apie: approval ${id} was already ${now?.status ?? "resolved"}${now?.resolved_by ? ` by ${now.resolved_by}` : ""}.`,
         );
       }
     } catch (error) {
-      void vscode.window.showErrorMessage(`Apie: could not answer approval ${approval.id}: ${(error as Error).message}`);
+      void vscode.window.showErrorMessage(`Apie: could not answer approval ${id}: ${(error as Error).message}`);
     }
   }
 
@@ -122,7 +123,7 @@ export class Ctx implements vscode.Disposable {
     this.runs.changed(change);
     if (change.approvals) this.approvals.refresh();
     for (const approval of change.opened) this.notifier.opened(approval);
-    for (const approval of change.closed) this.notifier.closedElsewhere(approval);
+    for (const approval of change.closed) this.notifier.closed(approval);
     if (change.roots && change.status) this.boundary.refresh();
     if (change.approvals || change.status) this.statusBar.render(this.client.health);
     const hasRuns = this.model.runs.size > 0 || this.model.sessions.size > 0;

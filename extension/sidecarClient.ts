@@ -5,7 +5,7 @@ import type { ErrorHandler, LanguageClient, LanguageClientOptions, ServerOptions
 import type { Mode } from "../sidecar/guard/types";
 import {
   GetRunRequest,
-  RecordNotification,
+  RecordsNotification,
   ResolveApprovalRequest,
   SetModeRequest,
   SnapshotRequest,
@@ -35,7 +35,7 @@ const MAX_CRASHES_IN_A_ROW = 5;
 export class SidecarClient implements vscode.Disposable {
   private client: LanguageClient | undefined;
   private readonly onSnapshotEmitter = new vscode.EventEmitter<Snapshot>();
-  private readonly onRecordEmitter = new vscode.EventEmitter<StreamRecord>();
+  private readonly onRecordsEmitter = new vscode.EventEmitter<readonly StreamRecord[]>();
   private readonly onStatusEmitter = new vscode.EventEmitter<{ mode: Mode; policy: Snapshot["policy"] }>();
   private readonly onHealthEmitter = new vscode.EventEmitter<SidecarHealth>();
   private crashes = 0;
@@ -44,7 +44,8 @@ export class SidecarClient implements vscode.Disposable {
   private starting: Promise<void> = Promise.resolve();
 
   readonly onSnapshot = this.onSnapshotEmitter.event;
-  readonly onRecord = this.onRecordEmitter.event;
+  /** Live records, one event per `apie/records` (a batch, in log order). */
+  readonly onRecords = this.onRecordsEmitter.event;
   readonly onStatus = this.onStatusEmitter.event;
   readonly onHealth = this.onHealthEmitter.event;
 
@@ -97,7 +98,7 @@ export class SidecarClient implements vscode.Disposable {
     });
     try {
       await client.start();
-      client.onNotification(RecordNotification.method, (record: StreamRecord) => this.onRecordEmitter.fire(record));
+      client.onNotification(RecordsNotification.method, (params: { records: StreamRecord[] }) => this.onRecordsEmitter.fire(params.records));
       client.onNotification(StatusNotification.method, (status: { mode: Mode; policy: Snapshot["policy"] }) => this.onStatusEmitter.fire(status));
       const snapshot = await this.request(SnapshotRequest);
       this.crashes = 0;
@@ -145,7 +146,7 @@ export class SidecarClient implements vscode.Disposable {
   dispose(): void {
     void this.stop();
     this.onSnapshotEmitter.dispose();
-    this.onRecordEmitter.dispose();
+    this.onRecordsEmitter.dispose();
     this.onStatusEmitter.dispose();
     this.onHealthEmitter.dispose();
   }

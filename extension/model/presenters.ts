@@ -158,3 +158,35 @@ export function statusBarText(mode: Mode, pending: number, health: SidecarHealth
   const tail = health === "stopped" ? " · sidecar stopped" : health !== "running" ? ` · ${health}` : pending > 0 ? ` · ${pending} pending` : "";
   return `${icon} Apie: ${name}${tail}`;
 }
+
+/**
+ * Time left as a notification shows it: whole minutes (rounded up), then seconds in the last minute. Coarse on
+ * purpose: the notifier re-sends its message only when this text changes, so a 5-minute wait costs ~65 updates.
+ */
+export function expiresIn(expiresAt: string, now: number): string {
+  const s = Math.ceil((Date.parse(expiresAt) - now) / 1000);
+  if (s <= 0) return "expiring";
+  return s < 60 ? `expires in ${s} s` : `expires in ${Math.ceil(s / 60)} min`;
+}
+
+/**
+ * A markdown link that runs one of the extension's commands when clicked in a notification; `args` travel as a
+ * JSON array in the query. Parentheses and quotes are escaped too, since VS Code's link syntax ends at `)`.
+ */
+export function commandLink(label: string, command: string, args: unknown[] = []): string {
+  const query = encodeURIComponent(JSON.stringify(args)).replace(/[()'!*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  return `[${label}](command:${command}${args.length ? `?${query}` : ""})`;
+}
+
+/**
+ * The text of an approval's notification: the prompt, then Approve and Deny (the Approvals view's own commands,
+ * given the approval's id), Details and the time left. The prompt's square brackets are turned round: the agent
+ * names its tool and resource, and VS Code turns `[text](command:…)` in a notification into a link that runs
+ * any command, so an agent must not be able to add one. The links come last, the prompt is read first.
+ */
+export function approvalNotice(a: ApprovalView, now: number): string {
+  const prompt = approvalPrompt(a).replace(/\[/g, "(").replace(/\]/g, ")");
+  const risk = isHighRisk(a) ? `⚠ ${a.risk_level!.toUpperCase()} RISK · ` : "";
+  const links = [commandLink("Approve", "apie.approve", [a.id]), commandLink("Deny", "apie.deny", [a.id]), commandLink("Details", "apie.approvals.focus")];
+  return `${risk}Apie: ${prompt} — ${links.join(" · ")} (${expiresIn(a.expires_at, now)})`;
+}

@@ -36,7 +36,7 @@ export const emptyChange = (): TimelineChange => ({ sessions: new Set(), runs: n
 const MAX_RESOLVED_APPROVALS = 50;
 
 /**
- * The editor's copy of the sidecar's state: filled from `apie/snapshot`, kept current by `apie/record`.
+ * The editor's copy of the sidecar's state: filled from `apie/snapshot`, kept current by `apie/records`.
  * Pure (no vscode), so every view model is unit-tested without an editor. A run's records are loaded on
  * demand (`setRunRecords`, from `apie/getRun`) and then followed live; runs never expanded keep no records.
  */
@@ -92,11 +92,26 @@ export class TimelineModel {
   /** Applies one live record; records at or below the snapshot's position are already in it. */
   applyRecord(record: StreamRecord): TimelineChange {
     const change = emptyChange();
-    if (record.seq <= this.lastSeq) return change;
+    this.applyInto(record, change);
+    return change;
+  }
+
+  /**
+   * Applies one `apie/records` batch as one change, so the views update once per batch. An approval that
+   * opened and ended within the batch is not reported as opened (no notification just to close it).
+   */
+  applyRecords(records: readonly StreamRecord[]): TimelineChange {
+    const change = emptyChange();
+    for (const record of records) this.applyInto(record, change);
+    if (change.closed.length > 0) change.opened = change.opened.filter((a) => this.approvals.get(a.id)?.status === "pending");
+    return change;
+  }
+
+  private applyInto(record: StreamRecord, change: TimelineChange): void {
+    if (record.seq <= this.lastSeq) return;
     this.lastSeq = record.seq;
     const apply = this.handlers[record.kind as RecordKind] as ((data: unknown, record: StreamRecord, change: TimelineChange) => void) | undefined;
     apply?.(record.data, record, change);
-    return change;
   }
 
   private appendToRun(runId: string | null | undefined, agentKey: string, record: StreamRecord, change: TimelineChange): void {

@@ -2,7 +2,8 @@ import type { Connection } from "vscode-languageserver/node";
 import { GetRunParamsSchema, ResolveApprovalParamsSchema, SetModeParamsSchema } from "../protocol/lspParams";
 import {
   GetRunRequest,
-  RecordNotification,
+  MAX_RECORDS_PER_NOTIFICATION,
+  RecordsNotification,
   ResolveApprovalRequest,
   SetModeRequest,
   SnapshotRequest,
@@ -59,23 +60,23 @@ export function registerEditorRequests(connection: ChannelConnection, sidecar: R
 }
 
 /**
- * Starts the live feed: every journal record becomes one `apie/record`, and a mode change or a policy reload
- * that changed the mode, the policy's state or its message becomes one `apie/status`. Started on
+ * Starts the live feed: the journal's records go out as `apie/records`, those of one event-loop turn together
+ * (at most MAX_RECORDS_PER_NOTIFICATION each), and a mode change or a policy reload that changed the mode, the
+ * policy's state or its message becomes one `apie/status`, after the records appended before it. Started on
  * `initialized`, after the client has the initialize result. Returns the unsubscribe.
  */
 export function startLiveFeed(connection: ChannelConnection, sidecar: RunningSidecar): () => void {
   const { engine, journal } = sidecar.services;
-  const outbox = new Outbox();
-  const tracker = new StatusTracker(currentStatus(engine));
   // A failed send means the client is gone; the process is ending then (main.ts), nothing to retry.
   const ignore = (): undefined => undefined;
+  const outbox = new Outbox<StreamRecord>((records) => void connection.sendNotification(RecordsNotification, { records }).catch(ignore), MAX_RECORDS_PER_NOTIFICATION);
+  const tracker = new StatusTracker(currentStatus(engine));
   const sendStatusIfChanged = (): void => {
     const status = currentStatus(engine);
     if (tracker.changed(status)) outbox.push(() => void connection.sendNotification(StatusNotification, status).catch(ignore));
   };
   const offRecord = journal.onRecord((record) => {
-    const streamRecord = toStreamRecord(record);
-    outbox.push(() => void connection.sendNotification(RecordNotification, streamRecord).catch(ignore));
+    outbox.add(toStreamRecord(record));
     if (record.kind === "mode.changed") sendStatusIfChanged();
   });
   const offReload = sidecar.policy.onDidReload(sendStatusIfChanged);

@@ -43,7 +43,7 @@ export interface AgentBoundary {
 
 export type SidecarInitOptions = z.infer<typeof SidecarInitOptionsSchema>;
 
-/** Everything the views need at (re)connect; live changes then arrive as `apie/record`. */
+/** Everything the views need at (re)connect; live changes then arrive as `apie/records`. */
 export interface Snapshot {
   /** For the terminals' APIE_BASE_URL / APIE_API_KEY. The admin key never crosses this channel. */
   baseUrl: string;
@@ -74,8 +74,17 @@ export const ResolveApprovalRequest = new RequestType<z.infer<typeof ResolveAppr
 /** Extension → sidecar: one run and its records in log order, read back from disk. */
 export const GetRunRequest = new RequestType<z.infer<typeof GetRunParamsSchema>, { run: RunView; records: StreamRecord[] } | null, void>("apie/getRun");
 
-/** Sidecar → extension: a record was appended to the log (the timeline's live feed). */
-export const RecordNotification = new NotificationType<StreamRecord>("apie/record");
+/** Most records one `apie/records` carries (an agent's largest event batch, MAX_EVENTS_PER_BATCH). */
+export const MAX_RECORDS_PER_NOTIFICATION = 500;
+
+/**
+ * Sidecar → extension: records appended to the log (the timeline's live feed). The records of one turn of
+ * the sidecar's event loop travel together, so an agent's batch of 500 events is one message and one view
+ * update, not 500. Contract: `records` is non-empty and holds at most MAX_RECORDS_PER_NOTIFICATION; across
+ * notifications every record arrives exactly once, in log order (seq strictly increasing), and a record
+ * appended before an `apie/status` is sent before it.
+ */
+export const RecordsNotification = new NotificationType<{ records: StreamRecord[] }>("apie/records");
 
 /** Sidecar → extension: the policy was reloaded (state or message changed) or the mode changed. */
 export const StatusNotification = new NotificationType<{ mode: Mode; policy: { state: PolicyState; message: string | null } }>("apie/status");

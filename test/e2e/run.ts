@@ -39,6 +39,18 @@ const DEPLOY_REQUEST = {
   tool: { name: "deploy.release", provider: "cicd", riskLevel: "high" },
 };
 
+/** How long the approvals of (d)'s guardrail wait (apie.policy.json's approvalTimeoutMs). */
+const SHORT_APPROVAL_MS = 6000;
+
+/** A medium-risk call the workspace's `short-approval` guardrail sends for approval (`mode`: (d) runs in enforce). */
+const RESTART_REQUEST = {
+  agent_key: "ops-bot",
+  mode: "enforce",
+  action: { type: "execute", name: "service.restart" },
+  resource: { type: "service", environment: "staging" },
+  tool: { name: "service.restart", provider: "ops", riskLevel: "medium" },
+};
+
 /** Runs in the page (a string: this project's TypeScript has no DOM types). At most 2 s. */
 const SETTLE_ANIMATIONS = `Promise.race([
   Promise.all(document.getAnimations().filter((a) => a.effect?.getComputedTiming().endTime !== Infinity).map((a) => a.finished)),
@@ -215,7 +227,9 @@ const TESTS: Test[] = [
         await pendingRow.waitFor({ state: "visible" });
         await s.status.filter({ hasText: "Apie: Enforce · 1 pending" }).waitFor({ state: "visible" });
         await s.screenshot("approval-notification");
-        await toast.getByRole("button", { name: "Approve" }).click();
+        // Approve, Deny and Details are command links in a progress notification (extension/approvalNotifier.ts).
+        check(/⚠ HIGH RISK/.test(await toast.innerText()), `a high-risk approval's notification does not say so: ${await toast.innerText()}`);
+        await toast.getByRole("link", { name: "Approve" }).click();
         const outcome = await agent.outcome;
         check(outcome.done.ok && outcome.deployed === 1 && outcome.done.deploys === 1, `agent: ${JSON.stringify(outcome)}`);
         await toast.waitFor({ state: "hidden", timeout: 10_000 });
@@ -236,8 +250,9 @@ const TESTS: Test[] = [
         const toast = s.approvalToast();
         await toast.waitFor({ state: "visible", timeout: 30_000 });
         await s.screenshot("deny-notification");
-        await toast.getByRole("button", { name: "Deny" }).click();
+        await toast.getByRole("link", { name: "Deny" }).click();
         const outcome = await agent.outcome;
+        await toast.waitFor({ state: "hidden", timeout: 10_000 });
         check(!outcome.done.ok && outcome.done.isApieError && outcome.done.code === "approval_rejected", `agent: ${JSON.stringify(outcome)}`);
         check(outcome.deployed === 0, `the deploy ran ${outcome.deployed} time(s) after a Deny`);
       } finally {
@@ -250,7 +265,26 @@ const TESTS: Test[] = [
     },
   },
   {
-    name: "(d) the status bar switches to Monitor (after the modal) and the next decision follows",
+    name: "(d) an approval nobody answers expires, and its notification goes away by itself",
+    async run(s) {
+      const decision = await s.http("POST", "/v1/guardrails/evaluate", RESTART_REQUEST);
+      const id: string | undefined = decision.approval_request?.id;
+      check(decision.enforcement_action === "wait_for_approval" && id !== undefined, `evaluate: ${JSON.stringify(decision)}`);
+      const toast = s.page.locator(".notification-toast", { hasText: "Apie: ops-bot wants to run service.restart" });
+      await toast.waitFor({ state: "visible", timeout: 15_000 });
+      const text = await toast.innerText();
+      check(/expires in \d+ s/.test(text) && !/HIGH RISK/.test(text), `the notification: ${JSON.stringify(text)}`);
+      await s.screenshot("expiring-notification");
+      await toast.waitFor({ state: "hidden", timeout: SHORT_APPROVAL_MS + 10_000 });
+      const { approval } = await s.http("GET", `/v1/approvals/${id}`);
+      check(approval.status === "expired" && approval.resolved_by === "expiry", `the approval: ${JSON.stringify(approval)}`);
+      // Nothing of it is left among the toasts (the notification center keeps only what is still running).
+      check((await s.page.locator(".notification-toast", { hasText: "service.restart" }).count()) === 0, "a toast of the expired approval is still there");
+      await s.screenshot("expired-notification-gone");
+    },
+  },
+  {
+    name: "(e) the status bar switches to Monitor (after the modal) and the next decision follows",
     async run(s) {
       await s.statusShows("Enforce").click();
       const dialog = s.page.locator(".monaco-dialog-box", { hasText: "Switch Apie to Monitor?" });
@@ -271,7 +305,7 @@ const TESTS: Test[] = [
     },
   },
   {
-    name: "(e) a broken apie.mcp.json shows the language server's diagnostic in the Problems panel",
+    name: "(f) a broken apie.mcp.json shows the language server's diagnostic in the Problems panel",
     async run(s) {
       await s.quickPick("apie.mcp.json", "apie.mcp.json");
       await s.page.locator(".tabs-container .tab", { hasText: "apie.mcp.json" }).waitFor({ state: "visible" });
@@ -285,7 +319,7 @@ const TESTS: Test[] = [
     },
   },
   {
-    name: "(f) closing the editor stops the sidecar: no process left, discovery file removed, audit chain intact",
+    name: "(g) closing the editor stops the sidecar: no process left, discovery file removed, audit chain intact",
     async run(s) {
       const d = s.discovery!;
       const endedByItself = await s.closeEditor();
@@ -300,9 +334,13 @@ const TESTS: Test[] = [
   },
 ];
 
-/** The window's folder: enforce with prod-deploys (require_approval), and a broken apie.mcp.json for (e). */
+/**
+ * The window's folder: enforce with prod-deploys (require_approval), a guardrail whose approvals expire after
+ * SHORT_APPROVAL_MS for (d), and a broken apie.mcp.json for (f).
+ */
 function writeWorkspace(run: RunDir): void {
-  writeFileSync(path.join(run.workspace, "apie.policy.json"), JSON.stringify({ mode: "enforce", templates: { "prod-deploys": true } }, null, 2) + "\n");
+  const shortApproval = { key: "short-approval", decision: "require_approval", reason: "restarts need a quick yes", approvalTimeoutMs: SHORT_APPROVAL_MS, match: { "tool.name": "service.restart" } };
+  writeFileSync(path.join(run.workspace, "apie.policy.json"), JSON.stringify({ mode: "enforce", templates: { "prod-deploys": true }, guardrails: [shortApproval] }, null, 2) + "\n");
   // releaseMode was replaced by mode; the loader refuses it with a message that names the fix.
   writeFileSync(path.join(run.workspace, "apie.mcp.json"), JSON.stringify({ releaseMode: "guard", servers: {} }, null, 2) + "\n");
 }

@@ -29,7 +29,8 @@ import {
 } from "vscode-languageserver-protocol";
 import {
   GetRunRequest,
-  RecordNotification,
+  MAX_RECORDS_PER_NOTIFICATION,
+  RecordsNotification,
   ResolveApprovalRequest,
   SetModeRequest,
   SnapshotRequest,
@@ -46,6 +47,8 @@ interface LspSidecar {
   child: ChildProcess;
   rpc: MessageConnection;
   records: StreamRecord[];
+  /** Size of each `apie/records` received. */
+  batches: number[];
   statuses: { mode: string; policy: { state: string; message: string | null } }[];
   diagnostics: PublishDiagnosticsParams[];
   logs: string[];
@@ -62,8 +65,11 @@ function forkSidecar(): LspSidecar {
   child.stderr!.on("data", (d: Buffer) => (err += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
   const rpc = createMessageConnection(new IPCMessageReader(child), new IPCMessageWriter(child));
-  const s: LspSidecar = { child, rpc, records: [], statuses: [], diagnostics: [], logs: [], stdout: () => out, stderr: () => err, exited };
-  rpc.onNotification(RecordNotification, (r) => void s.records.push(r));
+  const s: LspSidecar = { child, rpc, records: [], batches: [], statuses: [], diagnostics: [], logs: [], stdout: () => out, stderr: () => err, exited };
+  rpc.onNotification(RecordsNotification, ({ records }) => {
+    s.batches.push(records.length);
+    s.records.push(...records);
+  });
   rpc.onNotification(StatusNotification, (st) => void s.statuses.push(st));
   rpc.onNotification(PublishDiagnosticsNotification.type, (d) => void s.diagnostics.push(d));
   rpc.onNotification("window/logMessage", (m: { message: string }) => void s.logs.push(m.message));
@@ -233,6 +239,24 @@ describe("sidecar as a language server: the editor channel over Node IPC (dist/s
     assert.equal(await s.exited, 0);
     assert.equal(s.stdout(), "", "nothing but IPC leaves the process");
     assert.ok(s.logs.some((l) => l.includes("listening on")), s.logs.join("\n"));
+  });
+
+  it("an agent's batch of 500 events reaches the editor as one apie/records, in log order, none missing", async () => {
+    const s = (sidecar = forkSidecar());
+    await s.rpc.sendRequest(InitializeRequest.type, initializeParams({ workspace }));
+    await s.rpc.sendNotification(InitializedNotification.type, {});
+    const { baseUrl, apiKey } = await s.rpc.sendRequest(SnapshotRequest);
+    const runId = (await http(baseUrl, apiKey, "POST", "/v1/runs", { agent_key: "burst" })).body.id as string;
+    await waitFor(() => s.records.length === 1);
+    s.batches.length = 0;
+    const events = Array.from({ length: 500 }, (_, i) => ({ type: "tool.called", agent_key: "burst", run_id: runId, tool: { name: `t.${i % 7}` }, metadata: { i } }));
+    const posted = await http(baseUrl, apiKey, "POST", "/v1/events", { events });
+    assert.equal(posted.status, 200, JSON.stringify(posted.body));
+    await waitFor(() => s.records.length === 501);
+    // One message for the burst (two if logging it took longer than the outbox holds a burst).
+    assert.ok(s.batches.length <= 2 && s.batches.every((n) => n <= MAX_RECORDS_PER_NOTIFICATION), `batches: ${JSON.stringify(s.batches)}`);
+    assert.deepEqual(s.records.slice(1).map((r) => r.seq), posted.body.seqs);
+    assert.deepEqual(s.records.slice(1).map((r) => (r.data as any).event.metadata.i), events.map((_, i) => i));
   });
 
   it("a policy reload that breaks the file is told as apie/status", async () => {

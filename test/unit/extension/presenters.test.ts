@@ -1,5 +1,5 @@
 import { strict as assert } from "node:assert";
-import { approvalPrompt, decisionOutcome, isHighRisk, presentRecord, statusBarText, timeLeft } from "../../../extension/model/presenters";
+import { approvalNotice, approvalPrompt, commandLink, decisionOutcome, expiresIn, isHighRisk, presentRecord, statusBarText, timeLeft } from "../../../extension/model/presenters";
 import { approval, decision, rec, request } from "./fixtures";
 
 describe("extension presenters", () => {
@@ -39,5 +39,45 @@ describe("extension presenters", () => {
     assert.equal(statusBarText("enforce", 2, "running"), "$(shield) Apie: Enforce · 2 pending");
     assert.equal(statusBarText("monitor", 0, "running"), "$(eye) Apie: Monitor");
     assert.equal(statusBarText("enforce", 0, "stopped"), "$(error) Apie: Enforce · sidecar stopped");
+  });
+
+  it("counts an approval's notification down in whole minutes, then seconds", () => {
+    const expires = "2026-11-24T12:05:00.000Z";
+    const at = (t: string) => expiresIn(expires, Date.parse(`2026-11-24T${t}Z`));
+    assert.equal(at("12:00:00.000"), "expires in 5 min");
+    assert.equal(at("12:00:48.000"), "expires in 5 min");
+    assert.equal(at("12:03:59.000"), "expires in 2 min");
+    assert.equal(at("12:04:00.000"), "expires in 1 min");
+    assert.equal(at("12:04:00.500"), "expires in 1 min");
+    assert.equal(at("12:04:01.000"), "expires in 59 s");
+    assert.equal(at("12:04:59.100"), "expires in 1 s");
+    assert.equal(at("12:05:00.000"), "expiring");
+  });
+
+  it("builds command links whose JSON arguments survive VS Code's link syntax", () => {
+    assert.equal(commandLink("Details", "apie.approvals.focus"), "[Details](command:apie.approvals.focus)");
+    const link = commandLink("Approve", "apie.approve", ["apr_(1)' x"]);
+    const href = /^\[Approve\]\((command:[^)\s]+)\)$/.exec(link)?.[1];
+    assert.ok(href, `not one link: ${link}`);
+    const uri = new URL(href);
+    assert.equal(uri.pathname, "apie.approve");
+    assert.deepEqual(JSON.parse(decodeURIComponent(uri.search.slice(1))), ["apr_(1)' x"]);
+  });
+
+  it("words an approval's notification: the prompt, then Approve / Deny / Details for this approval, and the time left", () => {
+    const now = Date.parse("2026-11-24T12:04:30.000Z");
+    const approve = commandLink("Approve", "apie.approve", ["apr_1"]);
+    const deny = commandLink("Deny", "apie.deny", ["apr_1"]);
+    assert.equal(
+      approvalNotice(approval(), now),
+      `⚠ HIGH RISK · Apie: release-gate wants to run deploy.release (execute) on deployment_event in production (prod-deploys): deployment in production — ${approve} · ${deny} · [Details](command:apie.approvals.focus) (expires in 30 s)`,
+    );
+    assert.match(approvalNotice(approval({ risk_level: "medium" }), now), /^Apie: release-gate wants/);
+  });
+
+  it("lets no agent-chosen name add a link to an approval's notification", () => {
+    const evil = approval({ tool: { name: "[Approve](command:workbench.action.terminal.sendSequence?%5B%5D)", provider: null } });
+    const links = approvalNotice(evil, 0).match(/\[[^\]]+\]\(command:[^)\s]+\)/g) ?? [];
+    assert.deepEqual(links.map((l) => l.slice(0, l.indexOf("?") >>> 0)), ["[Approve](command:apie.approve", "[Deny](command:apie.deny", "[Details](command:apie.approvals.focus)"]);
   });
 });

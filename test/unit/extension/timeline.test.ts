@@ -51,6 +51,26 @@ describe("extension TimelineModel (the editor's copy of the sidecar state)", () 
     assert.equal(model.approvals.get("apr_2")!.status, "expired");
   });
 
+  it("applies one apie/records batch as one change; an approval opened and ended inside it raises nothing", () => {
+    const model = new TimelineModel();
+    model.applySnapshot(snapshot());
+    model.setRunRecords("run_1", []);
+    const change = model.applyRecords([
+      rec("run.started", { run: runView("run_1"), parent_run_id: null, step_key: null, step_name: null, role: null }),
+      rec("decision", { request: request(), decision: decision(), approval_id: null }),
+      rec("approval.requested", { approval: approval({ id: "apr_gone" }) }),
+      rec("approval.resolved", { id: "apr_gone", status: "cancelled", resolved_at: "2026-11-24T12:00:05.000Z", resolved_by: "agent", resolution_reason: null }),
+      rec("approval.requested", { approval: approval({ id: "apr_open" }) }),
+    ]);
+    assert.equal(change.roots, true);
+    assert.deepEqual([...change.runs], ["run_1"]);
+    assert.equal(change.approvals, true);
+    assert.deepEqual(change.opened.map((a) => a.id), ["apr_open"]);
+    assert.deepEqual(change.closed.map((a) => [a.id, a.status]), [["apr_gone", "cancelled"]]);
+    assert.deepEqual(model.recordsOf("run_1")!.map((r) => r.kind), ["run.started", "decision", "approval.requested", "approval.resolved", "approval.requested"]);
+    assert.equal(model.lastSeq, 5);
+  });
+
   it("opens a run it never saw start (an MCP proxy's --run-id) and follows the mode", () => {
     const model = new TimelineModel();
     model.applySnapshot(snapshot({ mode: "enforce" }));
