@@ -30,6 +30,11 @@ export const EventBatchBodySchema = z.object({
   events: z.array(WireEventSchema).min(1).max(MAX_EVENTS_PER_BATCH),
 });
 
+/** The batch's envelope alone (its events unchecked), for a server that validates the events a slice at a time. */
+export const EventBatchEnvelopeSchema = z.object({
+  events: z.array(z.unknown()).min(1).max(MAX_EVENTS_PER_BATCH),
+});
+
 /** Answer to POST /v1/events, sent only after every event of the batch is durably in the log. */
 export interface EventBatchResponse {
   accepted: number;

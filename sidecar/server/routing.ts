@@ -48,19 +48,22 @@ export interface SidecarServices {
   baseUrl: () => string;
 }
 
-export function parseBody<S extends z.ZodType>(schema: S, body: unknown): z.infer<S> {
-  return parseWith(schema, body, "invalid_request");
+/** `at`: where `body` sits in the request body, prefixed to the field a refusal names (e.g. `events.3`). */
+export function parseBody<S extends z.ZodType>(schema: S, body: unknown, at?: string): z.infer<S> {
+  return parseWith(schema, body, "invalid_request", at);
 }
 
 export function parseQuery<S extends z.ZodType>(schema: S, query: URLSearchParams): z.infer<S> {
   return parseWith(schema, Object.fromEntries(query), "invalid_query");
 }
 
-function parseWith<S extends z.ZodType>(schema: S, value: unknown, code: string): z.infer<S> {
-  if (value === undefined) throw new HttpError(400, code, "the request needs a JSON body");
+function parseWith<S extends z.ZodType>(schema: S, value: unknown, code: string, at?: string): z.infer<S> {
+  if (value === undefined && at === undefined) throw new HttpError(400, code, "the request needs a JSON body");
   const result = schema.safeParse(value);
   if (result.success) return result.data;
-  const { field, message } = firstIssue(result.error);
+  const issue = firstIssue(result.error);
+  const field = at === undefined ? issue.field : issue.field ? `${at}.${issue.field}` : at;
+  const { message } = issue;
   throw new HttpError(400, code, field ? `${field}: ${message}` : message, field || undefined);
 }
 

@@ -111,6 +111,18 @@ describe("sidecar (real process on 127.0.0.1)", function () {
     assert.equal((await call(sidecar, "POST", "/v1/guardrails/evaluate", { body: deployBody("enforce") })).body.policy_decision, "block");
   });
 
+  it("an event batch is all or nothing: one bad event deep in a long batch refuses it, naming the event, and logs none", async () => {
+    const before = (await call(sidecar, "GET", "/v1/health")).body;
+    const events = Array.from({ length: 40 }, (_, i) => ({ type: "agent.note", agent_key: "release-gate", event_id: `n${i}` }));
+    const refused = await call(sidecar, "POST", "/v1/events", { body: JSON.stringify({ events: events.map((e, i) => (i === 33 ? { ...e, sequence_number: "third" } : e)) }) });
+    assert.equal(refused.status, 400);
+    assert.equal(refused.body.error.field, "events.33.sequence_number");
+    assert.deepEqual((await call(sidecar, "GET", "/v1/health")).body.last_seq, before.last_seq, "nothing of the refused batch was logged");
+    const accepted = await call(sidecar, "POST", "/v1/events", { body: JSON.stringify({ events }) });
+    assert.equal(accepted.body.accepted, 40);
+    assert.deepEqual(accepted.body.seqs, Array.from({ length: 40 }, (_, i) => accepted.body.seqs[0] + i), "logged in order, back to back");
+  });
+
   it("identify, capabilities/declare and tools/define feed drift and inference", async () => {
     const id = (await call(sidecar, "POST", "/v1/agents/identify", { body: JSON.stringify({ agent: { key: "release-gate", name: "Release Gate", team: null }, mode: "enforce" }) })).body;
     assert.match(id.agent_id, /^agt_/);
