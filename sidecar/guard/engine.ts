@@ -11,6 +11,23 @@ export interface GuardEngineOptions {
   newDecisionId?: () => string;
 }
 
+/**
+ * What another process needs to decide exactly as this engine decides for one agent (the MCP proxy's local
+ * fast path): the policy text it loaded, the workspace mode override, the agent's runtime declarations and
+ * every tool definition, stamped with the engine's state version.
+ */
+export interface GuardSnapshot {
+  version: number;
+  /** The policy's state; a replica decides nothing itself unless it is "ok" or "none". */
+  policy_state: PolicyState;
+  /** The text of the policy in force ("ok"), or null ("none"). */
+  policy_text: string | null;
+  workspace_mode: Mode | null;
+  agent_key: string;
+  capabilities: Capability[];
+  tools: ToolDefinition[];
+}
+
 export interface PolicyStatus {
   state: PolicyState;
   errors: readonly PolicyError[];
@@ -34,6 +51,10 @@ export class GuardEngine {
   private capabilities: CapabilityRegistry = this.policy.capabilities;
   private readonly definitions = new Map<string, ToolDefinition>();
   private readonly newDecisionId: () => string;
+  private policyText: string | null = null;
+  /** Grows with every change that can change a decision: policy, mode, declarations, definitions. */
+  private version = 0;
+  private readonly changeListeners = new Set<(version: number) => void>();
 
   constructor(options: GuardEngineOptions = {}) {
     this.newDecisionId = options.newDecisionId ?? counterIds(Math.random().toString(36).slice(2, 10));
@@ -45,9 +66,12 @@ export class GuardEngine {
     if (result.ok) {
       this.setPolicy(result.policy, "ok", [], null);
       this.hadGoodPolicy = true;
+      this.policyText = text;
+      this.changed();
       return [];
     }
     this.rejectPolicy(result.errors);
+    this.changed();
     return result.errors;
   }
 
@@ -57,12 +81,15 @@ export class GuardEngine {
    */
   policyUnreadable(file: string, reason: string): void {
     this.rejectPolicy([{ file, line: 1, column: 1, offset: 0, length: 0, field: "", message: `cannot read the file: ${reason}` }]);
+    this.changed();
   }
 
   /** apie.policy.json was deleted (or never existed): back to defaults, no templates. */
   clearPolicy(): void {
     this.hadGoodPolicy = false;
+    this.policyText = null;
     this.setPolicy(compilePolicy({}), "none", [], null);
+    this.changed();
   }
 
   get policyStatus(): PolicyStatus {
@@ -79,12 +106,15 @@ export class GuardEngine {
   }
 
   setWorkspaceMode(mode: Mode | undefined): void {
+    if (mode === this.modeOverride) return;
     this.modeOverride = mode;
+    this.changed();
   }
 
   declareCapabilities(agentKey: string, capabilities: readonly Capability[]): void {
     this.runtimeCapabilities.declare(agentKey, capabilities);
     this.capabilities = CapabilityRegistry.merged(this.policy.capabilities, this.runtimeCapabilities);
+    this.changed();
   }
 
   declaredCapabilities(agentKey: string): Capability[] {
@@ -92,12 +122,51 @@ export class GuardEngine {
   }
 
   defineTool(definition: ToolDefinition): void {
+    const before = this.definitions.get(definition.name);
     this.definitions.set(definition.name, definition);
+    if (before === undefined || JSON.stringify(before) !== JSON.stringify(definition)) this.changed();
   }
 
-  evaluate(request: GuardRequest): GuardDecision {
+  /** The state version (see GuardSnapshot) and a listener for its changes; returns the unsubscribe. */
+  get stateVersion(): number {
+    return this.version;
+  }
+
+  onDidChange(listener: (version: number) => void): () => void {
+    this.changeListeners.add(listener);
+    return () => this.changeListeners.delete(listener);
+  }
+
+  snapshot(agentKey: string): GuardSnapshot {
+    return {
+      version: this.version,
+      policy_state: this.state,
+      policy_text: this.state === "ok" ? this.policyText : null,
+      workspace_mode: this.modeOverride ?? null,
+      agent_key: agentKey,
+      capabilities: this.runtimeCapabilities.declared(agentKey),
+      tools: [...this.definitions.values()],
+    };
+  }
+
+  /**
+   * An engine that decides for `snapshot.agent_key` as the one that made the snapshot, or undefined when that
+   * one's policy is broken (stale or invalid: its decisions then carry state a replica must not imitate).
+   */
+  static replica(snapshot: GuardSnapshot, options: GuardEngineOptions = {}): GuardEngine | undefined {
+    if (snapshot.policy_state !== "ok" && snapshot.policy_state !== "none") return undefined;
+    const engine = new GuardEngine(options);
+    if (snapshot.policy_text !== null && engine.loadPolicyText(snapshot.policy_text).length > 0) return undefined;
+    if (snapshot.workspace_mode !== null) engine.setWorkspaceMode(snapshot.workspace_mode);
+    if (snapshot.capabilities.length > 0) engine.declareCapabilities(snapshot.agent_key, snapshot.capabilities);
+    for (const tool of snapshot.tools) engine.defineTool(tool);
+    return engine;
+  }
+
+  /** `decisionId`: the id a replica already gave this decision (a decision reported to the sidecar). */
+  evaluate(request: GuardRequest, decisionId?: string): GuardDecision {
     const env: EvaluationEnvironment = {
-      decisionId: this.newDecisionId(),
+      decisionId: decisionId ?? this.newDecisionId(),
       workspaceMode: this.workspaceMode,
       capabilities: this.capabilities,
       toolDefinitions: this.definitions,
@@ -105,6 +174,11 @@ export class GuardEngine {
       policyMessage: this.message,
     };
     return evaluate(this.policy, request, env);
+  }
+
+  private changed(): void {
+    this.version++;
+    for (const listener of this.changeListeners) listener(this.version);
   }
 
   /** Keep the last good policy, or fall back to the safe baseline, and say so in every decision. */
@@ -127,6 +201,23 @@ export class GuardEngine {
     this.errors = errors;
     this.message = message;
   }
+}
+
+/**
+ * A decision nothing stood in the way of: allowed by the policy and in effect, no guardrail matched, no drift,
+ * nothing annotated. The only kind a replica may make on its own; everything else is the sidecar's to make.
+ */
+export function isPlainAllow(d: GuardDecision): boolean {
+  return (
+    d.policy_decision === "allow" &&
+    d.effective_decision === "allow" &&
+    d.enforcement_action === "proceed" &&
+    d.annotation === null &&
+    d.matched_guardrails.length === 0 &&
+    d.drift_warnings.length === 0 &&
+    d.policy.state !== "stale" &&
+    d.policy.state !== "invalid"
+  );
 }
 
 function counterIds(prefix: string): () => string {

@@ -1,8 +1,7 @@
 import type { Apie } from "../sdk/apie";
 import type { ApieDecision } from "../sdk/decision";
 import * as events from "../sdk/events";
-import { HttpClient } from "../sdk/http";
-import { SidecarStream } from "../sdk/stream";
+import type { HttpClient } from "../sdk/http";
 import { Timeline } from "../sdk/timeline";
 import type { ApieLogger, Registration } from "../sdk/types";
 
@@ -24,18 +23,12 @@ export interface ToolCallFacts extends events.ToolEventInput {
 }
 
 export class OutcomeLog {
-  private readonly http: HttpClient;
-  private readonly stream: SidecarStream;
   private readonly timeline: Timeline;
   private registration: Registration | undefined;
 
-  constructor(apie: Apie, logger: ApieLogger) {
-    const config = apie.config;
-    this.http = new HttpClient({ baseUrl: config.baseUrl!, apiKey: config.apiKey!, headers: config.headers, timeoutMs: config.timeoutMs });
-    // Batches go as call frames on a stream of their own, like the client's requests (cheaper than HTTP).
-    this.stream = new SidecarStream(SidecarStream.urlFor(config.baseUrl!), { ...config.headers, authorization: `Bearer ${config.apiKey!}` });
-    this.http.useStream(this.stream);
-    this.timeline = new Timeline(config, this.http, logger, () => this.registration, () => void this.timeline.flush());
+  /** `http`: the proxy's own channel to the sidecar (the client's is private to it). */
+  constructor(apie: Apie, http: HttpClient, logger: ApieLogger) {
+    this.timeline = new Timeline(apie.config, http, logger, () => this.registration, () => void this.timeline.flush());
   }
 
   /** Events carry the agent's id once identify succeeded. */
@@ -64,8 +57,6 @@ export class OutcomeLog {
 
   close(): void {
     this.timeline.close();
-    this.stream.close();
-    this.http.close();
   }
 }
 

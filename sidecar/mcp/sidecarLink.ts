@@ -2,8 +2,11 @@ import path from "node:path";
 import { isAlive, locateSidecar, readDiscovery, SidecarError, type SidecarLocation } from "../cli/sidecarConnection";
 import { DISCOVERY_FILE } from "../server/sidecar";
 import { Apie } from "../sdk/apie";
+import { HttpClient } from "../sdk/http";
+import { SidecarStream } from "../sdk/stream";
 import type { ApieLogger, Registration } from "../sdk/types";
 import type { McpServerConfig } from "./configSchema";
+import { LocalGuard } from "./localGuard";
 import { OutcomeLog } from "./outcomes";
 
 /**
@@ -22,6 +25,8 @@ import { OutcomeLog } from "./outcomes";
 export interface Connection {
   apie: Apie;
   outcomes: OutcomeLog;
+  /** Decides plain allows in-process while its replica is current (see LocalGuard). */
+  local: LocalGuard;
   /** The run tool calls belong to; waits at most the guard deadline for the run being started. */
   runId(): Promise<string | undefined>;
 }
@@ -128,6 +133,10 @@ export class SidecarLink {
 class LiveConnection implements Connection {
   readonly apie: Apie;
   readonly outcomes: OutcomeLog;
+  readonly local: LocalGuard;
+  /** The proxy's own channel (outcomes, reported decisions, snapshots): HTTP, or call frames on `stream`. */
+  private readonly http: HttpClient;
+  private readonly stream: SidecarStream;
   private run: Promise<string | undefined> | undefined;
   private runFailedAt = 0;
   private startedRunId: string | undefined;
@@ -148,7 +157,12 @@ class LiveConnection implements Connection {
       runtime: { framework: "mcp-proxy", ...(config.environment ? { environment: config.environment } : {}) },
       logger,
     });
-    this.outcomes = new OutcomeLog(this.apie, logger);
+    const { baseUrl, apiKey, headers, timeoutMs } = this.apie.config;
+    this.http = new HttpClient({ baseUrl: baseUrl!, apiKey: apiKey!, headers, timeoutMs });
+    this.stream = new SidecarStream(SidecarStream.urlFor(baseUrl!), { ...headers, authorization: `Bearer ${apiKey!}` });
+    this.http.useStream(this.stream);
+    this.outcomes = new OutcomeLog(this.apie, this.http, logger);
+    this.local = new LocalGuard(this.http, this.stream, { agentKey: config.agentKey, mode: this.apie.config.mode, redactKeys: config.redactKeys, logger });
     this.apie.ready().then(
       (registration: Registration) => this.outcomes.registered(registration),
       () => undefined, // reported by the run start below, or by the guard
@@ -172,12 +186,15 @@ class LiveConnection implements Connection {
     const runId = this.startedRunId;
     try {
       // The sidecar may be gone: outcomes get a second, not the queue's whole retry schedule.
-      await Promise.race([this.outcomes.flush(), new Promise((resolve) => setTimeout(resolve, 1_000).unref())]);
+      await Promise.race([Promise.all([this.outcomes.flush(), this.local.flush()]), new Promise((resolve) => setTimeout(resolve, 1_000).unref())]);
       if (runId !== undefined) await this.apie.runs.complete(runId, { status });
     } catch (error) {
       this.options.logger.warn(`could not complete run ${runId}: ${(error as Error).message}`);
     } finally {
       this.outcomes.close();
+      this.local.close();
+      this.stream.close();
+      this.http.close();
       await this.apie.shutdown({ timeoutMs: 2_000 });
     }
   }

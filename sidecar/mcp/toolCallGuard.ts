@@ -23,7 +23,8 @@ import type { ToolMetadataTable } from "./toolMetadata";
  *   answer at all;
  * - no sidecar: `guardFailureMode` (fail_open forwards and warns, fail_closed → -32001 "guard unavailable…",
  *   throw → -32603 naming the cause).
- * A refused call never reaches the upstream. The proxy decides nothing itself beyond that mapping.
+ * A refused call never reaches the upstream. The proxy's own decisions are plain allows made by a replica of
+ * the sidecar's engine (LocalGuard), which the sidecar journals; everything else is the sidecar's to decide.
  */
 
 export interface CallContext {
@@ -78,9 +79,10 @@ export class ToolCallGuard {
     const { connection } = state;
     const runId = await connection.runId();
     const input: GuardInput = { ...guardFields(call), arguments: params.arguments, runId };
-    let decision: ApieDecision;
+    // A plain allow is decided in-process when the replica is current; anything else asks the sidecar.
+    let decision: ApieDecision | undefined = connection.local.decide(input);
     try {
-      decision = await connection.apie.guard(input);
+      decision ??= await connection.apie.guard(input);
     } catch (error) {
       const data = isApieError(error, "guard_unavailable") ? { guard_failure_mode: this.options.config.guardFailureMode } : {};
       return { action: "answer", message: guardErrorResponse(request.id, describeGuardError(error), data) };

@@ -31,7 +31,13 @@ export interface RecordDataByKind {
   /** A timeline event an SDK sent (POST /v1/events), kept as sent. */
   "event": { event: WireEvent };
   /** One guard decision, with the request it answered (arguments redacted). */
-  "decision": { request: DecisionRequestSummary; decision: GuardDecision; approval_id: string | null };
+  "decision": {
+    request: DecisionRequestSummary;
+    decision: GuardDecision;
+    approval_id: string | null;
+    /** Present when a replica made the decision first (POST /v1/guardrails/decisions): `decision` is the sidecar's own. */
+    reported?: { by: "replica"; diverged: boolean };
+  };
   "approval.requested": { approval: ApprovalView };
   "approval.resolved": {
     id: string;

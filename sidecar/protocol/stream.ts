@@ -25,7 +25,7 @@ export type CallId = z.infer<typeof CallIdSchema>;
  * `cancel` gives up on a call still running (a long-poll stops waiting); its reply may still come.
  */
 export const StreamClientFrameSchema = z.discriminatedUnion("type", [
-  z.object({ type: z.literal("subscribe"), topics: z.array(z.enum(["approvals", "events", "mode"])).min(1) }),
+  z.object({ type: z.literal("subscribe"), topics: z.array(z.enum(["approvals", "events", "mode", "guard"])).min(1) }),
   z.object({ type: z.literal("ping"), id: z.string().max(100).optional() }),
   z.object({
     type: z.literal("call"),
@@ -51,8 +51,13 @@ export interface StreamRecord {
 
 /** Server → client. */
 export type StreamServerFrame =
-  /** First frame on every connection: the log position it starts after; `calls` when `call` frames are served. */
-  | { type: "hello"; last_seq: number; mode: Mode; calls: true }
+  /**
+   * First frame on every connection: the log position it starts after; `calls` when `call` frames are served;
+   * the guard state's version (see GET /v1/guardrails/snapshot).
+   */
+  | { type: "hello"; last_seq: number; mode: Mode; calls: true; guard_version: number }
+  /** Topic `guard`: the guard state changed (policy, mode, declarations, tool definitions); replicas refetch. */
+  | { type: "guard"; version: number }
   /** The answer to a `call`: the HTTP status and JSON body the same request gets over HTTP. */
   | { type: "reply"; id: CallId; status: number; body: unknown }
   /** Topic `approvals`: an approval was created or changed status (the full current view). */

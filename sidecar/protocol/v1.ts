@@ -44,6 +44,24 @@ export const EvaluateBodySchema = z.object({
 });
 export type EvaluateBody = z.infer<typeof EvaluateBodySchema>;
 
+/** GET /v1/guardrails/snapshot?agent_key=K — our addition: what a replica needs (see GuardSnapshot). */
+export const SnapshotQuerySchema = z.object({ agent_key: z.string().min(1).max(500) });
+
+/**
+ * POST /v1/guardrails/decisions — our addition: decisions a replica of the engine made for calls nothing
+ * matched (the MCP proxy's fast path), reported after the fact. The sidecar decides each one again with its
+ * own engine under the same id and journals its own answer; one that is not a plain allow is reported back
+ * as `diverged` (the replica was behind, e.g. a policy edit was on its way).
+ */
+export const ReportDecisionsBodySchema = z.object({
+  decisions: z.array(z.object({ decision_id: z.string().min(1).max(200), body: EvaluateBodySchema })).min(1).max(500),
+});
+export type ReportDecisionsBody = z.infer<typeof ReportDecisionsBodySchema>;
+export interface ReportDecisionsResponse {
+  accepted: number;
+  diverged: string[];
+}
+
 export function toGuardRequest(body: EvaluateBody): GuardRequest {
   return {
     agentKey: body.agent_key,

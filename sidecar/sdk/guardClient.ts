@@ -41,7 +41,7 @@ export class GuardClient {
   async evaluate(input: GuardInput & { runId?: string | undefined }): Promise<GuardOutcome> {
     let raw: unknown;
     try {
-      raw = await this.http.request("POST", EVALUATE_PATH, this.body(input), { deadlineMs: this.options.guardTimeoutMs });
+      raw = await this.http.request("POST", EVALUATE_PATH, evaluateBody(input, this.options), { deadlineMs: this.options.guardTimeoutMs });
       return { decision: toApieDecision(parseAnswer(EvaluateResponseSchema, raw, `POST ${EVALUATE_PATH}`)) };
     } catch (error) {
       if (error instanceof TransportError) return this.unavailable(error);
@@ -62,39 +62,47 @@ export class GuardClient {
     );
     return { decision: localDecision(failureMode, mode, message), failure };
   }
+}
 
-  private body(input: GuardInput & { runId?: string | undefined }): z.input<typeof EvaluateBodySchema> {
-    const tool: ToolRef | undefined = input.tool;
-    // What the caller did not say is sent as absent, not as a placeholder, so the sidecar infers it (from the
-    // tool's definition, its arguments, its name) instead of deciding on "execute" / "unknown".
-    const action = input.action;
-    const resource = input.resource;
-    let sections: { tool: unknown; action: unknown; resource: unknown; metadata: unknown } = {
-      tool: tool ? { name: tool.name, provider: tool.provider ?? null, riskLevel: tool.riskLevel ?? null } : null,
-      action: action ? { type: action.type, name: action.name ?? null } : tool ? { type: null, name: tool.name } : null,
-      resource: resource
-        ? {
-            type: resource.type,
-            provider: resource.provider ?? null,
-            environment: resource.environment ?? null,
-            external_id: resource.externalId ?? null,
-          }
-        : null,
-      metadata: input.metadata ?? null,
-    };
-    if (this.options.redactor) {
-      sections = this.options.redactor.redactEvent({ type: "guard.evaluate", ...sections }) as typeof sections;
-    }
-    return {
-      agent_key: this.options.agentKey,
-      run_id: input.runId ?? null,
-      mode: this.options.mode,
-      risk_level: input.riskLevel ?? tool?.riskLevel ?? action?.riskLevel ?? null,
-      ...(sections as Pick<z.input<typeof EvaluateBodySchema>, "tool" | "action" | "resource" | "metadata">),
-      ...(input.arguments === undefined ? {} : { arguments: input.arguments }),
-      ...(input.approvalId ? { approval_id: input.approvalId } : {}),
-    };
+/** Who asks, for {@link evaluateBody}. */
+export interface EvaluateBodyOptions {
+  agentKey: string;
+  mode: Mode;
+  redactor?: Redactor | undefined;
+}
+
+/** The POST /v1/guardrails/evaluate body of one guard input (the MCP proxy's replica decides on the same body). */
+export function evaluateBody(input: GuardInput & { runId?: string | undefined }, options: EvaluateBodyOptions): z.input<typeof EvaluateBodySchema> {
+  const tool: ToolRef | undefined = input.tool;
+  // What the caller did not say is sent as absent, not as a placeholder, so the sidecar infers it (from the
+  // tool's definition, its arguments, its name) instead of deciding on "execute" / "unknown".
+  const action = input.action;
+  const resource = input.resource;
+  let sections: { tool: unknown; action: unknown; resource: unknown; metadata: unknown } = {
+    tool: tool ? { name: tool.name, provider: tool.provider ?? null, riskLevel: tool.riskLevel ?? null } : null,
+    action: action ? { type: action.type, name: action.name ?? null } : tool ? { type: null, name: tool.name } : null,
+    resource: resource
+      ? {
+          type: resource.type,
+          provider: resource.provider ?? null,
+          environment: resource.environment ?? null,
+          external_id: resource.externalId ?? null,
+        }
+      : null,
+    metadata: input.metadata ?? null,
+  };
+  if (options.redactor) {
+    sections = options.redactor.redactEvent({ type: "guard.evaluate", ...sections }) as typeof sections;
   }
+  return {
+    agent_key: options.agentKey,
+    run_id: input.runId ?? null,
+    mode: options.mode,
+    risk_level: input.riskLevel ?? tool?.riskLevel ?? action?.riskLevel ?? null,
+    ...(sections as Pick<z.input<typeof EvaluateBodySchema>, "tool" | "action" | "resource" | "metadata">),
+    ...(input.arguments === undefined ? {} : { arguments: input.arguments }),
+    ...(input.approvalId ? { approval_id: input.approvalId } : {}),
+  };
 }
 
 export function describeFailure(failure: TransportError): string {

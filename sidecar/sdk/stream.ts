@@ -42,7 +42,7 @@ const ApprovalFrameSchema = z.object({
   type: z.literal("approval"),
   approval: z.object({ id: z.string(), status: ApprovalStatusSchema }),
 });
-const HelloFrameSchema = z.object({ type: z.literal("hello"), calls: z.boolean().optional() });
+const HelloFrameSchema = z.object({ type: z.literal("hello"), calls: z.boolean().optional() }).loose();
 const ReplyFrameSchema = z.object({ type: z.literal("reply"), id: z.int(), status: z.int(), body: z.unknown() });
 // Contract checks: the sidecar's frames parse here.
 const _framesParse = (
@@ -71,6 +71,8 @@ export class SidecarStream {
   private unsupported = false;
   private retryAt = 0;
   private retryDelay = RECONNECT_MIN_MS;
+  private topics: readonly string[] | undefined;
+  private readonly frameListeners = new Set<(frame: Record<string, unknown>) => void>();
 
   constructor(
     private readonly url: string,
@@ -126,6 +128,18 @@ export class SidecarStream {
       const head = `{"type":"call","id":${id},"method":"${method}","path":${JSON.stringify(path)}`;
       socket.send(body === undefined ? `${head}}` : `${head},"body":${body}}`);
     });
+  }
+
+  /** Subscribes to these topics (instead of the server's default, `approvals`) now and after every reconnect. */
+  subscribe(topics: readonly string[]): void {
+    this.topics = topics;
+    if (this.socket?.readyState === WebSocket.OPEN) this.socket.send(JSON.stringify({ type: "subscribe", topics }));
+  }
+
+  /** Every other server frame — `hello` included, once per connection — as parsed JSON. Returns the unsubscribe. */
+  onFrame(listener: (frame: Record<string, unknown>) => void): () => void {
+    this.frameListeners.add(listener);
+    return () => this.frameListeners.delete(listener);
   }
 
   /**
@@ -187,7 +201,7 @@ export class SidecarStream {
         if (isBinary) return;
         const frame = parseFrame(String(data));
         if (frame === undefined) return;
-        if (this.socket === socket) return this.onFrame(frame);
+        if (this.socket === socket) return this.handleFrame(frame);
         const hello = HelloFrameSchema.safeParse(frame);
         if (!hello.success) return;
         if (this.closed) {
@@ -197,7 +211,9 @@ export class SidecarStream {
         }
         this.socket = socket;
         this.callsServed = hello.data.calls === true;
+        if (this.topics !== undefined) socket.send(JSON.stringify({ type: "subscribe", topics: this.topics }));
         settle(true);
+        for (const listener of this.frameListeners) listener(frame as Record<string, unknown>);
       });
       // Errors (refused, 401, reset) end in "close"; this listener only keeps them from being thrown.
       socket.on("error", () => undefined);
@@ -213,7 +229,7 @@ export class SidecarStream {
     });
   }
 
-  private onFrame(frame: unknown): void {
+  private handleFrame(frame: unknown): void {
     const type = (frame as { type?: unknown }).type;
     if (type === "reply") {
       const reply = ReplyFrameSchema.safeParse(frame);
@@ -229,7 +245,9 @@ export class SidecarStream {
     if (type === "approval") {
       const approval = ApprovalFrameSchema.safeParse(frame);
       if (approval.success) this.dispatch(approval.data.approval.id, approval.data.approval.status);
+      return;
     }
+    for (const listener of this.frameListeners) listener(frame as Record<string, unknown>);
   }
 
   private failPending(reason: string): void {

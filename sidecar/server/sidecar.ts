@@ -69,7 +69,8 @@ async function startLocked(options: SidecarOptions, startedAt: number, lock: { r
   const services: SidecarServices = { engine, journal, approvals, keys, workspace: options.workspace, startedAt, baseUrl: () => baseUrl };
   const routes = new RouteDispatcher(services);
   const server = createSidecarHttpServer(routes, keys);
-  const hub = new StreamHub(journal, keys, () => engine.workspaceMode, routes);
+  const hub = new StreamHub(journal, keys, () => engine.workspaceMode, routes, () => engine.stateVersion);
+  const stopGuardWatch = engine.onDidChange((version) => hub.guardChanged(version));
   server.on("upgrade", (req, socket, head: Buffer) => hub.handleUpgrade(req, socket, head, localPort(server)));
   const port = await listen(server, options.port);
   baseUrl = `http://127.0.0.1:${port}`;
@@ -85,6 +86,7 @@ async function startLocked(options: SidecarOptions, startedAt: number, lock: { r
     async close() {
       policy.close();
       approvals.close();
+      stopGuardWatch();
       hub.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());

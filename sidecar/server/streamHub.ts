@@ -38,6 +38,7 @@ export class StreamHub {
     private readonly keys: Keys,
     private readonly mode: () => Mode,
     private readonly routes: RouteDispatcher,
+    private readonly guardVersion: () => number,
   ) {
     this.unsubscribe = journal.onRecord((record) => this.publish(record));
   }
@@ -72,7 +73,7 @@ export class StreamHub {
     ws.on("close", gone);
     ws.on("error", gone);
     ws.on("message", (data, isBinary) => this.onClientFrame(ws, client, isBinary ? null : data.toString()));
-    send(ws, { type: "hello", last_seq: this.journal.state.lastSeq, mode: this.mode(), calls: true });
+    send(ws, { type: "hello", last_seq: this.journal.state.lastSeq, mode: this.mode(), calls: true, guard_version: this.guardVersion() });
   }
 
   private onClientFrame(ws: WebSocket, client: StreamClient, text: string | null): void {
@@ -144,6 +145,16 @@ export class StreamHub {
 
   private reply(ws: WebSocket, id: CallId, answer: { status: number; body: unknown }): void {
     send(ws, { type: "reply", id, status: answer.status, body: answer.body });
+  }
+
+  /** The guard state changed: `guard` subscribers (engine replicas) hear its new version. */
+  guardChanged(version: number): void {
+    let frame: string | undefined;
+    for (const [ws, { topics }] of this.clients) {
+      if (!topics.has("guard")) continue;
+      frame ??= JSON.stringify({ type: "guard", version } satisfies StreamServerFrame);
+      sendRaw(ws, frame);
+    }
   }
 
   private publish(record: TimelineRecord): void {

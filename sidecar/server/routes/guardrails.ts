@@ -4,14 +4,25 @@ import { isTemplateKey, TEMPLATE_KEYS } from "../../guard/templateCatalog";
 import type { GuardRequest } from "../../guard/types";
 import { enableTemplate } from "../../policy/policyFile";
 import type { DecisionRequestSummary } from "../../protocol/records";
-import { EvaluateBodySchema, SetModeBodySchema, toGuardRequest, type EvaluateResponse, type HealthResponse } from "../../protocol/v1";
-import { HttpError, parseBody, type Route, type SidecarServices } from "../routing";
+import { isPlainAllow } from "../../guard/engine";
+import {
+  EvaluateBodySchema,
+  ReportDecisionsBodySchema,
+  SetModeBodySchema,
+  SnapshotQuerySchema,
+  toGuardRequest,
+  type EvaluateResponse,
+  type HealthResponse,
+  type ReportDecisionsResponse,
+} from "../../protocol/v1";
+import { HttpError, parseBody, parseQuery, type Route, type SidecarServices } from "../routing";
 import { switchWorkspaceMode } from "../workspaceMode";
 
 export const POLICY_FILE = "apie.policy.json";
 
 /** Health, the guard decision itself, templates and the workspace mode. */
 export function guardrailRoutes(s: SidecarServices): Route[] {
+  const reportedIds = new Set<string>();
   return [
     {
       method: "GET",
@@ -31,6 +42,16 @@ export function guardrailRoutes(s: SidecarServices): Route[] {
       method: "POST",
       path: "/v1/guardrails/evaluate",
       handle: ({ body }) => evaluate(s, parseBody(EvaluateBodySchema, body)),
+    },
+    {
+      method: "GET",
+      path: "/v1/guardrails/snapshot",
+      handle: ({ query }) => s.engine.snapshot(parseQuery(SnapshotQuerySchema, query).agent_key),
+    },
+    {
+      method: "POST",
+      path: "/v1/guardrails/decisions",
+      handle: ({ body }) => reportedDecisions(s, parseBody(ReportDecisionsBodySchema, body), reportedIds),
     },
     {
       method: "POST",
@@ -90,6 +111,30 @@ async function evaluate(s: SidecarServices, body: ReturnType<typeof EvaluateBody
   }
   const approval = await s.approvals.open(approvalId, request, decision);
   return { ...decision, approval_request: { id: approval.id, status: "pending", expires_at: approval.expires_at } };
+}
+
+/** Ids of reported decisions already journaled: a batch resent after a dropped answer is not logged twice. */
+const REMEMBERED_REPORTS = 10_000;
+
+/**
+ * Decisions a replica made (see ReportDecisionsBodySchema): each is decided again here under its id and
+ * journaled lazily, as any decision that let a call proceed; the journal holds the sidecar's own answer.
+ */
+function reportedDecisions(s: SidecarServices, body: ReturnType<typeof ReportDecisionsBodySchema.parse>, seen: Set<string>): ReportDecisionsResponse {
+  const diverged: string[] = [];
+  let accepted = 0;
+  for (const { decision_id: id, body: call } of body.decisions) {
+    if (seen.has(id)) continue;
+    seen.add(id);
+    if (seen.size > REMEMBERED_REPORTS) seen.delete(seen.values().next().value!);
+    const request = toGuardRequest(call);
+    const decision = s.engine.evaluate(request, id);
+    const plain = isPlainAllow(decision);
+    if (!plain) diverged.push(id);
+    s.journal.record("decision", { request: summarize(request), decision, approval_id: null, reported: { by: "replica", diverged: !plain } }, { lazy: true });
+    accepted++;
+  }
+  return { accepted, diverged };
 }
 
 function summarize(request: GuardRequest): DecisionRequestSummary {

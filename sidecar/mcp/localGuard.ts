@@ -1,0 +1,170 @@
+import { z } from "zod";
+import { GuardEngine, isPlainAllow, type GuardSnapshot } from "../guard/engine";
+import { CapabilitySchema, ModeSchema, RiskLevelSchema } from "../guard/policySchema";
+import { createRedactor, type Redactor } from "../guard/redact";
+import type { Mode } from "../guard/types";
+import { EvaluateBodySchema, toGuardRequest } from "../protocol/v1";
+import { toApieDecision, type ApieDecision } from "../sdk/decision";
+import { EventQueue } from "../sdk/eventQueue";
+import { evaluateBody } from "../sdk/guardClient";
+import { RawJson, type HttpClient } from "../sdk/http";
+import type { SidecarStream } from "../sdk/stream";
+import type { ApieLogger, GuardInput } from "../sdk/types";
+
+/**
+ * The MCP proxy's fast path: a replica of the sidecar's guard engine, in the proxy's own process, that decides
+ * the calls nothing stands in the way of — a plain allow, no guardrail matched, no drift — without the round
+ * trip to the sidecar (a fourth process on two cores cost ~300 µs per call, bench/mcp.bench.ts). Anything
+ * else (warn, block, approval, would-block, a broken policy) is still asked of the sidecar.
+ *
+ * Same answers as the sidecar: the replica is built from the sidecar's own snapshot of its guard state (GET
+ * /v1/guardrails/snapshot: the policy text it loaded, the workspace mode, this agent's declarations, the tool
+ * definitions) and decides on the same evaluate body, parsed by the same schema. It is used only while it is
+ * current: the stream is up and the version it was built from is the latest the sidecar announced (`hello`,
+ * then a `guard` frame on every change, which makes it fetch a new snapshot). Every decision it makes is
+ * reported (POST /v1/guardrails/decisions, batched, off the call's path); the sidecar decides it again under
+ * the same id and journals its own answer, flagged `diverged` if the replica was behind — possible only in
+ * the instant between a change and its frame arriving.
+ */
+
+const SnapshotSchema = z.object({
+  version: z.int(),
+  policy_state: z.enum(["ok", "none", "stale", "invalid"]),
+  policy_text: z.string().nullable(),
+  workspace_mode: ModeSchema.nullable(),
+  agent_key: z.string(),
+  capabilities: z.array(CapabilitySchema),
+  tools: z.array(
+    z.object({
+      name: z.string(),
+      provider: z.string().optional(),
+      description: z.string().optional(),
+      actionTypes: z.array(z.string()).readonly().optional(),
+      resourceTypes: z.array(z.string()).readonly().optional(),
+      riskLevel: RiskLevelSchema.optional(),
+    }),
+  ),
+});
+// Contract check: what the sidecar sends parses here.
+const _snapshotParses = (snapshot: GuardSnapshot): z.input<typeof SnapshotSchema> => snapshot;
+void _snapshotParses;
+
+export interface LocalGuardOptions {
+  agentKey: string;
+  mode: Mode;
+  redactKeys: readonly string[];
+  logger: ApieLogger;
+}
+
+interface Report {
+  decision_id: string;
+  body: unknown;
+}
+
+export class LocalGuard {
+  private replica: GuardEngine | undefined;
+  private replicaVersion = -1;
+  private announcedVersion = -2;
+  private fetching: Promise<void> | undefined;
+  private unreported: Report[] = [];
+  private readonly reports: EventQueue;
+  private readonly redactor: Redactor | undefined;
+  private readonly stopListening: () => void;
+  private lastError: string | undefined;
+
+  constructor(
+    private readonly http: HttpClient,
+    private readonly stream: SidecarStream,
+    private readonly options: LocalGuardOptions,
+  ) {
+    this.redactor = options.redactKeys.length > 0 ? createRedactor({ redactKeys: [...options.redactKeys] }) : undefined;
+    this.reports = new EventQueue({
+      send: async (batch) => {
+        await http.request("POST", "/v1/guardrails/decisions", new RawJson(`{"decisions":${batch.json}}`));
+      },
+      flushIntervalMs: 250,
+      maxBatchSize: 200,
+      maxQueueSize: 20_000,
+      dropPolicy: "drop_oldest",
+      retry: { attempts: 3, baseDelayMs: 250 },
+      keyOf: (report) => String(report.decision_id),
+      onError: (error) => this.warnOnce(`could not report local decisions: ${(error as Error).message}`),
+    });
+    this.reports.start();
+    stream.subscribe(["guard"]);
+    this.stopListening = stream.onFrame((frame) => {
+      const version = frame.type === "hello" ? frame.guard_version : frame.type === "guard" ? frame.version : undefined;
+      if (typeof version !== "number") return;
+      this.announcedVersion = version;
+      if (version !== this.replicaVersion) void this.refresh();
+    });
+    stream.warm();
+  }
+
+  /**
+   * The replica's decision when it may make it (a plain allow while current), else undefined: ask the sidecar.
+   * Synchronous, so a call decided here waits for nothing.
+   */
+  decide(input: GuardInput & { runId?: string | undefined }): ApieDecision | undefined {
+    const replica = this.replica;
+    if (replica === undefined || this.replicaVersion !== this.announcedVersion || !this.stream.callsAvailable) {
+      this.stream.warm();
+      return undefined;
+    }
+    const body = evaluateBody(input, { agentKey: this.options.agentKey, mode: this.options.mode, redactor: this.redactor });
+    const parsed = EvaluateBodySchema.safeParse(body);
+    if (!parsed.success) return undefined; // the sidecar names the problem
+    const decision = replica.evaluate(toGuardRequest(parsed.data));
+    if (!isPlainAllow(decision)) return undefined;
+    this.unreported.push({ decision_id: decision.decision_id, body });
+    if (this.unreported.length === 1) setImmediate(this.queueReports);
+    return toApieDecision({ ...decision, approval_request: null });
+  }
+
+  /** Sends what is still to be reported; resolves when sent or given up (see EventQueue). */
+  flush(): Promise<void> {
+    this.queueReports();
+    return this.reports.flush();
+  }
+
+  close(): void {
+    this.stopListening();
+    this.queueReports();
+    this.reports.close();
+  }
+
+  /** Serializing a report (its arguments) happens after the call went on, not before. */
+  private readonly queueReports = (): void => {
+    const pending = this.unreported;
+    this.unreported = [];
+    for (const report of pending) this.reports.enqueue(report as unknown as Record<string, unknown>);
+  };
+
+  /** Fetches the snapshot of the latest announced version (one fetch at a time; again if it moved meanwhile). */
+  private refresh(): Promise<void> {
+    this.fetching ??= this.fetch().finally(() => {
+      this.fetching = undefined;
+      if (this.announcedVersion !== this.replicaVersion && this.stream.callsAvailable) void this.refresh();
+    });
+    return this.fetching;
+  }
+
+  private async fetch(): Promise<void> {
+    try {
+      const raw = await this.http.request("GET", `/v1/guardrails/snapshot?agent_key=${encodeURIComponent(this.options.agentKey)}`);
+      const snapshot = SnapshotSchema.parse(raw) as GuardSnapshot;
+      this.replica = GuardEngine.replica(snapshot);
+      this.replicaVersion = snapshot.version;
+    } catch (error) {
+      this.replica = undefined;
+      this.replicaVersion = -1;
+      this.warnOnce(`the local fast path is off, every call asks the sidecar: ${(error as Error).message}`);
+    }
+  }
+
+  private warnOnce(message: string): void {
+    if (message === this.lastError) return;
+    this.lastError = message;
+    this.options.logger.warn(message);
+  }
+}

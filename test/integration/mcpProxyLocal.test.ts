@@ -1,0 +1,175 @@
+import { McpError } from "@modelcontextprotocol/sdk/types.js";
+import { strict as assert } from "node:assert";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import WebSocket from "ws";
+import { connectProxy, EVERYTHING, writeJson, type ProxiedClient } from "./mcpProxyHarness";
+import { call } from "./sidecarHttp";
+import { startSidecarProcess, waitFor, type SidecarUnderTest } from "./sidecarProcess";
+
+/**
+ * The proxy's fast path (sidecar/mcp/localGuard.ts) against a real sidecar: plain allows decided in the proxy
+ * and journaled by the sidecar as reported decisions; anything a guardrail matches still decided by the
+ * sidecar; a policy edit followed by the next calls. Plus the two endpoints behind it.
+ */
+
+/** The log's records so far; a line still being written (lazy decisions are written within 50 ms) is skipped. */
+function readRecords(workspace: string): any[] {
+  return readFileSync(path.join(workspace, ".apie/events.jsonl"), "utf8")
+    .split("\n")
+    .flatMap((line) => {
+      try {
+        return line === "" ? [] : [JSON.parse(line)];
+      } catch {
+        return [];
+      }
+    });
+}
+
+const ALLOW_ECHO = { version: 1, mode: "enforce", guardrails: [{ key: "no-secret-echo", name: "No secret echo", decision: "block", reason: "no secrets", match: { "tool.name": "everything.echo", arguments: { "$.message": { glob: "secret*" } } } }] };
+const BLOCK_ECHO = { version: 1, mode: "enforce", guardrails: [{ key: "no-echo", name: "No echo", decision: "block", reason: "echo is off", match: { "tool.name": "everything.echo" } }] };
+
+describe("apie mcp proxy: plain allows decided in the proxy (real sidecar, real MCP server)", function () {
+  this.timeout(30_000);
+  let workspace: string;
+  let sidecar: SidecarUnderTest;
+  let proxied: ProxiedClient;
+  const records = () => readRecords(workspace);
+  const decisionOf = (message: string) => records().find((r) => r.kind === "decision" && r.data.request.arguments?.message === message);
+  const echo = (message: string) => proxied.client.callTool({ name: "echo", arguments: { message } });
+
+  before(async () => {
+    workspace = mkdtempSync(path.join(tmpdir(), "apie-mcp-local-"));
+    writeJson(workspace, "apie.policy.json", ALLOW_ECHO);
+    sidecar = await startSidecarProcess(workspace);
+    proxied = await connectProxy(writeJson(workspace, "apie.mcp.json", { agentKey: "mcp-local", serverName: "everything", mode: "enforce", upstream: { command: process.execPath, args: [EVERYTHING] } }));
+  });
+  after(async () => {
+    await proxied?.close();
+    await sidecar?.stop();
+    rmSync(workspace, { recursive: true, force: true });
+  });
+
+  it("a call nothing matches is decided in the proxy and journaled by the sidecar as a reported, agreeing decision", async () => {
+    // The replica is ready once the proxy fetched its snapshot; until then calls are the sidecar's.
+    let n = 0;
+    await waitFor(async () => {
+      await echo(`warm-up ${++n}`);
+      return records().some((r) => r.kind === "decision" && r.data.reported !== undefined);
+    }, 10_000);
+    const result = await echo("hello, decided here");
+    assert.deepEqual(result.content, [{ type: "text", text: "Echo: hello, decided here" }]);
+    await waitFor(() => decisionOf("hello, decided here") !== undefined);
+    const decision = decisionOf("hello, decided here");
+    assert.deepEqual(decision.data.reported, { by: "replica", diverged: false });
+    assert.equal(decision.data.decision.effective_decision, "allow");
+    assert.equal(decision.data.request.tool.name, "everything.echo");
+    // The outcome event arrives with the proxy's next event batch; it names the reported decision.
+    await waitFor(() => records().some((r) => r.kind === "event" && r.data.event.type === "agent.action.completed" && r.data.event.metadata?.decision_id === decision.data.decision.decision_id));
+  });
+
+  it("a call a guardrail matches is still the sidecar's: -32001, and its decision is not a reported one", async () => {
+    const error = await echo("secret sauce").then(
+      () => assert.fail("expected -32001"),
+      (e: unknown) => e,
+    );
+    assert.ok(error instanceof McpError && error.code === -32001, String(error));
+    const decision = decisionOf("secret sauce");
+    assert.equal(decision.data.decision.policy_decision, "block");
+    assert.equal(decision.data.reported, undefined);
+  });
+
+  it("a policy edit reaches the replica: the next calls follow it, both ways", async () => {
+    writeJson(workspace, "apie.policy.json", BLOCK_ECHO);
+    let n = 0;
+    await waitFor(async () => {
+      const outcome = await echo(`after the edit ${++n}`).then(
+        () => "allowed",
+        (e: unknown) => (e instanceof McpError && e.code === -32001 ? "blocked" : String(e)),
+      );
+      return outcome === "blocked";
+    }, 10_000);
+    writeJson(workspace, "apie.policy.json", ALLOW_ECHO);
+    await waitFor(() =>
+      echo(`allowed again ${++n}`).then(
+        () => true,
+        () => false,
+      ),
+    10_000);
+    // Back to plain allows: decided in the proxy again (reports reach the sidecar in batches, within 250 ms).
+    await waitFor(async () => {
+      const message = `decided here again ${++n}`;
+      await echo(message);
+      await waitFor(() => decisionOf(message) !== undefined);
+      return decisionOf(message).data.reported?.by === "replica";
+    }, 10_000);
+  });
+});
+
+describe("the replica endpoints: snapshot, reported decisions, guard frames (real sidecar)", function () {
+  this.timeout(30_000);
+  let workspace: string;
+  let sidecar: SidecarUnderTest;
+  const body = (message: string) => ({ agent_key: "mcp-local", mode: "enforce", tool: { name: "everything.echo", provider: "mcp" }, arguments: { message } });
+
+  beforeEach(async () => {
+    workspace = mkdtempSync(path.join(tmpdir(), "apie-replica-"));
+    writeJson(workspace, "apie.policy.json", ALLOW_ECHO);
+    sidecar = await startSidecarProcess(workspace);
+  });
+  afterEach(async () => {
+    await sidecar.stop();
+    rmSync(workspace, { recursive: true, force: true });
+  });
+
+  it("GET /v1/guardrails/snapshot gives the policy text in force, the mode, declarations and definitions, versioned", async () => {
+    const snapshot = await call(sidecar, "GET", "/v1/guardrails/snapshot?agent_key=mcp-local");
+    assert.equal(snapshot.status, 200);
+    assert.equal(snapshot.body.policy_state, "ok");
+    assert.deepEqual(JSON.parse(snapshot.body.policy_text), ALLOW_ECHO);
+    assert.equal(typeof snapshot.body.version, "number");
+    const missing = await call(sidecar, "GET", "/v1/guardrails/snapshot");
+    assert.equal(missing.status, 400);
+    assert.equal(missing.body.error.field, "agent_key");
+  });
+
+  it("POST /v1/guardrails/decisions: each is decided again and journaled; one the sidecar would not allow is reported diverged; a resend is not logged twice", async () => {
+    const report = { decisions: [{ decision_id: "dec_replica_1", body: body("fine") }, { decision_id: "dec_replica_2", body: body("secret") }] };
+    const answer = await call(sidecar, "POST", "/v1/guardrails/decisions", { body: JSON.stringify(report) });
+    assert.deepEqual(answer.body, { accepted: 2, diverged: ["dec_replica_2"] });
+    const again = await call(sidecar, "POST", "/v1/guardrails/decisions", { body: JSON.stringify(report) });
+    assert.deepEqual(again.body, { accepted: 0, diverged: [] });
+    await waitFor(() => readRecords(workspace).some((r) => r.data.decision?.decision_id === "dec_replica_2"));
+    const logged = readRecords(workspace).filter((r) => r.kind === "decision");
+    assert.deepEqual(
+      logged.map((r) => [r.data.decision.decision_id, r.data.decision.policy_decision, r.data.reported]),
+      [
+        ["dec_replica_1", "allow", { by: "replica", diverged: false }],
+        ["dec_replica_2", "block", { by: "replica", diverged: true }],
+      ],
+    );
+    const bad = await call(sidecar, "POST", "/v1/guardrails/decisions", { body: JSON.stringify({ decisions: [{ decision_id: "x", body: { mode: "enforce" } }] }) });
+    assert.equal(bad.status, 400);
+    assert.equal(bad.body.error.field, "decisions.0.body.agent_key");
+  });
+
+  it("`guard` subscribers hear every change of the guard state; hello carries the current version", async () => {
+    const ws = new WebSocket(sidecar.discovery.baseUrl.replace("http", "ws") + "/v1/stream", { headers: { authorization: `Bearer ${sidecar.discovery.apiKey}` } });
+    const frames: any[] = [];
+    ws.on("message", (d) => frames.push(JSON.parse(d.toString())));
+    await new Promise((resolve, reject) => (ws.once("open", resolve), ws.once("error", reject)));
+    await waitFor(() => frames.some((f) => f.type === "hello"));
+    const start = frames.find((f) => f.type === "hello").guard_version;
+    ws.send(JSON.stringify({ type: "subscribe", topics: ["guard"] }));
+    await new Promise((r) => setTimeout(r, 50));
+    await call(sidecar, "POST", "/v1/mode", { key: sidecar.discovery.adminKey, body: JSON.stringify({ mode: "monitor" }) });
+    await waitFor(() => frames.some((f) => f.type === "guard" && f.version > start));
+    writeJson(workspace, "apie.policy.json", BLOCK_ECHO);
+    await waitFor(() => frames.filter((f) => f.type === "guard").length >= 2, 10_000);
+    const snapshot = await call(sidecar, "GET", "/v1/guardrails/snapshot?agent_key=mcp-local");
+    assert.equal(snapshot.body.version, frames.filter((f) => f.type === "guard").at(-1).version);
+    assert.equal(snapshot.body.workspace_mode, "monitor");
+    ws.close();
+  });
+});
