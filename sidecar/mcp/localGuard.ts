@@ -107,6 +107,7 @@ export class LocalGuard {
    */
   decide(input: GuardInput & { runId?: string | undefined }): ApieDecision | undefined {
     const replica = this.replica;
+    if (input.approvalId !== undefined) return undefined; // redeeming a grant is the sidecar's business
     if (replica === undefined || this.replicaVersion !== this.announcedVersion || !this.stream.callsAvailable) {
       this.stream.warm();
       return undefined;
