@@ -1,7 +1,7 @@
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { McpError } from "@modelcontextprotocol/sdk/types.js";
 import { strict as assert } from "node:assert";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import {
@@ -10,6 +10,7 @@ import {
   connectProxy,
   EVERYTHING,
   FILESYSTEM,
+  logRecords,
   pendingApproval,
   resolveApproval,
   writeJson,
@@ -56,11 +57,7 @@ describe("apie mcp proxy (stdio, real sidecar, real MCP servers)", function () {
     assert.ok(error instanceof McpError, String(error));
     return error;
   };
-  const records = () =>
-    readFileSync(path.join(workspace, ".apie/events.jsonl"), "utf8")
-      .trim()
-      .split("\n")
-      .map((line) => JSON.parse(line));
+  const records = () => logRecords(workspace);
 
   before(async () => {
     workspace = mkdtempSync(path.join(tmpdir(), "apie-mcp-"));

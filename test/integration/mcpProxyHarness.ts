@@ -1,7 +1,7 @@
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { spawn, type ChildProcess } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { createServer, type AddressInfo } from "node:net";
 import path from "node:path";
 import { createInterface } from "node:readline";
@@ -28,6 +28,19 @@ export function cleanEnv(extra: Record<string, string> = {}): Record<string, str
 
 export function sidecarEnv(sidecar: SidecarUnderTest): Record<string, string> {
   return cleanEnv({ APIE_BASE_URL: sidecar.discovery.baseUrl, APIE_API_KEY: sidecar.discovery.apiKey });
+}
+
+/** The sidecar's log records so far; a line still being written (lazy records land within 50 ms) is skipped. */
+export function logRecords(workspace: string): any[] {
+  return readFileSync(path.join(workspace, ".apie/events.jsonl"), "utf8")
+    .split("\n")
+    .flatMap((line) => {
+      try {
+        return line === "" ? [] : [JSON.parse(line)];
+      } catch {
+        return [];
+      }
+    });
 }
 
 export function writeJson(dir: string, name: string, value: unknown): string {

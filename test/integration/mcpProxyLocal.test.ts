@@ -1,10 +1,10 @@
 import { McpError } from "@modelcontextprotocol/sdk/types.js";
 import { strict as assert } from "node:assert";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import WebSocket from "ws";
-import { connectProxy, EVERYTHING, writeJson, type ProxiedClient } from "./mcpProxyHarness";
+import { connectProxy, EVERYTHING, logRecords, writeJson, type ProxiedClient } from "./mcpProxyHarness";
 import { call } from "./sidecarHttp";
 import { startSidecarProcess, waitFor, type SidecarUnderTest } from "./sidecarProcess";
 
@@ -14,19 +14,6 @@ import { startSidecarProcess, waitFor, type SidecarUnderTest } from "./sidecarPr
  * sidecar; a policy edit followed by the next calls. Plus the two endpoints behind it.
  */
 
-/** The log's records so far; a line still being written (lazy decisions are written within 50 ms) is skipped. */
-function readRecords(workspace: string): any[] {
-  return readFileSync(path.join(workspace, ".apie/events.jsonl"), "utf8")
-    .split("\n")
-    .flatMap((line) => {
-      try {
-        return line === "" ? [] : [JSON.parse(line)];
-      } catch {
-        return [];
-      }
-    });
-}
-
 const ALLOW_ECHO = { version: 1, mode: "enforce", guardrails: [{ key: "no-secret-echo", name: "No secret echo", decision: "block", reason: "no secrets", match: { "tool.name": "everything.echo", arguments: { "$.message": { glob: "secret*" } } } }] };
 const BLOCK_ECHO = { version: 1, mode: "enforce", guardrails: [{ key: "no-echo", name: "No echo", decision: "block", reason: "echo is off", match: { "tool.name": "everything.echo" } }] };
 
@@ -35,7 +22,7 @@ describe("apie mcp proxy: plain allows decided in the proxy (real sidecar, real 
   let workspace: string;
   let sidecar: SidecarUnderTest;
   let proxied: ProxiedClient;
-  const records = () => readRecords(workspace);
+  const records = () => logRecords(workspace);
   const decisionOf = (message: string) => records().find((r) => r.kind === "decision" && r.data.request.arguments?.message === message);
   const echo = (message: string) => proxied.client.callTool({ name: "echo", arguments: { message } });
 
@@ -140,8 +127,8 @@ describe("the replica endpoints: snapshot, reported decisions, guard frames (rea
     assert.deepEqual(answer.body, { accepted: 2, diverged: ["dec_replica_2"] });
     const again = await call(sidecar, "POST", "/v1/guardrails/decisions", { body: JSON.stringify(report) });
     assert.deepEqual(again.body, { accepted: 0, diverged: [] });
-    await waitFor(() => readRecords(workspace).some((r) => r.data.decision?.decision_id === "dec_replica_2"));
-    const logged = readRecords(workspace).filter((r) => r.kind === "decision");
+    await waitFor(() => logRecords(workspace).some((r) => r.data.decision?.decision_id === "dec_replica_2"));
+    const logged = logRecords(workspace).filter((r) => r.kind === "decision");
     assert.deepEqual(
       logged.map((r) => [r.data.decision.decision_id, r.data.decision.policy_decision, r.data.reported]),
       [
