@@ -68,19 +68,32 @@ export interface RecordPresentation {
   details: string[];
 }
 
+/**
+ * A decision the MCP proxy made with its replica of the engine (a plain allow), as the sidecar journaled it:
+ * the sidecar decided it again; `diverged` means its own answer (the one shown) differs — the call had already
+ * run, on a replica a policy change had not reached yet.
+ */
+function reportedLine(diverged: boolean): string {
+  return diverged
+    ? "decided in the MCP proxy as a plain allow, before a guard change reached it; the call ran — the sidecar's own decision is shown"
+    : "decided in the MCP proxy (its copy of this policy); the sidecar decided the same";
+}
+
 /** One timeline row. Unknown record kinds still get a readable row (the log may be newer than the editor). */
 export function presentRecord(record: StreamRecord): RecordPresentation {
   switch (record.kind) {
     case "decision": {
       const d = record.data as RecordDataByKind["decision"];
       const outcome = decisionOutcome(d.decision);
+      const guardrails = d.decision.matched_guardrails.length ? ` · ${d.decision.matched_guardrails.map((g) => g.key).join(", ")}` : "";
       return {
         label: toolLabel(d.request),
-        description: `${outcomeLabel(outcome)}${d.decision.matched_guardrails.length ? ` · ${d.decision.matched_guardrails.map((g) => g.key).join(", ")}` : ""}`,
+        description: `${outcomeLabel(outcome)}${guardrails}${d.reported?.diverged ? " · after the fact" : ""}`,
         icon: OUTCOME_ICON[outcome],
         outcome,
         details: [
           `decision ${d.decision.decision_id}: policy ${d.decision.policy_decision}, effective ${d.decision.effective_decision} (${d.decision.mode})`,
+          ...(d.reported === undefined ? [] : [reportedLine(d.reported.diverged)]),
           d.decision.reason,
           ...d.decision.matched_guardrails.map((g) => `${g.key} (${g.decision}): ${g.reason}`),
           ...d.decision.drift_warnings.map((w) => `drift: ${w.message}`),

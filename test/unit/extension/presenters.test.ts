@@ -19,6 +19,18 @@ describe("extension presenters", () => {
     assert.ok(row.details.includes('arguments: {"version":"1.4.2"}'));
   });
 
+  it("says when the MCP proxy made a decision itself, and flags one the sidecar would not have made", () => {
+    const allow = decision({ effective_decision: "allow", policy_decision: "allow", matched_guardrails: [] });
+    const agreed = presentRecord(rec("decision", { request: request(), decision: allow, approval_id: null, reported: { by: "replica", diverged: false } }));
+    assert.equal(agreed.description, "allowed");
+    assert.ok(agreed.details.some((line) => /decided in the MCP proxy .*the sidecar decided the same/.test(line)));
+    const late = presentRecord(rec("decision", { request: request(), decision: decision(), approval_id: null, reported: { by: "replica", diverged: true } }));
+    assert.equal(late.description, "blocked · prod-deploys · after the fact");
+    assert.ok(late.details.some((line) => /before a guard change reached it; the call ran/.test(line)));
+    const own = presentRecord(rec("decision", { request: request(), decision: allow, approval_id: null }));
+    assert.ok(!own.details.some((line) => /MCP proxy/.test(line)));
+  });
+
   it("says who resolved an approval and why", () => {
     const row = presentRecord(rec("approval.resolved", { id: "apr_1", status: "rejected", resolved_at: "x", resolved_by: "editor", resolution_reason: "not today" }));
     assert.equal(row.label, "approval rejected");
