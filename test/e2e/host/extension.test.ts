@@ -299,13 +299,19 @@ async function readRunRows(runId: string): Promise<Row[]> {
     throw new Error(`${error.message} (${attempt} attempts; active editor: ${active ? `${active.uri.toString()} ${JSON.stringify(active.getText().slice(0, 80))}` : "none"})`);
   });
   const rows = [first];
-  for (;;) {
+  // Past the last row ↓ stays put, and Enter opens nothing new (or the same row again). A live refresh of the
+  // tree (records still arriving) can do the same, or move the focus back a row or two: so that is taken as the
+  // end only after a few tries; rows seen already are skipped.
+  for (let misses = 0; ; ) {
     await exec("apie.runs.focus");
     await exec("list.focusDown");
     await exec("list.select");
-    const row = await nextDetails(3000);
-    // Past the last row ↓ stays put, and Enter opens nothing new (or the same row again).
-    if (row === undefined || row.seq === rows[rows.length - 1]!.seq) break;
+    const row = await nextDetails(misses === 0 ? 3000 : 1000);
+    if (row === undefined || row.seq <= rows[rows.length - 1]!.seq) {
+      if (++misses > 3) break;
+      continue;
+    }
+    misses = 0;
     rows.push(row);
     if (row.kind === "run.completed") break;
     if (rows.length > 50) throw new Error("more than 50 rows under the run");
