@@ -12,7 +12,7 @@ import type { Mode } from "../guard/types";
 export const STREAM_PATH = "/v1/stream";
 
 /** A client's name for one of its calls; echoed in the reply. */
-const CallIdSchema = z.union([z.int().min(0), z.string().min(1).max(100)]);
+export const CallIdSchema = z.union([z.int().min(0), z.string().min(1).max(100)]);
 export type CallId = z.infer<typeof CallIdSchema>;
 
 /**

@@ -10,6 +10,9 @@ import { opt } from "./wire";
  * internal code only sees the GuardRequest it maps to.
  */
 
+/** Request bodies above this are refused with 413 over HTTP; a `/v1/stream` call frame may carry as much. */
+export const MAX_BODY_BYTES = 1024 * 1024;
+
 /** POST /v1/guardrails/evaluate — sent by an agent before each tool call. */
 export const EvaluateBodySchema = z.object({
   agent_key: z.string().min(1),

@@ -53,8 +53,8 @@ export interface QueueDiagnostics {
   lastErrorMessage: string | null;
 }
 
-export const EMPTY_DIAGNOSTICS: Readonly<QueueDiagnostics> = {
-  queueSize: 0,
+/** The counters of a queue that has done nothing yet. */
+const NO_STATS: Readonly<Omit<QueueDiagnostics, "queueSize">> = {
   droppedCount: 0,
   deduplicatedCount: 0,
   rejectedCount: 0,
@@ -65,6 +65,8 @@ export const EMPTY_DIAGNOSTICS: Readonly<QueueDiagnostics> = {
   lastErrorAt: null,
   lastErrorMessage: null,
 };
+
+export const EMPTY_DIAGNOSTICS: Readonly<QueueDiagnostics> = { queueSize: 0, ...NO_STATS };
 
 interface Entry {
   event: QueuedEvent;
@@ -86,17 +88,7 @@ export class EventQueue {
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
   private wakeSleep: (() => void) | undefined;
-  private readonly stats = {
-    droppedCount: 0,
-    deduplicatedCount: 0,
-    rejectedCount: 0,
-    sentCount: 0,
-    flushCount: 0,
-    retryCount: 0,
-    lastFlushAt: null as string | null,
-    lastErrorAt: null as string | null,
-    lastErrorMessage: null as string | null,
-  };
+  private readonly stats: Omit<QueueDiagnostics, "queueSize"> = { ...NO_STATS };
   private readonly keyOf: (event: QueuedEvent) => string | undefined;
   private readonly retryable: (error: unknown) => boolean;
   private readonly sleep: (ms: number) => Promise<void>;

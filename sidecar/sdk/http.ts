@@ -1,6 +1,7 @@
 import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type IncomingMessage, type RequestOptions } from "node:http";
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import { z } from "zod";
+import { MAX_BODY_BYTES } from "../protocol/v1";
 import { ApieError } from "./errors";
 import type { SidecarStream } from "./stream";
 
@@ -52,8 +53,6 @@ export interface RequestControl {
   signal?: AbortSignal | undefined;
 }
 
-/** Bodies above this go over HTTP, whose 413 names the limit (the stream's frames stop just above it). */
-const MAX_CALL_BODY_BYTES = 1024 * 1024;
 
 const ErrorBodySchema = z.object({
   error: z.object({ code: z.string(), message: z.string(), field: z.string().optional() }),
@@ -216,8 +215,9 @@ function interpret(method: Method, path: string, status: number, json: { value: 
   throw new TransportError("bad_response", `${what}: HTTP ${status}${json === undefined ? " (not JSON)" : ""}`, status);
 }
 
+/** Bodies above the sidecar's cap go over HTTP, whose 413 names the limit. */
 function fitsFrame(payload: string | undefined): boolean {
-  return payload === undefined || payload.length * 3 <= MAX_CALL_BODY_BYTES || Buffer.byteLength(payload) <= MAX_CALL_BODY_BYTES;
+  return payload === undefined || payload.length * 3 <= MAX_BODY_BYTES || Buffer.byteLength(payload) <= MAX_BODY_BYTES;
 }
 
 function parseJson(text: string): { value: unknown } | undefined {

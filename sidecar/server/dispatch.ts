@@ -8,8 +8,7 @@ import { runRoutes } from "./routes/runs";
 import { HttpError, type Route, type RouteContext, type SidecarServices } from "./routing";
 import type { Caller } from "./security";
 
-/** Request bodies above this are refused with 413 (HTTP) or not read at all (a WebSocket frame). */
-export const MAX_BODY_BYTES = 1024 * 1024;
+export { MAX_BODY_BYTES } from "../protocol/v1";
 
 /** A route found for a request, ready to run once its body is read. */
 export interface RouteHit {

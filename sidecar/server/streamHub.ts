@@ -4,7 +4,7 @@ import { WebSocketServer, type WebSocket } from "ws";
 import type { Mode } from "../guard/types";
 import { firstIssue } from "../protocol/issues";
 import type { TimelineRecord } from "../protocol/records";
-import { STREAM_PATH, StreamClientFrameSchema, type CallId, type StreamClientFrame, type StreamServerFrame, type StreamTopic } from "../protocol/stream";
+import { CallIdSchema, STREAM_PATH, StreamClientFrameSchema, type CallId, type StreamClientFrame, type StreamServerFrame, type StreamTopic } from "../protocol/stream";
 import type { Journal } from "../store/journal";
 import { errorAnswer, MAX_BODY_BYTES, type RouteDispatcher } from "./dispatch";
 import { HttpError } from "./routing";
@@ -182,8 +182,8 @@ export class StreamHub {
 /** The id of something that looks like a call frame, if it has a usable one. */
 function callIdOf(json: unknown): CallId | undefined {
   if (typeof json !== "object" || json === null || (json as { type?: unknown }).type !== "call") return undefined;
-  const id = (json as { id?: unknown }).id;
-  return (typeof id === "number" && Number.isInteger(id) && id >= 0) || (typeof id === "string" && id.length > 0 && id.length <= 100) ? id : undefined;
+  const id = CallIdSchema.safeParse((json as { id?: unknown }).id);
+  return id.success ? id.data : undefined;
 }
 
 function send(ws: WebSocket, frame: StreamServerFrame): void {
