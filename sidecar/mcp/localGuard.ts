@@ -72,6 +72,7 @@ export class LocalGuard {
   private readonly stopListening: () => void;
   private lastError: string | undefined;
 
+  /** `http` sends over `stream` (HttpClient.useStream), which also connects it. */
   constructor(
     private readonly http: HttpClient,
     private readonly stream: SidecarStream,
@@ -98,7 +99,6 @@ export class LocalGuard {
       this.announcedVersion = version;
       if (version !== this.replicaVersion) void this.refresh();
     });
-    stream.warm();
   }
 
   /**
