@@ -133,6 +133,34 @@ export async function timeSequential(call: () => Promise<unknown>, warmup: numbe
 }
 
 /**
+ * Several paths timed in alternation: after each path's warm-up, `rounds` rounds of `perRound` sequential
+ * calls on each path in turn (the order rotating every round), so drift over the run (CPU frequency, other
+ * processes, caches) falls on every path alike instead of on whichever ran last.
+ */
+export async function timeInterleaved(
+  paths: readonly (() => Promise<unknown>)[],
+  warmup: number,
+  rounds: number,
+  perRound: number,
+): Promise<LatencySummary[]> {
+  for (const call of paths) for (let i = 0; i < warmup; i++) await call();
+  const samples = paths.map(() => new Float64Array(rounds * perRound));
+  for (let round = 0; round < rounds; round++) {
+    for (let k = 0; k < paths.length; k++) {
+      const which = (round + k) % paths.length;
+      const call = paths[which]!;
+      const into = samples[which]!;
+      for (let i = round * perRound, end = i + perRound; i < end; i++) {
+        const t0 = process.hrtime.bigint();
+        await call();
+        into[i] = Number(process.hrtime.bigint() - t0);
+      }
+    }
+  }
+  return samples.map(summarize);
+}
+
+/**
  * `total` calls kept `concurrency` in flight (a closed loop): per-call latency and overall calls/s.
  */
 export async function timeConcurrent(call: () => Promise<unknown>, total: number, concurrency: number): Promise<{ lat: LatencySummary; rate: number }> {

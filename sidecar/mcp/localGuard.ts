@@ -3,7 +3,7 @@ import { GuardEngine, isPlainAllow, type GuardSnapshot } from "../guard/engine";
 import { CapabilitySchema, ModeSchema, RiskLevelSchema } from "../guard/policySchema";
 import { createRedactor, type Redactor } from "../guard/redact";
 import type { Mode } from "../guard/types";
-import { EvaluateBodySchema, toGuardRequest } from "../protocol/v1";
+import { trustedGuardRequest, type ReportedOutcome } from "../protocol/v1";
 import { toApieDecision, type ApieDecision } from "../sdk/decision";
 import { EventQueue } from "../sdk/eventQueue";
 import { evaluateBody } from "../sdk/guardClient";
@@ -19,12 +19,13 @@ import type { ApieLogger, GuardInput } from "../sdk/types";
  *
  * Same answers as the sidecar: the replica is built from the sidecar's own snapshot of its guard state (GET
  * /v1/guardrails/snapshot: the policy text it loaded, the workspace mode, this agent's declarations, the tool
- * definitions) and decides on the same evaluate body, parsed by the same schema. It is used only while it is
- * current: the stream is up and the version it was built from is the latest the sidecar announced (`hello`,
- * then a `guard` frame on every change, which makes it fetch a new snapshot). Every decision it makes is
- * reported (POST /v1/guardrails/decisions, batched, off the call's path); the sidecar decides it again under
- * the same id and journals its own answer, flagged `diverged` if the replica was behind — possible only in
- * the instant between a change and its frame arriving.
+ * definitions) and decides on the same evaluate body (mapped by `trustedGuardRequest`, equal to the schema's
+ * parse). It is used only while it is current: the stream is up and the version it was built from is the
+ * latest the sidecar announced (`hello`, then a `guard` frame on every change, which makes it fetch a new
+ * snapshot). Every decision it makes is reported (POST /v1/guardrails/decisions, batched, off the call's
+ * path, with the call's outcome when the call ended within OUTCOME_WAIT_MS); the sidecar decides it again
+ * under the same id and journals its own answer, flagged `diverged` if the replica was behind — possible
+ * only in the instant between a change and its frame arriving.
  */
 
 const SnapshotSchema = z.object({
@@ -59,14 +60,24 @@ export interface LocalGuardOptions {
 interface Report {
   decision_id: string;
   body: unknown;
+  outcome?: ReportedOutcome;
 }
+
+/**
+ * How long a decision's report waits for the call's outcome before it goes without it. Most tool calls end
+ * well within this; their report then carries the outcome, and the sidecar journals the timeline event, so
+ * the call costs one message instead of two. A longer call's outcome goes as an event (OutcomeLog).
+ */
+const OUTCOME_WAIT_MS = 200;
 
 export class LocalGuard {
   private replica: GuardEngine | undefined;
   private replicaVersion = -1;
   private announcedVersion = -2;
   private fetching: Promise<void> | undefined;
-  private unreported: Report[] = [];
+  /** Decided, not yet queued: waiting (at most OUTCOME_WAIT_MS) for the call's outcome. In decision order. */
+  private readonly awaitingOutcome = new Map<string, { report: Report; decidedAt: number }>();
+  private sweepTimer: NodeJS.Timeout | undefined;
   private readonly reports: EventQueue;
   private readonly redactor: Redactor | undefined;
   private readonly stopListening: () => void;
@@ -113,33 +124,62 @@ export class LocalGuard {
       return undefined;
     }
     const body = evaluateBody(input, { agentKey: this.options.agentKey, mode: this.options.mode, redactor: this.redactor });
-    const parsed = EvaluateBodySchema.safeParse(body);
-    if (!parsed.success) return undefined; // the sidecar names the problem
-    const decision = replica.evaluate(toGuardRequest(parsed.data));
+    const decision = replica.evaluate(trustedGuardRequest(body));
     if (!isPlainAllow(decision)) return undefined;
-    this.unreported.push({ decision_id: decision.decision_id, body });
-    if (this.unreported.length === 1) setImmediate(this.queueReports);
+    this.awaitingOutcome.set(decision.decision_id, { report: { decision_id: decision.decision_id, body }, decidedAt: performance.now() });
+    this.sweepTimer ??= setTimeout(this.sweep, OUTCOME_WAIT_MS);
     return toApieDecision({ ...decision, approval_request: null });
+  }
+
+  /**
+   * The outcome of a call this replica decided. True when it goes with the decision's report (the sidecar
+   * journals the call's event); false when the report already went, and the caller records the outcome itself.
+   */
+  settle(decisionId: string, outcome: { status: "completed" } | { status: "failed"; error: string }): boolean {
+    const waiting = this.awaitingOutcome.get(decisionId);
+    if (waiting === undefined) return false;
+    this.awaitingOutcome.delete(decisionId);
+    waiting.report.outcome = { ...outcome, at: new Date().toISOString() };
+    this.queue(waiting.report);
+    return true;
   }
 
   /** Sends what is still to be reported; resolves when sent or given up (see EventQueue). */
   flush(): Promise<void> {
-    this.queueReports();
+    this.queueAll();
     return this.reports.flush();
   }
 
   close(): void {
     this.stopListening();
-    this.queueReports();
+    this.queueAll();
     this.reports.close();
   }
 
-  /** Serializing a report (its arguments) happens after the call went on, not before. */
-  private readonly queueReports = (): void => {
-    const pending = this.unreported;
-    this.unreported = [];
-    for (const report of pending) this.reports.enqueue(report as unknown as Record<string, unknown>);
+  /** Queues the reports that waited long enough for their outcome, oldest first; comes back for the rest. */
+  private readonly sweep = (): void => {
+    this.sweepTimer = undefined;
+    const due = performance.now() - OUTCOME_WAIT_MS;
+    for (const [id, { report, decidedAt }] of this.awaitingOutcome) {
+      if (decidedAt > due) {
+        this.sweepTimer = setTimeout(this.sweep, decidedAt - due);
+        return;
+      }
+      this.awaitingOutcome.delete(id);
+      this.queue(report);
+    }
   };
+
+  private queueAll(): void {
+    clearTimeout(this.sweepTimer);
+    this.sweepTimer = undefined;
+    for (const { report } of this.awaitingOutcome.values()) this.queue(report);
+    this.awaitingOutcome.clear();
+  }
+
+  private queue(report: Report): void {
+    this.reports.enqueue(report as unknown as Record<string, unknown>);
+  }
 
   /** Fetches the snapshot of the latest announced version (one fetch at a time; again if it moved meanwhile). */
   private refresh(): Promise<void> {

@@ -12,7 +12,10 @@ import type { ApieLogger, Registration } from "../sdk/types";
  *   event, its outcome — `agent.action.completed`, or `agent.action.failed` when the upstream answered with
  *   an error or `isError: true` — linked by `metadata.decision_id`;
  * - a call decided locally (sidecar unreachable, `fail_open`) is reported in full: tool called, action
- *   requested, guardrail evaluated, then the outcome.
+ *   requested, guardrail evaluated, then the outcome;
+ * - a call the proxy's replica decided usually needs none of this: its outcome goes with the decision's
+ *   report and the sidecar journals the event (LocalGuard.settle). Only a call still running when its
+ *   report left has its outcome recorded here.
  *
  * `Apie` has no public method for this (it records only around its own `withTool` callback), so the proxy
  * keeps its own Timeline on the client's resolved config; a public `apie.recordToolOutcome(...)` would

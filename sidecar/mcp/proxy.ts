@@ -36,6 +36,8 @@ export type ProxyEnd = { reason: "client_closed" } | { reason: "upstream_closed"
 
 /** The guard side of the pump (implemented by ToolCallGuard + ToolCatalog). */
 export interface ToolCallHandler {
+  /** A verdict reached without waiting (forwarded in the same turn), else undefined: then `decide`. */
+  decideNow?(request: JSONRPCRequest): Verdict | undefined;
   decide(request: JSONRPCRequest, ctx: CallContext): Promise<Verdict>;
   settled(ticket: OutcomeTicket, response: JSONRPCResponse | { failure: string }): void;
   toolsListed(result: unknown): void;
@@ -130,6 +132,12 @@ export class McpProxy {
   }
 
   private guard(request: JSONRPCRequest, pending: Pending): void {
+    const now = this.handler.decideNow?.(request);
+    if (now?.action === "forward") {
+      pending.ticket = now.ticket;
+      this.toUpstream(request);
+      return;
+    }
     pending.state = "held";
     const abort = new AbortController();
     pending.abort = abort;

@@ -29,6 +29,8 @@ export interface Connection {
   local: LocalGuard;
   /** The run tool calls belong to; waits at most the guard deadline for the run being started. */
   runId(): Promise<string | undefined>;
+  /** The run's id when it is known without waiting (given, or started), else undefined. */
+  runIdNow(): string | undefined;
 }
 
 export type LinkState = { ok: true; connection: Connection } | { ok: false; reason: string };
@@ -65,6 +67,11 @@ export class SidecarLink {
   /** Called once, with the connection, when the link first connects. */
   onConnected(listener: (connection: Connection) => void): void {
     this.connectedListeners.push(listener);
+  }
+
+  /** The live connection, without waiting: undefined while there is none or it is being looked for. */
+  connectionNow(): Connection | undefined {
+    return this.live;
   }
 
   /** The connection, or why there is none. */
@@ -168,6 +175,10 @@ class LiveConnection implements Connection {
       () => undefined, // reported by the run start below, or by the guard
     );
     if (options.runId === undefined) this.run = this.startRun();
+  }
+
+  runIdNow(): string | undefined {
+    return this.options.runId ?? this.startedRunId;
   }
 
   runId(): Promise<string | undefined> {

@@ -47,13 +47,15 @@ export interface OutcomeTicket {
   decisionId: string | null;
   runId: string | undefined;
   connection: Connection | undefined;
+  /** Decided by the proxy's replica: the outcome can go with the decision's report (LocalGuard.settle). */
+  byReplica?: true;
 }
 
 export interface ToolCallGuardOptions {
   config: McpServerConfig;
   metadata: ToolMetadataTable;
   catalog: ToolCatalog;
-  link: { state(): Promise<LinkState> };
+  link: { state(): Promise<LinkState>; connectionNow(): Connection | undefined };
   logger: ApieLogger;
   /** Interval of the "waiting for approval" progress notifications (default 1500 ms). */
   progressIntervalMs?: number;
@@ -64,6 +66,21 @@ export class ToolCallGuard {
 
   constructor(private readonly options: ToolCallGuardOptions) {
     this.progressIntervalMs = options.progressIntervalMs ?? 1_500;
+  }
+
+  /**
+   * The verdict when it needs no waiting: the replica's plain allow, with the sidecar connected and the run
+   * known. Else undefined, and the call goes through {@link decide}. The common case of a busy agent, so the
+   * call is forwarded in the same turn it arrived in: no promise, no abort controller.
+   */
+  decideNow(request: JSONRPCRequest): Verdict | undefined {
+    const connection = this.options.link.connectionNow();
+    const runId = connection?.runIdNow();
+    const params = (request.params ?? {}) as { name?: unknown; arguments?: unknown };
+    if (connection === undefined || runId === undefined || typeof params.name !== "string") return undefined;
+    const call = this.facts(params.name, this.options.metadata.lookup(params.name));
+    const decision = connection.local.decide({ ...guardFields(call), arguments: params.arguments, runId });
+    return decision === undefined ? undefined : { action: "forward", ticket: { call, decisionId: decision.decisionId, runId, connection, byReplica: true } };
   }
 
   async decide(request: JSONRPCRequest, ctx: CallContext): Promise<Verdict> {
@@ -80,16 +97,17 @@ export class ToolCallGuard {
     const runId = await connection.runId();
     const input: GuardInput = { ...guardFields(call), arguments: params.arguments, runId };
     // A plain allow is decided in-process when the replica is current; anything else asks the sidecar.
-    let decision: ApieDecision | undefined = connection.local.decide(input);
+    const byReplica = connection.local.decide(input);
+    let decision: ApieDecision;
     try {
-      decision ??= await connection.apie.guard(input);
+      decision = byReplica ?? (await connection.apie.guard(input));
     } catch (error) {
       const data = isApieError(error, "guard_unavailable") ? { guard_failure_mode: this.options.config.guardFailureMode } : {};
       return { action: "answer", message: guardErrorResponse(request.id, describeGuardError(error), data) };
     }
     const forward = (d: ApieDecision): Verdict => {
       if (d.decisionId === null) connection.outcomes.decidedLocally(call, d, runId);
-      return { action: "forward", ticket: { call, decisionId: d.decisionId, runId, connection } };
+      return { action: "forward", ticket: { call, decisionId: d.decisionId, runId, connection, ...(d === byReplica ? { byReplica: true as const } : {}) } };
     };
     if (ctx.signal.aborted) {
       if (decision.approvalRequest?.status === "pending") await this.cancelApproval(connection, decision.approvalRequest.id, ctx.signal);
@@ -118,9 +136,14 @@ export class ToolCallGuard {
 
   /** Records the outcome of a forwarded call: the upstream's answer, or why there was none. */
   settled(ticket: OutcomeTicket, response: JSONRPCResponse | { failure: string }): void {
-    const outcomes = ticket.connection?.outcomes;
-    if (outcomes === undefined) return;
+    const { connection } = ticket;
+    if (connection === undefined) return;
+    const { outcomes } = connection;
     const failure = "failure" in response ? response.failure : "error" in response ? `MCP error ${response.error.code}: ${response.error.message}` : toolError(response.result);
+    if (ticket.byReplica && ticket.decisionId !== null) {
+      const outcome = failure === undefined ? { status: "completed" as const } : { status: "failed" as const, error: failure.slice(0, 2_000) };
+      if (connection.local.settle(ticket.decisionId, outcome)) return;
+    }
     if (failure === undefined) outcomes.completed(ticket.call, ticket.decisionId, ticket.runId);
     else outcomes.failed(ticket.call, ticket.decisionId, ticket.runId, failure);
   }

@@ -51,14 +51,29 @@ export type EvaluateBody = z.infer<typeof EvaluateBodySchema>;
 export const SnapshotQuerySchema = z.object({ agent_key: z.string().min(1).max(500) });
 
 /**
+ * What became of a reported call, when the reporter knew it by the time it reported: the sidecar journals the
+ * call's `agent.action.completed` / `agent.action.failed` timeline event itself (linked by
+ * `metadata.decision_id`), so the proxy sends one message per call instead of a decision and an event.
+ */
+export const ReportedOutcomeSchema = z.discriminatedUnion("status", [
+  z.object({ status: z.literal("completed"), at: z.iso.datetime() }),
+  z.object({ status: z.literal("failed"), at: z.iso.datetime(), error: z.string().max(2_000) }),
+]);
+export type ReportedOutcome = z.infer<typeof ReportedOutcomeSchema>;
+
+/**
  * POST /v1/guardrails/decisions — our addition: decisions a replica of the engine made for calls nothing
  * matched (the MCP proxy's fast path), reported after the fact. The sidecar decides each one again with its
  * own engine under the same id and journals its own answer; one that is not a plain allow is reported back
  * as `diverged` (the replica was behind, e.g. a policy edit was on its way).
  */
 export const ReportDecisionsBodySchema = z.object({
-  decisions: z.array(z.object({ decision_id: z.string().min(1).max(200), body: EvaluateBodySchema })).min(1).max(500),
+  decisions: z
+    .array(z.object({ decision_id: z.string().min(1).max(200), body: EvaluateBodySchema, outcome: ReportedOutcomeSchema.optional() }))
+    .min(1)
+    .max(500),
 });
+
 export type ReportDecisionsBody = z.infer<typeof ReportDecisionsBodySchema>;
 export interface ReportDecisionsResponse {
   accepted: number;
@@ -82,6 +97,34 @@ export function toGuardRequest(body: EvaluateBody): GuardRequest {
     arguments: body.arguments,
     metadata: body.metadata,
   };
+}
+
+/**
+ * The GuardRequest of an evaluate body our own code built (the SDK's `evaluateBody`, already typed): what
+ * `toGuardRequest(EvaluateBodySchema.parse(body))` gives, without the parse. The schema's only transformation
+ * is null → absent, so that is all this does. For the MCP proxy's replica, where the zod pass was ~30 % of a
+ * local decision; the sidecar still parses the same body when the decision is reported. Bodies from outside
+ * the process always go through the schema. test/unit/protocol/trustedGuardRequest.test.ts holds the two equal.
+ */
+export function trustedGuardRequest(body: z.input<typeof EvaluateBodySchema>): GuardRequest {
+  const { action, resource, tool } = body;
+  return {
+    agentKey: body.agent_key,
+    runId: absent(body.run_id),
+    mode: absent(body.mode),
+    riskLevel: absent(body.risk_level),
+    action: action ? { type: absent(action.type), name: absent(action.name) } : undefined,
+    resource: resource
+      ? { type: absent(resource.type), provider: absent(resource.provider), environment: absent(resource.environment), externalId: absent(resource.external_id) }
+      : undefined,
+    tool: tool ? { name: absent(tool.name), provider: absent(tool.provider), riskLevel: absent(tool.riskLevel) ?? absent(tool.risk_level) } : undefined,
+    arguments: body.arguments,
+    metadata: absent(body.metadata),
+  };
+}
+
+function absent<T>(value: T | null | undefined): T | undefined {
+  return value ?? undefined;
 }
 
 /** Answer to POST /v1/guardrails/evaluate: the engine's decision plus the approval it opened, if any. */

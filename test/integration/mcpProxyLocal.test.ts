@@ -52,8 +52,23 @@ describe("apie mcp proxy: plain allows decided in the proxy (real sidecar, real 
     assert.deepEqual(decision.data.reported, { by: "replica", diverged: false });
     assert.equal(decision.data.decision.effective_decision, "allow");
     assert.equal(decision.data.request.tool.name, "everything.echo");
-    // The outcome event arrives with the proxy's next event batch; it names the reported decision.
-    await waitFor(() => records().some((r) => r.kind === "event" && r.data.event.type === "agent.action.completed" && r.data.event.metadata?.decision_id === decision.data.decision.decision_id));
+    // The call's outcome went with the report (it ended within the report's wait): the sidecar journaled the
+    // timeline event right behind the decision, naming it.
+    const outcome = records().find((r) => r.seq === decision.seq + 1);
+    assert.equal(outcome?.kind, "event");
+    assert.equal(outcome.data.event.type, "agent.action.completed");
+    assert.equal(outcome.data.event.metadata.decision_id, decision.data.decision.decision_id);
+    assert.deepEqual([outcome.data.event.agent_key, outcome.data.event.run_id, outcome.data.event.tool.name], ["mcp-local", decision.data.request.run_id, "everything.echo"]);
+  });
+
+  it("a call still running when its decision is reported has its outcome journaled too, linked to the decision", async () => {
+    const result = await proxied.client.callTool({ name: "trigger-long-running-operation", arguments: { duration: 0.6, steps: 1 } });
+    assert.notEqual(result.isError, true);
+    const decisionOfLong = () => records().find((r) => r.kind === "decision" && r.data.request.tool.name === "everything.trigger-long-running-operation");
+    await waitFor(() => decisionOfLong() !== undefined);
+    assert.deepEqual(decisionOfLong().data.reported, { by: "replica", diverged: false });
+    const id = decisionOfLong().data.decision.decision_id;
+    await waitFor(() => records().some((r) => r.kind === "event" && r.data.event.type === "agent.action.completed" && r.data.event.metadata?.decision_id === id));
   });
 
   it("a call a guardrail matches is still the sidecar's: -32001, and its decision is not a reported one", async () => {
@@ -139,6 +154,31 @@ describe("the replica endpoints: snapshot, reported decisions, guard frames (rea
     const bad = await call(sidecar, "POST", "/v1/guardrails/decisions", { body: JSON.stringify({ decisions: [{ decision_id: "x", body: { mode: "enforce" } }] }) });
     assert.equal(bad.status, 400);
     assert.equal(bad.body.error.field, "decisions.0.body.agent_key");
+  });
+
+  it("POST /v1/guardrails/decisions with an outcome: the sidecar journals the call's timeline event behind the decision", async () => {
+    const at = "2026-11-24T10:00:00.000Z";
+    const report = {
+      decisions: [
+        { decision_id: "dec_done", body: body("fine"), outcome: { status: "completed", at } },
+        { decision_id: "dec_failed", body: { ...body("fine too"), run_id: "run_x" }, outcome: { status: "failed", at, error: "MCP error -32603: boom" } },
+      ],
+    };
+    const answer = await call(sidecar, "POST", "/v1/guardrails/decisions", { body: JSON.stringify(report) });
+    assert.deepEqual(answer.body, { accepted: 2, diverged: [] });
+    await waitFor(() => logRecords(workspace).some((r) => r.data.event?.metadata?.decision_id === "dec_failed"));
+    const logged = logRecords(workspace).map((r) => (r.kind === "decision" ? ["decision", r.data.decision.decision_id] : [r.data.event.type, r.data.event.metadata.decision_id]));
+    assert.deepEqual(logged, [
+      ["decision", "dec_done"],
+      ["agent.action.completed", "dec_done"],
+      ["decision", "dec_failed"],
+      ["agent.action.failed", "dec_failed"],
+    ]);
+    const failed = logRecords(workspace)[3].data.event;
+    assert.deepEqual([failed.agent_key, failed.run_id, failed.timestamp, failed.error, failed.tool.name], ["mcp-local", "run_x", at, { message: "MCP error -32603: boom" }, "everything.echo"]);
+    const bad = await call(sidecar, "POST", "/v1/guardrails/decisions", { body: JSON.stringify({ decisions: [{ decision_id: "y", body: body("x"), outcome: { status: "failed", at } }] }) });
+    assert.equal(bad.status, 400);
+    assert.equal(bad.body.error.field, "decisions.0.outcome.error");
   });
 
   it("`guard` subscribers hear every change of the guard state; hello carries the current version", async () => {

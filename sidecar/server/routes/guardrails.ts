@@ -1,5 +1,6 @@
 import path from "node:path";
 import { logRedactor } from "../redaction";
+import { reportedOutcomeEvent } from "../reportedOutcome";
 import { isTemplateKey, TEMPLATE_KEYS } from "../../guard/templateCatalog";
 import type { GuardRequest } from "../../guard/types";
 import { enableTemplate } from "../../policy/policyFile";
@@ -118,12 +119,13 @@ const REMEMBERED_REPORTS = 10_000;
 
 /**
  * Decisions a replica made (see ReportDecisionsBodySchema): each is decided again here under its id and
- * journaled lazily, as any decision that let a call proceed; the journal holds the sidecar's own answer.
+ * journaled lazily, as any decision that let a call proceed; the journal holds the sidecar's own answer. An
+ * outcome reported with it is journaled right after it, as the call's timeline event.
  */
 function reportedDecisions(s: SidecarServices, body: ReturnType<typeof ReportDecisionsBodySchema.parse>, seen: Set<string>): ReportDecisionsResponse {
   const diverged: string[] = [];
   let accepted = 0;
-  for (const { decision_id: id, body: call } of body.decisions) {
+  for (const { decision_id: id, body: call, outcome } of body.decisions) {
     if (seen.has(id)) continue;
     seen.add(id);
     if (seen.size > REMEMBERED_REPORTS) seen.delete(seen.values().next().value!);
@@ -132,6 +134,7 @@ function reportedDecisions(s: SidecarServices, body: ReturnType<typeof ReportDec
     const plain = isPlainAllow(decision);
     if (!plain) diverged.push(id);
     s.journal.record("decision", { request: summarize(request), decision, approval_id: null, reported: { by: "replica", diverged: !plain } }, { lazy: true });
+    if (outcome !== undefined) s.journal.record("event", { event: logRedactor.redactEvent(reportedOutcomeEvent(request, id, outcome)) }, { lazy: true });
     accepted++;
   }
   return { accepted, diverged };
