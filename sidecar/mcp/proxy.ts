@@ -37,7 +37,7 @@ export type ProxyEnd = { reason: "client_closed" } | { reason: "upstream_closed"
 /** The guard side of the pump (implemented by ToolCallGuard + ToolCatalog). */
 export interface ToolCallHandler {
   /** A verdict reached without waiting (forwarded in the same turn), else undefined: then `decide`. */
-  decideNow?(request: JSONRPCRequest): Verdict | undefined;
+  decideNow(request: JSONRPCRequest): Verdict | undefined;
   decide(request: JSONRPCRequest, ctx: CallContext): Promise<Verdict>;
   settled(ticket: OutcomeTicket, response: JSONRPCResponse | { failure: string }): void;
   toolsListed(result: unknown): void;
@@ -132,7 +132,7 @@ export class McpProxy {
   }
 
   private guard(request: JSONRPCRequest, pending: Pending): void {
-    const now = this.handler.decideNow?.(request);
+    const now = this.handler.decideNow(request);
     if (now?.action === "forward") {
       pending.ticket = now.ticket;
       this.toUpstream(request);

@@ -46,6 +46,7 @@ export async function runProxy(options: ProxyRunOptions): Promise<number> {
   link.start();
   const guard = new ToolCallGuard({ config, metadata, catalog, link, logger });
   const handler: ToolCallHandler = {
+    decideNow: (request) => guard.decideNow(request),
     decide: (request, ctx) => guard.decide(request, ctx),
     settled: (ticket, response) => guard.settled(ticket, response),
     toolsListed: (result) => catalog.listed(result),

@@ -26,8 +26,16 @@ async function setup(handler: Partial<ToolCallHandler> = {}) {
   const aborted: string[] = [];
   const settled: unknown[] = [];
   const listed: unknown[] = [];
+  const decided: string[] = [];
   const full: ToolCallHandler = {
+    decideNow: (request) => {
+      const name = (request.params as { name: string }).name;
+      if (name !== "now") return undefined;
+      decided.push("now");
+      return { action: "forward", ticket: { call: { tool: { name: "srv.now" } }, decisionId: "dec_now", runId: undefined, connection: undefined } };
+    },
     decide: async (request, ctx) => {
+      decided.push("later");
       const name = (request.params as { name: string }).name;
       if (name === "blocked") return { action: "answer", message: refusalResponse(request.id, approvalRefused("apr_1", "rejected", "no"), "jsonrpc_error") };
       if (name === "hold") {
@@ -49,7 +57,7 @@ async function setup(handler: Partial<ToolCallHandler> = {}) {
   await proxy.start();
   await host.start();
   await server.start();
-  return { host, server, proxy, toHost, toServer, versions, aborted, settled, listed };
+  return { host, server, proxy, toHost, toServer, versions, aborted, settled, listed, decided };
 }
 
 describe("mcp: the proxy's message pump (in-memory transports)", () => {
@@ -83,6 +91,19 @@ describe("mcp: the proxy's message pump (in-memory transports)", () => {
     await t.server.send({ jsonrpc: "2.0", id: 1, result: { content: [] } });
     await tick();
     assert.deepEqual(t.settled, [{ jsonrpc: "2.0", id: 1, result: { content: [] } }]);
+  });
+
+  it("tools/call: a verdict reached without waiting is forwarded in the same turn and settled like any other; the rest are decided", async () => {
+    const t = await setup();
+    await t.host.send({ jsonrpc: "2.0", id: 7, method: "tools/call", params: { name: "now", arguments: {} } });
+    // No tick: InMemoryTransport delivers synchronously, so the upstream has it before any promise ran.
+    assert.deepEqual(t.toServer.map((m) => (m as { id: number }).id), [7]);
+    await t.host.send({ jsonrpc: "2.0", id: 8, method: "tools/call", params: { name: "ok", arguments: {} } });
+    await tick();
+    assert.deepEqual(t.decided, ["now", "later"]);
+    await t.server.send({ jsonrpc: "2.0", id: 7, result: { content: [] } });
+    await tick();
+    assert.deepEqual(t.settled, [{ jsonrpc: "2.0", id: 7, result: { content: [] } }]);
   });
 
   it("tools/list answers are forwarded, then handed to the catalog", async () => {
