@@ -104,7 +104,7 @@ export function toGuardRequest(body: EvaluateBody): GuardRequest {
  * `toGuardRequest(EvaluateBodySchema.parse(body))` gives, without the parse. The schema's only transformation
  * is null → absent, so that is all this does. For the MCP proxy's replica, where the zod pass was ~30 % of a
  * local decision; the sidecar still parses the same body when the decision is reported. Bodies from outside
- * the process always go through the schema. test/unit/protocol/trustedGuardRequest.test.ts holds the two equal.
+ * the process always go through the schema. test/unit/mcp/trustedGuardRequest.test.ts holds the two equal.
  */
 export function trustedGuardRequest(body: z.input<typeof EvaluateBodySchema>): GuardRequest {
   const { action, resource, tool } = body;
