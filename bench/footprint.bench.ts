@@ -9,13 +9,16 @@ import { formatTable, summarize } from "./stats";
 /**
  * The sidecar's footprint. Cold start: spawn → the one JSON ready line (policy loaded, log recovered,
  * listening), against the floor of any Node process printing a line, same run. Memory: RSS after 100 000
- * events ingested through POST /v1/events (acknowledged = on disk), against its RSS when idle.
+ * events ingested through POST /v1/events (acknowledged = on disk), right after the burst and once the
+ * sidecar, idle, has given memory back; against its RSS when idle after start.
  * Goals (issue 3): cold start ≤ 150 ms; RSS after 100 000 events ≤ 80 MB.
  */
 
 const STARTS = 15;
 const EVENTS = 100_000;
 const BATCH = 500;
+/** Long enough for the idle trim: 6 s without requests, then 5.5 s between its two collections. */
+const SETTLE_MS = 13_000;
 
 async function timeToReady(args: string[]): Promise<number> {
   const t0 = process.hrtime.bigint();
@@ -89,17 +92,24 @@ export async function run(report: (line: string) => void): Promise<void> {
     const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
     agent.destroy();
     const loaded = rssMb(pid);
+    // The sidecar gives memory back once quiet (sidecar/server/idleTrim.ts: 6 s idle, then 5.5 s to settle).
+    await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+    const settled = rssMb(pid);
     report(
       formatTable(
         ["sidecar RSS", "MB"],
         [
           ["idle after start", idle.toFixed(1)],
-          [`after ${EVENTS.toLocaleString("en")} events (${(EVENTS / seconds).toFixed(0)} events/s, batches of ${BATCH}, each acknowledged after fdatasync)`, loaded.toFixed(1)],
+          [`right after ${EVENTS.toLocaleString("en")} events (${(EVENTS / seconds).toFixed(0)} events/s, batches of ${BATCH}, each acknowledged after fdatasync)`, loaded.toFixed(1)],
+          [`${SETTLE_MS / 1000} s later, the sidecar idle (trimmed)`, settled.toFixed(1)],
         ],
       ),
     );
     const pass = (ok: boolean) => (ok ? "PASS" : "FAIL");
-    report(`goals: cold start <= 150 ms: ${pass(c.p50 <= 150e6)} (${(c.p50 / 1e6).toFixed(1)} ms p50); RSS after ${EVENTS} events <= 80 MB: ${pass(loaded <= 80)} (${loaded.toFixed(1)} MB)`);
+    report(
+      `goals: cold start <= 150 ms: ${pass(c.p50 <= 150e6)} (${(c.p50 / 1e6).toFixed(1)} ms p50); ` +
+        `RSS after ${EVENTS} events <= 80 MB: once idle ${pass(settled <= 80)} (${settled.toFixed(1)} MB), right after the burst ${pass(loaded <= 80)} (${loaded.toFixed(1)} MB)`,
+    );
   } finally {
     sidecar?.child.kill("SIGTERM");
     await sidecar?.exited;

@@ -24,7 +24,11 @@ export interface RouteHit {
 export class RouteDispatcher {
   private readonly table: RouteTable;
 
-  constructor(services: SidecarServices) {
+  /** `onRun`: told of every request run (HTTP or stream), e.g. to know when the sidecar is idle. */
+  constructor(
+    services: SidecarServices,
+    private readonly onRun?: () => void,
+  ) {
     this.table = new RouteTable([
       ...guardrailRoutes(services),
       ...agentRoutes(services),
@@ -49,6 +53,7 @@ export class RouteDispatcher {
 
   /** Runs a found route; the result (or rejection) is what the caller answers with. */
   run(hit: RouteHit, context: Omit<RouteContext, "params">): unknown {
+    this.onRun?.();
     return hit.route.handle({ ...context, params: hit.params });
   }
 }

@@ -11,6 +11,7 @@ import { createSidecarHttpServer, localPort } from "./http";
 import { PolicyWatcher } from "./policyWatcher";
 import { StreamHub } from "./streamHub";
 import { RouteDispatcher } from "./dispatch";
+import { IdleTrim } from "./idleTrim";
 import { lockStateDir } from "./stateDirLock";
 import type { SidecarServices } from "./routing";
 import type { Mode } from "../guard/types";
@@ -67,7 +68,8 @@ async function startLocked(options: SidecarOptions, startedAt: number, lock: { r
   const keys = { apiKey: `apie_${randomBytes(24).toString("base64url")}`, adminKey: `apie_admin_${randomBytes(24).toString("base64url")}` };
   let baseUrl = "";
   const services: SidecarServices = { engine, journal, approvals, keys, workspace: options.workspace, startedAt, baseUrl: () => baseUrl };
-  const routes = new RouteDispatcher(services);
+  const trim = new IdleTrim({ onTrim: ({ freedBytes, ms }) => options.log(`idle: gave back ${(freedBytes / 1048576).toFixed(0)} MB of heap (${ms.toFixed(0)} ms)`) });
+  const routes = new RouteDispatcher(services, () => trim.activity());
   const server = createSidecarHttpServer(routes, keys);
   const hub = new StreamHub(journal, keys, () => engine.workspaceMode, routes, () => engine.stateVersion);
   const stopGuardWatch = engine.onDidChange((version) => hub.guardChanged(version));
@@ -84,6 +86,7 @@ async function startLocked(options: SidecarOptions, startedAt: number, lock: { r
     services,
     policy,
     async close() {
+      trim.close();
       policy.close();
       approvals.close();
       stopGuardWatch();
