@@ -6,15 +6,19 @@ import type { RunView, SessionView } from "../../sidecar/protocol/runs";
 import type { StreamRecord } from "../../sidecar/protocol/stream";
 
 /**
- * When a record's fact happened: an SDK event carries its own time (it may be logged a little later, in a
- * batch); everything else happened when the sidecar logged it. Milliseconds, comparable across formats.
+ * When a record's fact happened: an SDK event carries its own time, and a decision an MCP proxy made itself
+ * the time it made it (both are logged a little later, in a batch); everything else happened when the
+ * sidecar logged it. Milliseconds, comparable across formats.
  */
 export function happenedAt(record: StreamRecord): number {
-  if (record.kind === "event") {
-    const t = Date.parse(String((record.data as RecordDataByKind["event"]).event.timestamp ?? ""));
-    if (!Number.isNaN(t)) return t;
-  }
-  return Date.parse(record.ts);
+  const own =
+    record.kind === "event"
+      ? (record.data as RecordDataByKind["event"]).event.timestamp
+      : record.kind === "decision"
+        ? (record.data as RecordDataByKind["decision"]).reported?.decided_at
+        : undefined;
+  const t = own === undefined || own === null ? Number.NaN : Date.parse(String(own));
+  return Number.isNaN(t) ? Date.parse(record.ts) : t;
 }
 
 /** What one applied record changed, so views refresh only those nodes. */

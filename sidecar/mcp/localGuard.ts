@@ -60,7 +60,14 @@ export interface LocalGuardOptions {
 interface Report {
   decision_id: string;
   body: unknown;
+  decided_at?: string;
   outcome?: ReportedOutcome;
+}
+
+/** A decision's report while it waits for the call's outcome; `decidedAt` on the performance clock. */
+interface Waiting {
+  report: Report;
+  decidedAt: number;
 }
 
 /**
@@ -76,7 +83,7 @@ export class LocalGuard {
   private announcedVersion = -2;
   private fetching: Promise<void> | undefined;
   /** Decided, not yet queued: waiting (at most OUTCOME_WAIT_MS) for the call's outcome. In decision order. */
-  private readonly awaitingOutcome = new Map<string, { report: Report; decidedAt: number }>();
+  private readonly awaitingOutcome = new Map<string, Waiting>();
   private sweepTimer: NodeJS.Timeout | undefined;
   private readonly reports: EventQueue;
   private readonly redactor: Redactor | undefined;
@@ -140,7 +147,7 @@ export class LocalGuard {
     if (waiting === undefined) return false;
     this.awaitingOutcome.delete(decisionId);
     waiting.report.outcome = { ...outcome, at: new Date().toISOString() };
-    this.queue(waiting.report);
+    this.queue(waiting);
     return true;
   }
 
@@ -160,24 +167,25 @@ export class LocalGuard {
   private readonly sweep = (): void => {
     this.sweepTimer = undefined;
     const due = performance.now() - OUTCOME_WAIT_MS;
-    for (const [id, { report, decidedAt }] of this.awaitingOutcome) {
-      if (decidedAt > due) {
-        this.sweepTimer = setTimeout(this.sweep, decidedAt - due);
+    for (const [id, waiting] of this.awaitingOutcome) {
+      if (waiting.decidedAt > due) {
+        this.sweepTimer = setTimeout(this.sweep, waiting.decidedAt - due);
         return;
       }
       this.awaitingOutcome.delete(id);
-      this.queue(report);
+      this.queue(waiting);
     }
   };
 
   private queueAll(): void {
     clearTimeout(this.sweepTimer);
     this.sweepTimer = undefined;
-    for (const { report } of this.awaitingOutcome.values()) this.queue(report);
+    for (const waiting of this.awaitingOutcome.values()) this.queue(waiting);
     this.awaitingOutcome.clear();
   }
 
-  private queue(report: Report): void {
+  private queue({ report, decidedAt }: Waiting): void {
+    report.decided_at = new Date(performance.timeOrigin + decidedAt).toISOString();
     this.reports.enqueue(report as unknown as Record<string, unknown>);
   }
 

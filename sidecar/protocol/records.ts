@@ -35,8 +35,12 @@ export interface RecordDataByKind {
     request: DecisionRequestSummary;
     decision: GuardDecision;
     approval_id: string | null;
-    /** Present when a replica made the decision first (POST /v1/guardrails/decisions): `decision` is the sidecar's own. */
-    reported?: { by: "replica"; diverged: boolean };
+    /**
+     * Present when a replica made the decision first (POST /v1/guardrails/decisions): `decision` is the
+     * sidecar's own. `decided_at`: when the replica decided; the record itself is logged when the report
+     * arrives, up to a few hundred ms later (after the call's outcome, even).
+     */
+    reported?: { by: "replica"; diverged: boolean; decided_at?: string };
   };
   "approval.requested": { approval: ApprovalView };
   "approval.resolved": {

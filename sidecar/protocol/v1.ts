@@ -69,7 +69,15 @@ export type ReportedOutcome = z.infer<typeof ReportedOutcomeSchema>;
  */
 export const ReportDecisionsBodySchema = z.object({
   decisions: z
-    .array(z.object({ decision_id: z.string().min(1).max(200), body: EvaluateBodySchema, outcome: ReportedOutcomeSchema.optional() }))
+    .array(
+      z.object({
+        decision_id: z.string().min(1).max(200),
+        body: EvaluateBodySchema,
+        /** When the replica decided (the timeline orders the decision by it, not by when it is logged). */
+        decided_at: z.iso.datetime().optional(),
+        outcome: ReportedOutcomeSchema.optional(),
+      }),
+    )
     .min(1)
     .max(500),
 });

@@ -49,7 +49,7 @@ describe("apie mcp proxy: plain allows decided in the proxy (real sidecar, real 
     assert.deepEqual(result.content, [{ type: "text", text: "Echo: hello, decided here" }]);
     await waitFor(() => decisionOf("hello, decided here") !== undefined);
     const decision = decisionOf("hello, decided here");
-    assert.deepEqual(decision.data.reported, { by: "replica", diverged: false });
+    assert.deepEqual({ ...decision.data.reported, decided_at: typeof decision.data.reported.decided_at }, { by: "replica", diverged: false, decided_at: "string" });
     assert.equal(decision.data.decision.effective_decision, "allow");
     assert.equal(decision.data.request.tool.name, "everything.echo");
     // The call's outcome went with the report (it ended within the report's wait): the sidecar journaled the
@@ -59,6 +59,9 @@ describe("apie mcp proxy: plain allows decided in the proxy (real sidecar, real 
     assert.equal(outcome.data.event.type, "agent.action.completed");
     assert.equal(outcome.data.event.metadata.decision_id, decision.data.decision.decision_id);
     assert.deepEqual([outcome.data.event.agent_key, outcome.data.event.run_id, outcome.data.event.tool.name], ["mcp-local", decision.data.request.run_id, "everything.echo"]);
+    // The decision carries the time the proxy made it: before the call ended, before it was logged.
+    const decidedAt = Date.parse(decision.data.reported.decided_at);
+    assert.ok(decidedAt <= Date.parse(outcome.data.event.timestamp) && decidedAt <= Date.parse(decision.ts), JSON.stringify({ decided_at: decision.data.reported.decided_at, outcome: outcome.data.event.timestamp, ts: decision.ts }));
   });
 
   it("a call still running when its decision is reported has its outcome journaled too, linked to the decision", async () => {
@@ -66,7 +69,7 @@ describe("apie mcp proxy: plain allows decided in the proxy (real sidecar, real 
     assert.notEqual(result.isError, true);
     const decisionOfLong = () => records().find((r) => r.kind === "decision" && r.data.request.tool.name === "everything.trigger-long-running-operation");
     await waitFor(() => decisionOfLong() !== undefined);
-    assert.deepEqual(decisionOfLong().data.reported, { by: "replica", diverged: false });
+    assert.deepEqual([decisionOfLong().data.reported.by, decisionOfLong().data.reported.diverged], ["replica", false]);
     const id = decisionOfLong().data.decision.decision_id;
     await waitFor(() => records().some((r) => r.kind === "event" && r.data.event.type === "agent.action.completed" && r.data.event.metadata?.decision_id === id));
   });
@@ -160,7 +163,7 @@ describe("the replica endpoints: snapshot, reported decisions, guard frames (rea
     const at = "2026-11-24T10:00:00.000Z";
     const report = {
       decisions: [
-        { decision_id: "dec_done", body: body("fine"), outcome: { status: "completed", at } },
+        { decision_id: "dec_done", body: body("fine"), decided_at: "2026-11-24T09:59:59.990Z", outcome: { status: "completed", at } },
         { decision_id: "dec_failed", body: { ...body("fine too"), run_id: "run_x" }, outcome: { status: "failed", at, error: "MCP error -32603: boom" } },
       ],
     };
@@ -174,6 +177,7 @@ describe("the replica endpoints: snapshot, reported decisions, guard frames (rea
       ["decision", "dec_failed"],
       ["agent.action.failed", "dec_failed"],
     ]);
+    assert.deepEqual(logRecords(workspace)[0].data.reported, { by: "replica", diverged: false, decided_at: "2026-11-24T09:59:59.990Z" });
     const failed = logRecords(workspace)[3].data.event;
     assert.deepEqual([failed.agent_key, failed.run_id, failed.timestamp, failed.error, failed.tool.name], ["mcp-local", "run_x", at, { message: "MCP error -32603: boom" }, "everything.echo"]);
     const bad = await call(sidecar, "POST", "/v1/guardrails/decisions", { body: JSON.stringify({ decisions: [{ decision_id: "y", body: body("x"), outcome: { status: "failed", at } }] }) });

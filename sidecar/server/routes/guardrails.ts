@@ -133,7 +133,7 @@ const REPORTS_PER_TURN = 16;
 async function reportedDecisions(s: SidecarServices, body: ReturnType<typeof ReportDecisionsBodySchema.parse>, seen: Set<string>): Promise<ReportDecisionsResponse> {
   const diverged: string[] = [];
   let accepted = 0;
-  for (const [i, { decision_id: id, body: call, outcome }] of body.decisions.entries()) {
+  for (const [i, { decision_id: id, body: call, decided_at, outcome }] of body.decisions.entries()) {
     if (i > 0 && i % REPORTS_PER_TURN === 0) await nextTurn();
     if (seen.has(id)) continue;
     seen.add(id);
@@ -142,7 +142,8 @@ async function reportedDecisions(s: SidecarServices, body: ReturnType<typeof Rep
     const decision = s.engine.evaluate(request, id);
     const plain = isPlainAllow(decision);
     if (!plain) diverged.push(id);
-    s.journal.record("decision", { request: summarize(request), decision, approval_id: null, reported: { by: "replica", diverged: !plain } }, { lazy: true });
+    const reported = { by: "replica" as const, diverged: !plain, ...(decided_at === undefined ? {} : { decided_at }) };
+    s.journal.record("decision", { request: summarize(request), decision, approval_id: null, reported }, { lazy: true });
     if (outcome !== undefined) s.journal.record("event", { event: logRedactor.redactEvent(reportedOutcomeEvent(request, id, outcome)) }, { lazy: true });
     accepted++;
   }

@@ -93,4 +93,21 @@ describe("extension TimelineModel (the editor's copy of the sidecar state)", () 
     model.setRunRecords("run_1", [first, second, outcome]);
     assert.deepEqual(model.recordsOf("run_1")!.map((r) => r.seq), [first.seq, outcome.seq, second.seq], "the same when loaded from disk");
   });
+
+  it("orders a decision an MCP proxy made itself by when it made it, though it is logged after the call's outcome", () => {
+    const model = new TimelineModel();
+    model.applySnapshot(snapshot());
+    model.setRunRecords("run_1", []);
+    const earlier = rec("decision", { request: request(), decision: decision({ decision_id: "dec_0" }), approval_id: null });
+    const outcome = rec("event", { event: { type: "agent.action.completed", agent_key: "release-gate", run_id: "run_1", timestamp: new Date(Date.parse(earlier.ts) + 1_500).toISOString() } as unknown as WireEvent });
+    // Journaled after the outcome, with the replica's own time (earlier than the outcome's).
+    const reported = rec("decision", {
+      request: request(),
+      decision: decision({ decision_id: "dec_1", effective_decision: "allow", matched_guardrails: [] }),
+      approval_id: null,
+      reported: { by: "replica", diverged: false, decided_at: new Date(Date.parse(earlier.ts) + 1_000).toISOString() },
+    });
+    for (const r of [earlier, outcome, reported]) model.applyRecord(r);
+    assert.deepEqual(model.recordsOf("run_1")!.map((r) => r.seq), [earlier.seq, reported.seq, outcome.seq]);
+  });
 });
