@@ -120,10 +120,11 @@ export class LocalGuard {
   }
 
   /**
-   * The replica's decision when it may make it (a plain allow while current), else undefined: ask the sidecar.
-   * Synchronous, so a call decided here waits for nothing.
+   * The replica's decision when it may make it (a plain allow while current); `"not_plain"` when it decided
+   * and the answer is the sidecar's to give (a guardrail matched, drift…); undefined when it could not decide
+   * (not current, a grant to redeem). Synchronous, so a call decided here waits for nothing.
    */
-  decide(input: GuardInput & { runId?: string | undefined }): ApieDecision | undefined {
+  decide(input: GuardInput & { runId?: string | undefined }): ApieDecision | "not_plain" | undefined {
     const replica = this.replica;
     if (input.approvalId !== undefined) return undefined; // redeeming a grant is the sidecar's business
     if (replica === undefined || this.replicaVersion !== this.announcedVersion || !this.stream.callsAvailable) {
@@ -132,7 +133,7 @@ export class LocalGuard {
     }
     const body = evaluateBody(input, { agentKey: this.options.agentKey, mode: this.options.mode, redactor: this.redactor });
     const decision = replica.evaluate(trustedGuardRequest(body));
-    if (!isPlainAllow(decision)) return undefined;
+    if (!isPlainAllow(decision)) return "not_plain";
     this.awaitingOutcome.set(decision.decision_id, { report: { decision_id: decision.decision_id, body }, decidedAt: performance.now() });
     this.sweepTimer ??= setTimeout(this.sweep, OUTCOME_WAIT_MS);
     return toApieDecision({ ...decision, approval_request: null });

@@ -63,6 +63,8 @@ export interface ToolCallGuardOptions {
 
 export class ToolCallGuard {
   private readonly progressIntervalMs: number;
+  /** Requests decideNow already put to the replica, which left them to the sidecar: not evaluated twice. */
+  private readonly leftToSidecar = new WeakSet<JSONRPCRequest>();
 
   constructor(private readonly options: ToolCallGuardOptions) {
     this.progressIntervalMs = options.progressIntervalMs ?? 1_500;
@@ -80,7 +82,9 @@ export class ToolCallGuard {
     if (connection === undefined || runId === undefined || typeof params.name !== "string") return undefined;
     const call = this.facts(params.name, this.options.metadata.lookup(params.name));
     const decision = connection.local.decide({ ...guardFields(call), arguments: params.arguments, runId });
-    return decision === undefined ? undefined : { action: "forward", ticket: { call, decisionId: decision.decisionId, runId, connection, byReplica: true } };
+    if (decision === "not_plain") this.leftToSidecar.add(request);
+    if (decision === undefined || decision === "not_plain") return undefined;
+    return { action: "forward", ticket: { call, decisionId: decision.decisionId, runId, connection, byReplica: true } };
   }
 
   async decide(request: JSONRPCRequest, ctx: CallContext): Promise<Verdict> {
@@ -97,7 +101,8 @@ export class ToolCallGuard {
     const runId = await connection.runId();
     const input: GuardInput = { ...guardFields(call), arguments: params.arguments, runId };
     // A plain allow is decided in-process when the replica is current; anything else asks the sidecar.
-    const byReplica = connection.local.decide(input);
+    const local = this.leftToSidecar.has(request) ? undefined : connection.local.decide(input);
+    const byReplica = local === "not_plain" ? undefined : local;
     let decision: ApieDecision;
     try {
       decision = byReplica ?? (await connection.apie.guard(input));
