@@ -3,7 +3,7 @@ import { closeSync, fdatasyncSync, mkdtempSync, openSync, rmSync, statSync, writ
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { EventLog } from "../sidecar/store/eventLog";
-import { collectGarbage, formatMicros, formatRate, formatRatio, formatTable, summarize, type LatencySummary } from "./stats";
+import { collectGarbage, formatMicros, formatRate, formatRatio, formatTable, summarize, timeConcurrent, type LatencySummary } from "./stats";
 
 /**
  * The event log's cost of durability: append → `durable` (write + fdatasync, group committed) with 1 and 64
@@ -59,23 +59,10 @@ async function eventLogConcurrent(file: string): Promise<Row & { batch: number }
   const { log } = await EventLog.open(file);
   await Promise.all(Array.from({ length: CONCURRENCY }, () => log.append("decision", DATA).durable));
   const before = log.stats;
-  const samples = new Float64Array(CONCURRENT_TOTAL);
-  let next = 0;
-  const started = process.hrtime.bigint();
-  await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
-      while (next < CONCURRENT_TOTAL) {
-        const i = next++;
-        const t0 = process.hrtime.bigint();
-        await log.append("decision", DATA).durable;
-        samples[i] = Number(process.hrtime.bigint() - t0);
-      }
-    }),
-  );
-  const rate = CONCURRENT_TOTAL / (Number(process.hrtime.bigint() - started) / 1e9);
+  const { lat, rate } = await timeConcurrent(() => log.append("decision", DATA).durable, CONCURRENT_TOTAL, CONCURRENCY);
   const after = log.stats;
   await log.close();
-  return { label: `EventLog append→durable, c=${CONCURRENCY}`, lat: summarize(samples), rate, batch: (after.appends - before.appends) / (after.syncs - before.syncs) };
+  return { label: `EventLog append→durable, c=${CONCURRENCY}`, lat, rate, batch: (after.appends - before.appends) / (after.syncs - before.syncs) };
 }
 
 /** Raw floor: one writeSync + fdatasyncSync per `perSync` records; latency is per sync (each record waits for its batch). */

@@ -1,19 +1,12 @@
 import { strict as assert } from "node:assert";
 import { formatPolicyError, loadPolicy, type PolicyError } from "../../../sidecar/guard/policyLoader";
 import { policyJsonSchema } from "../../../sidecar/guard/policySchema";
+import { positionOf } from "../../support/textPosition";
 
 function errorsOf(text: string): PolicyError[] {
   const result = loadPolicy(text, "ws/apie.policy.json");
   assert.equal(result.ok, false, "expected the policy to be rejected");
   return result.ok ? [] : result.errors;
-}
-
-/** Line and column (1-based) of the first occurrence of `needle` in `text`. */
-function positionOf(text: string, needle: string): { line: number; column: number } {
-  const offset = text.indexOf(needle);
-  assert.ok(offset >= 0, `needle ${needle} not in text`);
-  const before = text.slice(0, offset).split("\n");
-  return { line: before.length, column: before.at(-1)!.length + 1 };
 }
 
 describe("policy loader", () => {

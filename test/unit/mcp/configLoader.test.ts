@@ -16,6 +16,7 @@ import {
 } from "../../../sidecar/mcp/configLoader";
 import { mcpConfigJsonSchema } from "../../../sidecar/mcp/configJsonSchema";
 import type { McpServerConfig } from "../../../sidecar/mcp/configSchema";
+import { positionOf } from "../../support/textPosition";
 
 const FILE = path.join("ws", "apie.mcp.json");
 const FOLDER = path.resolve("ws");
@@ -30,14 +31,6 @@ function errorsOf(text: string, options?: McpConfigLoadOptions): McpConfigIssue[
   const result = loadMcpConfigText(text, FILE, options);
   assert.equal(result.ok, false, "expected the config to be rejected");
   return result.ok ? [] : result.errors;
-}
-
-/** Line and column (1-based) of the first occurrence of `needle` in `text`. */
-function positionOf(text: string, needle: string): { line: number; column: number } {
-  const offset = text.indexOf(needle);
-  assert.ok(offset >= 0, `needle ${needle} not in text`);
-  const before = text.slice(0, offset).split("\n");
-  return { line: before.length, column: before.at(-1)!.length + 1 };
 }
 
 const at = (e: McpConfigIssue | undefined) => ({ line: e?.line, column: e?.column });
