@@ -4,7 +4,6 @@ import { CapabilitySchema, ModeSchema, RiskLevelSchema } from "../guard/policySc
 import { createRedactor, type Redactor } from "../guard/redact";
 import type { Mode } from "../guard/types";
 import { trustedGuardRequest, type ReportedOutcome } from "../protocol/v1";
-import { toApieDecision, type ApieDecision } from "../sdk/decision";
 import { EventQueue } from "../sdk/eventQueue";
 import { evaluateBody } from "../sdk/guardClient";
 import { RawJson, type HttpClient } from "../sdk/http";
@@ -124,7 +123,7 @@ export class LocalGuard {
    * and the answer is the sidecar's to give (a guardrail matched, drift…); undefined when it could not decide
    * (not current, a grant to redeem). Synchronous, so a call decided here waits for nothing.
    */
-  decide(input: GuardInput & { runId?: string | undefined }): ApieDecision | "not_plain" | undefined {
+  decide(input: GuardInput & { runId?: string | undefined }): { decisionId: string } | "not_plain" | undefined {
     const replica = this.replica;
     if (input.approvalId !== undefined) return undefined; // redeeming a grant is the sidecar's business
     if (replica === undefined || this.replicaVersion !== this.announcedVersion || !this.stream.callsAvailable) {
@@ -136,7 +135,8 @@ export class LocalGuard {
     if (!isPlainAllow(decision)) return "not_plain";
     this.awaitingOutcome.set(decision.decision_id, { report: { decision_id: decision.decision_id, body }, decidedAt: performance.now() });
     this.sweepTimer ??= setTimeout(this.sweep, OUTCOME_WAIT_MS);
-    return toApieDecision({ ...decision, approval_request: null });
+    // A plain allow: nothing else about it matters to the caller (the sidecar journals the full decision).
+    return { decisionId: decision.decision_id };
   }
 
   /**

@@ -81,10 +81,10 @@ export class ToolCallGuard {
     const params = (request.params ?? {}) as { name?: unknown; arguments?: unknown };
     if (connection === undefined || runId === undefined || typeof params.name !== "string") return undefined;
     const call = this.facts(params.name, this.options.metadata.lookup(params.name));
-    const decision = connection.local.decide({ ...guardFields(call), arguments: params.arguments, runId });
-    if (decision === "not_plain") this.leftToSidecar.add(request);
-    if (decision === undefined || decision === "not_plain") return undefined;
-    return { action: "forward", ticket: { call, decisionId: decision.decisionId, runId, connection, byReplica: true } };
+    const local = connection.local.decide({ ...guardFields(call), arguments: params.arguments, runId });
+    if (local === "not_plain") this.leftToSidecar.add(request);
+    if (local === undefined || local === "not_plain") return undefined;
+    return forwardByReplica(call, local.decisionId, runId, connection);
   }
 
   async decide(request: JSONRPCRequest, ctx: CallContext): Promise<Verdict> {
@@ -102,17 +102,17 @@ export class ToolCallGuard {
     const input: GuardInput = { ...guardFields(call), arguments: params.arguments, runId };
     // A plain allow is decided in-process when the replica is current; anything else asks the sidecar.
     const local = this.leftToSidecar.has(request) ? undefined : connection.local.decide(input);
-    const byReplica = local === "not_plain" ? undefined : local;
+    if (local !== undefined && local !== "not_plain") return ctx.signal.aborted ? { action: "drop" } : forwardByReplica(call, local.decisionId, runId, connection);
     let decision: ApieDecision;
     try {
-      decision = byReplica ?? (await connection.apie.guard(input));
+      decision = await connection.apie.guard(input);
     } catch (error) {
       const data = isApieError(error, "guard_unavailable") ? { guard_failure_mode: this.options.config.guardFailureMode } : {};
       return { action: "answer", message: guardErrorResponse(request.id, describeGuardError(error), data) };
     }
     const forward = (d: ApieDecision): Verdict => {
       if (d.decisionId === null) connection.outcomes.decidedLocally(call, d, runId);
-      return { action: "forward", ticket: { call, decisionId: d.decisionId, runId, connection, ...(d === byReplica ? { byReplica: true as const } : {}) } };
+      return { action: "forward", ticket: { call, decisionId: d.decisionId, runId, connection } };
     };
     if (ctx.signal.aborted) {
       if (decision.approvalRequest?.status === "pending") await this.cancelApproval(connection, decision.approvalRequest.id, ctx.signal);
@@ -277,6 +277,11 @@ export class ToolCallGuard {
 /** What apie.mcp.json's `tools` metadata says; the rest is left absent for the sidecar to infer. */
 function guardFields(call: ToolCallFacts): Pick<GuardInput, "tool" | "action" | "resource" | "riskLevel"> {
   return { tool: call.tool, action: call.action, resource: call.resource, riskLevel: call.riskLevel };
+}
+
+/** A call the proxy's replica allowed: forwarded, its outcome to go with the decision's report. */
+function forwardByReplica(call: ToolCallFacts, decisionId: string, runId: string | undefined, connection: Connection): Verdict {
+  return { action: "forward", ticket: { call, decisionId, runId, connection, byReplica: true } };
 }
 
 function aborted(signal: AbortSignal): Promise<"aborted"> {
