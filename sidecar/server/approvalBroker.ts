@@ -6,6 +6,12 @@ import type { Journal } from "../store/journal";
 import { logRedactor } from "./redaction";
 
 export const DEFAULT_APPROVAL_TIMEOUT_MS = 300_000;
+/**
+ * Waits (long-polls, over HTTP and stream calls together) held at once. Each is a promise, a timer and a
+ * listener; past the cap a wait is refused at once (503 `too_many_waiters`), so a flood of waits cannot grow the
+ * sidecar's memory without end. An agent has one wait per pending approval.
+ */
+export const MAX_WAITERS = 4096;
 /** setTimeout's ceiling; an approval that waits longer is re-armed when this fires. */
 const MAX_TIMER_MS = 2 **31 - 1;
 
@@ -13,6 +19,13 @@ export type ResolveOutcome =
   | { ok: true; approval: ApprovalView }
   | { ok: false; reason: "unknown"; approval?: undefined }
   | { ok: false; reason: "already_resolved"; approval: ApprovalView };
+
+/** Thrown by {@link ApprovalBroker.wait} when {@link MAX_WAITERS} waits are already held. */
+export class TooManyWaiters extends Error {
+  constructor() {
+    super(`the sidecar already holds ${MAX_WAITERS} approval waits; retry later`);
+  }
+}
 
 export type RedeemOutcome = { ok: true; approval: ApprovalView } | { ok: false; reason: string };
 
@@ -25,6 +38,7 @@ export type RedeemOutcome = { ok: true; approval: ApprovalView } | { ok: false; 
 export class ApprovalBroker {
   private readonly waiters = new Map<string, Set<(status: FinalApprovalStatus) => void>>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
+  private waiting = 0;
 
   constructor(
     private readonly journal: Journal,
@@ -113,10 +127,16 @@ export class ApprovalBroker {
     const approval = this.get(id);
     if (approval === undefined) return Promise.reject(new Error(`no approval ${id}`));
     if (approval.status !== "pending") return Promise.resolve(approval.status);
+    if (this.waiting >= MAX_WAITERS) return Promise.reject(new TooManyWaiters());
+    this.waiting++;
     return new Promise((resolve) => {
       let set = this.waiters.get(id);
       if (set === undefined) this.waiters.set(id, (set = new Set()));
+      let settled = false;
       const done = (status: ApprovalWaitStatus): void => {
+        if (settled) return;
+        settled = true;
+        this.waiting--;
         clearTimeout(timer);
         signal?.removeEventListener("abort", onAbort);
         set.delete(wake);

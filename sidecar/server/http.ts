@@ -1,19 +1,56 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { Duplex } from "node:stream";
 import { errorAnswer, MAX_BODY_BYTES, type RouteDispatcher, type RouteHit } from "./dispatch";
+import type { ErrorBody } from "../protocol/v1";
 import { HttpError } from "./routing";
 import { checkAccess, type Caller, type Keys } from "./security";
 
 /**
- * The Apie v1 HTTP API on loopback. Every request: access check (Host, Origin, key), body cap, JSON parse,
- * zod validation naming the field; every answer is JSON, errors as `{"error": {code, message, field?}}`.
+ * How long a client may take to send one whole request, headers and body. A body that never finishes is
+ * answered 408 and its connection closed, instead of being held (and its bytes kept) forever. Only the
+ * request is timed: a long-poll (/v1/approvals/{id}/wait, up to 10 minutes) has been received in full long
+ * before its answer, so this never cuts one short.
  */
-export function createSidecarHttpServer(routes: RouteDispatcher, keys: Keys): Server {
-  const server = createServer((req, res) => {
-    handle(req, res).catch((error: unknown) => sendError(res, error));
-  });
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+
+/**
+ * After answering a request whose body is still arriving (a refusal, a 413), the unread rest is read and
+ * dropped for at most this long, then the socket is destroyed. Closing at once would make the kernel reset the
+ * connection, and the client could lose the answer; reading on forever is what a slow-body attack wants.
+ */
+const LINGER_MS = 1_000;
+
+export interface SidecarHttpOptions {
+  /** Default {@link DEFAULT_REQUEST_TIMEOUT_MS}. */
+  requestTimeoutMs?: number;
+}
+
+/**
+ * The Apie v1 HTTP API on loopback. Every request: access check (Host, Origin, key), body cap, JSON parse,
+ * zod validation naming the field; every answer is JSON, errors as `{"error": {code, message, field?}}` —
+ * also the ones Node's HTTP parser makes itself (malformed request line, unknown method, headers too large,
+ * request timeout), through `clientError`.
+ */
+export function createSidecarHttpServer(routes: RouteDispatcher, keys: Keys, options: SidecarHttpOptions = {}): Server {
+  const requestTimeout = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+  // The response of the request each socket is serving: Node's parser may refuse a request whose handler runs
+  // already (a body that times out), and a second answer must not go out after the first one started.
+  const serving = new WeakMap<Duplex, ServerResponse>();
+  const server = createServer(
+    {
+      requestTimeout,
+      headersTimeout: Math.min(60_000, requestTimeout),
+      // How often Node checks the two timeouts above (default 30 s: a 30 s timeout could fire at 60 s).
+      connectionsCheckingInterval: Math.max(100, Math.min(1_000, requestTimeout / 4)),
+    },
+    (req, res) => {
+      serving.set(req.socket, res);
+      lingerIfUnread(req, res);
+      handle(req, res).catch((error: unknown) => sendError(res, error));
+    },
+  );
   server.keepAliveTimeout = 60_000;
-  // Long-polls (/v1/approvals/{id}/wait) may legitimately take up to 10 minutes.
-  server.requestTimeout = 0;
+  server.on("clientError", (error: NodeJS.ErrnoException, socket: Duplex) => answerClientError(error, socket, serving.get(socket)?.headersSent === true, requestTimeout));
 
   let port = 0;
   server.once("listening", () => (port = localPort(server)));
@@ -91,9 +128,57 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
   }
 }
 
+/**
+ * An answer sent before its request's body was read in full (a refusal, a 413) closes the connection: the rest
+ * of the body is read and dropped for {@link LINGER_MS} at most, then the socket goes.
+ */
+function lingerIfUnread(req: IncomingMessage, res: ServerResponse): void {
+  res.once("finish", () => {
+    if (req.complete) return;
+    req.resume();
+    setTimeout(() => req.socket.destroy(), LINGER_MS).unref();
+  });
+}
+
+/**
+ * Node's parser refused the request before any route saw it. Node's own answer has no body; ours is the same
+ * status with a JSON error, so every answer of the sidecar is one. A socket whose answer has started already,
+ * or that is gone, is just closed.
+ */
+function answerClientError(error: NodeJS.ErrnoException, socket: Duplex, answered: boolean, requestTimeoutMs: number): void {
+  if (answered || !socket.writable || error.code === "ECONNRESET") {
+    socket.destroy();
+    return;
+  }
+  const [status, reason, code, message] = clientErrorAnswer(error, requestTimeoutMs);
+  const body = JSON.stringify({ error: { code, message } } satisfies ErrorBody);
+  socket.end(`HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+  setTimeout(() => socket.destroy(), LINGER_MS).unref();
+}
+
+function clientErrorAnswer(error: NodeJS.ErrnoException, requestTimeoutMs: number): [number, string, string, string] {
+  switch (error.code) {
+    case "ERR_HTTP_REQUEST_TIMEOUT":
+      return [408, "Request Timeout", "request_timeout", `the request (headers and body) did not arrive within ${requestTimeoutMs} ms`];
+    case "HPE_HEADER_OVERFLOW":
+      return [431, "Request Header Fields Too Large", "headers_too_large", "the request's headers exceed Node's limit (16 KiB)"];
+    case "HPE_CHUNK_EXTENSIONS_OVERFLOW":
+      return [413, "Payload Too Large", "payload_too_large", "the request's chunk extensions are too large"];
+    case "HPE_INVALID_METHOD":
+      return [400, "Bad Request", "invalid_method", "unknown HTTP method (the v1 API uses GET and POST)"];
+    default:
+      return [400, "Bad Request", "bad_request", `malformed HTTP request (${error.code ?? "parse error"})`];
+  }
+}
+
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const payload = JSON.stringify(body);
-  res.writeHead(status, { "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(payload) });
+  res.writeHead(status, {
+    "content-type": "application/json; charset=utf-8",
+    "content-length": Buffer.byteLength(payload),
+    // The rest of an unread body is not worth keeping the connection for (see lingerIfUnread).
+    ...(res.req.complete ? {} : { connection: "close" }),
+  });
   res.end(payload);
 }
 

@@ -25,6 +25,8 @@ export interface SidecarOptions {
   log: (line: string) => void;
   /** The editor's `apie.mode` setting: overrides the journaled mode and the policy's own. */
   mode?: Mode | undefined;
+  /** How long a client may take to send one whole request; default DEFAULT_REQUEST_TIMEOUT_MS. */
+  requestTimeoutMs?: number | undefined;
 }
 
 export interface RunningSidecar {
@@ -70,7 +72,7 @@ async function startLocked(options: SidecarOptions, startedAt: number, lock: { r
   const services: SidecarServices = { engine, journal, approvals, keys, workspace: options.workspace, startedAt, baseUrl: () => baseUrl };
   const trim = new IdleTrim({ onTrim: ({ freedBytes, ms }) => options.log(`idle: gave back ${(freedBytes / 1048576).toFixed(0)} MB of heap (${ms.toFixed(0)} ms)`) });
   const routes = new RouteDispatcher(services, () => trim.activity());
-  const server = createSidecarHttpServer(routes, keys);
+  const server = createSidecarHttpServer(routes, keys, { requestTimeoutMs: options.requestTimeoutMs });
   const hub = new StreamHub(journal, keys, () => engine.workspaceMode, routes, () => engine.stateVersion);
   const stopGuardWatch = engine.onDidChange((version) => hub.guardChanged(version));
   server.on("upgrade", (req, socket, head: Buffer) => hub.handleUpgrade(req, socket, head, localPort(server)));

@@ -14,6 +14,14 @@ import { checkAccess, type Caller, type Keys } from "./security";
 const MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
 /** A `call` frame carries a request body: the HTTP cap plus room for the frame around it. */
 const MAX_FRAME_BYTES = MAX_BODY_BYTES + 64 * 1024;
+/**
+ * Calls one connection may have running at once. Each holds its frame and its route's state (a long-poll, a
+ * timer) until it ends: 100 000 long-polls on one socket took the sidecar from 65 to 450 MB. Past the cap a
+ * call is answered 429 at once. The SDK keeps long-polls on HTTP and has at most its own concurrency in flight.
+ */
+export const MAX_CALLS_PER_CONNECTION = 1024;
+/** Connections at once; past it an upgrade is refused 503. Every agent process holds one. */
+export const MAX_STREAM_CLIENTS = 512;
 
 interface StreamClient {
   topics: Set<StreamTopic>;
@@ -29,7 +37,9 @@ interface StreamClient {
  * the upgrade is the caller of every call on that connection.
  */
 export class StreamHub {
-  private readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES });
+  // autoPong off: ws's own answers to WebSocket pings terminate the socket, without a word, once 60 pongs are
+  // unsent (a burst of pings does that); ours answer every ping, bounded by the same rule as any frame.
+  private readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES, autoPong: false });
   private readonly clients = new Map<WebSocket, StreamClient>();
   private readonly unsubscribe: () => void;
 
@@ -49,6 +59,9 @@ export class StreamHub {
     if (path !== STREAM_PATH) return refuse(socket, 404, `no WebSocket endpoint at ${path}`);
     const access = checkAccess(req, this.keys, port);
     if (!access.ok) return refuse(socket, access.status, access.message);
+    if (this.clients.size >= MAX_STREAM_CLIENTS) {
+      return refuse(socket, 503, `the sidecar already serves ${MAX_STREAM_CLIENTS} stream connections; close one or use HTTP`);
+    }
     this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, access.caller));
   }
 
@@ -73,6 +86,9 @@ export class StreamHub {
     ws.on("close", gone);
     ws.on("error", gone);
     ws.on("message", (data, isBinary) => this.onClientFrame(ws, client, isBinary ? null : data.toString()));
+    ws.on("ping", (data) => {
+      if (ws.readyState === ws.OPEN && !tooSlow(ws)) ws.pong(data);
+    });
     send(ws, { type: "hello", last_seq: this.journal.state.lastSeq, mode: this.mode(), calls: true, guard_version: this.guardVersion() });
   }
 
@@ -111,6 +127,9 @@ export class StreamHub {
   private serveCall(ws: WebSocket, client: StreamClient, frame: Extract<StreamClientFrame, { type: "call" }>): void {
     const { id } = frame;
     if (client.calls.has(id)) return this.reply(ws, id, errorAnswer(new HttpError(409, "duplicate_call", `call ${JSON.stringify(id)} is still running`)));
+    if (client.calls.size >= MAX_CALLS_PER_CONNECTION) {
+      return this.reply(ws, id, errorAnswer(new HttpError(429, "too_many_calls", `this connection already has ${MAX_CALLS_PER_CONNECTION} calls running; wait for their replies`)));
+    }
     const query = frame.path.indexOf("?");
     const pathname = query < 0 ? frame.path : frame.path.slice(0, query);
     let pending: unknown;
@@ -191,16 +210,26 @@ function send(ws: WebSocket, frame: StreamServerFrame): void {
 }
 
 function sendRaw(ws: WebSocket, text: string): void {
-  if (ws.readyState !== ws.OPEN) return;
-  if (ws.bufferedAmount > MAX_BUFFERED_BYTES) {
-    ws.close(1013, "client too slow; reconnect and resync");
-    return;
-  }
+  if (ws.readyState !== ws.OPEN || tooSlow(ws)) return;
   ws.send(text);
 }
 
-function refuse(socket: Duplex, status: number, message: string): void {
-  const body = JSON.stringify({ error: { code: status === 401 ? "unauthorized" : status === 404 ? "not_found" : "forbidden", message } });
-  const reason = status === 401 ? "Unauthorized" : status === 404 ? "Not Found" : "Forbidden";
+/** A client that lets answers pile up unread is closed (1013), rather than growing the sidecar's memory. */
+function tooSlow(ws: WebSocket): boolean {
+  if (ws.bufferedAmount <= MAX_BUFFERED_BYTES) return false;
+  ws.close(1013, "client too slow; reconnect and resync");
+  return true;
+}
+
+const REFUSALS = {
+  401: ["unauthorized", "Unauthorized"],
+  403: ["forbidden", "Forbidden"],
+  404: ["not_found", "Not Found"],
+  503: ["too_many_connections", "Service Unavailable"],
+} as const;
+
+function refuse(socket: Duplex, status: keyof typeof REFUSALS, message: string): void {
+  const [code, reason] = REFUSALS[status];
+  const body = JSON.stringify({ error: { code, message } });
   socket.end(`HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
 }

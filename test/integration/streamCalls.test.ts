@@ -2,11 +2,11 @@ import { strict as assert } from "node:assert";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import WebSocket from "ws";
 import { HttpClient } from "../../sidecar/sdk/http";
 import { SidecarStream } from "../../sidecar/sdk/stream";
 import { call } from "./sidecarHttp";
 import { startSidecarProcess, waitFor, type SidecarUnderTest } from "./sidecarProcess";
+import { openCalls } from "./streamClient";
 
 const deploy = {
   agent_key: "release-gate",
@@ -16,28 +16,6 @@ const deploy = {
   tool: { name: "deploy.release", provider: "cicd", riskLevel: "high" },
   arguments: { version: "1.4.2" },
 };
-
-/** A raw `/v1/stream` client: `call()` sends a call frame and resolves with its reply frame. */
-async function openCalls(sidecar: SidecarUnderTest, key = sidecar.discovery.apiKey) {
-  const ws = new WebSocket(sidecar.discovery.baseUrl.replace("http", "ws") + "/v1/stream", { headers: { authorization: `Bearer ${key}` } });
-  const frames: any[] = [];
-  ws.on("message", (d) => frames.push(JSON.parse(d.toString())));
-  await new Promise((resolve, reject) => (ws.once("open", resolve), ws.once("error", reject)));
-  const replyTo = async (id: unknown) => {
-    await waitFor(() => frames.some((f) => f.type === "reply" && f.id === id));
-    return frames.find((f) => f.type === "reply" && f.id === id);
-  };
-  return {
-    ws,
-    frames,
-    replyTo,
-    send: (frame: unknown) => ws.send(typeof frame === "string" ? frame : JSON.stringify(frame)),
-    call: (id: unknown, method: string, urlPath: string, body?: unknown) => {
-      ws.send(JSON.stringify({ type: "call", id, method, path: urlPath, ...(body === undefined ? {} : { body }) }));
-      return replyTo(id);
-    },
-  };
-}
 
 describe("v1 calls over /v1/stream (real sidecar process)", function () {
   this.timeout(30_000);

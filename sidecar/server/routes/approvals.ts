@@ -6,6 +6,7 @@ import {
   type ApprovalResponse,
   type ApprovalWaitResponse,
 } from "../../protocol/approvals";
+import { TooManyWaiters } from "../approvalBroker";
 import { HttpError, notFound, parseBody, parseQuery, type Route, type RouteContext, type SidecarServices } from "../routing";
 
 /**
@@ -53,7 +54,9 @@ export function approvalRoutes(s: SidecarServices): Route[] {
       handle: async ({ params: [id], query, hangUp }): Promise<ApprovalWaitResponse> => {
         const { timeout } = parseQuery(WaitQuerySchema, query);
         approval(id);
-        const status = await s.approvals.wait(id!, timeout, hangUp());
+        const status = await s.approvals.wait(id!, timeout, hangUp()).catch((error: unknown) => {
+          throw error instanceof TooManyWaiters ? new HttpError(503, "too_many_waiters", error.message) : error;
+        });
         return { status, approval: { ...approval(id) } };
       },
     },
