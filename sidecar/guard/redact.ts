@@ -98,12 +98,13 @@ export function createRedactor(options: RedactOptions = {}): Redactor {
       if (Array.isArray(value)) return value.map((item, i) => scrub(item, [...path, String(i)], ancestors));
       const toJSON = (value as { toJSON?: unknown }).toJSON;
       if (typeof toJSON === "function") return scrub(toJSON.call(value), path, ancestors);
-      const out: Record<string, unknown> = {};
-      for (const [key, nested] of Object.entries(value)) {
-        const nestedPath = [...path, key];
-        out[key] = !allowed(nestedPath) && sensitiveKey(key) ? REDACTED : scrub(nested, nestedPath, ancestors);
-      }
-      return out;
+      // fromEntries defines own members: `out["__proto__"] = x` would set the prototype and drop the member.
+      return Object.fromEntries(
+        Object.entries(value).map(([key, nested]) => {
+          const nestedPath = [...path, key];
+          return [key, !allowed(nestedPath) && sensitiveKey(key) ? REDACTED : scrub(nested, nestedPath, ancestors)];
+        }),
+      );
     } finally {
       ancestors.delete(value);
     }

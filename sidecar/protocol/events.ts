@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { opt } from "./wire";
+import { ident, opt } from "./wire";
 
 /**
  * POST /v1/events and /v1/events/validate (python-sdk `events.py` + `wire.py`): a batch of timeline events,
@@ -12,16 +12,16 @@ export const MAX_EVENTS_PER_BATCH = 500;
 export const WireEventSchema = z
   .object({
     type: z.string().min(1).max(200),
-    agent_key: z.string().min(1),
+    agent_key: ident().min(1),
     event_id: opt(z.string().max(200)),
-    run_id: opt(z.string()),
-    session_id: opt(z.string()),
-    timestamp: opt(z.string()),
+    run_id: opt(ident()),
+    session_id: opt(ident()),
+    timestamp: opt(ident()),
     sequence_number: opt(z.int()),
-    tool: opt(z.object({ name: opt(z.string()), provider: opt(z.string()), risk_level: opt(z.string()) }).loose()),
-    action: opt(z.object({ type: opt(z.string()), name: opt(z.string()), risk_level: opt(z.string()) }).loose()),
-    resource: opt(z.object({ type: opt(z.string()), environment: opt(z.string()) }).loose()),
-    metadata: opt(z.record(z.string(), z.unknown())),
+    tool: opt(z.object({ name: opt(ident()), provider: opt(ident()), risk_level: opt(ident()) }).loose()),
+    action: opt(z.object({ type: opt(ident()), name: opt(ident()), risk_level: opt(ident()) }).loose()),
+    resource: opt(z.object({ type: opt(ident()), environment: opt(ident()) }).loose()),
+    metadata: opt(z.record(ident(), z.unknown())),
   })
   .loose();
 export type WireEvent = z.infer<typeof WireEventSchema>;

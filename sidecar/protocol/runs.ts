@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { opt } from "./wire";
+import { ident, opt, text } from "./wire";
 
 /**
  * Sessions, runs and handoffs (apie-sh/python-sdk `runs.py`, `sessions.py`): snake_case bodies with `null`
@@ -16,9 +16,9 @@ export const SessionKindSchema = z.enum(["single_agent", "multi_agent", "pipelin
 
 /** Fields every run creation carries (python-sdk `create_run` / `create_child_run`). */
 const runFields = {
-  agent_id: opt(z.string()),
-  agent_version_id: opt(z.string()),
-  environment: opt(z.string()),
+  agent_id: opt(ident()),
+  agent_version_id: opt(ident()),
+  environment: opt(ident()),
   input_summary: Summary,
   metadata: Metadata,
 };
@@ -26,21 +26,21 @@ const runFields = {
 /** POST /v1/runs — an agent starting a task. */
 export const CreateRunBodySchema = z.object({
   ...runFields,
-  agent_key: z.string().min(1),
-  session_id: opt(z.string()),
+  agent_key: ident().min(1),
+  session_id: opt(ident()),
 });
 export type CreateRunBody = z.infer<typeof CreateRunBodySchema>;
 
 /** POST /v1/sessions/{id}/runs — a step of a multi-agent session; `agent_key` may be omitted for the orchestrator. */
 export const CreateChildRunBodySchema = z.object({
   ...runFields,
-  agent_key: opt(z.string().min(1)),
-  parent_run_id: opt(z.string()),
-  trigger_event_id: opt(z.string()),
-  step_key: opt(z.string()),
-  step_name: opt(z.string()),
+  agent_key: opt(ident().min(1)),
+  parent_run_id: opt(ident()),
+  trigger_event_id: opt(ident()),
+  step_key: opt(ident()),
+  step_name: opt(ident()),
   step_index: opt(z.int().nonnegative()),
-  role: opt(z.string()),
+  role: opt(ident()),
 });
 export type CreateChildRunBody = z.infer<typeof CreateChildRunBodySchema>;
 
@@ -54,9 +54,9 @@ export const CompleteRunBodySchema = z.object({
 /** POST /v1/sessions. */
 export const CreateSessionBodySchema = z.object({
   kind: opt(SessionKindSchema),
-  orchestrator_agent_key: opt(z.string()),
-  orchestrator_agent_id: opt(z.string()),
-  environment: opt(z.string()),
+  orchestrator_agent_key: opt(ident()),
+  orchestrator_agent_id: opt(ident()),
+  environment: opt(ident()),
   input_summary: Summary,
   metadata: Metadata,
 });
@@ -71,15 +71,15 @@ export const CompleteSessionBodySchema = z.object({
 
 /** POST /v1/sessions/{id}/handoffs — one agent passing work to another. */
 export const HandoffBodySchema = z.object({
-  source_run_id: opt(z.string()),
-  source_agent_id: opt(z.string()),
-  target_run_id: opt(z.string()),
-  target_agent_id: opt(z.string()),
-  trigger_event_id: opt(z.string()),
-  reason: opt(z.string()),
+  source_run_id: opt(ident()),
+  source_agent_id: opt(ident()),
+  target_run_id: opt(ident()),
+  target_agent_id: opt(ident()),
+  trigger_event_id: opt(ident()),
+  reason: opt(text()),
   input_summary: Summary,
   payload_summary: Metadata,
-  status: opt(z.string()),
+  status: opt(ident()),
 });
 
 /** What runs and sessions both have: an id, a lifecycle and the summaries around it. */

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { ModeSchema, RiskLevelSchema } from "../guard/policySchema";
 import type { Capability } from "../guard/policySchema";
 import type { GuardDecision, GuardRequest, Mode, PolicyState } from "../guard/types";
-import { opt } from "./wire";
+import { ident, opt, text } from "./wire";
 
 /**
  * Apie v1 HTTP bodies, as the official clients send them (apie-sh/python-sdk `guard.py`): snake_case at the
@@ -15,35 +15,35 @@ export const MAX_BODY_BYTES = 1024 * 1024;
 
 /** POST /v1/guardrails/evaluate — sent by an agent before each tool call. */
 export const EvaluateBodySchema = z.object({
-  agent_key: z.string().min(1),
-  run_id: opt(z.string()),
+  agent_key: ident().min(1),
+  run_id: opt(ident()),
   mode: opt(ModeSchema),
   risk_level: opt(RiskLevelSchema),
-  action: opt(z.object({ type: opt(z.string()), name: opt(z.string()) })),
+  action: opt(z.object({ type: opt(ident()), name: opt(ident()) })),
   resource: opt(
     z.object({
-      type: opt(z.string()),
-      provider: opt(z.string()),
-      environment: opt(z.string()),
-      external_id: opt(z.string()),
+      type: opt(ident()),
+      provider: opt(ident()),
+      environment: opt(ident()),
+      external_id: opt(ident()),
     }),
   ),
   tool: opt(
     z.object({
-      name: opt(z.string()),
-      provider: opt(z.string()),
+      name: opt(ident()),
+      provider: opt(ident()),
       riskLevel: opt(RiskLevelSchema),
       risk_level: opt(RiskLevelSchema),
     }),
   ),
   /** Our addition: the call's arguments, for argument rules, shell analysis and secret detection. */
   arguments: z.unknown().optional(),
-  metadata: opt(z.record(z.string(), z.unknown())),
+  metadata: opt(z.record(ident(), z.unknown())),
   /**
    * Our addition: a grant the caller holds. It allows this call only if that approval is `approved`, was
    * created for exactly this action and arguments (same hash) and has not been used before.
    */
-  approval_id: opt(z.string()),
+  approval_id: opt(ident()),
 });
 export type EvaluateBody = z.infer<typeof EvaluateBodySchema>;
 
@@ -174,8 +174,8 @@ export type Discovery = z.infer<typeof DiscoverySchema>;
 
 /** POST /v1/agents/identify — an SDK registering its agent at startup. */
 export const IdentifyBodySchema = z.object({
-  agent: z.object({ key: z.string().min(1), name: opt(z.string()) }).loose(),
-  mode: opt(z.string()),
+  agent: z.object({ key: ident().min(1), name: opt(ident()) }).loose(),
+  mode: opt(ident()),
 });
 
 export interface IdentifyResponse {
@@ -194,13 +194,13 @@ export interface IdentifyResponse {
 export const DeclareCapabilitiesBodySchema = z.object({
   capabilities: z.array(
     z.object({
-      tool: z.object({ name: z.string().min(1), provider: opt(z.string()) }),
-      actions: opt(z.array(z.string())),
-      resources: opt(z.array(z.string())),
-      environments: opt(z.array(z.string())),
+      tool: z.object({ name: ident().min(1), provider: opt(ident()) }),
+      actions: opt(z.array(ident()).max(100)),
+      resources: opt(z.array(ident()).max(100)),
+      environments: opt(z.array(ident()).max(100)),
       riskLevel: opt(RiskLevelSchema),
     }),
-  ),
+  ).max(1_000),
 });
 
 export function toCapabilities(body: z.infer<typeof DeclareCapabilitiesBodySchema>): Capability[] {
@@ -213,13 +213,19 @@ export function toCapabilities(body: z.infer<typeof DeclareCapabilitiesBodySchem
   }));
 }
 
+const MAX_INPUT_SCHEMA_CHARS = 64 * 1024;
+
 /** POST /v1/agents/{id}/tools/define. */
 export const DefineToolBodySchema = z.object({
-  name: z.string().min(1),
-  provider: opt(z.string()),
-  description: opt(z.string()),
-  inputSchema: z.unknown().optional(),
-  actionTypes: opt(z.array(z.string())),
-  resourceTypes: opt(z.array(z.string())),
+  name: ident().min(1),
+  provider: opt(ident()),
+  description: opt(text()),
+  /** Kept in memory with the tool (the engine infers from it): at most MAX_INPUT_SCHEMA_CHARS as JSON. */
+  inputSchema: z
+    .unknown()
+    .optional()
+    .refine((schema) => schema === undefined || JSON.stringify(schema).length <= MAX_INPUT_SCHEMA_CHARS, `must be at most ${64 * 1024} characters as JSON`),
+  actionTypes: opt(z.array(ident())),
+  resourceTypes: opt(z.array(ident())),
   riskLevel: opt(RiskLevelSchema),
 });

@@ -3,7 +3,7 @@ import type { GuardDecision, GuardRequest } from "../guard/types";
 import type { ApprovalStatus, ApprovalView, ApprovalWaitStatus, FinalApprovalStatus } from "../protocol/approvals";
 import { actionHash } from "../store/canonical";
 import type { Journal } from "../store/journal";
-import { logRedactor } from "./redaction";
+import { approvalArgumentsPreview } from "./redaction";
 
 export const DEFAULT_APPROVAL_TIMEOUT_MS = 300_000;
 /**
@@ -75,7 +75,7 @@ export class ApprovalBroker {
         external_id: request.resource?.externalId ?? null,
       },
       risk_level: request.tool?.riskLevel ?? request.riskLevel ?? null,
-      arguments: request.arguments === undefined ? null : logRedactor.redactValue(request.arguments),
+      arguments: request.arguments === undefined ? null : approvalArgumentsPreview(request.arguments),
       reason: decision.reason,
       matched_guardrails: decision.matched_guardrails,
       created_at: new Date(created).toISOString(),

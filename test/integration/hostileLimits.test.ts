@@ -4,6 +4,7 @@ import { connect, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import WebSocket from "ws";
+import { MAX_IDENT_CHARS } from "../../sidecar/protocol/wire";
 import { MAX_WAITERS } from "../../sidecar/server/approvalBroker";
 import { MAX_CALLS_PER_CONNECTION, MAX_STREAM_CLIENTS } from "../../sidecar/server/streamHub";
 import { call } from "./sidecarHttp";
@@ -128,6 +129,33 @@ describe("hostile limits: bounded, and every answer a JSON error (real sidecar p
         clearInterval(trickle);
       }
       assert.equal(parseAnswer(raw.received()).status, 413);
+    });
+  });
+
+  describe("strings the sidecar keeps in memory are bounded (400 naming the field)", () => {
+    const long = "k".repeat(MAX_IDENT_CHARS + 1);
+    const cases: [string, string, unknown, string][] = [
+      ["an agent key", "/v1/agents/identify", { agent: { key: long } }, "agent.key"],
+      ["an agent name", "/v1/agents/identify", { agent: { key: "a", name: long } }, "agent.name"],
+      ["a tool name in a guard call", "/v1/guardrails/evaluate", { ...deploy, tool: { name: long } }, "tool.name"],
+      ["a run id in a guard call", "/v1/guardrails/evaluate", { ...deploy, run_id: long }, "run_id"],
+      ["a run's agent key", "/v1/runs", { agent_key: long }, "agent_key"],
+      ["an event's run id", "/v1/events", { events: [{ type: "note", agent_key: "a", run_id: long }] }, "events.0.run_id"],
+    ];
+    for (const [what, route, body, field] of cases) {
+      it(`${what} over ${MAX_IDENT_CHARS} characters`, async () => {
+        const answer = await call(sidecar, "POST", route, { body: JSON.stringify(body) });
+        assert.equal(answer.status, 400);
+        assert.equal(answer.body.error.field, field);
+      });
+    }
+
+    it("a tool's input schema over 64 KiB", async () => {
+      const id = (await call(sidecar, "POST", "/v1/agents/identify", { body: JSON.stringify({ agent: { key: "schema-agent" } }) })).body.agent_id;
+      const inputSchema = { type: "object", description: "d".repeat(70_000) };
+      const answer = await call(sidecar, "POST", `/v1/agents/${id}/tools/define`, { body: JSON.stringify({ name: "t", inputSchema }) });
+      assert.equal(answer.status, 400);
+      assert.equal(answer.body.error.field, "inputSchema");
     });
   });
 
