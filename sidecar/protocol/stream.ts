@@ -34,9 +34,10 @@ export const MAX_WATCH_IDS = 100;
  *
  * `watch` is sent by an agent that waits on an approval whose evaluate did not go over this connection (over
  * HTTP, or before a reconnect), e.g. our SDK's approval waiter. For each id that names an existing approval
- * the server answers at once with an `approval` frame carrying its current view (so a resolution that came
- * before the watch is not missed), then pushes its changes until it resolves. Ids that name no approval are
- * ignored (nothing is said about them). Frames arrive only while the connection subscribes to `approvals`.
+ * the server answers at once (once per id, however often the frame names it) with an `approval` frame
+ * carrying its current view (so a resolution that came before the watch is not missed), then pushes its
+ * changes until it resolves. Ids that name no approval are ignored (nothing is said about them). Frames
+ * arrive only while the connection subscribes to `approvals`.
  * A watch ends when its approval resolves or the connection closes. On an admin-key connection it only asks
  * for the current view (it already hears of everything).
  *

@@ -159,9 +159,9 @@ export class StreamHub {
     client.topics = new Set(topics);
   }
 
-  /** Holds the named approvals that exist and are pending, and answers with the current view of each. */
+  /** Holds the named approvals that exist and are pending, and answers with the current view of each (once). */
   private watch(ws: WebSocket, client: StreamClient, ids: string[]): void {
-    for (const id of ids) {
+    for (const id of new Set(ids)) {
       const approval = this.journal.state.approvals.get(id);
       if (approval === undefined) continue;
       if (approval.status === "pending" && client.caller !== "admin") client.held.add(id);

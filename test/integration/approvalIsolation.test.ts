@@ -113,13 +113,13 @@ describe("approvals are isolated between agents sharing the key (real sidecar pr
     await watcher.flush();
     assert.deepEqual(watcher.approvals(), [], "an evaluate over HTTP is pushed to no agent connection");
 
-    watcher.send({ type: "watch", ids: [id, "apr_doesnotexist"] });
+    watcher.send({ type: "watch", ids: [id, "apr_doesnotexist", id] });
     await watcher.next((f) => f.type === "approval" && f.approval.id === id && f.approval.status === "pending");
     await call(sidecar, "POST", `/v1/approvals/${id}/reject`, { key: adminKey(), body: JSON.stringify({ reason: "not today" }) });
     const rejected = await watcher.next((f) => f.type === "approval" && f.approval.id === id && f.approval.status === "rejected");
     assert.equal(rejected.approval.resolution_reason, "not today");
     await watcher.flush();
-    assert.equal(watcher.approvals().length, 2, "an unknown id is ignored: nothing is said about it");
+    assert.equal(watcher.approvals().length, 2, "one view per id named (twice in the frame), then its change; an unknown id is ignored");
     await bystander.flush();
     assert.deepEqual(bystander.approvals(), []);
 
