@@ -4,8 +4,14 @@ import { opt } from "./wire";
 
 /**
  * Approvals: created by the sidecar when an enforced decision is `require_approval`, bound to the SHA-256 of
- * the canonical (agent, tool, action, resource, arguments), resolved exactly once. `timeout` is never a
- * stored status: it is what a waiter reports when its own wait ends first.
+ * the canonical (agent, run, tool, action, resource, risk level, arguments, metadata) — see actionHash in
+ * store/canonical.ts — resolved exactly once. `timeout` is never a stored status: it is what a waiter reports
+ * when its own wait ends first.
+ *
+ * Who may see an approval: its id (`apr_` + 96 random bits) is the capability. The agent that opened it learns
+ * the id from its evaluate answer; GET /v1/approvals/{id}, /wait and /cancel answer anyone holding the key
+ * and the id; on /v1/stream an agent-key connection is pushed only the approvals it opened or names by id
+ * (see protocol/stream.ts). Listing approvals (GET /v1/approvals) and resolving them need the admin key.
  */
 
 export const ApprovalStatusSchema = z.enum(["pending", "approved", "rejected", "expired", "cancelled"]);
@@ -16,7 +22,10 @@ export type ApprovalWaitStatus = FinalApprovalStatus | "timeout";
 export interface ApprovalView {
   id: string;
   status: ApprovalStatus;
-  /** SHA-256 hex of the canonical action; a grant only ever applies to this exact action and arguments. */
+  /**
+   * SHA-256 hex of the canonical request (agent, run, tool, action, resource, risk level, arguments,
+   * metadata); a grant only ever applies to a request with this same hash.
+   */
   action_hash: string;
   agent_key: string;
   run_id: string | null;

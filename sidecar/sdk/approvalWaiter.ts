@@ -7,7 +7,8 @@ import { parseApproval, parseWaitStatus } from "./wire";
 
 /**
  * Waiting for a human's answer to an approval, without polling:
- * 1. connect the client's shared WebSocket (`approvals` topic), register for this id, and only then read
+ * 1. connect the client's shared WebSocket (`approvals` topic), register for this id (a `watch` frame: an
+ *    agent-key connection is pushed only the approvals it names or opened itself), and only then read
  *    GET /v1/approvals/{id} once — a resolution that happened before the subscription is not missed;
  * 2. if the socket cannot connect, long-poll GET /v1/approvals/{id}/wait (≤ 10 minutes per request);
  * 3. if the connection drops, go back to 1 (a new connection and a fresh read), after a short backoff that

@@ -2,12 +2,14 @@ import type { Socket } from "node:net";
 import WebSocket from "ws";
 import { z } from "zod";
 import { ApprovalStatusSchema, type ApprovalStatus } from "../protocol/approvals";
-import { STREAM_PATH, type CallId, type StreamServerFrame } from "../protocol/stream";
+import { MAX_WATCH_IDS, STREAM_PATH, type CallId, type StreamClientFrame, type StreamServerFrame } from "../protocol/stream";
 import { TransportError, type Method } from "./http";
 
 /**
  * The client's one WebSocket to `/v1/stream`, shared by everything in the client:
- * - approval waiters follow the `approvals` topic (the server's default subscription);
+ * - approval waiters follow the `approvals` topic (the server's default subscription): a `watch` frame names
+ *   each approval waited on, since an agent-key connection is pushed only the approvals opened by its own
+ *   calls or named by id (the guard call that opened it may have gone over HTTP, or another connection);
  * - v1 requests travel as `call` frames when the sidecar announces `calls` in its hello — a frame costs a
  *   fraction of an HTTP exchange, which is most of the guard path's latency (bench/sidecar.bench.ts).
  *   Anywhere else (an Apie server without the extension, the socket down), requests use HTTP.
@@ -130,7 +132,10 @@ export class SidecarStream {
     });
   }
 
-  /** Subscribes to these topics (instead of the server's default, `approvals`) now and after every reconnect. */
+  /**
+   * Subscribes to these topics (instead of the server's default, `approvals`) now and after every reconnect.
+   * Without `approvals`, watchers hear nothing (the waiter then learns the status only by its reads).
+   */
   subscribe(topics: readonly string[]): void {
     this.topics = topics;
     if (this.socket?.readyState === WebSocket.OPEN) this.socket.send(JSON.stringify({ type: "subscribe", topics }));
@@ -149,7 +154,11 @@ export class SidecarStream {
   watch(approvalId: string, onUpdate: ApprovalListener, onDrop: () => void): () => void {
     const watcher: Watcher = { onUpdate, onDrop };
     let set = this.watchers.get(approvalId);
-    if (set === undefined) this.watchers.set(approvalId, (set = new Set()));
+    if (set === undefined) {
+      this.watchers.set(approvalId, (set = new Set()));
+      // Open: named now. Not yet: named with the others once the server's hello arrives.
+      if (this.socket?.readyState === WebSocket.OPEN) sendWatch(this.socket, [approvalId]);
+    }
     set.add(watcher);
     this.watcherCount++;
     this.updateRef();
@@ -212,6 +221,7 @@ export class SidecarStream {
         this.socket = socket;
         this.callsServed = hello.data.calls === true;
         if (this.topics !== undefined) socket.send(JSON.stringify({ type: "subscribe", topics: this.topics }));
+        this.sendWatches(socket);
         settle(true);
         for (const listener of this.frameListeners) listener(frame as Record<string, unknown>);
       });
@@ -250,6 +260,12 @@ export class SidecarStream {
     for (const listener of this.frameListeners) listener(frame as Record<string, unknown>);
   }
 
+  /** Names every approval watched on a new connection, in frames of at most MAX_WATCH_IDS. */
+  private sendWatches(socket: WebSocket): void {
+    const ids = [...this.watchers.keys()];
+    for (let i = 0; i < ids.length; i += MAX_WATCH_IDS) sendWatch(socket, ids.slice(i, i + MAX_WATCH_IDS));
+  }
+
   private failPending(reason: string): void {
     for (const call of this.pending.values()) {
       clearTimeout(call.timer);
@@ -278,6 +294,12 @@ export class SidecarStream {
     if (hold) this.netSocket.ref();
     else this.netSocket.unref();
   }
+}
+
+/** Ids no approval can have (the server's schema refuses them, and the whole frame with them) are left out. */
+function sendWatch(socket: WebSocket, ids: string[]): void {
+  const named = ids.filter((id) => id.length > 0 && id.length <= 100);
+  if (named.length > 0) socket.send(JSON.stringify({ type: "watch", ids: named } satisfies StreamClientFrame));
 }
 
 function parseFrame(text: string): unknown {

@@ -160,7 +160,7 @@ export class ApprovalBroker {
     if (approval.status !== "approved") return { ok: false, reason: `approval ${id} is ${approval.status}, not approved` };
     if (this.journal.state.usedGrants.has(id)) return { ok: false, reason: `approval ${id} was already used` };
     if (approval.action_hash !== actionHash(request)) {
-      return { ok: false, reason: `approval ${id} was granted for a different action or different arguments` };
+      return { ok: false, reason: `approval ${id} was granted for a different action or different arguments (the grant binds agent, run, tool, action, resource, risk level, arguments and metadata)` };
     }
     this.journal.record("approval.used", { id, decision_id: decisionId });
     return { ok: true, approval };

@@ -25,6 +25,12 @@ export interface RouteContext {
   query: URLSearchParams;
   /** A signal aborted when the client hangs up before the answer (long-polls stop waiting). */
   hangUp(): AbortSignal;
+  /**
+   * Set for a `call` frame on /v1/stream: an approval this request opens is pushed to that connection (an
+   * agent-key connection hears only of the approvals it holds). Called with the id before the approval is
+   * opened, so its first frame reaches the connection. Absent over HTTP: that client watches the id instead.
+   */
+  holdApproval?(approvalId: string): void;
 }
 
 export interface Route {

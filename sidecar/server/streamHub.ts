@@ -28,13 +28,19 @@ interface StreamClient {
   caller: Caller;
   /** Calls still running; the controller exists once the route asked for a hang-up signal. */
   calls: Map<CallId, AbortController | undefined>;
+  /**
+   * Agent key: the approvals this connection holds (opened by its calls, or named in `watch`), the only ones
+   * it is pushed. An id leaves when its approval resolves, so this holds pending approvals only.
+   */
+  held: Set<string>;
 }
 
 /**
  * `/v1/stream`: pushes approvals, live records and mode changes to subscribed WebSocket clients, and serves
  * `call` frames through the same routes as HTTP. The upgrade goes through the same access check as HTTP (key,
  * Host, no Origin); a refused upgrade gets a plain HTTP status and the socket is closed. The key presented at
- * the upgrade is the caller of every call on that connection.
+ * the upgrade is the caller of every call on that connection. An agent-key connection is pushed only the
+ * approvals it holds; the admin key's, every approval (see StreamClientFrameSchema in protocol/stream.ts).
  */
 export class StreamHub {
   // autoPong off: ws's own answers to WebSocket pings terminate the socket, without a word, once 60 pongs are
@@ -76,7 +82,7 @@ export class StreamHub {
   }
 
   private accept(ws: WebSocket, caller: Caller): void {
-    const client: StreamClient = { topics: new Set(["approvals"]), caller, calls: new Map() };
+    const client: StreamClient = { topics: new Set(["approvals"]), caller, calls: new Map(), held: new Set() };
     this.clients.set(ws, client);
     const gone = (): void => {
       this.clients.delete(ws);
@@ -111,8 +117,9 @@ export class StreamHub {
     const frame = parsed.data;
     switch (frame.type) {
       case "subscribe":
-        client.topics = new Set(frame.topics);
-        return;
+        return this.subscribe(ws, client, frame.topics);
+      case "watch":
+        return this.watch(ws, client, frame.ids);
       case "ping":
         return send(ws, { type: "pong", ...(frame.id !== undefined ? { id: frame.id } : {}) });
       case "call":
@@ -140,6 +147,7 @@ export class StreamHub {
         body: frame.body,
         caller: client.caller,
         query: new URLSearchParams(query < 0 ? "" : frame.path.slice(query + 1)),
+        holdApproval: (approvalId) => client.held.add(approvalId),
         hangUp: () => {
           const controller = new AbortController();
           client.calls.set(id, controller);
@@ -162,6 +170,24 @@ export class StreamHub {
     );
   }
 
+  /** The `events` topic carries every approval id and its arguments: the admin key's only. */
+  private subscribe(ws: WebSocket, client: StreamClient, topics: StreamTopic[]): void {
+    if (client.caller !== "admin" && topics.includes("events")) {
+      return send(ws, { type: "error", message: "topics: the events topic needs the admin key; the agent key (APIE_API_KEY) hears only of its own approvals (see the watch frame)" });
+    }
+    client.topics = new Set(topics);
+  }
+
+  /** Holds the named approvals that exist and are pending, and answers with the current view of each (once). */
+  private watch(ws: WebSocket, client: StreamClient, ids: string[]): void {
+    for (const id of new Set(ids)) {
+      const approval = this.journal.state.approvals.get(id);
+      if (approval === undefined) continue;
+      if (approval.status === "pending" && client.caller !== "admin") client.held.add(id);
+      if (client.topics.has("approvals")) send(ws, { type: "approval", approval });
+    }
+  }
+
   private reply(ws: WebSocket, id: CallId, answer: { status: number; body: unknown }): void {
     send(ws, { type: "reply", id, status: answer.status, body: answer.body });
   }
@@ -178,19 +204,39 @@ export class StreamHub {
 
   private publish(record: TimelineRecord): void {
     if (this.clients.size === 0) return;
+    if (record.kind === "approval.requested" || record.kind === "approval.resolved") return this.publishApproval(record);
     const frames: [StreamTopic, string][] = [];
-    if (record.kind === "approval.requested" || record.kind === "approval.resolved") {
-      const id = record.kind === "approval.requested" ? (record as TimelineRecord<"approval.requested">).data.approval.id : (record as TimelineRecord<"approval.resolved">).data.id;
-      const approval = this.journal.state.approvals.get(id);
-      if (approval) frames.push(["approvals", JSON.stringify({ type: "approval", approval } satisfies StreamServerFrame)]);
-    }
     if (record.kind === "mode.changed") {
       frames.push(["mode", JSON.stringify({ type: "mode", mode: (record as TimelineRecord<"mode.changed">).data.mode } satisfies StreamServerFrame)]);
     }
     let eventFrame: string | undefined;
-    for (const [ws, { topics }] of this.clients) {
+    for (const [ws, { topics, caller }] of this.clients) {
       for (const [topic, frame] of frames) if (topics.has(topic)) sendRaw(ws, frame);
-      if (topics.has("events")) {
+      if (caller === "admin" && topics.has("events")) {
+        eventFrame ??= JSON.stringify({ type: "event", record: { seq: record.seq, ts: record.ts, kind: record.kind, data: record.data } } satisfies StreamServerFrame);
+        sendRaw(ws, eventFrame);
+      }
+    }
+  }
+
+  /**
+   * An approval opened or resolved: its view goes to admin-key connections on `approvals`, and to the
+   * agent-key connections that hold it (see StreamClientFrameSchema); the record itself to `events` (admin).
+   */
+  private publishApproval(record: TimelineRecord): void {
+    const id = record.kind === "approval.requested" ? (record as TimelineRecord<"approval.requested">).data.approval.id : (record as TimelineRecord<"approval.resolved">).data.id;
+    const approval = this.journal.state.approvals.get(id);
+    const final = approval !== undefined && approval.status !== "pending";
+    let approvalFrame: string | undefined;
+    let eventFrame: string | undefined;
+    for (const [ws, client] of this.clients) {
+      const mine = client.caller === "admin" || client.held.has(id);
+      if (final) client.held.delete(id);
+      if (approval !== undefined && mine && client.topics.has("approvals")) {
+        approvalFrame ??= JSON.stringify({ type: "approval", approval } satisfies StreamServerFrame);
+        sendRaw(ws, approvalFrame);
+      }
+      if (client.caller === "admin" && client.topics.has("events")) {
         eventFrame ??= JSON.stringify({ type: "event", record: { seq: record.seq, ts: record.ts, kind: record.kind, data: record.data } } satisfies StreamServerFrame);
         sendRaw(ws, eventFrame);
       }

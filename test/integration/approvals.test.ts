@@ -17,10 +17,13 @@ const deploy = (args: unknown = { version: "1.4.2" }, extra: Record<string, unkn
     ...extra,
   });
 
-/** Opens `/v1/stream` and collects frames; `next(pred)` waits for the first matching frame. */
+/**
+ * Opens `/v1/stream` (with the admin key: it hears of every approval, and only it may follow `events`) and
+ * collects frames; `next(pred)` waits for the first matching frame.
+ */
 async function openStream(sidecar: SidecarUnderTest, topics?: string[]) {
   const frames: any[] = [];
-  const ws = new WebSocket(sidecar.discovery.baseUrl.replace("http", "ws") + "/v1/stream", { headers: { authorization: `Bearer ${sidecar.discovery.apiKey}` } });
+  const ws = new WebSocket(sidecar.discovery.baseUrl.replace("http", "ws") + "/v1/stream", { headers: { authorization: `Bearer ${sidecar.discovery.adminKey}` } });
   ws.on("message", (d) => frames.push(JSON.parse(d.toString())));
   await new Promise((resolve, reject) => (ws.once("open", resolve), ws.once("error", reject)));
   if (topics) ws.send(JSON.stringify({ type: "subscribe", topics }));

@@ -19,10 +19,10 @@ const deployCall = {
   resource: { type: "deployment_event", environment: "production" },
 } as const;
 
-/** Records the `events` topic of /v1/stream: what actually reached the sidecar's log. */
+/** Records the `events` topic of /v1/stream (the admin key's): what actually reached the sidecar's log. */
 async function timeline(sidecar: SidecarUnderTest) {
   const records: { kind: string; data: any }[] = [];
-  const ws = new WebSocket(sidecar.discovery.baseUrl.replace("http", "ws") + "/v1/stream", { headers: { authorization: `Bearer ${sidecar.discovery.apiKey}` } });
+  const ws = new WebSocket(sidecar.discovery.baseUrl.replace("http", "ws") + "/v1/stream", { headers: { authorization: `Bearer ${sidecar.discovery.adminKey}` } });
   ws.on("message", (d) => {
     const frame = JSON.parse(d.toString());
     if (frame.type === "event") records.push(frame.record);

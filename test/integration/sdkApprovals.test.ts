@@ -181,6 +181,30 @@ describe("SDK approvals (real sidecar, admin key plays the human)", function () 
       assert.equal(await waiting, "approved");
     });
 
+    it("is pushed the resolution of an approval whose guard call went over HTTP (it watches the id)", async () => {
+      await start();
+      const { baseUrl, apiKey } = sidecar.discovery;
+      http = new HttpClient({ baseUrl, apiKey, timeoutMs: 5_000 });
+      const reads: string[] = [];
+      const request = http.request.bind(http);
+      http.request = (async (...args: Parameters<HttpClient["request"]>) => {
+        const answer = await request(...args);
+        reads.push(`${args[0]} ${args[1]}`);
+        return answer;
+      }) as HttpClient["request"];
+      const stream = new SidecarStream(SidecarStream.urlFor(baseUrl), { authorization: `Bearer ${apiKey}` });
+      const waiter = new ApprovalWaiter(http, stream, { connectTimeoutMs: 5_000, requestTimeoutMs: 5_000 });
+      const opened = await call(sidecar, "POST", "/v1/guardrails/evaluate", { body: JSON.stringify({ agent_key: "release-gate", mode: "enforce", ...deployCall }) });
+      const id: string = opened.body.approval_request.id;
+      const waiting = waiter.wait(id, 20_000);
+      // The waiter's one read saw "pending": from here only a push can tell it the answer.
+      await waitFor(() => reads.includes(`GET /v1/approvals/${id}`));
+      await resolve(id, "approve");
+      assert.equal(await waiting, "approved");
+      assert.deepEqual(reads, [`GET /v1/approvals/${id}`], "no long-poll: the answer came over the stream");
+      stream.close();
+    });
+
     it("reconnects when the WebSocket drops, and sees a resolution made while it was away", async () => {
       await start();
       const { baseUrl, apiKey } = sidecar.discovery;

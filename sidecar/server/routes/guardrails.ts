@@ -17,7 +17,7 @@ import {
   type HealthResponse,
   type ReportDecisionsResponse,
 } from "../../protocol/v1";
-import { HttpError, parseBody, parseQuery, type Route, type SidecarServices } from "../routing";
+import { HttpError, parseBody, parseQuery, type Route, type RouteContext, type SidecarServices } from "../routing";
 import { switchWorkspaceMode } from "../workspaceMode";
 
 export const POLICY_FILE = "apie.policy.json";
@@ -43,7 +43,7 @@ export function guardrailRoutes(s: SidecarServices): Route[] {
     {
       method: "POST",
       path: "/v1/guardrails/evaluate",
-      handle: ({ body }) => evaluate(s, parseBody(EvaluateBodySchema, body)),
+      handle: ({ body, holdApproval }) => evaluate(s, parseBody(EvaluateBodySchema, body), holdApproval),
     },
     {
       method: "GET",
@@ -89,7 +89,11 @@ export function guardrailRoutes(s: SidecarServices): Route[] {
  * the caller presents a grant made for exactly this action. Every decision is logged; a plain allow does not
  * wait for the disk, so the hot path stays at memory speed.
  */
-async function evaluate(s: SidecarServices, body: ReturnType<typeof EvaluateBodySchema.parse>): Promise<EvaluateResponse> {
+async function evaluate(
+  s: SidecarServices,
+  body: ReturnType<typeof EvaluateBodySchema.parse>,
+  holdApproval: RouteContext["holdApproval"],
+): Promise<EvaluateResponse> {
   const request = toGuardRequest(body);
   let decision = s.engine.evaluate(request);
   let approvalId: string | null = null;
@@ -100,6 +104,7 @@ async function evaluate(s: SidecarServices, body: ReturnType<typeof EvaluateBody
     } else {
       if (grant !== undefined) decision = { ...decision, reason: `${grant.reason}; ${decision.reason}` };
       approvalId = s.approvals.newId();
+      holdApproval?.(approvalId);
     }
   }
   // A call that proceeds (allow, warn, monitor's would-block) is logged lazily: written within LAZY_FLUSH_MS,

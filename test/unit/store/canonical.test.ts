@@ -20,7 +20,21 @@ describe("canonical JSON and the action hash approvals are bound to", () => {
     assert.notEqual(actionHash({ ...base, resource: { environment: "staging" } }), h);
     assert.notEqual(actionHash({ ...base, agentKey: "other" }), h);
     assert.notEqual(actionHash({ ...base, tool: { name: "deploy2" } }), h);
-    // Risk level and metadata are descriptions, not the action: they do not change what was approved.
-    assert.equal(actionHash({ ...base, riskLevel: "high", metadata: { note: "x" } }), h);
+  });
+
+  it("binds everything the human saw and a guardrail can match: risk level, metadata, run", () => {
+    const base = { agentKey: "bot", runId: "run_1", tool: { name: "deploy", riskLevel: "high" as const }, arguments: { v: "1" }, metadata: { ticket: "OPS-1", n: 1 } };
+    const h = actionHash(base);
+    assert.notEqual(actionHash({ ...base, tool: { name: "deploy", riskLevel: "low" } }), h, "tool risk level");
+    assert.notEqual(actionHash({ ...base, tool: { name: "deploy" } }), h, "risk level dropped");
+    assert.notEqual(actionHash({ ...base, metadata: { ticket: "OPS-2", n: 1 } }), h, "metadata value");
+    assert.notEqual(actionHash({ ...base, metadata: undefined }), h, "metadata dropped");
+    assert.notEqual(actionHash({ ...base, runId: "run_2" }), h, "run");
+    assert.notEqual(actionHash({ ...base, runId: undefined }), h, "run dropped");
+    assert.notEqual(actionHash({ ...base, tool: { name: "deploy" }, riskLevel: "low" }), h, "top-level risk level");
+    // The risk level shown is the tool's, else the top-level one: the same shown level is the same request.
+    assert.equal(actionHash({ ...base, tool: { name: "deploy" }, riskLevel: "high" }), h);
+    // Stable for identical requests, whatever the key order.
+    assert.equal(actionHash({ metadata: { n: 1, ticket: "OPS-1" }, arguments: { v: "1" }, tool: { riskLevel: "high", name: "deploy" }, runId: "run_1", agentKey: "bot" }), h);
   });
 });
