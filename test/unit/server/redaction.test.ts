@@ -1,5 +1,5 @@
 import { strict as assert } from "node:assert";
-import { approvalArgumentsPreview, PREVIEW_ITEMS, PREVIEW_STRING_CHARS } from "../../../sidecar/server/redaction";
+import { approvalArgumentsPreview, PREVIEW_ITEMS, PREVIEW_STRING_CHARS, PREVIEW_TOTAL_CHARS } from "../../../sidecar/server/redaction";
 import { REDACTED } from "../../../sidecar/guard/redact";
 
 describe("approvalArgumentsPreview: what an approval holds of the arguments", () => {
@@ -25,7 +25,15 @@ describe("approvalArgumentsPreview: what an approval holds of the arguments", ()
     assert.equal(Object.keys(preview.env).length, PREVIEW_ITEMS + 1);
     assert.equal(preview.env["…"], `${500 - PREVIEW_ITEMS} more members`);
     assert.ok(preview.env.K0!.length < 2 * PREVIEW_STRING_CHARS);
-    assert.ok(JSON.stringify(preview).length < 300_000, "a 2.5 MB argument set previews in a few hundred KB at most");
+    assert.ok(JSON.stringify(preview).length < 2 * PREVIEW_TOTAL_CHARS, "a 2.5 MB argument set previews within the budget");
+  });
+
+  it("stays within its budget however the arguments nest, shallow members first", () => {
+    let nested: unknown = "deep";
+    for (let i = 0; i < 40; i++) nested = Object.fromEntries(Array.from({ length: 50 }, (_, k) => [`k${k}`, k === 0 ? nested : "x".repeat(1_000)]));
+    const preview = approvalArgumentsPreview({ command: "deploy --prod", nested }) as { command: string };
+    assert.equal(preview.command, "deploy --prod");
+    assert.ok(JSON.stringify(preview).length < 2 * PREVIEW_TOTAL_CHARS);
   });
 
   it("keeps a member named __proto__ as a member (it is data, not a prototype)", () => {
