@@ -19,10 +19,11 @@ export const MAX_BODY_BYTES = 1024 * 1024;
  * where every v1 request enters (RouteDispatcher.run, so HTTP bodies and `/v1/stream` call frames alike) and
  * where the MCP proxy's replica decides on its own (ToolCallGuard), before any recursive walk sees the body.
  *
- * Why a limit and why 64: JSON.parse is iterative and accepts any depth, but JSON.stringify, zod, the redactor,
- * the secret scanner and structuredClone recurse, and V8 throws RangeError a few thousand levels down (JSON
- * .stringify of nested arrays: ~4 000). Past this limit, nothing downstream can overflow the stack (64 is far
- * from any such edge, with room for the envelope a record adds around a body). Real tool arguments, metadata
+ * Why a limit and why 64: JSON.parse is iterative and accepts any depth, but JSON.stringify (every record,
+ * answer and frame), structuredClone and our walkers over arguments (redactor, secret scanner) recurse, and
+ * V8 throws RangeError a few thousand levels down (JSON.stringify of nested arrays: ~4 000). Within this
+ * limit nothing downstream comes near that edge, envelopes included (a record wraps a body in a few levels;
+ * POST /v1/guardrails/decisions wraps evaluate bodies and allows those 3 levels on top, Route.maxDepth). Real tool arguments, metadata
  * and JSON Schemas nest a handful of levels, rarely 15; 64 is also where the redactor already stops
  * (MAX_REDACT_DEPTH), so nothing that passes this check is redacted for depth.
  *

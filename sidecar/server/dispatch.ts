@@ -62,10 +62,11 @@ export class RouteDispatcher {
   run(hit: RouteHit, context: Omit<RouteContext, "params">): unknown {
     this.onRun?.();
     const full = { ...context, params: hit.params };
-    const tooDeep = context.body === undefined ? undefined : nestingBeyond(context.body, MAX_NESTING_DEPTH);
+    const limit = hit.route.maxDepth ?? MAX_NESTING_DEPTH;
+    const tooDeep = context.body === undefined ? undefined : nestingBeyond(context.body, limit);
     if (tooDeep === undefined) return hit.route.handle(full);
     if (hit.route.tooDeep !== undefined) return hit.route.tooDeep(full, tooDeep);
-    throw tooDeepError(tooDeep);
+    throw tooDeepError(tooDeep, limit);
   }
 }
 

@@ -41,6 +41,12 @@ export interface Route {
    * Without it the dispatcher answers 400 `too_deep`; the guard's evaluate route answers a decision instead.
    */
   tooDeep?(context: RouteContext, path: NestingPath): unknown;
+  /**
+   * How deep this route's body may nest, when not MAX_NESTING_DEPTH: a route whose body wraps evaluate bodies
+   * (reported decisions: `decisions[i].body`) allows the levels of that envelope on top, so an evaluate body
+   * that passes on its own passes inside it too.
+   */
+  maxDepth?: number;
 }
 
 /** What route handlers work with; built once per sidecar. */
@@ -75,9 +81,9 @@ function parseWith<S extends z.ZodType>(schema: S, value: unknown, code: string,
 }
 
 /** The 400 for a body nested past MAX_NESTING_DEPTH: `too_deep`, naming the field the nesting is under. */
-export function tooDeepError(path: NestingPath): HttpError {
+export function tooDeepError(path: NestingPath, limit = MAX_NESTING_DEPTH): HttpError {
   const field = fieldOf(path);
-  return new HttpError(400, "too_deep", `${field || "body"}: nests deeper than ${MAX_NESTING_DEPTH} levels, the limit of a request body`, field || undefined);
+  return new HttpError(400, "too_deep", `${field || "body"}: nests deeper than ${limit} levels, the limit of this request's body`, field || undefined);
 }
 
 export function notFound(what: string, id: string | undefined): HttpError {

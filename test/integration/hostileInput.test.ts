@@ -149,7 +149,8 @@ describe("hostile input: deep nesting and bad escapes (real sidecar process)", f
           } else {
             assert.equal(answer.status, 400, `${what}: ${JSON.stringify(answer.body)}`);
             assert.equal(answer.body.error.code, "too_deep", what);
-            assert.match(answer.body.error.message, new RegExp(`nests deeper than ${MAX_NESTING_DEPTH} levels`), what);
+            const limit = route === "/v1/guardrails/decisions" ? MAX_NESTING_DEPTH + 3 : MAX_NESTING_DEPTH;
+            assert.match(answer.body.error.message, new RegExp(`nests deeper than ${limit} levels`), what);
             assert.equal(typeof answer.body.error.field, "string", what);
             const topLevel = Object.keys(JSON.parse(body("0")));
             assert.ok(topLevel.includes(answer.body.error.field.split(".")[0]), `${what}: names the field (${answer.body.error.field})`);
@@ -344,7 +345,12 @@ describe("hostile input: the MCP proxy with deeply nested tool arguments (real p
           assert.deepEqual(after.result?.content, [{ type: "text", text: `echo: after ${levels}` }], JSON.stringify(after));
           assert.equal(proxy.messages.filter((m) => m.id === deepId).length, 1, "one answer, the proxy's: the upstream never saw the call");
         }
-        // Recorded as the proxy's own decision on the sidecar's timeline.
+        // Arguments at the limit itself (64 levels counting `arguments`) are an ordinary call: forwarded, and
+        // its decision journaled — also when the proxy's replica decided it and reported it in a batch.
+        const atLimit = await proxy.request("at-limit", "tools/call", { name: "echo", arguments: JSON.parse(`{"message":"at the limit","nested":${deepJson(MAX_NESTING_DEPTH - 1, "object")}}`) });
+        assert.deepEqual(atLimit.result?.content, [{ type: "text", text: "echo: at the limit" }], JSON.stringify(atLimit).slice(0, 500));
+        await waitFor(() => logRecords(workspace).some((r) => r.kind === "decision" && r.data.request.agent_key === `mcp-deep-${mode}` && r.data.request.arguments?.message === "at the limit"), 10_000);
+        // The refusals are recorded as the proxy's own decisions on the sidecar's timeline.
         await waitFor(() => logRecords(workspace).some((r) => r.kind === "event" && r.data.event.type === "agent.guardrail.evaluated" && r.data.event.agent_key === `mcp-deep-${mode}`));
         assert.equal((await call(sidecar, "GET", "/v1/health")).status, 200);
       } finally {

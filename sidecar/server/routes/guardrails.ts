@@ -61,6 +61,8 @@ export function guardrailRoutes(s: SidecarServices): Route[] {
     {
       method: "POST",
       path: "/v1/guardrails/decisions",
+      // `decisions[i].body` is an evaluate body three levels down; it may nest as deep as one sent alone.
+      maxDepth: MAX_NESTING_DEPTH + 3,
       handle: ({ body }) => reportedDecisions(s, parseBody(ReportDecisionsBodySchema, body), reportedIds),
     },
     {

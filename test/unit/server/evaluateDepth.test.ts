@@ -86,6 +86,13 @@ describe("evaluate: depth check at the dispatcher, approvals journaled only once
     assert.deepEqual(kinds(), ["decision"], "identify journaled nothing");
   });
 
+  it("reported decisions may carry evaluate bodies as deep as evaluate accepts (the envelope's 3 levels on top)", async () => {
+    const report = (levels: number) => ({ decisions: [{ decision_id: "dec_r1", body: { agent_key: "mcp", tool: { name: "x.echo" }, arguments: nested(levels) } }] });
+    const accepted = (await run("POST", "/v1/guardrails/decisions", report(MAX_NESTING_DEPTH))) as { accepted: number };
+    assert.equal(accepted.accepted, 1);
+    await assert.rejects(run("POST", "/v1/guardrails/decisions", report(MAX_NESTING_DEPTH + 1)), (e: unknown) => e instanceof HttpError && e.code === "too_deep" && e.field === "decisions.0.body");
+  });
+
   it("a malformed percent-escape in an id is a 400 naming the path", () => {
     assert.throws(() => routes.find("GET", "/v1/runs/%E0%A4%A", "agent"), (e: unknown) => e instanceof HttpError && e.status === 400 && e.code === "invalid_path" && e.field === "path");
   });
