@@ -88,3 +88,29 @@ export function evaluate(policy: CompiledPolicy, req: GuardRequest, env: Evaluat
     policy: { state: env.policyState, message: env.policyMessage },
   };
 }
+
+/** Key of the guard's own guardrail for a request nested past MAX_NESTING_DEPTH (see tooDeepDecision). */
+export const TOO_DEEP_GUARDRAIL = "request-too-deep";
+
+/**
+ * `decision` (made on a request whose too-deep parts were replaced by placeholders) with the guard's own
+ * block for what it could not inspect: a guardrail `request-too-deep` at `block` (source `policy`: a rule of
+ * the guard itself, like `policy-error`), which as the most restrictive decides. The mode applies as to any
+ * block (DESIGN.md "Mode"): enforce → block; monitor → allow, annotated `would_block`, so monitor mode keeps
+ * its promise of never stopping an agent while the record says what enforce would have done. Never
+ * require_approval: a human cannot review what nobody can display, so no approval is opened for it.
+ */
+export function tooDeepDecision(decision: GuardDecision, reason: string): GuardDecision {
+  const effective: Decision = decision.mode === "enforce" ? "block" : "allow";
+  const guardrail: MatchedGuardrail = { key: TOO_DEEP_GUARDRAIL, name: "Request too deeply nested to inspect", decision: "block", reason, source: "policy" };
+  return {
+    ...decision,
+    policy_decision: "block",
+    effective_decision: effective,
+    enforcement_action: ENFORCEMENT[effective],
+    reason,
+    annotation: effective === "allow" ? "would_block" : null,
+    matched_guardrails: [guardrail, ...decision.matched_guardrails],
+    approval_timeout_ms: null,
+  };
+}

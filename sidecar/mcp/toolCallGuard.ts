@@ -1,3 +1,6 @@
+import { TOO_DEEP_GUARDRAIL } from "../guard/evaluate";
+import { nestingBeyond } from "../protocol/nesting";
+import { MAX_NESTING_DEPTH } from "../protocol/v1";
 import { localDecision, responsibleGuardrails, type ApieDecision } from "../sdk/decision";
 import { isApieError } from "../sdk/errors";
 import type { ApieLogger, GuardInput, ResourceRef } from "../sdk/types";
@@ -22,7 +25,14 @@ import type { ToolMetadataTable } from "./toolMetadata";
  * - the client cancelling the request (`notifications/cancelled`) cancels the approval and the call gets no
  *   answer at all;
  * - no sidecar: `guardFailureMode` (fail_open forwards and warns, fail_closed → -32001 "guard unavailable…",
- *   throw → -32603 naming the cause).
+ *   throw → -32603 naming the cause). `guardFailureMode` applies only when the sidecar did not answer: an
+ *   error the sidecar returned for the guard request (any status with its JSON error body, e.g. a 500) is
+ *   -32603 "guard request failed: …" in every mode, the call not forwarded (see sdk/http.ts);
+ * - arguments nested deeper than MAX_NESTING_DEPTH (counted as in an evaluate body, `arguments` at level 1)
+ *   → -32001 blocked by `request-too-deep`, decided by the proxy itself before the replica or the sidecar
+ *   sees them, in every mode and with or without a sidecar: the proxy would forward exactly what it could
+ *   not have inspected (and re-serializing it can itself overflow the stack), so "monitor lets it through"
+ *   does not apply here. The refusal is recorded as a local decision when the sidecar is connected.
  * A refused call never reaches the upstream. The proxy's own decisions are plain allows made by a replica of
  * the sidecar's engine (LocalGuard), which the sidecar journals; everything else is the sidecar's to decide.
  */
@@ -80,6 +90,7 @@ export class ToolCallGuard {
     const runId = connection?.runIdNow();
     const params = (request.params ?? {}) as { name?: unknown; arguments?: unknown };
     if (connection === undefined || runId === undefined || typeof params.name !== "string") return undefined;
+    if (argumentsTooDeep(params.arguments) !== undefined) return undefined; // decide() refuses it
     const call = this.facts(params.name, this.options.metadata.lookup(params.name));
     const local = connection.local.decide({ ...guardFields(call), arguments: params.arguments, runId });
     if (local === "not_plain") this.leftToSidecar.add(request);
@@ -95,6 +106,8 @@ export class ToolCallGuard {
     }
     const toolName = params.name;
     const call = this.facts(toolName, this.options.metadata.lookup(toolName));
+    const tooDeep = argumentsTooDeep(params.arguments);
+    if (tooDeep !== undefined) return this.refuseTooDeep(request, toolName, call, tooDeep);
     const state = await this.options.link.state();
     if (!state.ok) return this.withoutSidecar(request, call, state.reason);
     const { connection } = state;
@@ -166,6 +179,15 @@ export class ToolCallGuard {
           : undefined,
       riskLevel: meta?.riskLevel,
     };
+  }
+
+  /** Arguments nested past the limit: refused here, never forwarded (see the class comment). */
+  private refuseTooDeep(request: JSONRPCRequest, toolName: string, call: ToolCallFacts, reason: string): Verdict {
+    const decision = tooDeepLocalDecision(this.options.config.mode, reason);
+    this.log(`blocked ${call.tool.name} [${TOO_DEEP_GUARDRAIL}]: ${reason}`);
+    const connection = this.options.link.connectionNow();
+    connection?.outcomes.decidedLocally(call, decision, connection.runIdNow());
+    return this.refuse(request, toolName, blocked(decision));
   }
 
   private withoutSidecar(request: JSONRPCRequest, call: ToolCallFacts, reason: string): Verdict {
@@ -282,6 +304,25 @@ function guardFields(call: ToolCallFacts): Pick<GuardInput, "tool" | "action" | 
 /** A call the proxy's replica allowed: forwarded, its outcome to go with the decision's report. */
 function forwardByReplica(call: ToolCallFacts, decisionId: string, runId: string | undefined, connection: Connection): Verdict {
   return { action: "forward", ticket: { call, decisionId, runId, connection, byReplica: true } };
+}
+
+/**
+ * Why a call's arguments are too deep to guard, or undefined: the sidecar's own check on the evaluate body
+ * (RouteDispatcher), `arguments` being a member of that body, so both ends draw the line at the same depth.
+ */
+function argumentsTooDeep(args: unknown): string | undefined {
+  const path = nestingBeyond(args, MAX_NESTING_DEPTH - 1);
+  return path === undefined ? undefined : `arguments: nested deeper than ${MAX_NESTING_DEPTH} levels, too deep to inspect`;
+}
+
+/** The proxy's own block of arguments nested too deep, shaped as a decision for the refusal and the record. */
+function tooDeepLocalDecision(mode: ApieDecision["mode"], reason: string): ApieDecision {
+  return {
+    ...localDecision("fail_closed", mode, reason),
+    reason,
+    matchedGuardrails: [{ key: TOO_DEEP_GUARDRAIL, name: "Request too deeply nested to inspect", decision: "block", reason, source: "policy" }],
+    guardUnavailable: null,
+  };
 }
 
 function aborted(signal: AbortSignal): Promise<"aborted"> {

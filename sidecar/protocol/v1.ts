@@ -13,6 +13,34 @@ import { ident, opt, text } from "./wire";
 /** Request bodies above this are refused with 413 over HTTP; a `/v1/stream` call frame may carry as much. */
 export const MAX_BODY_BYTES = 1024 * 1024;
 
+/**
+ * How deep a request body may nest: arrays and objects at most this many levels below the body itself (a
+ * top-level member such as `arguments` is level 1, its own members level 2, …). Checked once, iteratively,
+ * where every v1 request enters (RouteDispatcher.run, so HTTP bodies and `/v1/stream` call frames alike) and
+ * where the MCP proxy's replica decides on its own (ToolCallGuard), before any recursive walk sees the body.
+ *
+ * Why a limit and why 64: JSON.parse is iterative and accepts any depth, but JSON.stringify (every record,
+ * answer and frame), structuredClone and our walkers over arguments (redactor, secret scanner) recurse, and
+ * V8 throws RangeError a few thousand levels down (JSON.stringify of nested arrays: ~4 000). Within this
+ * limit nothing downstream comes near that edge, envelopes included (a record wraps a body in a few levels;
+ * POST /v1/guardrails/decisions wraps evaluate bodies and allows those 3 levels on top, Route.maxDepth). Real tool arguments, metadata
+ * and JSON Schemas nest a handful of levels, rarely 15; 64 is also where the redactor already stops
+ * (MAX_REDACT_DEPTH), so nothing that passes this check is redacted for depth.
+ *
+ * What a body past the limit gets: POST /v1/guardrails/evaluate answers a decision (block, see
+ * `tooDeepDecision`), every other route a 400 `too_deep` naming the field.
+ */
+export const MAX_NESTING_DEPTH = 64;
+
+/**
+ * What the log keeps instead of a value nested past {@link MAX_NESTING_DEPTH}: never the value itself (the
+ * journal, the Runs view and every reader of the log would have to walk it), but its SHA-256, so a copy of
+ * the request can still be matched to the record. `sha256` is over the value's canonical JSON (canonicalJson).
+ */
+export interface TooDeepPlaceholder {
+  apie_too_deep: { max_depth: number; sha256: string };
+}
+
 /** POST /v1/guardrails/evaluate — sent by an agent before each tool call. */
 export const EvaluateBodySchema = z.object({
   agent_key: ident().min(1),

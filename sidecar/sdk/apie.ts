@@ -387,7 +387,9 @@ export class Apie {
     try {
       return await create();
     } catch (error) {
-      if (!(error instanceof ApieError && error.cause instanceof TransportError)) throw error;
+      // Unreachable, or the sidecar failing (5xx): the run goes on offline; its guard calls still ask the sidecar.
+      const sidecarFailed = error instanceof ApieError && (error.cause instanceof TransportError || (error.status ?? 0) >= 500);
+      if (!sidecarFailed) throw error;
       this.logger.warn(`could not start a ${what} (${error.message}); continuing offline`);
       return offline();
     }

@@ -1,6 +1,6 @@
 import type { ApprovalStatus } from "../protocol/approvals";
 import { ApieError } from "./errors";
-import { TransportError, type HttpClient } from "./http";
+import { isRetryable, type HttpClient } from "./http";
 import type { SidecarStream } from "./stream";
 import type { Approval, ApprovalWaitStatus } from "./types";
 import { parseApproval, parseWaitStatus } from "./wire";
@@ -109,8 +109,8 @@ export class ApprovalWaiter {
           if (FINAL.has(approval.status)) finish(approval.status as StreamRound);
         },
         (error: unknown) => {
-          if (error instanceof ApieError) finish(error);
-          // A transport failure here leaves the stream to answer (or drop).
+          // A transport failure, or the sidecar failing for now (5xx, 429), leaves the stream to answer (or drop).
+          if (error instanceof ApieError && !isRetryable(error)) finish(error);
         },
       );
     });
@@ -124,7 +124,8 @@ export class ApprovalWaiter {
       const answer = await this.http.request("GET", path, undefined, { deadlineMs: waitMs + LONG_POLL_SLACK_MS, signal });
       return parseWaitStatus(answer, `GET ${path}`);
     } catch (error) {
-      if (error instanceof TransportError) return "failed";
+      // Waiting longer never runs a call: no answer, or a failure the sidecar may get over (5xx, 429), is retried.
+      if (isRetryable(error)) return "failed";
       throw error;
     }
   }

@@ -10,8 +10,9 @@ import type { ApieDecision } from "./decision";
  * - `guard_unavailable`: the sidecar could not be asked (unreachable, past the deadline, garbage answer)
  *   and `guardFailureMode` is `throw`.
  * - `invalid_config`: the configuration does not parse; `field` names the culprit.
- * - `http_error`: any other request failed: the sidecar refused it (4xx, `status` and the server's message)
- *   or could not be reached (`cause` says why).
+ * - `http_error`: any other request failed: the sidecar answered with an error (4xx or 5xx, `status` and the
+ *   server's code and message) or could not be reached (`cause` says why). A guard request the sidecar
+ *   answered with an error throws this in every `guardFailureMode`: the callback does not run.
  */
 export type ApieErrorCode =
   | "blocked"

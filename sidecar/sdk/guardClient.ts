@@ -10,8 +10,12 @@ import { parseAnswer } from "./wire";
 
 /**
  * One guard decision: POST /v1/guardrails/evaluate with a hard deadline, the answer validated with zod,
- * and `guardFailureMode` applied when the sidecar is unreachable, too slow or answers something that is not
- * a decision. A 4xx with an error body is the caller's bug and is thrown as `http_error` in every mode.
+ * and `guardFailureMode` applied only when the sidecar did not answer: unreachable, past the deadline, or an
+ * answer that is not the sidecar's (not JSON, not a decision, a non-2xx without Apie's error body). An error
+ * the sidecar itself returned for this request — any status with its JSON error body, 4xx or 5xx, over HTTP
+ * or as a stream `reply` — is thrown as `http_error` in every mode: fail_open must not turn a request the
+ * sidecar refused or failed on into an allow, and fail_closed does not dress it up as "guard unavailable".
+ * Either way the tool call does not run.
  */
 
 export interface GuardClientOptions {

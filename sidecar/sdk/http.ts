@@ -11,10 +11,15 @@ import type { SidecarStream } from "./stream";
  * {@link SidecarStream} whenever the sidecar serves them (cheaper still; same answers, same errors). Every
  * request has a deadline. Failures come in
  * two kinds, because the guard treats them differently:
- * - {@link TransportError}: the sidecar could not be asked or did not answer sensibly — unreachable, reset,
- *   past the deadline, a 5xx, a body that is not JSON. For the guard this is "guard unavailable".
- * - {@link ApieError} `http_error`: the sidecar answered a 4xx with its JSON error body — it understood the
- *   request and refused it (bad field, bad key, unknown id). That is a caller bug, never a guard failure.
+ * - {@link TransportError}: no answer from the sidecar — unreachable, reset, past the deadline — or an
+ *   answer that is not the sidecar's: a non-2xx without Apie's JSON error body (an HTML 502 from a proxy, an
+ *   empty 500), a 2xx that is not JSON. For the guard this, and only this, is "guard unavailable".
+ * - {@link ApieError} `http_error`: the sidecar answered this request with its JSON error body
+ *   `{"error": {code, message}}`, whatever the status — 4xx (it refused the request: bad field, bad key,
+ *   unknown id, a body nested too deep) or 5xx (it failed on this request). A sidecar that answered is not
+ *   unavailable: the guard never applies `guardFailureMode` to this, so no mode runs the call (issue 11:
+ *   a request the sidecar crashed on would otherwise have been let through by fail_open). `status` and
+ *   `serverCode` say which; {@link isRetryable} still retries 408/409/429/5xx for the event queue.
  */
 
 export type TransportFailureKind = "unreachable" | "timeout" | "bad_response";
@@ -198,14 +203,17 @@ function readBody(res: IncomingMessage, done: (text: string, error?: unknown) =>
   res.on("error", (error) => done("", error));
 }
 
-/** A 2xx answer's JSON; a 4xx error body as `http_error`; anything else as a {@link TransportError}. */
+/**
+ * A 2xx answer's JSON; any other status carrying Apie's JSON error body as `http_error` (the sidecar answered);
+ * anything else as a {@link TransportError}. Over HTTP and for a `/v1/stream` `reply` frame alike.
+ */
 function interpret(method: Method, path: string, status: number, json: { value: unknown } | undefined): unknown {
   const what = `${method} ${path}`;
   if (status >= 200 && status < 300) {
     if (json === undefined) throw new TransportError("bad_response", `${what}: HTTP ${status} answer is not JSON`, status);
     return json.value;
   }
-  if (status >= 400 && status < 500 && status !== 408 && status !== 429) {
+  if (status >= 400) {
     const body = json === undefined ? undefined : ErrorBodySchema.safeParse(json.value);
     if (body?.success) {
       const e = body.data.error;

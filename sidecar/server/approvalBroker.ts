@@ -56,12 +56,16 @@ export class ApprovalBroker {
     return `apr_${randomBytes(12).toString("base64url")}`;
   }
 
-  /** Opens an approval (id from `newId`) for an enforced require_approval decision; resolves once durable. */
-  async open(id: string, request: GuardRequest, decision: GuardDecision): Promise<ApprovalView> {
+  /**
+   * The approval an enforced require_approval decision opens, not yet opened: a fresh id, the action hash,
+   * the redacted arguments. Everything that can fail in opening an approval fails here, before anything is
+   * journaled, so the caller can journal the decision naming this id and {@link open} it in the same turn.
+   */
+  draft(request: GuardRequest, decision: GuardDecision): ApprovalView {
     const created = this.now();
     const timeout = decision.approval_timeout_ms ?? DEFAULT_APPROVAL_TIMEOUT_MS;
-    const approval: ApprovalView = {
-      id,
+    return {
+      id: this.newId(),
       status: "pending",
       action_hash: actionHash(request),
       agent_key: request.agentKey,
@@ -84,7 +88,15 @@ export class ApprovalBroker {
       resolved_by: null,
       resolution_reason: null,
     };
-    await this.journal.record("approval.requested", { approval }).durable;
+  }
+
+  /**
+   * Opens a {@link draft}ed approval: its `approval.requested` record is appended before this returns (in
+   * the caller's turn, right after the decision that names it); resolves once that record is durable.
+   */
+  async open(approval: ApprovalView): Promise<ApprovalView> {
+    const appended = this.journal.record("approval.requested", { approval });
+    await appended.durable;
     this.arm(approval);
     return this.get(approval.id)!;
   }

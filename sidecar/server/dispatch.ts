@@ -1,11 +1,12 @@
-import type { ErrorBody } from "../protocol/v1";
+import { nestingBeyond } from "../protocol/nesting";
+import { MAX_NESTING_DEPTH, type ErrorBody } from "../protocol/v1";
 import { agentRoutes } from "./routes/agents";
 import { approvalRoutes } from "./routes/approvals";
 import { eventRoutes } from "./routes/events";
 import { guardrailRoutes } from "./routes/guardrails";
 import { reportRoutes } from "./routes/reports";
 import { runRoutes } from "./routes/runs";
-import { HttpError, type Route, type RouteContext, type SidecarServices } from "./routing";
+import { HttpError, tooDeepError, type Route, type RouteContext, type SidecarServices } from "./routing";
 import type { Caller } from "./security";
 
 export { MAX_BODY_BYTES } from "../protocol/v1";
@@ -51,10 +52,21 @@ export class RouteDispatcher {
     return hit;
   }
 
-  /** Runs a found route; the result (or rejection) is what the caller answers with. */
+  /**
+   * Runs a found route; the result (or rejection) is what the caller answers with. A body nested past
+   * MAX_NESTING_DEPTH never reaches the route's handler (whose parsing, hashing, redacting and logging
+   * recurse): the route's `tooDeep` answers it, else a 400 `too_deep` naming the field. Checked here, once,
+   * because this is where HTTP bodies and `/v1/stream` call frames meet; one iterative walk that stops at the
+   * limit, so it costs a body of any depth at most the limit's worth of frames.
+   */
   run(hit: RouteHit, context: Omit<RouteContext, "params">): unknown {
     this.onRun?.();
-    return hit.route.handle({ ...context, params: hit.params });
+    const full = { ...context, params: hit.params };
+    const limit = hit.route.maxDepth ?? MAX_NESTING_DEPTH;
+    const tooDeep = context.body === undefined ? undefined : nestingBeyond(context.body, limit);
+    if (tooDeep === undefined) return hit.route.handle(full);
+    if (hit.route.tooDeep !== undefined) return hit.route.tooDeep(full, tooDeep);
+    throw tooDeepError(tooDeep, limit);
   }
 }
 
@@ -79,12 +91,22 @@ class RouteTable {
     }
   }
 
+  /** Throws a 400 `invalid_path` for an id whose percent-escapes do not decode (`/v1/runs/%`). */
   match(path: string): RouteHit[] {
     const literal = this.literal.get(path);
     if (literal !== undefined) return literal.map((route) => ({ route, params: [] }));
     return this.patterns.flatMap((route) => {
       const groups = route.path.exec(path);
-      return groups === null ? [] : [{ route, params: groups.slice(1).map(decodeURIComponent) }];
+      return groups === null ? [] : [{ route, params: groups.slice(1).map((segment) => decodeSegment(segment, path)) }];
     });
+  }
+}
+
+function decodeSegment(segment: string, path: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    const shown = (text: string): string => (text.length > 200 ? `${text.slice(0, 200)}…` : text);
+    throw new HttpError(400, "invalid_path", `${shown(path)}: "${shown(segment)}" is not a valid percent-encoded path segment`, "path");
   }
 }

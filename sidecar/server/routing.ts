@@ -1,6 +1,8 @@
 import type { z } from "zod";
 import type { GuardEngine } from "../guard/engine";
 import { firstIssue } from "../protocol/issues";
+import { fieldOf, type NestingPath } from "../protocol/nesting";
+import { MAX_NESTING_DEPTH } from "../protocol/v1";
 import type { Journal } from "../store/journal";
 import type { ApprovalBroker } from "./approvalBroker";
 import type { Caller, Keys } from "./security";
@@ -40,6 +42,17 @@ export interface Route {
   /** Only the admin key may call it (resolving approvals, changing the mode): 403 for the agent key. */
   admin?: boolean;
   handle(context: RouteContext): unknown;
+  /**
+   * The answer to a body nested past MAX_NESTING_DEPTH, instead of `handle` (which never sees such a body).
+   * Without it the dispatcher answers 400 `too_deep`; the guard's evaluate route answers a decision instead.
+   */
+  tooDeep?(context: RouteContext, path: NestingPath): unknown;
+  /**
+   * How deep this route's body may nest, when not MAX_NESTING_DEPTH: a route whose body wraps evaluate bodies
+   * (reported decisions: `decisions[i].body`) allows the levels of that envelope on top, so an evaluate body
+   * that passes on its own passes inside it too.
+   */
+  maxDepth?: number;
 }
 
 /** What route handlers work with; built once per sidecar. */
@@ -71,6 +84,12 @@ function parseWith<S extends z.ZodType>(schema: S, value: unknown, code: string,
   const field = at === undefined ? issue.field : issue.field ? `${at}.${issue.field}` : at;
   const { message } = issue;
   throw new HttpError(400, code, field ? `${field}: ${message}` : message, field || undefined);
+}
+
+/** The 400 for a body nested past MAX_NESTING_DEPTH: `too_deep`, naming the field the nesting is under. */
+export function tooDeepError(path: NestingPath, limit = MAX_NESTING_DEPTH): HttpError {
+  const field = fieldOf(path);
+  return new HttpError(400, "too_deep", `${field || "body"}: nests deeper than ${limit} levels, the limit of this request's body`, field || undefined);
 }
 
 export function notFound(what: string, id: string | undefined): HttpError {

@@ -5,15 +5,76 @@ import type { GuardRequest } from "../guard/types";
  * Canonical JSON (RFC 8785 style): object keys sorted by UTF-16 code units, no whitespace, `undefined`
  * members dropped, numbers as JavaScript prints them. Two requests that mean the same thing hash the same,
  * whatever order an SDK put their keys in.
+ *
+ * Iterative (an explicit stack, no recursion), so any depth JSON.parse accepted is hashed rather than
+ * overflowing the stack: request bodies are depth-checked before they get here (MAX_NESTING_DEPTH), and this
+ * is the defence behind that check, and what digests a value too deep to keep (TooDeepPlaceholder). The
+ * output is byte for byte what the earlier recursive version gave (test/unit/store/canonical.test.ts
+ * compares them on random values): an `undefined` member is left out, `undefined` as an array item or the
+ * whole value prints `null`, so does a function or a symbol anywhere; a BigInt throws. For JSON values
+ * (what requests are): a cyclic in-process object would never end.
  */
 export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== "object") return JSON.stringify(value) ?? "null";
-  if (Array.isArray(value)) return `[${value.map((v) => (v === undefined ? "null" : canonicalJson(v))).join(",")}]`;
-  const entries = Object.keys(value)
-    .filter((k) => (value as Record<string, unknown>)[k] !== undefined)
-    .sort()
-    .map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`);
-  return `{${entries.join(",")}}`;
+  if (!isContainer(value)) return scalarJson(value);
+  // The open arrays and objects, innermost last, as parallel stacks (no object per level: a body nested
+  // 100 000 levels is hashed in about the time JSON.parse took to read it). `keys` is null for an array.
+  const nodes: object[] = [];
+  const keyLists: (string[] | null)[] = [];
+  const nexts: number[] = [];
+  let out = "";
+  const open = (node: object): void => {
+    let keys: string[] | null = null;
+    if (!Array.isArray(node)) {
+      const record = node as Record<string, unknown>;
+      keys = Object.keys(record);
+      if (keys.some((k) => record[k] === undefined)) keys = keys.filter((k) => record[k] !== undefined);
+      if (keys.length > 1) keys.sort();
+    }
+    out += keys === null ? "[" : "{";
+    nodes.push(node);
+    keyLists.push(keys);
+    nexts.push(0);
+  };
+  open(value);
+  while (nodes.length > 0) {
+    const top = nodes.length - 1;
+    const node = nodes[top]!;
+    const keys = keyLists[top]!;
+    const at = nexts[top]!;
+    if (at >= (keys === null ? (node as unknown[]).length : keys.length)) {
+      out += keys === null ? "]" : "}";
+      nodes.pop();
+      keyLists.pop();
+      nexts.pop();
+      continue;
+    }
+    nexts[top] = at + 1;
+    if (at > 0) out += ",";
+    let child: unknown;
+    if (keys === null) {
+      if (!(at in node)) continue; // a hole in a sparse array: nothing between the commas, as before
+      child = (node as unknown[])[at];
+      if (child === undefined) {
+        out += "null";
+        continue;
+      }
+    } else {
+      const key = keys[at]!;
+      out += `${JSON.stringify(key)}:`;
+      child = (node as Record<string, unknown>)[key];
+    }
+    if (isContainer(child)) open(child);
+    else out += scalarJson(child);
+  }
+  return out;
+}
+
+function isContainer(value: unknown): value is object {
+  return value !== null && typeof value === "object";
+}
+
+function scalarJson(value: unknown): string {
+  return JSON.stringify(value) ?? "null";
 }
 
 /**

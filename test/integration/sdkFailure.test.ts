@@ -178,7 +178,10 @@ describe("SDK guardFailureMode (sidecar away, killed, slow, or answering garbage
   describe("a server that answers garbage", () => {
     const garbage = {
       "200 text/html": (res: import("node:http").ServerResponse) => res.writeHead(200, { "content-type": "text/html" }).end("<html>hello</html>"),
-      "500 JSON error": (res: import("node:http").ServerResponse) => res.writeHead(500, { "content-type": "application/json" }).end('{"error":{"code":"internal","message":"boom"}}'),
+      // Not the sidecar's answer (no Apie error body): still "guard unavailable". A 5xx WITH Apie's error body
+      // is the sidecar answering, never unavailable: test/integration/hostileInput.test.ts.
+      "502 HTML from something in between": (res: import("node:http").ServerResponse) => res.writeHead(502, { "content-type": "text/html" }).end("<h1>Bad Gateway</h1>"),
+      "500 JSON that is not Apie's error body": (res: import("node:http").ServerResponse) => res.writeHead(500, { "content-type": "application/json" }).end('{"message":"boom"}'),
       "200 JSON that is not a decision": (res: import("node:http").ServerResponse) => res.writeHead(200, { "content-type": "application/json" }).end('{"decision":"allow"}'),
       "404 HTML (not an Apie server)": (res: import("node:http").ServerResponse) => res.writeHead(404, { "content-type": "text/html" }).end("<h1>Not Found</h1>"),
     };

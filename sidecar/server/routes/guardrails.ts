@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import path from "node:path";
 import { setImmediate as nextTurn } from "node:timers/promises";
 import { logRedactor } from "../redaction";
@@ -7,8 +8,13 @@ import type { GuardRequest } from "../../guard/types";
 import { enableTemplate } from "../../policy/policyFile";
 import type { DecisionRequestSummary } from "../../protocol/records";
 import { isPlainAllow } from "../../guard/engine";
+import { tooDeepDecision } from "../../guard/evaluate";
+import type { ApprovalView } from "../../protocol/approvals";
+import { nestingBeyond, type NestingPath } from "../../protocol/nesting";
+import { canonicalJson } from "../../store/canonical";
 import {
   EvaluateBodySchema,
+  MAX_NESTING_DEPTH,
   ReportDecisionsBodySchema,
   SetModeBodySchema,
   SnapshotQuerySchema,
@@ -16,8 +22,9 @@ import {
   type EvaluateResponse,
   type HealthResponse,
   type ReportDecisionsResponse,
+  type TooDeepPlaceholder,
 } from "../../protocol/v1";
-import { HttpError, parseBody, parseQuery, type Route, type RouteContext, type SidecarServices } from "../routing";
+import { HttpError, parseBody, parseQuery, tooDeepError, type Route, type RouteContext, type SidecarServices } from "../routing";
 import { switchWorkspaceMode } from "../workspaceMode";
 
 export const POLICY_FILE = "apie.policy.json";
@@ -44,6 +51,7 @@ export function guardrailRoutes(s: SidecarServices): Route[] {
       method: "POST",
       path: "/v1/guardrails/evaluate",
       handle: ({ body, holdApproval }) => evaluate(s, parseBody(EvaluateBodySchema, body), holdApproval),
+      tooDeep: ({ body }, path) => evaluateTooDeep(s, body, path),
     },
     {
       method: "GET",
@@ -53,6 +61,8 @@ export function guardrailRoutes(s: SidecarServices): Route[] {
     {
       method: "POST",
       path: "/v1/guardrails/decisions",
+      // `decisions[i].body` is an evaluate body three levels down; it may nest as deep as one sent alone.
+      maxDepth: MAX_NESTING_DEPTH + 3,
       handle: ({ body }) => reportedDecisions(s, parseBody(ReportDecisionsBodySchema, body), reportedIds),
     },
     {
@@ -88,36 +98,70 @@ export function guardrailRoutes(s: SidecarServices): Route[] {
  * One decision. In enforce, require_approval opens an approval (durable before the answer goes out) unless
  * the caller presents a grant made for exactly this action. Every decision is logged; a plain allow does not
  * wait for the disk, so the hot path stays at memory speed.
+ *
+ * `tooDeep`: the reason this request's body was nested past MAX_NESTING_DEPTH (its deep parts are
+ * placeholders by now): the decision becomes the guard's own block (tooDeepDecision), with no grant
+ * redeemed and no approval opened.
+ *
+ * The journal never names an approval that was not opened: the approval is drafted (hash, redaction: all
+ * that can throw) before the decision is journaled, and its `approval.requested` is appended right after the
+ * decision, in the same turn. An append fails only on a closed or failed log, which fails the decision's
+ * append first. Any failure answers an error (JSON 5xx), which no SDK or proxy takes for an allow.
  */
 async function evaluate(
   s: SidecarServices,
   body: ReturnType<typeof EvaluateBodySchema.parse>,
   holdApproval: RouteContext["holdApproval"],
+  tooDeep?: string,
 ): Promise<EvaluateResponse> {
   const request = toGuardRequest(body);
   let decision = s.engine.evaluate(request);
-  let approvalId: string | null = null;
-  if (decision.effective_decision === "require_approval") {
+  let approval: ApprovalView | undefined;
+  if (tooDeep !== undefined) {
+    decision = tooDeepDecision(decision, tooDeep);
+  } else if (decision.effective_decision === "require_approval") {
     const grant = body.approval_id === undefined ? undefined : s.approvals.redeem(body.approval_id, request, decision.decision_id);
     if (grant?.ok) {
       decision = { ...decision, effective_decision: "allow", enforcement_action: "proceed", reason: `approved (${grant.approval.id}): ${decision.reason}` };
     } else {
       if (grant !== undefined) decision = { ...decision, reason: `${grant.reason}; ${decision.reason}` };
-      approvalId = s.approvals.newId();
-      holdApproval?.(approvalId);
+      approval = s.approvals.draft(request, decision);
+      holdApproval?.(approval.id);
     }
   }
   // A call that proceeds (allow, warn, monitor's would-block) is logged lazily: written within LAZY_FLUSH_MS,
   // so the hot path never waits for the disk. A block is on disk before the agent hears of it (the audit
   // trail of a refusal must survive a crash); one that opens an approval is synced with that approval.
   const proceeds = decision.enforcement_action === "proceed" || decision.enforcement_action === "warn";
-  const logged = s.journal.record("decision", { request: summarize(request), decision, approval_id: approvalId }, { lazy: proceeds });
-  if (approvalId === null) {
+  const logged = s.journal.record("decision", { request: summarize(request), decision, approval_id: approval?.id ?? null }, { lazy: proceeds });
+  if (approval === undefined) {
     if (!proceeds) await logged.durable;
     return { ...decision, approval_request: null };
   }
-  const approval = await s.approvals.open(approvalId, request, decision);
-  return { ...decision, approval_request: { id: approval.id, status: "pending", expires_at: approval.expires_at } };
+  const opened = await s.approvals.open(approval);
+  return { ...decision, approval_request: { id: opened.id, status: "pending", expires_at: opened.expires_at } };
+}
+
+/**
+ * An evaluate body nested past MAX_NESTING_DEPTH (`path` is where): a decision, never an error — the agent
+ * asked whether it may act, and the answer is no (block; monitor: would block). Each top-level member nested
+ * too deep (arguments, metadata, a section) is replaced by a TooDeepPlaceholder before the body is parsed,
+ * so the engine, the journal and the Runs view only ever see a small object; the rest of the body is
+ * decided on as usual (its guardrails are reported too). A body whose shallow fields are invalid (no
+ * agent_key, say) is still a 400 like any invalid body.
+ */
+function evaluateTooDeep(s: SidecarServices, body: unknown, path: NestingPath): Promise<EvaluateResponse> {
+  if (body === null || typeof body !== "object" || Array.isArray(body)) throw tooDeepError(path);
+  const defused: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(body)) {
+    defused[key] = nestingBeyond(value, MAX_NESTING_DEPTH - 1) === undefined ? value : tooDeepPlaceholder(value);
+  }
+  const reason = `${String(path[0])}: nested deeper than ${MAX_NESTING_DEPTH} levels, too deep to inspect`;
+  return evaluate(s, parseBody(EvaluateBodySchema, defused), undefined, reason);
+}
+
+function tooDeepPlaceholder(value: unknown): TooDeepPlaceholder {
+  return { apie_too_deep: { max_depth: MAX_NESTING_DEPTH, sha256: createHash("sha256").update(canonicalJson(value)).digest("hex") } };
 }
 
 /** Ids of reported decisions already journaled: a batch resent after a dropped answer is not logged twice. */

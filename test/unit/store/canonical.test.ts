@@ -1,6 +1,43 @@
 import { strict as assert } from "node:assert";
 import { actionHash, canonicalJson } from "../../../sidecar/store/canonical";
 
+/** The recursive canonicalJson this module had until issue 11: the iterative one must print the same bytes. */
+function recursiveCanonicalJson(value: unknown): string {
+  if (value === null || typeof value !== "object") return JSON.stringify(value) ?? "null";
+  if (Array.isArray(value)) return `[${value.map((v) => (v === undefined ? "null" : recursiveCanonicalJson(v))).join(",")}]`;
+  const entries = Object.keys(value)
+    .filter((k) => (value as Record<string, unknown>)[k] !== undefined)
+    .sort()
+    .map((k) => `${JSON.stringify(k)}:${recursiveCanonicalJson((value as Record<string, unknown>)[k])}`);
+  return `{${entries.join(",")}}`;
+}
+
+/** mulberry32: a small deterministic PRNG, so a failing value can be rebuilt from its seed. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const KEYS = ["a", "b", "Z", "é", "\u{1F600}", "", "10", "2", "__proto__x", "a\"b", "\n", "\uD800"];
+const SCALARS: unknown[] = [0, -0, 1.5, 1e21, -3, Number.NaN, Number.POSITIVE_INFINITY, "", "x", "ü\u2028", "\uDC00", true, false, null, undefined, () => 1, Symbol("s")];
+
+function randomValue(next: () => number, depth: number): unknown {
+  const pick = <T>(list: readonly T[]): T => list[Math.floor(next() * list.length)]!;
+  const kind = depth <= 0 ? 0 : Math.floor(next() * 3);
+  if (kind === 0) return pick(SCALARS);
+  const size = Math.floor(next() * 5);
+  if (kind === 1) return Array.from({ length: size }, () => randomValue(next, depth - 1));
+  const out: Record<string, unknown> = {};
+  for (let i = 0; i < size; i++) out[pick(KEYS)] = randomValue(next, depth - 1);
+  return out;
+}
+
 describe("canonical JSON and the action hash approvals are bound to", () => {
   it("sorts keys at every depth and drops undefined members", () => {
     assert.equal(canonicalJson({ b: 1, a: { d: [1, { z: 1, y: undefined, x: 2 }], c: null } }), '{"a":{"c":null,"d":[1,{"x":2,"z":1}]},"b":1}');
@@ -36,5 +73,26 @@ describe("canonical JSON and the action hash approvals are bound to", () => {
     assert.equal(actionHash({ ...base, tool: { name: "deploy" }, riskLevel: "high" }), h);
     // Stable for identical requests, whatever the key order.
     assert.equal(actionHash({ metadata: { n: 1, ticket: "OPS-1" }, arguments: { v: "1" }, tool: { riskLevel: "high", name: "deploy" }, runId: "run_1", agentKey: "bot" }), h);
+  });
+
+  it("prints exactly what the recursive version printed, on 2 000 random values (seeded)", () => {
+    for (let seed = 1; seed <= 2_000; seed++) {
+      const value = randomValue(prng(seed), 6);
+      assert.equal(canonicalJson(value), recursiveCanonicalJson(value), `seed ${seed}`);
+    }
+    const sparse: unknown[] = [1];
+    sparse[3] = 2;
+    assert.equal(canonicalJson(sparse), recursiveCanonicalJson(sparse));
+    assert.equal(canonicalJson(undefined), "null");
+    assert.throws(() => canonicalJson({ a: 1n }), TypeError, "a BigInt throws, as JSON.stringify does");
+  });
+
+  it("hashes a value nested 100 000 levels deep without overflowing the stack", () => {
+    let deep: unknown = "bottom";
+    for (let i = 0; i < 100_000; i++) deep = i % 2 === 0 ? [deep] : { k: deep };
+    const text = canonicalJson(deep);
+    assert.equal(text.length, 50_000 * "[]".length + 50_000 * '{"k":}'.length + '"bottom"'.length);
+    assert.ok(text.startsWith('{"k":[{"k":['));
+    assert.match(actionHash({ agentKey: "bot", tool: { name: "deploy" }, arguments: deep }), /^[0-9a-f]{64}$/);
   });
 });
