@@ -101,8 +101,31 @@ export const TOO_DEEP_GUARDRAIL = "request-too-deep";
  * require_approval: a human cannot review what nobody can display, so no approval is opened for it.
  */
 export function tooDeepDecision(decision: GuardDecision, reason: string): GuardDecision {
+  return guardOwnBlock(decision, { key: TOO_DEEP_GUARDRAIL, name: "Request too deeply nested to inspect" }, reason);
+}
+
+/** Key of the guard's own guardrail for an approval past MAX_PENDING_APPROVALS (see tooManyPendingDecision). */
+export const TOO_MANY_PENDING_GUARDRAIL = "too-many-pending-approvals";
+
+/**
+ * An enforced require_approval when `pending` approvals already wait for a human (the cap): blocked instead
+ * of opening one more. Nobody answers hundreds of prompts; opening them anyway would let any holder of the
+ * agent key flood the editor and grow the sidecar's memory without bound. Blocking fails closed: the agent
+ * is told why and may ask again once the queue is answered.
+ */
+export function tooManyPendingDecision(decision: GuardDecision, pending: number): GuardDecision {
+  const reason = `${pending} approvals are already waiting for a human: answer or cancel some, then retry (${decision.reason})`;
+  return guardOwnBlock(decision, { key: TOO_MANY_PENDING_GUARDRAIL, name: "Too many approvals waiting" }, reason);
+}
+
+/**
+ * `decision` with a block of the guard itself (source `policy`, like `policy-error`) in front of what matched,
+ * deciding as the most restrictive. The mode applies as to any block (DESIGN.md "Mode"): enforce → block;
+ * monitor → allow annotated `would_block`.
+ */
+function guardOwnBlock(decision: GuardDecision, guardrail: { key: string; name: string }, reason: string): GuardDecision {
   const effective: Decision = decision.mode === "enforce" ? "block" : "allow";
-  const guardrail: MatchedGuardrail = { key: TOO_DEEP_GUARDRAIL, name: "Request too deeply nested to inspect", decision: "block", reason, source: "policy" };
+  const matched: MatchedGuardrail = { ...guardrail, decision: "block", reason, source: "policy" };
   return {
     ...decision,
     policy_decision: "block",
@@ -110,7 +133,7 @@ export function tooDeepDecision(decision: GuardDecision, reason: string): GuardD
     enforcement_action: ENFORCEMENT[effective],
     reason,
     annotation: effective === "allow" ? "would_block" : null,
-    matched_guardrails: [guardrail, ...decision.matched_guardrails],
+    matched_guardrails: [matched, ...decision.matched_guardrails],
     approval_timeout_ms: null,
   };
 }

@@ -12,6 +12,12 @@ export const DEFAULT_APPROVAL_TIMEOUT_MS = 300_000;
  * sidecar's memory without end. An agent has one wait per pending approval.
  */
 export const MAX_WAITERS = 4096;
+/**
+ * Approvals pending at once. Past it an enforced require_approval is blocked (tooManyPendingDecision) instead
+ * of opening another: a human answers a handful, and each pending approval is a prompt in the editor and
+ * memory in the sidecar until it expires.
+ */
+export const MAX_PENDING_APPROVALS = 256;
 /** setTimeout's ceiling; an approval that waits longer is re-armed when this fires. */
 const MAX_TIMER_MS = 2 **31 - 1;
 
@@ -99,6 +105,11 @@ export class ApprovalBroker {
     await appended.durable;
     this.arm(approval);
     return this.get(approval.id)!;
+  }
+
+  /** Approvals waiting for a human now. */
+  get pendingCount(): number {
+    return this.journal.state.pendingApprovals;
   }
 
   get(id: string): ApprovalView | undefined {

@@ -40,6 +40,8 @@ export class Projection {
   readonly runs = new Map<string, RunState>();
   readonly sessions = new Map<string, SessionView>();
   readonly approvals = new Map<string, ApprovalView>();
+  /** How many of `approvals` are pending (kept as records apply, so the guard path never counts). */
+  pendingApprovals = 0;
   /** Approval ids whose grant has been spent. */
   readonly usedGrants = new Set<string>();
   /** Agents by key. */
@@ -176,12 +178,14 @@ export class Projection {
       remember(tool.environments, d.request.resource.environment);
     },
     "approval.requested": (d, record, offset) => {
+      if (!this.approvals.has(d.approval.id)) this.pendingApprovals++;
       this.approvals.set(d.approval.id, { ...d.approval });
       this.addToRun(d.approval.run_id, d.approval.agent_key, record.ts, offset);
     },
     "approval.resolved": (d, record, offset) => {
       const approval = this.approvals.get(d.id);
       if (approval === undefined || approval.status !== "pending") return;
+      this.pendingApprovals--;
       approval.status = d.status;
       approval.resolved_at = d.resolved_at;
       approval.resolved_by = d.resolved_by;

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import WebSocket from "ws";
 import { MAX_IDENT_CHARS } from "../../sidecar/protocol/wire";
-import { MAX_WAITERS } from "../../sidecar/server/approvalBroker";
+import { MAX_PENDING_APPROVALS, MAX_WAITERS } from "../../sidecar/server/approvalBroker";
 import { MAX_CALLS_PER_CONNECTION, MAX_STREAM_CLIENTS } from "../../sidecar/server/streamHub";
 import { call } from "./sidecarHttp";
 import { startSidecarProcess, waitFor, type SidecarUnderTest } from "./sidecarProcess";
@@ -157,6 +157,30 @@ describe("hostile limits: bounded, and every answer a JSON error (real sidecar p
       assert.equal(answer.status, 400);
       assert.equal(answer.body.error.field, "inputSchema");
     });
+  });
+
+  it(`past ${MAX_PENDING_APPROVALS} pending approvals, an enforced approval is blocked (not opened) until the queue is answered`, async () => {
+    const s = await openCalls(sidecar);
+    const pending = async () => (await call(sidecar, "GET", "/v1/health")).body.pending_approvals as number;
+    const ask = (id: string) => s.call(id, "POST", "/v1/guardrails/evaluate", { ...deploy, arguments: { version: id } });
+    const opened: string[] = [];
+    for (let i = await pending(); i < MAX_PENDING_APPROVALS; i++) opened.push((await ask(`v${i}`)).body.approval_request.id);
+    assert.equal(await pending(), MAX_PENDING_APPROVALS);
+
+    const refused = (await ask("one-more")).body;
+    assert.equal(refused.enforcement_action, "block");
+    assert.equal(refused.approval_request, null);
+    assert.equal(refused.matched_guardrails[0].key, "too-many-pending-approvals");
+    assert.match(refused.reason, new RegExp(`${MAX_PENDING_APPROVALS} approvals are already waiting`));
+    assert.equal(await pending(), MAX_PENDING_APPROVALS);
+
+    // One answered (here: cancelled by the agent) makes room for the next.
+    assert.equal((await s.call("cancel", "POST", `/v1/approvals/${opened[0]}/cancel`, {})).status, 200);
+    const after = (await ask("after-cancel")).body;
+    assert.equal(after.enforcement_action, "wait_for_approval");
+    // Leave the queue empty for the tests after this one.
+    for (const id of [...opened.slice(1), after.approval_request.id]) await s.call(`cancel-${id}`, "POST", `/v1/approvals/${id}/cancel`, {});
+    s.ws.close();
   });
 
   describe("/v1/stream floods", () => {

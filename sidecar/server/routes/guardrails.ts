@@ -8,7 +8,8 @@ import type { GuardRequest } from "../../guard/types";
 import { enableTemplate } from "../../policy/policyFile";
 import type { DecisionRequestSummary } from "../../protocol/records";
 import { isPlainAllow } from "../../guard/engine";
-import { tooDeepDecision } from "../../guard/evaluate";
+import { tooDeepDecision, tooManyPendingDecision } from "../../guard/evaluate";
+import { MAX_PENDING_APPROVALS } from "../approvalBroker";
 import type { ApprovalView } from "../../protocol/approvals";
 import { nestingBeyond, type NestingPath } from "../../protocol/nesting";
 import { canonicalJson } from "../../store/canonical";
@@ -42,7 +43,7 @@ export function guardrailRoutes(s: SidecarServices): Route[] {
         mode: s.engine.workspaceMode,
         uptime_ms: Date.now() - s.startedAt,
         last_seq: s.journal.state.lastSeq,
-        pending_approvals: s.approvals.list("pending").length,
+        pending_approvals: s.approvals.pendingCount,
         workspace: s.workspace,
         event_log: s.journal.file,
       }),
@@ -125,8 +126,12 @@ async function evaluate(
       decision = { ...decision, effective_decision: "allow", enforcement_action: "proceed", reason: `approved (${grant.approval.id}): ${decision.reason}` };
     } else {
       if (grant !== undefined) decision = { ...decision, reason: `${grant.reason}; ${decision.reason}` };
-      approval = s.approvals.draft(request, decision);
-      holdApproval?.(approval.id);
+      if (s.approvals.pendingCount >= MAX_PENDING_APPROVALS) {
+        decision = tooManyPendingDecision(decision, s.approvals.pendingCount);
+      } else {
+        approval = s.approvals.draft(request, decision);
+        holdApproval?.(approval.id);
+      }
     }
   }
   // A call that proceeds (allow, warn, monitor's would-block) is logged lazily: written within LAZY_FLUSH_MS,
