@@ -33,6 +33,15 @@ export const MAX_BODY_BYTES = 1024 * 1024;
 export const MAX_NESTING_DEPTH = 64;
 
 /**
+ * A body (or `/v1/stream` frame) nested deeper than this is refused with 400 `too_deep` before it is even
+ * parsed, on every route: parsing cost grows faster than the text (textNestsBeyond), and a sidecar busy
+ * parsing hostile bodies would hold up every guard decision behind them — which an agent under fail_open
+ * would take for "guard unavailable" and proceed. Between MAX_NESTING_DEPTH and this, evaluate still answers a
+ * decision (the guard's own block). No client of ours gets near it: the SDK's JSON.stringify gives up first.
+ */
+export const MAX_PARSE_DEPTH = 10_000;
+
+/**
  * What the log keeps instead of a value nested past {@link MAX_NESTING_DEPTH}: never the value itself (the
  * journal, the Runs view and every reader of the log would have to walk it), but its SHA-256, so a copy of
  * the request can still be matched to the record. `sha256` is over the value's canonical JSON (canonicalJson).

@@ -1,8 +1,9 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 import { errorAnswer, MAX_BODY_BYTES, type RouteDispatcher, type RouteHit } from "./dispatch";
-import type { ErrorBody } from "../protocol/v1";
-import { HttpError } from "./routing";
+import { textNestsBeyond } from "../protocol/nesting";
+import { MAX_PARSE_DEPTH, type ErrorBody } from "../protocol/v1";
+import { HttpError, unparsedTooDeepError } from "./routing";
 import { checkAccess, type Caller, type Keys } from "./security";
 
 /**
@@ -121,6 +122,7 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
     req.once("error", reject);
   });
   if (text.trim() === "") return undefined;
+  if (text.length > MAX_PARSE_DEPTH && textNestsBeyond(text, MAX_PARSE_DEPTH)) throw unparsedTooDeepError();
   try {
     return JSON.parse(text);
   } catch (error) {

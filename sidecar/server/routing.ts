@@ -2,7 +2,7 @@ import type { z } from "zod";
 import type { GuardEngine } from "../guard/engine";
 import { firstIssue } from "../protocol/issues";
 import { fieldOf, type NestingPath } from "../protocol/nesting";
-import { MAX_NESTING_DEPTH } from "../protocol/v1";
+import { MAX_NESTING_DEPTH, MAX_PARSE_DEPTH } from "../protocol/v1";
 import type { Journal } from "../store/journal";
 import type { ApprovalBroker } from "./approvalBroker";
 import type { Caller, Keys } from "./security";
@@ -90,6 +90,11 @@ function parseWith<S extends z.ZodType>(schema: S, value: unknown, code: string,
 export function tooDeepError(path: NestingPath, limit = MAX_NESTING_DEPTH): HttpError {
   const field = fieldOf(path);
   return new HttpError(400, "too_deep", `${field || "body"}: nests deeper than ${limit} levels, the limit of this request's body`, field || undefined);
+}
+
+/** A body refused before it was parsed: it nests past MAX_PARSE_DEPTH (textNestsBeyond). */
+export function unparsedTooDeepError(): HttpError {
+  return new HttpError(400, "too_deep", `the body nests deeper than ${MAX_PARSE_DEPTH} levels: refused before parsing`);
 }
 
 export function notFound(what: string, id: string | undefined): HttpError {

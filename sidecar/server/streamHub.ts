@@ -3,11 +3,13 @@ import type { Duplex } from "node:stream";
 import { WebSocketServer, type WebSocket } from "ws";
 import type { Mode } from "../guard/types";
 import { firstIssue } from "../protocol/issues";
+import { textNestsBeyond } from "../protocol/nesting";
+import { MAX_PARSE_DEPTH } from "../protocol/v1";
 import type { TimelineRecord } from "../protocol/records";
 import { CallIdSchema, STREAM_PATH, StreamClientFrameSchema, type CallId, type StreamClientFrame, type StreamServerFrame, type StreamTopic } from "../protocol/stream";
 import type { Journal } from "../store/journal";
 import { errorAnswer, MAX_BODY_BYTES, type RouteDispatcher } from "./dispatch";
-import { HttpError } from "./routing";
+import { HttpError, unparsedTooDeepError } from "./routing";
 import { checkAccess, type Caller, type Keys } from "./security";
 
 /** A client that lets this much pile up unread is cut off rather than growing the sidecar's memory. */
@@ -99,6 +101,12 @@ export class StreamHub {
   }
 
   private onClientFrame(ws: WebSocket, client: StreamClient, text: string | null): void {
+    if (text !== null && text.length > MAX_PARSE_DEPTH && textNestsBeyond(text, MAX_PARSE_DEPTH)) {
+      // Not parsed (see MAX_PARSE_DEPTH); a call still gets its reply, its id read from the frame's start.
+      const id = callIdAtStart(text);
+      if (id !== undefined) return this.reply(ws, id, errorAnswer(unparsedTooDeepError()));
+      return send(ws, { type: "error", message: `frame nests deeper than ${MAX_PARSE_DEPTH} levels: not parsed` });
+    }
     let json: unknown;
     try {
       json = text === null ? undefined : JSON.parse(text);
@@ -242,6 +250,17 @@ export class StreamHub {
       }
     }
   }
+}
+
+/**
+ * The id of a call frame that is not parsed (too deep), when its text starts the way clients write one:
+ * `{"type":"call","id":…` with a number or a plain string id.
+ */
+function callIdAtStart(text: string): CallId | undefined {
+  const match = /^\s*\{\s*"type"\s*:\s*"call"\s*,\s*"id"\s*:\s*(\d{1,15}|"[^"\\]{1,100}")/.exec(text.slice(0, 256));
+  if (match === null) return undefined;
+  const id = CallIdSchema.safeParse(JSON.parse(match[1]!));
+  return id.success ? id.data : undefined;
 }
 
 /** The id of something that looks like a call frame, if it has a usable one. */

@@ -7,7 +7,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import WebSocket from "ws";
-import { MAX_NESTING_DEPTH } from "../../sidecar/protocol/v1";
+import { MAX_NESTING_DEPTH, MAX_PARSE_DEPTH } from "../../sidecar/protocol/v1";
 import { ApieError, type ApieOptions } from "../../sidecar/sdk";
 import { canonicalJson } from "../../sidecar/store/canonical";
 import { CRASHING, logRecords, RawMcp, sidecarEnv, writeJson } from "./mcpProxyHarness";
@@ -123,7 +123,7 @@ describe("hostile input: deep nesting and bad escapes (real sidecar process)", f
     rmSync(workspace, { recursive: true, force: true });
   });
 
-  it("every POST route answers a body nested 100, limit+1, 3 000 and 100 000 levels with a JSON 400 (evaluate: a block decision), over HTTP and the stream; the sidecar stays up and the log verifies", async () => {
+  it("every POST route answers a body nested 100, limit+1, 3 000 and 100 000 levels with a JSON 400 (evaluate: a block decision up to MAX_PARSE_DEPTH, a 400 refused before parsing past it), over HTTP and the stream; the sidecar stays up and the log verifies", async () => {
     const admin = sidecar.discovery.adminKey;
     const stream = await openStream(sidecar, admin);
     /** The deep value of each too-deep evaluate, in the order they were decided (and journaled). */
@@ -137,7 +137,11 @@ describe("hostile input: deep nesting and bad escapes (real sidecar process)", f
         };
         for (const [via, answer] of Object.entries(answers)) {
           const what = `${via} POST ${route} nested ${levels}`;
-          if (route === EVALUATE) {
+          if (levels > MAX_PARSE_DEPTH) {
+            assert.equal(answer.status, 400, `${what}: ${JSON.stringify(answer.body)}`);
+            assert.equal(answer.body.error.code, "too_deep", what);
+            assert.match(answer.body.error.message, new RegExp(`deeper than ${MAX_PARSE_DEPTH} levels: refused before parsing`), what);
+          } else if (route === EVALUATE) {
             assert.equal(answer.status, 200, `${what}: ${JSON.stringify(answer.body)}`);
             assert.equal(answer.body.enforcement_action, "block", what);
             assert.equal(answer.body.effective_decision, "block", what);
@@ -173,7 +177,7 @@ describe("hostile input: deep nesting and bad escapes (real sidecar process)", f
     // Nothing but the evaluate decisions was journaled, each with a placeholder and the digest of the value.
     const records = logRecords(workspace);
     const tooDeep = records.filter((r) => r.kind === "decision" && r.data.decision.matched_guardrails[0]?.key === "request-too-deep");
-    assert.equal(tooDeep.length, DEPTHS.length * 2);
+    assert.equal(tooDeep.length, DEPTHS.filter((levels) => levels <= MAX_PARSE_DEPTH).length * 2);
     assert.deepEqual(
       records.filter((r) => !tooDeep.includes(r)).map((r) => r.kind),
       ["decision", "approval.requested"],

@@ -1,5 +1,5 @@
 import { strict as assert } from "node:assert";
-import { fieldOf, nestingBeyond } from "../../../sidecar/protocol/nesting";
+import { fieldOf, nestingBeyond, textNestsBeyond } from "../../../sidecar/protocol/nesting";
 import { MAX_NESTING_DEPTH } from "../../../sidecar/protocol/v1";
 
 /** `{"k": {"k": … leaf}}`: `levels` objects (or arrays) around `leaf`. */
@@ -44,5 +44,34 @@ describe("nestingBeyond: the iterative depth check at the API's boundary", () =>
     const cyclic: Record<string, unknown> = { a: 1 };
     cyclic.self = cyclic;
     assert.equal(nestingBeyond(cyclic, 5)?.length, 6);
+  });
+});
+
+describe("textNestsBeyond: depth read from the text, before parsing", () => {
+  it("counts brackets of both kinds, and only past the limit is too deep", () => {
+    assert.equal(textNestsBeyond("[".repeat(10) + "]".repeat(10), 10), false);
+    assert.equal(textNestsBeyond("[".repeat(11) + "]".repeat(11), 10), true);
+    assert.equal(textNestsBeyond('{"a":{"b":[{"c":1}]}}', 4), false);
+    assert.equal(textNestsBeyond('{"a":{"b":[{"c":[1]}]}}', 4), true);
+  });
+
+  it("does not count brackets inside strings, escaped quotes included", () => {
+    assert.equal(textNestsBeyond(JSON.stringify({ command: "[[[[[[[[[[{{{{{{{{{{" }), 2), false);
+    assert.equal(textNestsBeyond(JSON.stringify({ command: 'echo "\\"[[[[[[[[[[" \\\\' }), 2), false);
+    assert.equal(textNestsBeyond('["\\\\", [[[1]]]]', 3), true);
+  });
+
+  it("agrees with nestingBeyond on parsed values (seeded random documents)", () => {
+    let seed = 7;
+    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const build = (level: number): unknown => {
+      if (level > 12 || random() < 0.25) return random() < 0.5 ? "[{\\\"x" : 1;
+      return random() < 0.5 ? [build(level + 1), build(level + 1)] : { a: build(level + 1), "b]": build(level + 1) };
+    };
+    for (let i = 0; i < 500; i++) {
+      const value = build(0);
+      const limit = Math.floor(random() * 10);
+      assert.equal(textNestsBeyond(JSON.stringify(value), limit), nestingBeyond(value, limit - 1) !== undefined || (limit === 0 && typeof value === "object"), JSON.stringify(value));
+    }
   });
 });
