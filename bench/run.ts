@@ -20,6 +20,7 @@ const BENCHES: readonly { name: string; load: () => Promise<BenchModule> }[] = [
   { name: "mcp proxy tools/call vs direct and bare pass-through", load: () => import("./mcp.bench") },
   { name: "extension Runs tree with 10 000 records", load: () => import("./tree.bench") },
   { name: "sidecar under sustained hostile load: RSS and answers", load: () => import("./hostile.bench") },
+  { name: "guard latency during a storm of boundary reports", load: () => import("./reportStorm.bench") },
 ];
 
 async function main(filters: readonly string[]): Promise<number> {

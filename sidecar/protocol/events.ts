@@ -38,7 +38,10 @@ export const EventBatchEnvelopeSchema = z.object({
 /** Answer to POST /v1/events, sent only after every event of the batch is durably in the log. */
 export interface EventBatchResponse {
   accepted: number;
-  /** Sequence numbers the events got in the log, in batch order. */
+  /**
+   * Sequence numbers the events got in the log, in batch order. An event already logged under the same
+   * `event_id` with the same content (a retry) is not logged again: its seq is the original one.
+   */
   seqs: number[];
   warnings: string[];
 }

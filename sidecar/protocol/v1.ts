@@ -197,7 +197,8 @@ export const SetModeBodySchema = z.object({ mode: ModeSchema });
 
 /** Every error response: `{"error": {"code", "message", "field"?}}`. */
 export interface ErrorBody {
-  error: { code: string; message: string; field?: string };
+  /** `retry_after_s`: on 503 `busy` (an expensive route at its limit), when to try again; also the Retry-After header. */
+  error: { code: string; message: string; field?: string; retry_after_s?: number };
 }
 
 /** What `apie sidecar` prints as its one stdout line and writes to the discovery file. */

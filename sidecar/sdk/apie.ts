@@ -251,7 +251,11 @@ export class Apie {
     });
   }
 
-  /** POST /v1/guardrails/templates/{key}/enable. */
+  /**
+   * POST /v1/guardrails/templates/{key}/enable. Changing the policy needs the admin key (`apiKey` set to
+   * APIE_ADMIN_KEY): with the agent key the sidecar answers 403 `admin_required`. A template already enabled
+   * keeps its settings (its decision is never loosened by this call).
+   */
   async enableGuardrailTemplate(key: string): Promise<{ id: string; key: string; status: string }> {
     if (this.live === undefined) return { id: "disabled", key, status: "disabled" };
     const path = `/v1/guardrails/templates/${encodeURIComponent(key)}/enable`;

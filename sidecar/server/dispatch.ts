@@ -73,7 +73,8 @@ export class RouteDispatcher {
 /** Any failure as the status and JSON error body to answer with; an unexpected error is a 500. */
 export function errorAnswer(error: unknown): { status: number; body: ErrorBody } {
   const e = error instanceof HttpError ? error : new HttpError(500, "internal", String(error));
-  return { status: e.status, body: { error: { code: e.code, message: e.message, ...(e.field ? { field: e.field } : {}) } } };
+  const retry = e.retryAfterS === undefined ? {} : { retry_after_s: e.retryAfterS };
+  return { status: e.status, body: { error: { code: e.code, message: e.message, ...(e.field ? { field: e.field } : {}), ...retry } } };
 }
 
 /**

@@ -190,5 +190,6 @@ function sendError(res: ServerResponse, error: unknown): void {
     return;
   }
   const { status, body } = errorAnswer(error);
+  if (body.error.retry_after_s !== undefined) res.setHeader("retry-after", String(body.error.retry_after_s));
   sendJson(res, status, body);
 }

@@ -7,13 +7,17 @@ import type { Journal } from "../store/journal";
 import type { ApprovalBroker } from "./approvalBroker";
 import type { Caller, Keys } from "./security";
 
-/** An error that becomes a JSON error response: `{"error": {code, message, field?}}` with `status`. */
+/**
+ * An error that becomes a JSON error response: `{"error": {code, message, field?, retry_after_s?}}` with
+ * `status`. `retryAfterS` (an overloaded route, 503 `busy`) is also sent as the HTTP `Retry-After` header.
+ */
 export class HttpError extends Error {
   constructor(
     readonly status: number,
     readonly code: string,
     message: string,
     readonly field?: string,
+    readonly retryAfterS?: number,
   ) {
     super(message);
   }

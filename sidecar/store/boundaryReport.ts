@@ -11,6 +11,7 @@ import type {
   ReportCounts,
 } from "../protocol/reports";
 import type { Journal } from "./journal";
+import { TimeSlicer } from "./timeSlicer";
 
 /**
  * Boundary reports: what each agent declared (its capabilities — the contract) against what it did in a time
@@ -289,54 +290,92 @@ export function buildBoundaryReport(input: {
   return tally.build(input.agents, input.meta);
 }
 
-/** Records read back from disk per batch: bounded memory however long the window. */
-const READ_BATCH = 2048;
+/**
+ * Records read back from disk per batch. Small on purpose: reading back verifies every record's hash, ~10–30 µs
+ * each, and a batch is decoded and tallied without yielding, so a batch is one slice of the event loop (a few
+ * ms) — see TimeSlicer.
+ */
+const READ_BATCH = 64;
 
 /**
  * The report over the journal's log. Decisions come from `decisionIndex` (by time); tool-call events from the
  * runs that overlap the window (an event without a run id is not indexed, so it is not counted). A record
  * that cannot be read back (changed on disk since the sidecar started) is skipped and counted in `notes`.
+ *
+ * O(records in the window), and it runs on the event loop that decides guards: so it is cooperative — it
+ * yields (TimeSlicer) every few ms, also while picking and de-duplicating offsets (no whole-index sort or
+ * set), and a guard request waits at most one slice behind it. How many run at once is the caller's
+ * business (routes/reports.ts bounds it).
  */
 export async function generateBoundaryReport(
   journal: Journal,
   options: { filter: ReportFilter; agents: readonly AgentInfo[]; meta: ReportMeta },
+  slicer: TimeSlicer = new TimeSlicer(),
 ): Promise<BoundaryReport> {
   const { filter } = options;
   const { start, end } = filter.window;
   const state = journal.state;
-  const picked = new Set<number>();
+  // Decisions in the window, in log order (the index is appended in log order, so ascending offsets) …
+  const decisions: number[] = [];
   const { times, offsets } = state.decisionIndex;
-  for (let i = 0; i < times.length; i++) if (times[i]! >= start && times[i]! <= end) picked.add(offsets[i]!);
+  for (let i = 0, n = times.length; i < n; i++) {
+    if (times[i]! >= start && times[i]! <= end) decisions.push(offsets[i]!);
+    if (slicer.due()) await slicer.yield();
+  }
+  // … then the records of the runs overlapping it that are not among those decisions (binary search: the
+  // decisions are sorted). A run's offsets are in log order too, so reads stay mostly sequential.
+  const others: number[] = [];
   for (const run of state.runs.values()) {
     if (filter.agentKey !== undefined && run.view.agent_key !== filter.agentKey) continue;
     const began = Date.parse(run.view.started_at);
     const ended = run.view.completed_at === null ? Infinity : Date.parse(run.view.completed_at);
     if (began > end || ended < start) continue;
-    for (const offset of run.offsets) picked.add(offset);
+    for (let k = 0, n = run.offsets.length; k < n; k++) {
+      if (!sortedHas(decisions, run.offsets[k]!)) others.push(run.offsets[k]!);
+      if (slicer.due()) await slicer.yield();
+    }
   }
   const tally = new BoundaryTally(filter);
-  const sorted = [...picked].sort((a, b) => a - b);
   let unreadable = 0;
-  for (let i = 0; i < sorted.length; i += READ_BATCH) {
-    const batch = sorted.slice(i, i + READ_BATCH);
-    let records: TimelineRecord[];
-    try {
-      records = await journal.read(batch);
-    } catch {
-      // One bad record fails the batch: read it one by one to keep the good ones.
-      records = [];
-      for (const offset of batch) {
-        try {
-          records.push(...(await journal.read([offset])));
-        } catch {
-          unreadable++;
+  for (const list of [decisions, others]) {
+    for (let i = 0; i < list.length; i += READ_BATCH) {
+      const batch = list.slice(i, i + READ_BATCH);
+      let records: TimelineRecord[];
+      try {
+        records = await journal.read(batch);
+      } catch {
+        // One bad record fails the batch: read it one by one to keep the good ones.
+        records = [];
+        for (const offset of batch) {
+          try {
+            records.push(...(await journal.read([offset])));
+          } catch {
+            unreadable++;
+          }
         }
       }
+      for (const record of records) tally.add(record);
+      if (slicer.due()) await slicer.yield();
     }
-    for (const record of records) tally.add(record);
   }
-  for (const approval of state.approvals.values()) tally.addApproval(approval);
+  for (const approval of state.approvals.values()) {
+    tally.addApproval(approval);
+    if (slicer.due()) await slicer.yield();
+  }
   const notes = [...(options.meta.notes ?? [])];
   if (unreadable > 0) notes.push(`${unreadable} record(s) could not be read back from the event log and are not counted; \`apie audit verify\` names the first broken one`);
   return tally.build(options.agents, { ...options.meta, notes });
+}
+
+function sortedHas(sorted: readonly number[], value: number): boolean {
+  let lo = 0;
+  let hi = sorted.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    const v = sorted[mid]!;
+    if (v === value) return true;
+    if (v < value) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return false;
 }

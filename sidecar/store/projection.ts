@@ -29,6 +29,29 @@ export interface AgentState {
   observed: Map<string, ObservedTool>;
 }
 
+/**
+ * Ids of the events already logged are remembered for this many events (the most recent ones): a batch an
+ * SDK retries within that many events (its retries span seconds, or a sidecar restart) is recognised and
+ * acknowledged again instead of appended twice. Memory: ~100–300 bytes per id, so ≤ ~15 MB at the bound.
+ */
+export const MAX_REMEMBERED_EVENT_IDS = 50_000;
+
+/** Where an event with an id was logged. */
+export interface LoggedEventId {
+  seq: number;
+  offset: number;
+  /**
+   * SHA-256 of the logged record's `data` JSON, when known: filled by the events route for events it logs,
+   * and on demand (read back from disk) for ids replayed at startup. A cache, not part of the replayed state.
+   */
+  digest?: string;
+  /** Resolves once the record is durable (events logged by this process); replayed ones are on disk already. */
+  durable?: Promise<unknown>;
+}
+
+/** The key an event id is remembered under: ids are the SDK's, so they are scoped to the agent that sent them. */
+export const eventIdKey = (agentKey: string, eventId: string): string => `${agentKey}\u0000${eventId}`;
+
 type Handlers = { [K in RecordKind]: (data: RecordDataByKind[K], record: TimelineRecord<K>, offset: number) => void };
 
 /**
@@ -53,6 +76,8 @@ export class Projection {
    * just those records back from disk. Two flat number arrays, ~16 bytes per decision.
    */
   readonly decisionIndex: { times: number[]; offsets: number[] } = { times: [], offsets: [] };
+  /** Logged events by eventIdKey(agent_key, event_id), oldest first; see MAX_REMEMBERED_EVENT_IDS. */
+  readonly eventIds = new Map<string, LoggedEventId>();
   mode: Mode | undefined;
   lastSeq = 0;
 
@@ -146,6 +171,14 @@ export class Projection {
     },
     "event": (d, record, offset) => {
       this.addToRun(d.event.run_id, d.event.agent_key, record.ts, offset);
+      const id = d.event.event_id;
+      if (typeof id === "string" && id !== "") {
+        // The latest record under an id wins (the same id logged again with other content: see routes/events.ts).
+        const key = eventIdKey(d.event.agent_key, id);
+        this.eventIds.delete(key);
+        this.eventIds.set(key, { seq: record.seq, offset });
+        if (this.eventIds.size > MAX_REMEMBERED_EVENT_IDS) this.eventIds.delete(this.eventIds.keys().next().value!);
+      }
     },
     "decision": (d, record, offset) => {
       this.addToRun(d.request.run_id, d.request.agent_key, record.ts, offset);

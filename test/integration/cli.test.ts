@@ -26,6 +26,11 @@ describe("apie CLI (built, real process)", () => {
     const text = readFileSync(path.join(dir, "apie.policy.json"), "utf8");
     assert.deepEqual(JSON.parse(text).templates, { "prod-deploys": true, "prod-shell": { decision: "require_approval" } });
     assert.equal(apie(["policy", "check"], dir).code, 0);
+    // Enabling it again without --decision keeps what the file says (never back to the default).
+    r = apie(["guardrails", "enable", "prod-shell"], dir);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /prod-shell is already enabled/);
+    assert.equal(readFileSync(path.join(dir, "apie.policy.json"), "utf8"), text);
   });
 
   it("guardrails enable refuses unknown keys and bad decisions with exit 2", () => {

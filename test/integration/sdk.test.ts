@@ -304,9 +304,33 @@ describe("TypeScript SDK against the real sidecar", function () {
     assert.equal(diagnostics.queueSize, 0);
   });
 
-  it("enableGuardrailTemplate() turns a template on in apie.policy.json", async () => {
-    await start({});
+  it("enableGuardrailTemplate() with the agent key: 403 admin_required, apie.policy.json unchanged byte for byte", async () => {
+    await start({ templates: { "prod-deploys": { decision: "block", approvalTimeoutMs: 60000 } } });
+    const file = path.join(workspace, "apie.policy.json");
+    const before = readFileSync(file, "utf8");
     const apie = client({ mode: "enforce" });
+    await assert.rejects(apie.enableGuardrailTemplate("prod-deploys"), (e: ApieError) => e.status === 403);
+    await assert.rejects(apie.enableGuardrailTemplate("prod-shell"), (e: ApieError) => e.status === 403);
+    const raw = await call(sidecar, "POST", "/v1/guardrails/templates/prod-deploys/enable", { body: "{}" });
+    assert.equal(raw.status, 403);
+    assert.equal(raw.body.error.code, "admin_required");
+    assert.equal(readFileSync(file, "utf8"), before);
+    assert.equal((await apie.guard(deployCall)).policyDecision, "block");
+  });
+
+  it("enableGuardrailTemplate() with the admin key never loosens: a template on at block stays block, its timeout kept", async () => {
+    await start({ templates: { "prod-deploys": { decision: "block", approvalTimeoutMs: 60000 } } });
+    const file = path.join(workspace, "apie.policy.json");
+    const before = readFileSync(file, "utf8");
+    const admin = client({ mode: "enforce", apiKey: sidecar.discovery.adminKey });
+    assert.deepEqual(await admin.enableGuardrailTemplate("prod-deploys"), { id: "prod-deploys", key: "prod-deploys", status: "enabled" });
+    assert.equal(readFileSync(file, "utf8"), before);
+    assert.equal((await admin.guard(deployCall)).policyDecision, "block");
+  });
+
+  it("enableGuardrailTemplate() turns a template on in apie.policy.json (admin key)", async () => {
+    await start({});
+    const apie = client({ mode: "enforce", apiKey: sidecar.discovery.adminKey });
     assert.deepEqual(await apie.enableGuardrailTemplate("prod-deploys"), { id: "prod-deploys", key: "prod-deploys", status: "enabled" });
     assert.equal(JSON.parse(readFileSync(path.join(workspace, "apie.policy.json"), "utf8")).templates["prod-deploys"], true);
     await waitFor(async () => (await apie.guard(deployCall)).policyDecision === "require_approval");

@@ -1,9 +1,10 @@
-import { request } from "node:http";
+import { request, type IncomingHttpHeaders } from "node:http";
 import type { SidecarUnderTest } from "./sidecarProcess";
 
 export interface Reply {
   status: number;
   body: any;
+  headers: IncomingHttpHeaders;
 }
 
 /** A raw HTTP call (node:http), so tests control every header, including Host and Origin. */
@@ -15,7 +16,7 @@ export function call(sidecar: SidecarUnderTest, method: string, urlPath: string,
     const req = request(url, { method, headers }, (res) => {
       let text = "";
       res.on("data", (d: Buffer) => (text += d.toString()));
-      res.on("end", () => resolve({ status: res.statusCode!, body: text ? JSON.parse(text) : undefined }));
+      res.on("end", () => resolve({ status: res.statusCode!, body: text ? JSON.parse(text) : undefined, headers: res.headers }));
     });
     req.on("error", reject);
     req.end(options.body);

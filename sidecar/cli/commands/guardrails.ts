@@ -29,12 +29,13 @@ export async function guardrailsCommand(argv: readonly string[], io: Io): Promis
   const args = parseCommandArgs(argv, { policy: { type: "string" }, decision: { type: "string" } }, EnableArgs);
   const key = args.positionals[1];
   if (!isTemplateKey(key)) throw new UsageError(`unknown template key "${key}" (known: ${TEMPLATE_KEYS.join(", ")})`);
-  await enableTemplate(args.policy, key, args.decision);
+  const changed = await enableTemplate(args.policy, key, args.decision);
   const result = loadPolicy((await readPolicyText(args.policy)) ?? "", args.policy);
   if (!result.ok) {
     io.err(`enabled ${key}, but ${args.policy} has errors:\n${result.errors.map(formatPolicyError).join("\n")}\n`);
     return 1;
   }
-  io.out(`enabled ${key} in ${args.policy} (${args.decision ?? "default decision"})\n`);
+  if (!changed) io.out(`${key} is already enabled in ${args.policy}; its settings are unchanged\n`);
+  else io.out(`enabled ${key} in ${args.policy} (${args.decision ?? "default decision"})\n`);
   return 0;
 }

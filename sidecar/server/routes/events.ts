@@ -1,10 +1,24 @@
+import { createHash } from "node:crypto";
 import { setImmediate as nextTurn } from "node:timers/promises";
 import { logRedactor } from "../redaction";
 import { EventBatchBodySchema, EventBatchEnvelopeSchema, WireEventSchema, type EventBatchResponse, type ValidateEventsResponse, type WireEvent } from "../../protocol/events";
-import { parseBody, type Route, type SidecarServices } from "../routing";
+import type { RecordDataByKind } from "../../protocol/records";
+import { eventIdKey, type LoggedEventId } from "../../store/projection";
+import { MAX_RECORD_BYTES } from "../../store/recordCodec";
+import { HttpError, parseBody, type Route, type SidecarServices } from "../routing";
 
-/** Events checked, then logged, per turn of the event loop (see logBatch). */
+/** Events checked and prepared per turn of the event loop (see logBatch). */
 const EVENTS_PER_TURN = 4;
+
+/**
+ * Deepest nesting an event may have (objects and arrays). The log serialises records with JSON.stringify,
+ * which recurses and throws RangeError on a few thousand levels: an event nested deeper is refused (400)
+ * before anything is logged, never half-way through a batch. Real events nest a handful of levels.
+ */
+export const MAX_EVENT_DEPTH = 256;
+
+/** Bytes a record adds around its `data` (seq, ts, kind, prev, hash and the JSON punctuation): < 256. */
+const RECORD_ENVELOPE_BYTES = 256;
 
 /** Timeline events from SDKs. A batch is acknowledged only once every event in it is on disk. */
 export function eventRoutes(s: SidecarServices): Route[] {
@@ -27,33 +41,144 @@ export function eventRoutes(s: SidecarServices): Route[] {
   ];
 }
 
-/**
- * Checks, then logs, a batch a slice per event-loop turn, so a 500-event batch never holds up the guard
- * decisions queued behind it for more than one slice. All or nothing: every event is checked before the first
- * is logged, and the first bad one refuses the batch (400 naming `events.N.field`). Every event but the last is
- * appended lazily (written, not synced) and the last one durably: its fdatasync covers the whole batch, so a
- * batch costs one sync however it is sliced. The answer waits for that sync; by then the batch's objects are
- * no longer referenced (the slices' frame is gone), so they do not live on while the disk syncs.
- */
-function logBatch(s: SidecarServices, body: unknown, warningsFor: (event: WireEvent) => string[]): Promise<EventBatchResponse> {
-  return checkAndLog(s, body, warningsFor).then(({ response, durable }) => durable.then(() => response));
+/** One event of a batch, ready to append: everything that can fail has been done. */
+interface Prepared {
+  data: RecordDataByKind["event"];
+  /** eventIdKey of an event with an `event_id`. */
+  key: string | undefined;
+  /** SHA-256 of `data`'s JSON: a retry is the same event, byte for byte after redaction. */
+  digest: string;
 }
 
-async function checkAndLog(s: SidecarServices, body: unknown, warningsFor: (event: WireEvent) => string[]): Promise<{ response: EventBatchResponse; durable: Promise<unknown> }> {
+/**
+ * POST /v1/events, all or nothing, and idempotent per `event_id`.
+ *
+ * 1. Prepare, a slice per event-loop turn (a 500-event batch never holds up the guard decisions queued behind
+ *    it for more than one slice): every event is validated (the first bad one refuses the batch, 400 naming
+ *    `events.N.field`), redacted (secrets an SDK failed to redact never reach the log), checked for nesting
+ *    (MAX_EVENT_DEPTH) and serialised once to check its size — the fallible work of appending, done for every
+ *    event before the first is appended. An event that cannot be prepared refuses the batch: 400 naming
+ *    `events.N`, nothing logged.
+ * 2. Append, in one synchronous run: no await between the first append and the last, so nothing (a close, a
+ *    poisoned log, another request) can come between them, and appending can no longer fail part-way.
+ *    Every event but the last is appended lazily (written, not synced) and the last one durably: its
+ *    fdatasync covers the whole batch.
+ *
+ * **Retries.** An event whose `event_id` (scoped to its `agent_key`) was already logged with the same content
+ * — the SDK resending a batch whose answer it never got, before or after a sidecar restart — is not
+ * appended again: its seq in the answer is the original one, so a retry gets the same answer as the first
+ * attempt (once the original is durable). The projection remembers the last MAX_REMEMBERED_EVENT_IDS ids.
+ * The same id with other content is not a retry: it is logged (the record is never silently dropped on
+ * the word of whoever sent that id first) with a warning.
+ */
+function logBatch(s: SidecarServices, body: unknown, warningsFor: (event: WireEvent) => string[]): Promise<EventBatchResponse> {
+  // The answer waits for the sync outside prepareAndAppend's frame, so the batch's objects are no longer
+  // referenced (and do not live on into the old generation) while the disk syncs.
+  return prepareAndAppend(s, body, warningsFor).then(({ response, durable }) => durable.then(() => response));
+}
+
+async function prepareAndAppend(s: SidecarServices, body: unknown, warningsFor: (event: WireEvent) => string[]): Promise<{ response: EventBatchResponse; durable: Promise<unknown> }> {
   const raw = parseBody(EventBatchEnvelopeSchema, body).events;
   const events: WireEvent[] = [];
+  const prepared: Prepared[] = [];
   for (let i = 0; i < raw.length; i++) {
     if (i > 0 && i % EVENTS_PER_TURN === 0) await nextTurn();
-    events.push(parseBody(WireEventSchema, raw[i], `events.${i}`));
+    const event = parseBody(WireEventSchema, raw[i], `events.${i}`);
+    events.push(event);
+    prepared.push(prepare(event, i));
   }
-  const response: EventBatchResponse = { accepted: events.length, seqs: [], warnings: events.flatMap(warningsFor) };
-  const durable: Promise<void>[] = [];
-  for (let i = 0; i < events.length; i++) {
-    if (i > 0 && i % EVENTS_PER_TURN === 0) await nextTurn();
-    // Secrets an SDK failed to redact still never reach the log.
-    const appended = s.journal.record("event", { event: logRedactor.redactEvent(events[i]!) }, { lazy: i < events.length - 1 });
-    response.seqs.push(appended.seq);
-    durable.push(appended.durable);
+  const warnings = events.flatMap(warningsFor);
+  // Ids replayed from the log at startup carry no digest: read those records back to compare.
+  for (const p of prepared) {
+    const logged = p.key === undefined ? undefined : s.journal.state.eventIds.get(p.key);
+    if (logged !== undefined && logged.digest === undefined) logged.digest = await digestOnDisk(s, logged);
   }
-  return { response, durable: Promise.all(durable) };
+
+  // Append: synchronous from here to the return of `append` (see the function comment).
+  const { seqs, durable } = append(s, prepared, warnings);
+  return { response: { accepted: events.length, seqs, warnings }, durable };
 }
+
+function prepare(event: WireEvent, i: number): Prepared {
+  try {
+    const redacted = logRedactor.redactEvent(event);
+    if (tooDeep(redacted)) throw new Error(`nested deeper than ${MAX_EVENT_DEPTH} levels`);
+    const data: RecordDataByKind["event"] = { event: redacted };
+    const json = JSON.stringify(data);
+    const bytes = Buffer.byteLength(json);
+    if (bytes + RECORD_ENVELOPE_BYTES > MAX_RECORD_BYTES) throw new Error(`${bytes} bytes once redacted, over the log's ${MAX_RECORD_BYTES}-byte record limit`);
+    const key = typeof event.event_id === "string" && event.event_id !== "" ? eventIdKey(event.agent_key, event.event_id) : undefined;
+    return { data, key, digest: sha256(json) };
+  } catch (error) {
+    throw new HttpError(400, "invalid_event", `events.${i}: this event cannot be logged (${(error as Error).message}); nothing of the batch was logged`, `events.${i}`);
+  }
+}
+
+function append(s: SidecarServices, prepared: readonly Prepared[], warnings: string[]): { seqs: number[]; durable: Promise<unknown> } {
+  const ids = s.journal.state.eventIds;
+  const seqs = new Array<number>(prepared.length);
+  const waits: Promise<unknown>[] = [];
+  // Which events are retries: logged before with the same content, or the same event twice in this batch.
+  const toAppend: number[] = [];
+  const twinOf = new Map<number, number>();
+  const firstInBatch = new Map<string, number>();
+  prepared.forEach((p, i) => {
+    if (p.key !== undefined) {
+      const logged = ids.get(p.key);
+      if (logged !== undefined && logged.digest === p.digest) {
+        seqs[i] = logged.seq;
+        if (logged.durable !== undefined) waits.push(logged.durable);
+        return;
+      }
+      const twin = firstInBatch.get(`${p.key}\u0000${p.digest}`);
+      if (twin !== undefined) return void twinOf.set(i, twin);
+      firstInBatch.set(`${p.key}\u0000${p.digest}`, i);
+      if (logged !== undefined) warnings.push(`events.${i}: event_id ${JSON.stringify(p.data.event.event_id)} was already logged (seq ${logged.seq}) with other content; logged again as a new event`);
+    }
+    toAppend.push(i);
+  });
+  let durable: Promise<void> | undefined;
+  const remembered: LoggedEventId[] = [];
+  toAppend.forEach((i, n) => {
+    const p = prepared[i]!;
+    const appended = s.journal.record("event", p.data, { lazy: n < toAppend.length - 1 });
+    seqs[i] = appended.seq;
+    durable = appended.durable;
+    const entry = p.key === undefined ? undefined : ids.get(p.key);
+    if (entry?.seq === appended.seq) {
+      entry.digest = p.digest;
+      remembered.push(entry);
+    }
+  });
+  for (const [i, twin] of twinOf) seqs[i] = seqs[twin]!;
+  // The last record's sync covers every record of this batch: they are all durable when it is.
+  if (durable !== undefined) {
+    for (const entry of remembered) entry.durable = durable;
+    waits.push(durable);
+  }
+  return { seqs, durable: Promise.all(waits) };
+}
+
+/** The digest of the `data` of an event record already in the log ("" when it cannot be read back: never equal). */
+async function digestOnDisk(s: SidecarServices, logged: LoggedEventId): Promise<string> {
+  try {
+    const [record] = await s.journal.read([logged.offset]);
+    return record === undefined ? "" : sha256(JSON.stringify(record.data));
+  } catch {
+    return "";
+  }
+}
+
+/** Whether `value` nests deeper than MAX_EVENT_DEPTH. Iterative: the check itself never recurses. */
+function tooDeep(value: unknown): boolean {
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (typeof v !== "object" || v === null) continue;
+    if (depth > MAX_EVENT_DEPTH) return true;
+    for (const child of Array.isArray(v) ? v : Object.values(v)) if (typeof child === "object" && child !== null) stack.push([child, depth + 1]);
+  }
+  return false;
+}
+
+const sha256 = (text: string): string => createHash("sha256").update(text).digest("hex");

@@ -69,6 +69,11 @@ export function guardrailRoutes(s: SidecarServices): Route[] {
     {
       method: "POST",
       path: /^\/v1\/guardrails\/templates\/([^/]+)\/enable$/,
+      // Changing the policy is a human's act: the admin key (the CLI, scripts a human runs) only; the agent
+      // key gets 403 `admin_required`, so an agent cannot edit the rules that judge it. The editor enables
+      // templates by editing apie.policy.json itself (command `apie.enableTemplate`), not through this route.
+      // Enabling never loosens the file (see enableTemplate): a template already on keeps its settings.
+      admin: true,
       handle: async ({ params: [key] }) => {
         if (key === undefined || !isTemplateKey(key)) {
           throw new HttpError(404, "unknown_template", `unknown template "${key}" (known: ${TEMPLATE_KEYS.join(", ")})`);

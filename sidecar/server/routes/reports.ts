@@ -11,15 +11,32 @@ import {
 } from "../../protocol/reports";
 import { generateBoundaryReport, type AgentInfo, type ReportWindow } from "../../store/boundaryReport";
 import { HttpError, notFound, parseBody, type Route, type SidecarServices } from "../routing";
+import { WorkGate } from "../workGate";
 
 type ReportFields = ReturnType<typeof CreateAgentReportBodySchema.parse>;
 
+/** Reports generated at once; each is cooperative (it yields every few ms), so more at once buys nothing. */
+export const REPORTS_RUNNING = 1;
+/** Report requests waiting for their turn; past that, 503 `busy` with Retry-After. */
+export const REPORTS_QUEUED = 8;
+
 /**
  * Boundary reports over HTTP. Generated on request from the log and the agents' current declarations; the
- * last MAX_KEPT_REPORTS are kept in memory for GET (a restart forgets them — generating again is cheap).
+ * last MAX_KEPT_REPORTS are kept in memory for GET (a restart forgets them — generating again is possible).
+ *
+ * A report costs O(records in its window) on the event loop that also decides guards. Two things keep it from
+ * delaying a guard decision (issue 11: 128 concurrent reports over 100 000 decisions once stalled the loop for
+ * seconds, guard calls hit their deadline and fail_open let blocked commands run): generation is sliced
+ * (generateBoundaryReport yields every few ms), and a WorkGate runs REPORTS_RUNNING at a time with
+ * REPORTS_QUEUED waiting; one more gets 503 `busy` at once, with `retry_after_s` and a Retry-After header.
+ *
+ * Reports stay allowed for the agent key: the official Apie SDKs create boundary reports with the key they
+ * are given (an agent reporting on itself is their documented use), and a report only reads. With slicing
+ * and the gate, what an agent flooding this route can cost is other reports' latency (503s), not the guard's.
  */
 export function reportRoutes(s: SidecarServices): Route[] {
   const kept = new Map<string, BoundaryReport>();
+  const gate = new WorkGate({ what: "boundary reports", running: REPORTS_RUNNING, queued: REPORTS_QUEUED });
 
   /** Every agent the sidecar knows, with its declarations (runtime and apie.policy.json merged). */
   const knownAgents = (): AgentInfo[] => {
@@ -30,7 +47,11 @@ export function reportRoutes(s: SidecarServices): Route[] {
     });
   };
 
-  async function create(fields: ReportFields, agentKey: string | undefined): Promise<CreateReportResponse> {
+  async function create(fields: ReportFields, agentKey: string | undefined, hangUp: () => AbortSignal): Promise<CreateReportResponse> {
+    return gate.run(() => generate(fields, agentKey), hangUp());
+  }
+
+  async function generate(fields: ReportFields, agentKey: string | undefined): Promise<CreateReportResponse> {
     const agents = knownAgents();
     if (agentKey !== undefined && !agents.some((a) => a.key === agentKey)) {
       const names = agents.map((a) => a.key).sort();
@@ -62,18 +83,18 @@ export function reportRoutes(s: SidecarServices): Route[] {
     {
       method: "POST",
       path: "/v1/boundary-reports",
-      handle: ({ body }) => {
+      handle: ({ body, hangUp }) => {
         const fields = parseBody(CreateReportBodySchema, body ?? {});
-        return create(fields, fields.agent_key);
+        return create(fields, fields.agent_key, hangUp);
       },
     },
     {
       method: "POST",
       path: /^\/v1\/agents\/([^/]+)\/boundary-reports$/,
-      handle: ({ body, params: [id] }) => {
+      handle: ({ body, params: [id], hangUp }) => {
         const key = id === undefined ? undefined : s.journal.state.agentKeys.get(id);
         if (key === undefined) throw notFound("agent", id);
-        return create(parseBody(CreateAgentReportBodySchema, body ?? {}), key);
+        return create(parseBody(CreateAgentReportBodySchema, body ?? {}), key, hangUp);
       },
     },
     {
