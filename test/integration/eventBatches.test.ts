@@ -2,6 +2,7 @@ import { strict as assert } from "node:assert";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { MAX_NESTING_DEPTH } from "../../sidecar/protocol/v1";
 import { call } from "./sidecarHttp";
 import { startSidecarProcess, type SidecarUnderTest } from "./sidecarProcess";
 
@@ -34,15 +35,16 @@ describe("POST /v1/events: all or nothing, idempotent per event_id", function ()
     rmSync(workspace, { recursive: true, force: true });
   });
 
-  it("a batch whose 7th event cannot be logged (an extra field nested 20 000 deep): 400 naming events.6, nothing appended", async () => {
+  it("a batch whose 7th event cannot be logged (an extra field nested past the limit): 400 naming events.6, nothing appended", async () => {
     const sidecar = await start();
     const before = await lastSeq(sidecar);
     const events: object[] = batch("deep", 10);
     events[6] = { ...events[6], extra: "NESTED" };
-    const body = JSON.stringify({ events }).replace('"NESTED"', nested(20_000));
+    const body = JSON.stringify({ events }).replace('"NESTED"', nested(MAX_NESTING_DEPTH + 10));
     const refused = await call(sidecar, "POST", "/v1/events", { body });
     assert.equal(refused.status, 400, JSON.stringify(refused.body));
-    assert.equal(refused.body.error.field, "events.6");
+    assert.equal(refused.body.error.code, "too_deep");
+    assert.match(refused.body.error.field, /^events\.6\b/);
     assert.equal(await lastSeq(sidecar), before, "no event of the refused batch was logged");
     // The sidecar is fine: the batch without the bad event is logged whole.
     const accepted = await call(sidecar, "POST", "/v1/events", { body: JSON.stringify({ events: events.filter((_, i) => i !== 6) }) });

@@ -10,13 +10,6 @@ import { HttpError, parseBody, type Route, type SidecarServices } from "../routi
 /** Events checked and prepared per turn of the event loop (see logBatch). */
 const EVENTS_PER_TURN = 4;
 
-/**
- * Deepest nesting an event may have (objects and arrays). The log serialises records with JSON.stringify,
- * which recurses and throws RangeError on a few thousand levels: an event nested deeper is refused (400)
- * before anything is logged, never half-way through a batch. Real events nest a handful of levels.
- */
-export const MAX_EVENT_DEPTH = 256;
-
 /** Bytes a record adds around its `data` (seq, ts, kind, prev, hash and the JSON punctuation): < 256. */
 const RECORD_ENVELOPE_BYTES = 256;
 
@@ -55,8 +48,8 @@ interface Prepared {
  *
  * 1. Prepare, a slice per event-loop turn (a 500-event batch never holds up the guard decisions queued behind
  *    it for more than one slice): every event is validated (the first bad one refuses the batch, 400 naming
- *    `events.N.field`), redacted (secrets an SDK failed to redact never reach the log), checked for nesting
- *    (MAX_EVENT_DEPTH) and serialised once to check its size — the fallible work of appending, done for every
+ *    `events.N.field`), redacted (secrets an SDK failed to redact never reach the log) and serialised once to check
+ *    its size (its nesting was bounded by the dispatcher, MAX_NESTING_DEPTH, before the route ran) — the fallible work of appending, done for every
  *    event before the first is appended. An event that cannot be prepared refuses the batch: 400 naming
  *    `events.N`, nothing logged.
  * 2. Append, in one synchronous run: no await between the first append and the last, so nothing (a close, a
@@ -102,7 +95,6 @@ async function prepareAndAppend(s: SidecarServices, body: unknown, warningsFor: 
 function prepare(event: WireEvent, i: number): Prepared {
   try {
     const redacted = logRedactor.redactEvent(event);
-    if (tooDeep(redacted)) throw new Error(`nested deeper than ${MAX_EVENT_DEPTH} levels`);
     const data: RecordDataByKind["event"] = { event: redacted };
     const json = JSON.stringify(data);
     const bytes = Buffer.byteLength(json);
@@ -167,18 +159,6 @@ async function digestOnDisk(s: SidecarServices, logged: LoggedEventId): Promise<
   } catch {
     return "";
   }
-}
-
-/** Whether `value` nests deeper than MAX_EVENT_DEPTH. Iterative: the check itself never recurses. */
-function tooDeep(value: unknown): boolean {
-  const stack: [unknown, number][] = [[value, 1]];
-  while (stack.length > 0) {
-    const [v, depth] = stack.pop()!;
-    if (typeof v !== "object" || v === null) continue;
-    if (depth > MAX_EVENT_DEPTH) return true;
-    for (const child of Array.isArray(v) ? v : Object.values(v)) if (typeof child === "object" && child !== null) stack.push([child, depth + 1]);
-  }
-  return false;
 }
 
 const sha256 = (text: string): string => createHash("sha256").update(text).digest("hex");
