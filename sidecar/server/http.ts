@@ -15,11 +15,11 @@ import { checkAccess, type Caller, type Keys } from "./security";
 export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 
 /**
- * After answering a request whose body is still arriving (a refusal, a 413), the unread rest is read and
- * dropped for at most this long, then the socket is destroyed. Closing at once would make the kernel reset the
- * connection, and the client could lose the answer; reading on forever is what a slow-body attack wants.
+ * A refused request's body is read and dropped (so the client, still sending, hears the refusal instead of a
+ * reset: a 413 must reach the SDK as an answer, never as "guard unavailable") — up to this many bytes, past
+ * which the socket is destroyed. A body that never ends is cut by the request timeout.
  */
-const LINGER_MS = 1_000;
+const DRAIN_BYTES = 8 * MAX_BODY_BYTES;
 
 export interface SidecarHttpOptions {
   /** Default {@link DEFAULT_REQUEST_TIMEOUT_MS}. */
@@ -46,7 +46,6 @@ export function createSidecarHttpServer(routes: RouteDispatcher, keys: Keys, opt
     },
     (req, res) => {
       serving.set(req.socket, res);
-      lingerIfUnread(req, res);
       handle(req, res).catch((error: unknown) => sendError(res, error));
     },
   );
@@ -72,7 +71,7 @@ export function createSidecarHttpServer(routes: RouteDispatcher, keys: Keys, opt
       if (!access.ok) throw new HttpError(access.status, access.status === 401 ? "unauthorized" : "forbidden", access.message);
       return { hit: routes.find(req.method ?? "", pathname, access.caller), caller: access.caller };
     } catch (refusal) {
-      req.resume();
+      drain(req);
       throw refusal;
     }
   }
@@ -102,7 +101,7 @@ function hangUpSignal(res: ServerResponse): AbortSignal {
 async function readJson(req: IncomingMessage): Promise<unknown> {
   const declared = Number(req.headers["content-length"] ?? 0);
   if (declared > MAX_BODY_BYTES) {
-    req.resume();
+    drain(req);
     throw new HttpError(413, "payload_too_large", `body of ${declared} bytes exceeds the ${MAX_BODY_BYTES}-byte limit`);
   }
   const text = await new Promise<string>((resolve, reject) => {
@@ -112,7 +111,7 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
       size += chunk.length;
       if (size > MAX_BODY_BYTES) {
         req.removeAllListeners("data");
-        req.resume();
+        drain(req);
         reject(new HttpError(413, "payload_too_large", `body exceeds the ${MAX_BODY_BYTES}-byte limit`));
         return;
       }
@@ -130,16 +129,14 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
   }
 }
 
-/**
- * An answer sent before its request's body was read in full (a refusal, a 413) closes the connection: the rest
- * of the body is read and dropped for {@link LINGER_MS} at most, then the socket goes.
- */
-function lingerIfUnread(req: IncomingMessage, res: ServerResponse): void {
-  res.once("finish", () => {
-    if (req.complete) return;
-    req.resume();
-    setTimeout(() => req.socket.destroy(), LINGER_MS).unref();
+/** Reads and drops the rest of a refused request's body, at most DRAIN_BYTES (then the socket goes). */
+function drain(req: IncomingMessage): void {
+  let dropped = 0;
+  req.on("data", (chunk: Buffer) => {
+    dropped += chunk.length;
+    if (dropped > DRAIN_BYTES) req.socket.destroy();
   });
+  req.resume();
 }
 
 /**
@@ -155,7 +152,8 @@ function answerClientError(error: NodeJS.ErrnoException, socket: Duplex, answere
   const [status, reason, code, message] = clientErrorAnswer(error, requestTimeoutMs);
   const body = JSON.stringify({ error: { code, message } } satisfies ErrorBody);
   socket.end(`HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
-  setTimeout(() => socket.destroy(), LINGER_MS).unref();
+  // end() sends the answer and a FIN; a client that keeps its side open is not waited for past a second.
+  setTimeout(() => socket.destroy(), 1_000).unref();
 }
 
 function clientErrorAnswer(error: NodeJS.ErrnoException, requestTimeoutMs: number): [number, string, string, string] {
@@ -178,8 +176,6 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, {
     "content-type": "application/json; charset=utf-8",
     "content-length": Buffer.byteLength(payload),
-    // The rest of an unread body is not worth keeping the connection for (see lingerIfUnread).
-    ...(res.req.complete ? {} : { connection: "close" }),
   });
   res.end(payload);
 }
