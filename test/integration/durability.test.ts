@@ -72,6 +72,45 @@ describe("durability (SIGKILL, then restart on the same state dir)", function ()
     assert.equal((await call(second, "POST", `/v1/agents/${agentId}/tools/define`, { body: JSON.stringify({ name: "db.drop" }) })).status, 200);
   });
 
+  it("a grant redeemed is spent for good: kill -9 right after `proceed`, restart, the same grant is refused (50 of 50)", async function () {
+    this.timeout(180_000); // 51 process starts (~0.5 s each on a busy 2-core machine)
+    const TRIES = 50;
+    const deploy = (approvalId?: string) =>
+      JSON.stringify({
+        agent_key: "release-gate",
+        tool: { name: "deploy.release" },
+        action: { type: "execute" },
+        resource: { type: "deployment_event", environment: "production" },
+        arguments: { version: "1.4.2" },
+        ...(approvalId ? { approval_id: approvalId } : {}),
+      });
+    // The process restarted after a kill first checks the grant spent before the kill, then spends the next
+    // one: each try costs one kill and one start.
+    let sidecar = await start();
+    let previous: string | undefined;
+    let refused = 0;
+    for (let i = 0; i <= TRIES; i++) {
+      if (previous !== undefined) {
+        const again = await call(sidecar, "POST", "/v1/guardrails/evaluate", { body: deploy(previous) });
+        assert.equal(again.status, 200);
+        assert.notEqual(again.body.enforcement_action, "proceed", `try ${i}: grant ${previous} was accepted twice across a crash`);
+        assert.match(again.body.reason, /already used/, `try ${i}`);
+        refused++;
+      }
+      if (i === TRIES) break;
+      const id = (await call(sidecar, "POST", "/v1/guardrails/evaluate", { body: deploy() })).body.approval_request.id;
+      assert.equal((await call(sidecar, "POST", `/v1/approvals/${id}/approve`, { key: sidecar.discovery.adminKey })).status, 200);
+      const spent = await call(sidecar, "POST", "/v1/guardrails/evaluate", { body: deploy(id) });
+      sidecar.child.kill("SIGKILL"); // at once: the agent has heard the answer
+      assert.equal(spent.body.enforcement_action, "proceed", `try ${i}`);
+      await sidecar.stop();
+      running.splice(running.indexOf(sidecar), 1);
+      previous = id;
+      sidecar = await start();
+    }
+    assert.equal(refused, TRIES);
+  });
+
   it("a block is on disk before the agent hears of it: kill -9 right after the answer loses nothing", async () => {
     writeFileSync(path.join(workspace, "apie.policy.json"), JSON.stringify({ mode: "enforce", templates: { "prod-deploys": { decision: "block" } } }));
     const first = await start();

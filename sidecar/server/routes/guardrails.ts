@@ -5,7 +5,7 @@ import { reportedOutcomeEvent } from "../reportedOutcome";
 import { isTemplateKey, TEMPLATE_KEYS } from "../../guard/templateCatalog";
 import type { GuardRequest } from "../../guard/types";
 import { enableTemplate } from "../../policy/policyFile";
-import type { DecisionRequestSummary } from "../../protocol/records";
+import type { DecisionLateness, DecisionRequestSummary } from "../../protocol/records";
 import { isPlainAllow } from "../../guard/engine";
 import {
   EvaluateBodySchema,
@@ -88,31 +88,60 @@ export function guardrailRoutes(s: SidecarServices): Route[] {
  * One decision. In enforce, require_approval opens an approval (durable before the answer goes out) unless
  * the caller presents a grant made for exactly this action. Every decision is logged; a plain allow does not
  * wait for the disk, so the hot path stays at memory speed.
+ *
+ * A grant spent on this call is on disk (`approval.used`, fdatasync'ed) before the caller hears `proceed`:
+ * otherwise a crash right after the answer would forget the use and the restarted sidecar would accept the
+ * same one-time grant again. A write failure there answers block, never proceed.
+ *
+ * A request decided after its caller's `deadline_at` (see EvaluateBodySchema) is still decided and journaled
+ * — the audit trail shows the attempt — but the record says the caller had stopped waiting (`late`), so it
+ * never reads as a call that was allowed and ran. A late require_approval opens no approval: nobody waits for
+ * it, and a human would be asked about a call that will never run (the answer says wait_for_approval with no
+ * approval, which every SDK treats as blocked). A late grant is still spent: the sidecar cannot know the
+ * caller will not act on the answer, and a wasted grant is safe where a grant usable twice is not.
  */
 async function evaluate(s: SidecarServices, body: ReturnType<typeof EvaluateBodySchema.parse>): Promise<EvaluateResponse> {
   const request = toGuardRequest(body);
   let decision = s.engine.evaluate(request);
+  const late = lateness(body.deadline_at);
   let approvalId: string | null = null;
+  let grantUsed: Promise<void> | undefined;
   if (decision.effective_decision === "require_approval") {
     const grant = body.approval_id === undefined ? undefined : s.approvals.redeem(body.approval_id, request, decision.decision_id);
     if (grant?.ok) {
       decision = { ...decision, effective_decision: "allow", enforcement_action: "proceed", reason: `approved (${grant.approval.id}): ${decision.reason}` };
+      grantUsed = grant.durable;
     } else {
       if (grant !== undefined) decision = { ...decision, reason: `${grant.reason}; ${decision.reason}` };
-      approvalId = s.approvals.newId();
+      if (late === undefined) approvalId = s.approvals.newId();
+      else decision = { ...decision, reason: `${decision.reason}; no approval opened: the caller had stopped waiting at ${late.caller_gave_up_at}` };
     }
   }
-  // A call that proceeds (allow, warn, monitor's would-block) is logged lazily: written within LAZY_FLUSH_MS,
-  // so the hot path never waits for the disk. A block is on disk before the agent hears of it (the audit
-  // trail of a refusal must survive a crash); one that opens an approval is synced with that approval.
+  // A call that proceeds (allow, warn, monitor's would-block) is logged lazily (see AppendOptions.lazy), so
+  // the hot path never waits for the disk. A block is on disk before the agent hears of it (the audit trail
+  // of a refusal must survive a crash); one that opens an approval is synced with that approval.
   const proceeds = decision.enforcement_action === "proceed" || decision.enforcement_action === "warn";
-  const logged = s.journal.record("decision", { request: summarize(request), decision, approval_id: approvalId }, { lazy: proceeds });
+  const data = { request: summarize(request), decision, approval_id: approvalId, ...(late === undefined ? {} : { late }) };
+  const logged = s.journal.record("decision", data, { lazy: proceeds && grantUsed === undefined });
+  if (grantUsed !== undefined) {
+    try {
+      await Promise.all([grantUsed, logged.durable]);
+    } catch (error) {
+      return { ...decision, effective_decision: "block", enforcement_action: "block", reason: `the use of the grant could not be recorded, so the call may not run: ${(error as Error).message}`, approval_request: null };
+    }
+    return { ...decision, approval_request: null };
+  }
   if (approvalId === null) {
     if (!proceeds) await logged.durable;
     return { ...decision, approval_request: null };
   }
   const approval = await s.approvals.open(approvalId, request, decision);
   return { ...decision, approval_request: { id: approval.id, status: "pending", expires_at: approval.expires_at } };
+}
+
+/** `late` for a decision made after the caller's deadline (same machine, same clock), else undefined. */
+function lateness(deadlineAt: number | undefined): DecisionLateness | undefined {
+  return deadlineAt !== undefined && Date.now() > deadlineAt ? { caller_gave_up_at: new Date(deadlineAt).toISOString() } : undefined;
 }
 
 /** Ids of reported decisions already journaled: a batch resent after a dropped answer is not logged twice. */
