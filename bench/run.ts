@@ -19,6 +19,7 @@ const BENCHES: readonly { name: string; load: () => Promise<BenchModule> }[] = [
   { name: "sidecar footprint: cold start and RSS after 100k events", load: () => import("./footprint.bench") },
   { name: "mcp proxy tools/call vs direct and bare pass-through", load: () => import("./mcp.bench") },
   { name: "extension Runs tree with 10 000 records", load: () => import("./tree.bench") },
+  { name: "crash window of lazily written allow decisions (SIGKILL under load)", load: () => import("./crashWindow.bench") },
 ];
 
 async function main(filters: readonly string[]): Promise<number> {
