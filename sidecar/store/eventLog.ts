@@ -1,4 +1,4 @@
-import { close, constants, fdatasync, fstat, fsync, ftruncate, ftruncateSync, open, read, stat, write } from "node:fs";
+import { close, constants, fdatasync, fstat, fsync, ftruncate, ftruncateSync, open, read, stat, writeSync } from "node:fs";
 import path from "node:path";
 import { ChainCheck, decodeLine, encodeRecord, GENESIS_HASH, MAX_RECORD_BYTES, scanLines, type LogRecord } from "./recordCodec";
 
@@ -29,18 +29,17 @@ export interface AppendOptions {
    * Defer the write, and do not fdatasync for it: `durable` then means "written" (it survives the process
    * being killed; the next durable append, or close, syncs it to the disk). For records nobody waits on —
    * e.g. a plain allow decision — so the hot path pays neither a write nor a sync per call. A lazy record is
-   * written with whatever is written next (any other append, or the next batch while writes are going on),
-   * at the latest when LAZY_FLUSH_RECORDS lazy records are waiting (in the turn that appends the last one)
-   * or LAZY_FLUSH_MS after the first (a timer: late when the event loop or the CPU is busy).
+   * written with the next batch (any non-lazy append flushes in the next turn), at the latest by the append
+   * that makes LAZY_FLUSH_RECORDS records wait — it writes them before it returns — or LAZY_FLUSH_MS after
+   * the first (a timer: late when the event loop or the CPU is busy).
    *
-   * What a process crash loses of them is therefore bounded in count — LAZY_FLUSH_RECORDS plus those
-   * appended while one write is in flight — and in time only as far as the process gets to run: a process
-   * the CPU does not run writes nothing. Measured by bench/crashWindow.bench.ts (`npm run bench -- crash`;
-   * 50 agents on /v1/stream, 8 SIGKILLs at random moments per scenario, 2-core machine at load ≈ 9): at
-   * most 86 acknowledged allows lost per kill, answered at most 184 ms before it (median 22 and 47 ms);
-   * with 4 CPU hogs, at most 34 but up to 627 ms. (Timer only, before: 89 / 119 ms, and 137 / 832 ms with
-   * the hogs; 159 / 244 ms with events ingested, now 65 / 151 ms.) A machine crash loses the ones since the
-   * last fdatasync.
+   * So a process crash loses fewer than LAZY_FLUSH_RECORDS acknowledged lazy records, whatever the load: the
+   * count is the bound. How long before the crash they were answered is not bounded — a process the CPU does
+   * not run writes nothing. Measured by bench/crashWindow.bench.ts (`npm run bench -- crash`; 50 agents,
+   * 8 SIGKILLs at random moments per scenario, 2-core machine at load ≈ 6): at most 31 lost per kill,
+   * answered at most 20 ms before it (37 ms with events ingested); with 4 CPU hogs, at most 29 but up to
+   * 300 ms. (Timer only, before: up to 89 / 119 ms, 159 / 244 ms with events, 137 / 832 ms with the hogs.)
+   * A machine crash loses the ones since the last fdatasync.
    */
   lazy?: boolean;
 }
@@ -48,8 +47,8 @@ export interface AppendOptions {
 /** The longest a lazy record waits in memory when fewer than LAZY_FLUSH_RECORDS are waiting (a timer). */
 export const LAZY_FLUSH_MS = 50;
 
-/** This many lazy records waiting start their write at once, whatever the timer says. */
-export const LAZY_FLUSH_RECORDS = 64;
+/** The append that makes this many records wait writes them before it returns, whatever the timer says. */
+export const LAZY_FLUSH_RECORDS = 32;
 
 export interface RecoveryReport {
   /** Intact records handed to onRecord. */
@@ -121,13 +120,12 @@ const callVoid = (fn: (cb: (error: NodeJS.ErrnoException | null) => void) => voi
  *
  * **Durability and group commit.** `append` assigns seq, offset and hash synchronously, so callers get a total
  * order without awaiting. The bytes go to a queued batch; a flush is scheduled with setImmediate (lazy
- * records: see AppendOptions), and it starts only when no other write is in flight. Every append issued
- * before a flush starts — all appends of the same tick, plus everything that arrives while the previous
- * batch is being written — shares one positioned write. Writes and fdatasyncs are pipelined: one fdatasync
- * at a time covers every batch written before it started, while the next batch is already being written.
- * `durable` resolves after its write and (for a batch with a non-lazy record) such an fdatasync returned;
- * batches settle in order. A failed write or sync rejects every batch not yet settled, and poisons the log:
- * every later `append` throws.
+ * records: see AppendOptions). Every append of the same tick shares one positioned write, done synchronously
+ * by the flush (see `flush`). fdatasync is asynchronous and pipelined: one at a time covers every batch
+ * written before it started; appends arriving meanwhile are written in their own turn and covered by the
+ * next one. `durable` resolves after its write and (for a batch with a non-lazy record) such an fdatasync
+ * returned; batches settle in order. A failed write or sync rejects every batch not yet settled, and poisons
+ * the log: every later `append` throws.
  *
  * **Recovery on open** streams the file line by line (bounded memory: 1 MiB plus the longest record).
  * - A torn last record — no trailing newline, or a last line that is not JSON — is cut off (ftruncate) and
@@ -150,10 +148,9 @@ export class EventLog {
   private seq: number;
   private hash: string;
   private queued: Batch | undefined; // appends waiting for the next flush
-  private writing: Batch | undefined; // the batch whose write is in flight
   private readonly unsyncedBatches: Batch[] = []; // written, waiting (in order) for an fdatasync or an earlier one
   private syncing: Batch[] | undefined; // the batches the fdatasync in flight covers
-  private readonly ops = new Set<Promise<void>>(); // writes and syncs in flight (close waits for them)
+  private syncOp: Promise<void> | undefined; // the fdatasync in flight (close waits for it)
   private flushScheduled = false;
   private lazyTimer: NodeJS.Timeout | undefined; // a deferred flush for records appended with `lazy`
   private syncedTo: number; // bytes covered by a completed fdatasync (or there when the log was opened)
@@ -232,7 +229,7 @@ export class EventLog {
     if (!options.lazy) batch.needsSync = true;
     this.counters.appends++;
     if (!options.lazy) this.scheduleFlush();
-    else if (batch.lines.length >= LAZY_FLUSH_RECORDS) this.flushNow();
+    else if (batch.lines.length >= LAZY_FLUSH_RECORDS) this.flush(); // written before this returns
     else this.scheduleLazyFlush();
     return { seq, offset, hash, ts, durable: batch.promise };
   }
@@ -285,7 +282,7 @@ export class EventLog {
       for (let batch = this.lastPending(); batch !== undefined; batch = this.lastPending()) {
         await batch.promise.catch(() => {});
       }
-      await Promise.allSettled([...this.ops]);
+      await this.syncOp;
       await Promise.allSettled([...this.reads]);
       if (this.written > this.syncedTo && this.failure === undefined) {
         await callVoid((cb) => fdatasync(this.fd, cb));
@@ -300,11 +297,11 @@ export class EventLog {
 
   /** The latest batch not yet resolved or rejected (batches settle in order). */
   private lastPending(): Batch | undefined {
-    return this.queued ?? this.writing ?? this.unsyncedBatches.at(-1) ?? this.syncing?.at(-1);
+    return this.queued ?? this.unsyncedBatches.at(-1) ?? this.syncing?.at(-1);
   }
 
   private scheduleLazyFlush(): void {
-    if (this.lazyTimer !== undefined || this.flushScheduled || this.writing !== undefined) return;
+    if (this.lazyTimer !== undefined || this.flushScheduled) return;
     this.lazyTimer = setTimeout(() => {
       this.lazyTimer = undefined;
       this.scheduleFlush();
@@ -313,16 +310,9 @@ export class EventLog {
 
   private scheduleFlush(): void {
     this.clearLazyTimer();
-    if (this.flushScheduled || this.writing !== undefined) return;
+    if (this.flushScheduled) return;
     this.flushScheduled = true;
     setImmediate(this.flush);
-  }
-
-  /** LAZY_FLUSH_RECORDS lazy records are waiting: start their write now, in this turn, unless one is in flight. */
-  private flushNow(): void {
-    this.clearLazyTimer();
-    if (this.writing === undefined) this.flush();
-    // else: the write in flight schedules the next one as it completes.
   }
 
   private clearLazyTimer(): void {
@@ -332,33 +322,30 @@ export class EventLog {
   }
 
   /**
-   * Starts the write of the queued batch. Writes and syncs are pipelined: the next batch is written as soon
-   * as this write returned, even while an fdatasync of earlier batches is still running, so records (lazy
-   * ones above all) do not wait in memory behind a slow sync. One fdatasync at a time covers every batch
-   * written before it started; batches settle in order.
+   * Writes the queued batch — synchronously: a positioned write to the page cache is microseconds, and once
+   * it returned the records survive the process being killed, whatever the event loop or the CPU does next
+   * (an asynchronous write waits for the thread pool and then for the event loop to start the next one; a
+   * busy process then held many answered records in memory). fdatasync stays asynchronous and pipelined:
+   * one at a time covers every batch written before it started, while later batches are already written.
+   * Batches settle in order.
    */
   private readonly flush = (): void => {
     this.flushScheduled = false;
+    this.clearLazyTimer();
     const batch = this.queued;
-    if (this.writing !== undefined || batch === undefined || this.failure !== undefined) return;
+    if (batch === undefined || this.failure !== undefined) return;
     this.queued = undefined;
-    this.writing = batch;
+    this.unsyncedBatches.push(batch);
     const bytes = batch.lines.length === 1 ? batch.lines[0]! : Buffer.concat(batch.lines, batch.bytes);
-    this.track((done) =>
-      writeAll(this.fd, bytes, batch.start, (writeError) => {
-        done();
-        if (this.failure !== undefined) return; // rejected already, with everything after it
-        if (writeError) return this.fail(writeError);
-        this.writing = undefined;
-        this.counters.writes++;
-        this.counters.bytes += batch.bytes;
-        this.written = batch.start + batch.bytes;
-        this.unsyncedBatches.push(batch);
-        this.settle();
-        // Via setImmediate, not now: the appenders just resumed by a resolve get to join the next batch.
-        if (this.queued !== undefined) this.scheduleFlush();
-      }),
-    );
+    try {
+      writeAllSync(this.fd, bytes, batch.start);
+    } catch (error) {
+      return this.fail(error as NodeJS.ErrnoException);
+    }
+    this.counters.writes++;
+    this.counters.bytes += batch.bytes;
+    this.written = batch.start + batch.bytes;
+    this.settle();
   };
 
   /**
@@ -371,62 +358,48 @@ export class EventLog {
   private settle(): void {
     if (this.syncing !== undefined) return; // the sync in flight settles the rest when it returns
     const waiting = this.unsyncedBatches;
-    if (this.sync && waiting.some((b) => b.needsSync)) {
-      const covered = waiting.splice(0);
-      const target = this.written;
-      this.syncing = covered;
-      this.track((done) =>
-        fdatasync(this.fd, (syncError) => {
-          done();
-          if (this.failure !== undefined) return;
-          if (syncError) return this.fail(syncError);
-          this.counters.syncs++;
-          this.syncedTo = Math.max(this.syncedTo, target);
-          this.syncing = undefined;
-          for (const b of covered) b.resolve();
-          this.settle();
-        }),
-      );
+    if (!this.sync || !waiting.some((b) => b.needsSync)) {
+      for (const b of waiting.splice(0)) b.resolve();
       return;
     }
-    for (const b of waiting.splice(0)) b.resolve();
-  }
-
-  /** Runs one physical operation (write or sync), so close can wait for every one still in flight. */
-  private track(start: (done: () => void) => void): void {
-    let done!: () => void;
-    const op = new Promise<void>((resolve) => (done = resolve));
-    this.ops.add(op);
-    void op.then(() => this.ops.delete(op));
-    start(done);
+    const covered = waiting.splice(0);
+    const target = this.written;
+    this.syncing = covered;
+    this.syncOp = new Promise<void>((done) =>
+      fdatasync(this.fd, (syncError) => {
+        this.syncOp = undefined;
+        done();
+        if (this.failure !== undefined) return; // rejected already
+        if (syncError) return this.fail(syncError);
+        this.counters.syncs++;
+        this.syncedTo = Math.max(this.syncedTo, target);
+        this.syncing = undefined;
+        for (const b of covered) b.resolve();
+        this.settle();
+      }),
+    );
   }
 
   /**
    * A write or sync failed: every batch not yet resolved — the ones covered by the sync in flight, written
-   * ones waiting for a sync, the one being written, the queued one — is rejected, and the log is poisoned.
+   * ones waiting for a sync, the one that failed, the queued one — is rejected, and the log is poisoned.
    */
   private fail(cause: NodeJS.ErrnoException): void {
-    const pending = [...(this.syncing ?? []), ...this.unsyncedBatches, ...(this.writing ? [this.writing] : []), ...(this.queued ? [this.queued] : [])];
+    const pending = [...(this.syncing ?? []), ...this.unsyncedBatches, ...(this.queued ? [this.queued] : [])];
     const first = pending[0]!;
     const records = pending.reduce((n, b) => n + b.offsets.length, 0);
     this.failure = new Error(`write failed at offset ${first.start}: ${cause.message}`, { cause });
     const error = new Error(`event log ${this.file}: ${this.failure.message}; records from seq ${this.seq - records + 1} on are not durable`, { cause });
     this.syncing = undefined;
     this.unsyncedBatches.length = 0;
-    this.writing = undefined;
     this.queued = undefined;
     this.clearLazyTimer();
-    // Best effort: leave the file as it was acknowledged, so a restart does not resurrect rejected records —
-    // once no write is in flight any more (one landing after the cut would leave a hole and a stray record).
-    const truncate = (): void => {
-      try {
-        ftruncateSync(this.fd, first.start);
-      } catch {
-        // The file may be unwritable (or closed) by now; recovery copes with whatever is left.
-      }
-    };
-    if (this.ops.size === 0) truncate();
-    else void Promise.allSettled([...this.ops]).then(truncate);
+    // Best effort: leave the file as it was acknowledged, so a restart does not resurrect rejected records.
+    try {
+      ftruncateSync(this.fd, first.start);
+    } catch {
+      // The file may be unwritable altogether; recovery copes with whatever is left.
+    }
     for (const batch of pending) batch.reject(error);
   }
 
@@ -462,7 +435,7 @@ export class EventLog {
   /** The line (without "\n") of a record still waiting for its write, or undefined when it is on disk. */
   private pendingLine(offset: number): Buffer | undefined {
     if (offset < this.written) return undefined;
-    for (const batch of [this.writing, this.queued]) {
+    for (const batch of [this.queued]) {
       if (batch === undefined || offset < batch.start || offset >= batch.start + batch.bytes) continue;
       const i = binarySearch(batch.offsets, offset);
       if (i < 0) break;
@@ -526,18 +499,9 @@ function binarySearch(sorted: readonly number[], value: number): number {
   return -1;
 }
 
-/** Positioned write of all of `bytes` (pwrite may write less than asked). */
-function writeAll(fd: number, bytes: Buffer, position: number, done: (error: NodeJS.ErrnoException | null) => void): void {
-  let at = 0;
-  const next = (): void => {
-    write(fd, bytes, at, bytes.length - at, position + at, (error, n) => {
-      if (error) return done(error);
-      at += n;
-      if (at < bytes.length) next();
-      else done(null);
-    });
-  };
-  next();
+/** Positioned write of all of `bytes` (pwrite may write less than asked); throws on failure. */
+function writeAllSync(fd: number, bytes: Buffer, position: number): void {
+  for (let at = 0; at < bytes.length; ) at += writeSync(fd, bytes, at, bytes.length - at, position + at);
 }
 
 /** fsync a directory so a file just created in it survives a crash. Best effort: not every platform allows it. */
