@@ -43,14 +43,14 @@ describe("decisions made after the caller gave up (SIGSTOP / SIGCONT, real sidec
     rmSync(workspace, { recursive: true, force: true });
   });
 
-  /** The decision records in the log whose arguments say they were sent while the sidecar was stopped. */
-  async function stoppedDecisions(): Promise<DecisionData[]> {
+  /** The decision records in the log whose arguments say they were sent in `phase`. */
+  async function decisionsOf(phase: "running" | "stopped"): Promise<DecisionData[]> {
     const file = (await call(sidecar, "GET", "/v1/health")).body.event_log as string;
     return readFileSync(file, "utf8")
       .split("\n")
       .filter((line) => line !== "")
       .map((line) => JSON.parse(line) as { kind: string; data: DecisionData })
-      .filter((r) => r.kind === "decision" && (r.data.request.arguments as { phase?: string } | null)?.phase === "stopped")
+      .filter((r) => r.kind === "decision" && (r.data.request.arguments as { phase?: string } | null)?.phase === phase)
       .map((r) => r.data);
   }
 
@@ -69,8 +69,9 @@ describe("decisions made after the caller gave up (SIGSTOP / SIGCONT, real sidec
     const overFrames = new GuardClient(framedHttp, options);
     const apie = sdk.make({ agent: { key: "calc" }, baseUrl, apiKey, mode: "enforce", guardTimeoutMs: GUARD_TIMEOUT_MS, guardFailureMode: "fail_closed" });
     await apie.ready();
-    // In time, the same call is a plain allow, not late.
-    const timely = await overFrames.evaluate({ tool: { name: "calc.add" }, arguments: { phase: "running" } });
+    // In time (a patient caller, so a slow machine cannot make it late), the same call is a plain allow.
+    const patient = new GuardClient(framedHttp, { ...options, guardTimeoutMs: 20_000 });
+    const timely = await patient.evaluate({ tool: { name: "calc.add" }, arguments: { phase: "running" } });
     assert.equal(timely.decision.enforcementAction, "proceed");
 
     let ran = 0;
@@ -102,7 +103,7 @@ describe("decisions made after the caller gave up (SIGSTOP / SIGCONT, real sidec
 
     const expected = 3 * CALLS_PER_PATH + 1;
     let decisions: DecisionData[] = [];
-    await waitFor(async () => (decisions = await stoppedDecisions()).length === expected, 10_000);
+    await waitFor(async () => (decisions = await decisionsOf("stopped")).length === expected, 10_000);
     for (const d of decisions) {
       assert.ok(d.late !== undefined, `not marked late: ${JSON.stringify(d.request.arguments)} → ${d.decision.effective_decision}`);
       assert.ok(Date.parse(d.late.caller_gave_up_at) > 0);
@@ -113,6 +114,8 @@ describe("decisions made after the caller gave up (SIGSTOP / SIGCONT, real sidec
     assert.equal(deploy.decision.effective_decision, "require_approval");
     assert.equal(deploy.approval_id, null, "a late require_approval opens no approval");
     assert.match(deploy.decision.reason, /no approval opened: the caller had stopped waiting/);
+    const [running] = await decisionsOf("running");
+    assert.equal(running!.late, undefined, "a decision made in time is not marked late");
     const pending = (await call(sidecar, "GET", "/v1/approvals?status=pending", { key: sidecar.discovery.adminKey })).body.approvals;
     assert.deepEqual(pending, []);
   });
