@@ -118,8 +118,10 @@ async function evaluate(s: SidecarServices, body: ReturnType<typeof EvaluateBody
     }
   }
   // A call that proceeds (allow, warn, monitor's would-block) is logged lazily (see AppendOptions.lazy), so
-  // the hot path never waits for the disk. A block is on disk before the agent hears of it (the audit trail
-  // of a refusal must survive a crash); one that opens an approval is synced with that approval.
+  // the hot path never waits for the disk — unless too many such records are unwritten already (`backlog`:
+  // then it waits for its write, not a sync, so a crash loses a bounded number). A block is on disk before
+  // the agent hears of it (the audit trail of a refusal must survive a crash); one that opens an approval is
+  // synced with that approval.
   const proceeds = decision.enforcement_action === "proceed" || decision.enforcement_action === "warn";
   const data = { request: summarize(request), decision, approval_id: approvalId, ...(late === undefined ? {} : { late }) };
   const logged = s.journal.record("decision", data, { lazy: proceeds && grantUsed === undefined });
@@ -133,6 +135,7 @@ async function evaluate(s: SidecarServices, body: ReturnType<typeof EvaluateBody
   }
   if (approvalId === null) {
     if (!proceeds) await logged.durable;
+    else if (logged.backlog !== undefined) await logged.backlog;
     return { ...decision, approval_request: null };
   }
   const approval = await s.approvals.open(approvalId, request, decision);
@@ -161,6 +164,7 @@ const REPORTS_PER_TURN = 16;
  */
 async function reportedDecisions(s: SidecarServices, body: ReturnType<typeof ReportDecisionsBodySchema.parse>, seen: Set<string>): Promise<ReportDecisionsResponse> {
   const diverged: string[] = [];
+  const backlog: Promise<void>[] = [];
   let accepted = 0;
   for (const [i, { decision_id: id, body: call, decided_at, outcome }] of body.decisions.entries()) {
     if (i > 0 && i % REPORTS_PER_TURN === 0) await nextTurn();
@@ -172,10 +176,13 @@ async function reportedDecisions(s: SidecarServices, body: ReturnType<typeof Rep
     const plain = isPlainAllow(decision);
     if (!plain) diverged.push(id);
     const reported = { by: "replica" as const, diverged: !plain, ...(decided_at === undefined ? {} : { decided_at }) };
-    s.journal.record("decision", { request: summarize(request), decision, approval_id: null, reported }, { lazy: true });
-    if (outcome !== undefined) s.journal.record("event", { event: logRedactor.redactEvent(reportedOutcomeEvent(request, id, outcome)) }, { lazy: true });
+    const logged = [s.journal.record("decision", { request: summarize(request), decision, approval_id: null, reported }, { lazy: true })];
+    if (outcome !== undefined) logged.push(s.journal.record("event", { event: logRedactor.redactEvent(reportedOutcomeEvent(request, id, outcome)) }, { lazy: true }));
+    for (const { backlog: wait } of logged) if (wait !== undefined) backlog.push(wait);
     accepted++;
   }
+  // Acknowledged lazily like any allow, within the same bound (see AppendOptions.lazy).
+  await Promise.all(backlog);
   return { accepted, diverged };
 }
 
