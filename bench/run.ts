@@ -21,6 +21,7 @@ const BENCHES: readonly { name: string; load: () => Promise<BenchModule> }[] = [
   { name: "extension Runs tree with 10 000 records", load: () => import("./tree.bench") },
   { name: "sidecar under sustained hostile load: RSS and answers", load: () => import("./hostile.bench") },
   { name: "guard latency during a storm of boundary reports", load: () => import("./reportStorm.bench") },
+  { name: "crash window of lazily written allow decisions (SIGKILL under load)", load: () => import("./crashWindow.bench") },
 ];
 
 async function main(filters: readonly string[]): Promise<number> {

@@ -79,6 +79,11 @@ function reportedLine(diverged: boolean): string {
     : "decided in the MCP proxy (its copy of this policy); the sidecar decided the same";
 }
 
+/** A decision made after its caller's deadline (the `late` of the record): the call did not run under it. */
+function lateLine(gaveUpAt: string): string {
+  return `decided after the caller stopped waiting (its deadline was ${gaveUpAt}): the call did not run under this decision`;
+}
+
 /** One timeline row. Unknown record kinds still get a readable row (the log may be newer than the editor). */
 export function presentRecord(record: StreamRecord): RecordPresentation {
   switch (record.kind) {
@@ -88,12 +93,13 @@ export function presentRecord(record: StreamRecord): RecordPresentation {
       const guardrails = d.decision.matched_guardrails.length ? ` · ${d.decision.matched_guardrails.map((g) => g.key).join(", ")}` : "";
       return {
         label: toolLabel(d.request),
-        description: `${outcomeLabel(outcome)}${guardrails}${d.reported?.diverged ? " · after the fact" : ""}`,
+        description: `${outcomeLabel(outcome)}${d.late ? " (caller gave up)" : ""}${guardrails}${d.reported?.diverged ? " · after the fact" : ""}`,
         icon: OUTCOME_ICON[outcome],
         outcome,
         details: [
           `decision ${d.decision.decision_id}: policy ${d.decision.policy_decision}, effective ${d.decision.effective_decision} (${d.decision.mode})`,
           ...(d.reported === undefined ? [] : [reportedLine(d.reported.diverged)]),
+          ...(d.late === undefined ? [] : [lateLine(d.late.caller_gave_up_at)]),
           d.decision.reason,
           ...d.decision.matched_guardrails.map((g) => `${g.key} (${g.decision}): ${g.reason}`),
           ...d.decision.drift_warnings.map((w) => `drift: ${w.message}`),

@@ -45,6 +45,10 @@ export function buildStory(run: RunView, records: readonly StreamRecord[]): Stor
         const links: StoryLink[] = [{ kind: "record", seq: record.seq }, ...guardrails.map((key) => ({ kind: "guardrail" as const, key }))];
         const because = guardrails.length ? ` because ${guardrails.join(", ")} matched: ${d.decision.reason}` : "";
         const on = where ? ` on ${where}` : "";
+        if (d.late !== undefined) {
+          sentences.push({ text: `It asked to run ${tool}${on} but stopped waiting before Apie answered (${d.decision.effective_decision.replace("_", " ")}), so it did not run it.`, links, tone: "note" });
+          break;
+        }
         switch (decisionOutcome(d.decision)) {
           case "blocked":
             blocked++;

@@ -41,6 +41,14 @@ export interface RecordDataByKind {
      * arrives, up to a few hundred ms later (after the call's outcome, even).
      */
     reported?: { by: "replica"; diverged: boolean; decided_at?: string };
+    /**
+     * Present when the sidecar decided after the deadline the caller stated (`deadline_at` of the evaluate
+     * body): the caller had stopped waiting — an SDK then applied its guardFailureMode and never ran the call
+     * under this decision — so this records an attempt, not a call that was allowed and ran. A late
+     * require_approval opened no approval. Absent does not prove the caller heard the answer: one decided just
+     * before the deadline may still reach it too late.
+     */
+    late?: DecisionLateness;
   };
   "approval.requested": { approval: ApprovalView };
   "approval.resolved": {
@@ -56,6 +64,12 @@ export interface RecordDataByKind {
 }
 
 export type RecordKind = keyof RecordDataByKind;
+
+/** See `late` of the `decision` record. */
+export interface DecisionLateness {
+  /** The caller's deadline (ISO 8601): from then on it no longer waited for this decision. */
+  caller_gave_up_at: string;
+}
 
 export interface DecisionRequestSummary {
   agent_key: string;

@@ -81,6 +81,15 @@ export const EvaluateBodySchema = z.object({
    * created for exactly this action and arguments (same hash) and has not been used before.
    */
   approval_id: opt(ident()),
+  /**
+   * Our addition (Apie for VS Code; the official SDKs do not send it): when the caller stops waiting for this
+   * answer, in epoch milliseconds (Date.now() — the agent and the sidecar share the machine's clock). A
+   * request decided after it is still decided and journaled, marked `late` (records.ts): the caller had given
+   * up (its guardFailureMode decided instead) and did not run the call under this decision; a late
+   * require_approval opens no approval. Our SDK sends its guard deadline here, over HTTP and in `call` frames
+   * alike (the frame carries the same body). Ignored in reported decisions (POST /v1/guardrails/decisions).
+   */
+  deadline_at: opt(z.int().min(0).max(8.64e15)),
 });
 export type EvaluateBody = z.infer<typeof EvaluateBodySchema>;
 

@@ -45,7 +45,10 @@ export class GuardClient {
   async evaluate(input: GuardInput & { runId?: string | undefined }): Promise<GuardOutcome> {
     let raw: unknown;
     try {
-      raw = await this.http.request("POST", EVALUATE_PATH, evaluateBody(input, this.options), { deadlineMs: this.options.guardTimeoutMs });
+      // The sidecar learns when this call stops waiting (`deadline_at`), the same instant the request gives up
+      // on, so a decision it makes after that is journaled as late, not as a call that was allowed and ran.
+      const deadlineAt = Date.now() + this.options.guardTimeoutMs;
+      raw = await this.http.request("POST", EVALUATE_PATH, { ...evaluateBody(input, this.options), deadline_at: deadlineAt }, { deadlineAt });
       return { decision: toApieDecision(parseAnswer(EvaluateResponseSchema, raw, `POST ${EVALUATE_PATH}`)) };
     } catch (error) {
       if (error instanceof TransportError) return this.unavailable(error);

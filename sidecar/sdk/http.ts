@@ -54,6 +54,8 @@ export class RawJson {
 export interface RequestControl {
   /** Default: the client's `timeoutMs`. */
   deadlineMs?: number | undefined;
+  /** An absolute deadline (epoch ms, as Date.now()); wins over `deadlineMs`. */
+  deadlineAt?: number | undefined;
   /** Aborting ends the request with a {@link TransportError} (`unreachable`). */
   signal?: AbortSignal | undefined;
 }
@@ -92,7 +94,7 @@ export class HttpClient {
    */
   request(method: Method, path: string, body?: unknown, options: RequestControl = {}): Promise<unknown> {
     const payload = method !== "POST" ? undefined : body instanceof RawJson ? body.text : JSON.stringify(body ?? {});
-    const deadline = Date.now() + (options.deadlineMs ?? this.timeoutMs);
+    const deadline = options.deadlineAt ?? Date.now() + (options.deadlineMs ?? this.timeoutMs);
     const stream = this.stream;
     if (stream !== undefined && options.signal === undefined && fitsFrame(payload)) {
       if (stream.callsAvailable) {

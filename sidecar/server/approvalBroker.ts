@@ -33,7 +33,13 @@ export class TooManyWaiters extends Error {
   }
 }
 
-export type RedeemOutcome = { ok: true; approval: ApprovalView } | { ok: false; reason: string };
+
+/**
+ * `durable`: resolves once `approval.used` is on disk (fdatasync'ed). The grant is spent in memory the moment
+ * `redeem` returns, so a second redeem of it is refused at once; nobody may be told `proceed` before
+ * `durable` resolved, or a crash in between would let the grant be spent again after the restart.
+ */
+export type RedeemOutcome = { ok: true; approval: ApprovalView; durable: Promise<void> } | { ok: false; reason: string };
 
 /**
  * Holds approvals between the agent that asked and the human who answers. Every change is a journal record,
@@ -175,7 +181,10 @@ export class ApprovalBroker {
 
   /**
    * Spends an approved grant on a call. Valid only for the exact action it was granted for (same hash),
-   * only once, and only while approved. The caller records `approval.used` through this method.
+   * only once, and only while approved. This method records `approval.used`; the projection marks the grant
+   * used synchronously (Journal.record applies the record before returning), so a concurrent redeem of the
+   * same grant in this process is refused even while the first one waits for the disk. The caller must await
+   * `durable` before answering `proceed`.
    */
   redeem(id: string, request: GuardRequest, decisionId: string): RedeemOutcome {
     const approval = this.get(id);
@@ -185,8 +194,8 @@ export class ApprovalBroker {
     if (approval.action_hash !== actionHash(request)) {
       return { ok: false, reason: `approval ${id} was granted for a different action or different arguments (the grant binds agent, run, tool, action, resource, risk level, arguments and metadata)` };
     }
-    this.journal.record("approval.used", { id, decision_id: decisionId });
-    return { ok: true, approval };
+    const used = this.journal.record("approval.used", { id, decision_id: decisionId });
+    return { ok: true, approval, durable: used.durable };
   }
 
   /** Stops timers; waiting requests end as "timeout" (the approvals stay pending in the log). */

@@ -202,9 +202,12 @@ export class Projection {
         };
         observed.set(toolName, tool);
       }
-      tool.calls++;
-      tool.decisions[d.decision.effective_decision]++;
-      if (d.decision.annotation !== null) tool.wouldBlock++;
+      // A late decision (the caller had given up and did not run the call) is an attempt, not a call.
+      if (d.late === undefined) {
+        tool.calls++;
+        tool.decisions[d.decision.effective_decision]++;
+        if (d.decision.annotation !== null) tool.wouldBlock++;
+      }
       tool.lastSeen = record.ts;
       remember(tool.actions, d.request.action.type);
       remember(tool.resources, d.request.resource.type);

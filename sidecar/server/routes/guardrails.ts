@@ -6,7 +6,7 @@ import { reportedOutcomeEvent } from "../reportedOutcome";
 import { isTemplateKey, TEMPLATE_KEYS } from "../../guard/templateCatalog";
 import type { GuardRequest } from "../../guard/types";
 import { enableTemplate } from "../../policy/policyFile";
-import type { DecisionRequestSummary } from "../../protocol/records";
+import type { DecisionLateness, DecisionRequestSummary } from "../../protocol/records";
 import { isPlainAllow } from "../../guard/engine";
 import { tooDeepDecision, tooManyPendingDecision } from "../../guard/evaluate";
 import { MAX_PENDING_APPROVALS } from "../approvalBroker";
@@ -112,7 +112,19 @@ export function guardrailRoutes(s: SidecarServices): Route[] {
  * The journal never names an approval that was not opened: the approval is drafted (hash, redaction: all
  * that can throw) before the decision is journaled, and its `approval.requested` is appended right after the
  * decision, in the same turn. An append fails only on a closed or failed log, which fails the decision's
- * append first. Any failure answers an error (JSON 5xx), which no SDK or proxy takes for an allow.
+ * append first. Any failure answers an error (JSON 5xx), which no SDK or proxy takes for an allow. Past
+ * MAX_PENDING_APPROVALS pending, none is opened: the guard's own block (tooManyPendingDecision).
+ *
+ * A grant spent on this call is on disk (`approval.used`, fdatasync'ed) before the caller hears `proceed`:
+ * otherwise a crash right after the answer would forget the use and the restarted sidecar would accept the
+ * same one-time grant again. A write failure there answers block, never proceed.
+ *
+ * A request decided after its caller's `deadline_at` (see EvaluateBodySchema) is still decided and journaled
+ * — the audit trail shows the attempt — but the record says the caller had stopped waiting (`late`), so it
+ * never reads as a call that was allowed and ran. A late require_approval opens no approval: nobody waits for
+ * it, and a human would be asked about a call that will never run (the answer says wait_for_approval with no
+ * approval, which every SDK treats as blocked). A late grant is still spent: the sidecar cannot know the
+ * caller will not act on the answer, and a wasted grant is safe where a grant usable twice is not.
  */
 async function evaluate(
   s: SidecarServices,
@@ -122,16 +134,21 @@ async function evaluate(
 ): Promise<EvaluateResponse> {
   const request = toGuardRequest(body);
   let decision = s.engine.evaluate(request);
+  const late = lateness(body.deadline_at);
   let approval: ApprovalView | undefined;
+  let grantUsed: Promise<void> | undefined;
   if (tooDeep !== undefined) {
     decision = tooDeepDecision(decision, tooDeep);
   } else if (decision.effective_decision === "require_approval") {
     const grant = body.approval_id === undefined ? undefined : s.approvals.redeem(body.approval_id, request, decision.decision_id);
     if (grant?.ok) {
       decision = { ...decision, effective_decision: "allow", enforcement_action: "proceed", reason: `approved (${grant.approval.id}): ${decision.reason}` };
+      grantUsed = grant.durable;
     } else {
       if (grant !== undefined) decision = { ...decision, reason: `${grant.reason}; ${decision.reason}` };
-      if (s.approvals.pendingCount >= MAX_PENDING_APPROVALS) {
+      if (late !== undefined) {
+        decision = { ...decision, reason: `${decision.reason}; no approval opened: the caller had stopped waiting at ${late.caller_gave_up_at}` };
+      } else if (s.approvals.pendingCount >= MAX_PENDING_APPROVALS) {
         decision = tooManyPendingDecision(decision, s.approvals.pendingCount);
       } else {
         approval = s.approvals.draft(request, decision);
@@ -139,13 +156,25 @@ async function evaluate(
       }
     }
   }
-  // A call that proceeds (allow, warn, monitor's would-block) is logged lazily: written within LAZY_FLUSH_MS,
-  // so the hot path never waits for the disk. A block is on disk before the agent hears of it (the audit
-  // trail of a refusal must survive a crash); one that opens an approval is synced with that approval.
+  // A call that proceeds (allow, warn, monitor's would-block) is logged lazily (see AppendOptions.lazy), so
+  // the hot path never waits for the disk — unless too many such records are unwritten already (`backlog`:
+  // then it waits for its write, not a sync, so a crash loses a bounded number). A block is on disk before
+  // the agent hears of it (the audit trail of a refusal must survive a crash); one that opens an approval is
+  // synced with that approval.
   const proceeds = decision.enforcement_action === "proceed" || decision.enforcement_action === "warn";
-  const logged = s.journal.record("decision", { request: summarize(request), decision, approval_id: approval?.id ?? null }, { lazy: proceeds });
+  const data = { request: summarize(request), decision, approval_id: approval?.id ?? null, ...(late === undefined ? {} : { late }) };
+  const logged = s.journal.record("decision", data, { lazy: proceeds && grantUsed === undefined });
+  if (grantUsed !== undefined) {
+    try {
+      await Promise.all([grantUsed, logged.durable]);
+    } catch (error) {
+      return { ...decision, effective_decision: "block", enforcement_action: "block", reason: `the use of the grant could not be recorded, so the call may not run: ${(error as Error).message}`, approval_request: null };
+    }
+    return { ...decision, approval_request: null };
+  }
   if (approval === undefined) {
     if (!proceeds) await logged.durable;
+    else if (logged.backlog !== undefined) await logged.backlog;
     return { ...decision, approval_request: null };
   }
   const opened = await s.approvals.open(approval);
@@ -174,6 +203,11 @@ function tooDeepPlaceholder(value: unknown): TooDeepPlaceholder {
   return { apie_too_deep: { max_depth: MAX_NESTING_DEPTH, sha256: createHash("sha256").update(canonicalJson(value)).digest("hex") } };
 }
 
+/** `late` for a decision made after the caller's deadline (same machine, same clock), else undefined. */
+function lateness(deadlineAt: number | undefined): DecisionLateness | undefined {
+  return deadlineAt !== undefined && Date.now() > deadlineAt ? { caller_gave_up_at: new Date(deadlineAt).toISOString() } : undefined;
+}
+
 /** Ids of reported decisions already journaled: a batch resent after a dropped answer is not logged twice. */
 const REMEMBERED_REPORTS = 10_000;
 
@@ -191,6 +225,7 @@ const REPORTS_PER_TURN = 16;
  */
 async function reportedDecisions(s: SidecarServices, body: ReturnType<typeof ReportDecisionsBodySchema.parse>, seen: Set<string>): Promise<ReportDecisionsResponse> {
   const diverged: string[] = [];
+  const backlog: Promise<void>[] = [];
   let accepted = 0;
   for (const [i, { decision_id: id, body: call, decided_at, outcome }] of body.decisions.entries()) {
     if (i > 0 && i % REPORTS_PER_TURN === 0) await nextTurn();
@@ -202,10 +237,13 @@ async function reportedDecisions(s: SidecarServices, body: ReturnType<typeof Rep
     const plain = isPlainAllow(decision);
     if (!plain) diverged.push(id);
     const reported = { by: "replica" as const, diverged: !plain, ...(decided_at === undefined ? {} : { decided_at }) };
-    s.journal.record("decision", { request: summarize(request), decision, approval_id: null, reported }, { lazy: true });
-    if (outcome !== undefined) s.journal.record("event", { event: logRedactor.redactEvent(reportedOutcomeEvent(request, id, outcome)) }, { lazy: true });
+    const logged = [s.journal.record("decision", { request: summarize(request), decision, approval_id: null, reported }, { lazy: true })];
+    if (outcome !== undefined) logged.push(s.journal.record("event", { event: logRedactor.redactEvent(reportedOutcomeEvent(request, id, outcome)) }, { lazy: true }));
+    for (const { backlog: wait } of logged) if (wait !== undefined) backlog.push(wait);
     accepted++;
   }
+  // Acknowledged lazily like any allow, within the same bound (see AppendOptions.lazy).
+  await Promise.all(backlog);
   return { accepted, diverged };
 }
 

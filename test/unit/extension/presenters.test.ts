@@ -31,6 +31,14 @@ describe("extension presenters", () => {
     assert.ok(!own.details.some((line) => /MCP proxy/.test(line)));
   });
 
+  it("says when the caller had given up before the decision: the call did not run under it", () => {
+    const allow = decision({ effective_decision: "allow", policy_decision: "allow", enforcement_action: "proceed", matched_guardrails: [] });
+    const row = presentRecord(rec("decision", { request: request(), decision: allow, approval_id: null, late: { caller_gave_up_at: "2026-11-24T12:00:00.300Z" } }));
+    assert.equal(row.description, "allowed (caller gave up)");
+    assert.ok(row.details.some((line) => /after the caller stopped waiting \(its deadline was 2026-11-24T12:00:00.300Z\): the call did not run/.test(line)));
+    assert.equal(presentRecord(rec("decision", { request: request(), decision: allow, approval_id: null })).description, "allowed");
+  });
+
   it("says who resolved an approval and why", () => {
     const row = presentRecord(rec("approval.resolved", { id: "apr_1", status: "rejected", resolved_at: "x", resolved_by: "editor", resolution_reason: "not today" }));
     assert.equal(row.label, "approval rejected");

@@ -30,4 +30,13 @@ describe("story card", () => {
     assert.equal(story.summary, "release-gate: 0 calls completed, 1 blocked, 1 waited for approval.");
     assert.deepEqual(buildStory(run, records), story, "deterministic");
   });
+
+  it("does not say a call ran when its agent had stopped waiting before the decision", () => {
+    const allow = decision({ effective_decision: "allow", policy_decision: "allow", enforcement_action: "proceed", matched_guardrails: [] });
+    const story = buildStory(run, [rec("decision", { request: request(), decision: allow, approval_id: null, late: { caller_gave_up_at: "2026-11-24T12:00:00.300Z" } })]);
+    assert.deepEqual(
+      story.sentences.map((s) => s.text),
+      ["It asked to run deploy.release on deployment_event in production but stopped waiting before Apie answered (allow), so it did not run it."],
+    );
+  });
 });

@@ -4,7 +4,7 @@ import { appendFileSync, closeSync, existsSync, mkdtempSync, openSync, readFileS
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { verifyLog } from "../../../sidecar/store/auditVerify";
-import { EVENT_LOG_FILE, EventLog, GENESIS_HASH, LAZY_FLUSH_MS, MAX_REPORTED_PROBLEMS, type LogRecord, type OpenOptions } from "../../../sidecar/store/eventLog";
+import { EVENT_LOG_FILE, EventLog, GENESIS_HASH, LAZY_FLUSH_MS, LAZY_FLUSH_RECORDS, MAX_REPORTED_PROBLEMS, type LogRecord, type OpenOptions } from "../../../sidecar/store/eventLog";
 
 let dir: string;
 let file: string;
@@ -126,6 +126,52 @@ describe("EventLog", () => {
     await last.durable;
     assert.equal((await verifyLog(file)).records, 4, "close writes what was still waiting");
     assert.equal(log.stats.syncs, 2, "and syncs what was only written");
+  });
+
+  it("LAZY_FLUSH_RECORDS lazy records are written from the turn that appends the last one: no timer needed (busy event loop)", async () => {
+    const { log } = await openLog({ sync: true });
+    for (let i = 0; i < LAZY_FLUSH_RECORDS - 1; i++) log.append("decision", { allow: i }, { lazy: true });
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(statSync(file).size, 0, "fewer than LAZY_FLUSH_RECORDS wait for company");
+    const last = log.append("decision", { allow: LAZY_FLUSH_RECORDS - 1 }, { lazy: true });
+    assert.equal(last.backlog, undefined, "up to LAZY_FLUSH_RECORDS may be acknowledged unwritten");
+    // From here the event loop is blocked: no timer and no I/O callback can run, only the write already
+    // handed to libuv's thread pool. (Bounded: on failure this spins 5 s, then the assertion says so.)
+    const until = Date.now() + 5_000;
+    while (statSync(file).size <= last.offset && Date.now() < until) {
+      // busy, like a sidecar deciding guard calls back to back
+    }
+    assert.ok(statSync(file).size > last.offset, "the batch's bytes reached the file while the event loop was busy");
+    await last.durable;
+    assert.deepEqual([log.stats.writes, log.stats.syncs], [1, 0], "one write, no sync: lazy records only");
+    assert.equal((await verifyLog(file)).records, LAZY_FLUSH_RECORDS);
+  });
+
+  it("beyond LAZY_FLUSH_RECORDS unwritten lazy records, an append gets a backlog that resolves once it is written", async () => {
+    const { log } = await openLog({ sync: true });
+    const first = Array.from({ length: LAZY_FLUSH_RECORDS }, (_, i) => log.append("decision", { allow: i }, { lazy: true }));
+    assert.ok(first.every((a) => a.backlog === undefined));
+    // Their write is in flight; the next ones must not be acknowledged before they are written.
+    const more = Array.from({ length: 3 }, (_, i) => log.append("decision", { more: i }, { lazy: true }));
+    assert.ok(more.every((a) => a.backlog !== undefined));
+    assert.ok(statSync(file).size <= more[0]!.offset, "not written yet");
+    await more[2]!.backlog;
+    assert.ok(statSync(file).size > more[2]!.offset, "written when backlog resolves");
+    assert.equal(log.append("decision", { calm: true }, { lazy: true }).backlog, undefined, "once written, lazy records are free again");
+  });
+
+  it("batches settle in order: lazy ones written during an earlier batch's fdatasync resolve after it", async () => {
+    const { log } = await openLog({ sync: true });
+    const order: string[] = [];
+    const durable = log.append("event", { ack: true });
+    void durable.durable.then(() => order.push("durable"));
+    await new Promise((resolve) => setImmediate(resolve)); // its write is in flight
+    const lazies = Array.from({ length: LAZY_FLUSH_RECORDS }, (_, i) => log.append("decision", { allow: i }, { lazy: true }));
+    void lazies[0]!.durable.then(() => order.push("lazy"));
+    await Promise.all([durable.durable, ...lazies.map((a) => a.durable)]);
+    assert.deepEqual(order, ["durable", "lazy"]);
+    assert.equal(log.stats.writes, 2);
+    assert.equal((await verifyLog(file)).records, LAZY_FLUSH_RECORDS + 1);
   });
 
   it("appends made while a batch is being written share the next write", async () => {
