@@ -135,6 +135,9 @@ export class BoundaryTally {
   }
 
   private addDecision(d: RecordDataByKind["decision"], time: number): void {
+    // Decided after its caller had stopped waiting: an attempt, not a call that ran under this decision (the
+    // caller's guardFailureMode decided); counted nowhere, as the projection's observed tools do.
+    if (d.late !== undefined) return;
     const environment = d.request.resource.environment;
     if (!this.accepts(d.request.agent_key, environment)) return;
     const name = d.request.tool.name ?? d.request.action.name;

@@ -100,6 +100,15 @@ describe("boundary report builder", () => {
     assert.equal(report.totals.calls, 5);
   });
 
+  it("does not count a decision made after its caller had stopped waiting (late) as a call", () => {
+    const late = decision(-1, "release-gate", "deploy.release", "allow");
+    (late.data as RecordDataByKind["decision"]).late = { caller_gave_up_at: at(-1) };
+    const report = buildBoundaryReport({ filter: { window: window24h }, records: [late, decision(-2, "release-gate", "deploy.release", "allow")], agents: [agent("release-gate", [cap("deploy.release")])], meta });
+    const deploy = report.agents[0]!.observed.find((t) => t.name === "deploy.release")!;
+    assert.equal(deploy.calls, 1);
+    assert.deepEqual(deploy.decisions, { allow: 1, warn: 0, require_approval: 0, block: 0 });
+  });
+
   it("keeps only the window", () => {
     const report = buildBoundaryReport({
       filter: { window: window24h },
