@@ -5,6 +5,7 @@ import path from "node:path";
 import WebSocket from "ws";
 import { spawnUntilReady } from "../test/support/readyProcess";
 import { sidecarNodeArgs } from "./sidecarLaunch";
+import { SEARCH_DOCS_REQUEST as BODY } from "./requests";
 
 /**
  * The crash window of lazily written allow decisions (issue 11 item 6): AGENTS agents call the real sidecar
@@ -24,15 +25,6 @@ const ROUNDS = 8;
 const HOGS = 4;
 /** Load before the kill: a random moment in this range, so the kill falls anywhere in the flush cycle. */
 const KILL_AFTER_MS: [number, number] = [400, 900];
-
-const BODY = {
-  agent_key: "bench-agent",
-  mode: "enforce",
-  action: { type: "read", name: "search.docs" },
-  resource: { type: "knowledge_base", environment: "production" },
-  tool: { name: "search.docs", provider: "internal", riskLevel: "low" },
-  arguments: { query: "how do I rotate keys" },
-};
 
 interface Scenario {
   name: string;

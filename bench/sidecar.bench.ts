@@ -7,6 +7,9 @@ import { tmpdir } from "node:os";
 import { spawnUntilReady } from "../test/support/readyProcess";
 import { sidecarNodeArgs } from "./sidecarLaunch";
 import { formatMicros, formatRate, formatRatio, formatTable, timeConcurrent, timeSequential, type LatencySummary } from "./stats";
+import { SEARCH_DOCS_REQUEST } from "./requests";
+
+const BODY = JSON.stringify(SEARCH_DOCS_REQUEST);
 
 /**
  * One guard decision: POST /v1/guardrails/evaluate to the real sidecar process (built dist/cli.js) on
@@ -45,15 +48,6 @@ const wss = new WebSocketServer({ host: "127.0.0.1", port: 0, perMessageDeflate:
 wss.on("listening", () => console.log(JSON.stringify({ baseUrl: "http://127.0.0.1:" + wss.address().port, apiKey: "none" })));
 wss.on("connection", (ws) => ws.on("message", (data) => ws.send(data.toString())));
 `;
-
-const BODY = JSON.stringify({
-  agent_key: "bench-agent",
-  mode: "enforce",
-  action: { type: "read", name: "search.docs" },
-  resource: { type: "knowledge_base", environment: "production" },
-  tool: { name: "search.docs", provider: "internal", riskLevel: "low" },
-  arguments: { query: "how do I rotate keys" },
-});
 
 interface Target {
   name: string;

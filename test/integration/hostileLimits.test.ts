@@ -10,15 +10,7 @@ import { MAX_CALLS_PER_CONNECTION, MAX_STREAM_CLIENTS } from "../../sidecar/serv
 import { call } from "./sidecarHttp";
 import { startSidecarProcess, waitFor, type SidecarUnderTest } from "./sidecarProcess";
 import { openCalls } from "./streamClient";
-
-const deploy = {
-  agent_key: "release-gate",
-  mode: "enforce",
-  action: { type: "execute", name: "deploy.release" },
-  resource: { type: "deployment_event", environment: "production" },
-  tool: { name: "deploy.release", provider: "cicd", riskLevel: "high" },
-  arguments: { version: "1.4.2" },
-};
+import { productionDeploy as deploy } from "./requests";
 
 /** A raw TCP exchange: what the sidecar wrote back, and whether it closed the connection. */
 interface RawExchange {

@@ -7,15 +7,7 @@ import { SidecarStream } from "../../sidecar/sdk/stream";
 import { call } from "./sidecarHttp";
 import { startSidecarProcess, waitFor, type SidecarUnderTest } from "./sidecarProcess";
 import { openCalls } from "./streamClient";
-
-const deploy = {
-  agent_key: "release-gate",
-  mode: "enforce",
-  action: { type: "execute", name: "deploy.release" },
-  resource: { type: "deployment_event", environment: "production" },
-  tool: { name: "deploy.release", provider: "cicd", riskLevel: "high" },
-  arguments: { version: "1.4.2" },
-};
+import { productionDeploy as deploy } from "./requests";
 
 describe("v1 calls over /v1/stream (real sidecar process)", function () {
   this.timeout(30_000);

@@ -1,3 +1,5 @@
+import { seededRandom } from "./seededRandom";
+
 /**
  * Hostile requests for the v1 API, from a seed: the same seed gives the same requests, so a failure found by
  * the fuzz test or the hostile-load bench can be replayed. Each request is what an attacker holding the agent
@@ -13,18 +15,6 @@ export interface HostileRequest {
   body?: string;
   /** Which key to present: the agent key, none, or a wrong one (never the admin key: no policy changes). */
   key: "agent" | "none" | "wrong";
-}
-
-/** mulberry32: a small, fast, seeded PRNG (deterministic across runs and Node versions). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** `[` × depth + `]` × depth, or the same with objects: deep nesting without building it in memory. */

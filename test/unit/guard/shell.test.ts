@@ -1,6 +1,7 @@
 import { strict as assert } from "node:assert";
 import { analyzeShell, parseShell, isCredentialPath } from "../../../sidecar/guard/shell";
 import type { ShellFindingKind } from "../../../sidecar/guard/shell";
+import { seededRandom } from "../../support/seededRandom";
 
 function kindsOf(command: string): ShellFindingKind[] {
   return analyzeShell(command).map((f) => f.kind);
@@ -391,20 +392,8 @@ describe("shell analyzer", () => {
   describe("robustness", () => {
     const ALPHABET = "\"'\\$()`|&;<> {}\nabcrmfsh-/~*#=";
 
-    /** Small deterministic PRNG (mulberry32) so failures reproduce. */
-    function prng(seed: number): () => number {
-      let a = seed >>> 0;
-      return () => {
-        a = (a + 0x6d2b79f5) >>> 0;
-        let t = a;
-        t = Math.imul(t ^ (t >>> 15), t | 1);
-        t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-        return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-      };
-    }
-
     it("never throws on 2000 random hostile strings", () => {
-      const random = prng(0xc0ffee);
+      const random = seededRandom(0xc0ffee);
       for (let n = 0; n < 2000; n++) {
         const length = Math.floor(random() * 80);
         let s = "";

@@ -1,5 +1,6 @@
 import { strict as assert } from "node:assert";
 import { actionHash, canonicalJson } from "../../../sidecar/store/canonical";
+import { seededRandom } from "../../support/seededRandom";
 
 /** The recursive canonicalJson this module had until issue 11: the iterative one must print the same bytes. */
 function recursiveCanonicalJson(value: unknown): string {
@@ -10,18 +11,6 @@ function recursiveCanonicalJson(value: unknown): string {
     .sort()
     .map((k) => `${JSON.stringify(k)}:${recursiveCanonicalJson((value as Record<string, unknown>)[k])}`);
   return `{${entries.join(",")}}`;
-}
-
-/** mulberry32: a small deterministic PRNG, so a failing value can be rebuilt from its seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const KEYS = ["a", "b", "Z", "é", "\u{1F600}", "", "10", "2", "__proto__x", "a\"b", "\n", "\uD800"];
@@ -77,7 +66,7 @@ describe("canonical JSON and the action hash approvals are bound to", () => {
 
   it("prints exactly what the recursive version printed, on 2 000 random values (seeded)", () => {
     for (let seed = 1; seed <= 2_000; seed++) {
-      const value = randomValue(prng(seed), 6);
+      const value = randomValue(seededRandom(seed), 6);
       assert.equal(canonicalJson(value), recursiveCanonicalJson(value), `seed ${seed}`);
     }
     const sparse: unknown[] = [1];
