@@ -52,7 +52,11 @@ const LABELS: Readonly<Record<SecretKind, string>> = {
 
 const DEFAULT_LIMIT = 16;
 const DEFAULT_MAX_BYTES = 256 * 1024;
-const MAX_DEPTH = 32;
+/**
+ * Deeper than any request may nest (protocol/v1 MAX_NESTING_DEPTH = 64: deeper bodies never reach the
+ * engine), so no depth a request can have hides a secret from the scan; the recursion stays bounded.
+ */
+const MAX_DEPTH = 65;
 /** Hard cap on visited nodes so huge arrays of numbers/booleans stay bounded too. */
 const MAX_NODES = 100_000;
 /** No text detector can match a string shorter than this ("token=" + 8 chars). */
@@ -451,7 +455,7 @@ function positiveInt(value: unknown, fallback: number): number {
  * Walks any JSON value (objects, arrays, strings; keys too are strings but
  * only values are scanned) and returns findings, at most `limit` (default 16).
  * Never throws; bounded work: stops after scanning `maxBytes` (default 256 KiB)
- * of string data and maxDepth 32.
+ * of string data and a depth of 65 (past any request's nesting limit).
  */
 export function findSecrets(value: unknown, options?: { limit?: number; maxBytes?: number }): SecretFinding[] {
   const findings: SecretFinding[] = [];

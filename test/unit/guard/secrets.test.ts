@@ -349,3 +349,12 @@ describe("guard/secrets", () => {
     });
   });
 });
+
+describe("findSecrets at any depth a request may have", () => {
+  it("finds a credential nested 60 levels deep (requests may nest 64)", () => {
+    let value: unknown = { note: GITHUB_CLASSIC };
+    assert.deepEqual(kinds(findSecrets(value)), ["github_token"]);
+    for (let i = 0; i < 59; i++) value = { a: value };
+    assert.deepEqual(kinds(findSecrets(value)), ["github_token"]);
+  });
+});
