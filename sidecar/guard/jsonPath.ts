@@ -17,7 +17,11 @@ export interface CompiledPath {
 
 export class JsonPathError extends Error {}
 
-const MAX_DEPTH = 32;
+/**
+ * How deep `..name` descends: past any depth a request may nest (protocol/v1 MAX_NESTING_DEPTH = 64, deeper
+ * bodies never reach the engine), so nesting cannot hide an argument from a guardrail; still bounded.
+ */
+const MAX_DEPTH = 65;
 const MAX_RESULTS = 256;
 const IDENT = /^[A-Za-z_$][\w$-]*/;
 

@@ -71,6 +71,12 @@ describe("JSON path", () => {
     assert.deepEqual(select("$..password").sort(), ["p0", "p1"]);
   });
 
+  it("recursive descent reaches every depth a request may nest (64): nesting cannot hide an argument", () => {
+    let nested: unknown = { command: "rm -rf /" };
+    for (let i = 0; i < 62; i++) nested = { a: nested };
+    assert.deepEqual(selectJsonPath(compileJsonPath("$..command"), nested), ["rm -rf /"]);
+  });
+
   it("missing paths select nothing; index past the end selects nothing", () => {
     assert.deepEqual(select("$.a.zz"), []);
     assert.deepEqual(select("$.list[5]"), []);
