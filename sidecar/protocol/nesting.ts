@@ -63,6 +63,8 @@ function frameOf(node: Record<string, unknown> | unknown[]): Frame {
  * queued behind it would wait.
  */
 export function textNestsBeyond(text: string, limit: number): boolean {
+  // Nesting past `limit` takes more than `limit` opening brackets: a shorter text is not read at all.
+  if (text.length <= limit) return false;
   let depth = 0;
   let inString = false;
   for (let i = 0; i < text.length; i++) {

@@ -121,7 +121,7 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
     req.once("error", reject);
   });
   if (text.trim() === "") return undefined;
-  if (text.length > MAX_PARSE_DEPTH && textNestsBeyond(text, MAX_PARSE_DEPTH)) throw unparsedTooDeepError();
+  if (textNestsBeyond(text, MAX_PARSE_DEPTH)) throw unparsedTooDeepError();
   try {
     return JSON.parse(text);
   } catch (error) {

@@ -101,7 +101,7 @@ export class StreamHub {
   }
 
   private onClientFrame(ws: WebSocket, client: StreamClient, text: string | null): void {
-    if (text !== null && text.length > MAX_PARSE_DEPTH && textNestsBeyond(text, MAX_PARSE_DEPTH)) {
+    if (text !== null && textNestsBeyond(text, MAX_PARSE_DEPTH)) {
       // Not parsed (see MAX_PARSE_DEPTH); a call still gets its reply, its id read from the frame's start.
       const id = callIdAtStart(text);
       if (id !== undefined) return this.reply(ws, id, errorAnswer(unparsedTooDeepError()));
@@ -210,46 +210,42 @@ export class StreamHub {
     }
   }
 
+  /**
+   * One record to the connections that may hear it: an approval's view (opened or resolved) to admin-key
+   * connections on `approvals` and to the agent-key connections that hold it (see StreamClientFrameSchema);
+   * a mode change on `mode`; the record itself on `events` (admin key only). Each frame is serialised once.
+   */
   private publish(record: TimelineRecord): void {
     if (this.clients.size === 0) return;
-    if (record.kind === "approval.requested" || record.kind === "approval.resolved") return this.publishApproval(record);
-    const frames: [StreamTopic, string][] = [];
-    if (record.kind === "mode.changed") {
-      frames.push(["mode", JSON.stringify({ type: "mode", mode: (record as TimelineRecord<"mode.changed">).data.mode } satisfies StreamServerFrame)]);
-    }
-    let eventFrame: string | undefined;
-    for (const [ws, { topics, caller }] of this.clients) {
-      for (const [topic, frame] of frames) if (topics.has(topic)) sendRaw(ws, frame);
-      if (caller === "admin" && topics.has("events")) {
-        eventFrame ??= JSON.stringify({ type: "event", record: { seq: record.seq, ts: record.ts, kind: record.kind, data: record.data } } satisfies StreamServerFrame);
-        sendRaw(ws, eventFrame);
-      }
-    }
-  }
-
-  /**
-   * An approval opened or resolved: its view goes to admin-key connections on `approvals`, and to the
-   * agent-key connections that hold it (see StreamClientFrameSchema); the record itself to `events` (admin).
-   */
-  private publishApproval(record: TimelineRecord): void {
-    const id = record.kind === "approval.requested" ? (record as TimelineRecord<"approval.requested">).data.approval.id : (record as TimelineRecord<"approval.resolved">).data.id;
-    const approval = this.journal.state.approvals.get(id);
-    const final = approval !== undefined && approval.status !== "pending";
+    const approvalId = approvalIdOf(record);
+    const approval = approvalId === undefined ? undefined : this.journal.state.approvals.get(approvalId);
+    const resolved = approval !== undefined && approval.status !== "pending";
+    const mode = record.kind === "mode.changed" ? (record as TimelineRecord<"mode.changed">).data.mode : undefined;
     let approvalFrame: string | undefined;
+    let modeFrame: string | undefined;
     let eventFrame: string | undefined;
     for (const [ws, client] of this.clients) {
-      const mine = client.caller === "admin" || client.held.has(id);
-      if (final) client.held.delete(id);
-      if (approval !== undefined && mine && client.topics.has("approvals")) {
-        approvalFrame ??= JSON.stringify({ type: "approval", approval } satisfies StreamServerFrame);
-        sendRaw(ws, approvalFrame);
+      if (approvalId !== undefined) {
+        const mine = client.caller === "admin" || client.held.has(approvalId);
+        if (resolved) client.held.delete(approvalId);
+        if (approval !== undefined && mine && client.topics.has("approvals")) {
+          sendRaw(ws, (approvalFrame ??= JSON.stringify({ type: "approval", approval } satisfies StreamServerFrame)));
+        }
       }
+      if (mode !== undefined && client.topics.has("mode")) sendRaw(ws, (modeFrame ??= JSON.stringify({ type: "mode", mode } satisfies StreamServerFrame)));
       if (client.caller === "admin" && client.topics.has("events")) {
         eventFrame ??= JSON.stringify({ type: "event", record: { seq: record.seq, ts: record.ts, kind: record.kind, data: record.data } } satisfies StreamServerFrame);
         sendRaw(ws, eventFrame);
       }
     }
   }
+}
+
+/** The approval a record opens or resolves. */
+function approvalIdOf(record: TimelineRecord): string | undefined {
+  if (record.kind === "approval.requested") return (record as TimelineRecord<"approval.requested">).data.approval.id;
+  if (record.kind === "approval.resolved") return (record as TimelineRecord<"approval.resolved">).data.id;
+  return undefined;
 }
 
 /**

@@ -5,17 +5,13 @@ import path from "node:path";
 import WebSocket from "ws";
 import { LAZY_FLUSH_RECORDS } from "../../sidecar/store/eventLog";
 import { call } from "./sidecarHttp";
-import { startSidecarProcess, waitFor, type SidecarUnderTest } from "./sidecarProcess";
+import { sidecarPool, startSidecarProcess, waitFor, type SidecarUnderTest } from "./sidecarProcess";
 
 describe("durability (SIGKILL, then restart on the same state dir)", function () {
   this.timeout(30_000);
   let workspace: string;
-  const running: SidecarUnderTest[] = [];
-  const start = async () => {
-    const sidecar = await startSidecarProcess(workspace);
-    running.push(sidecar);
-    return sidecar;
-  };
+  const sidecars = sidecarPool(() => workspace);
+  const start = sidecars.start;
   const kill9 = async (sidecar: SidecarUnderTest) => {
     sidecar.child.kill("SIGKILL");
     await sidecar.stop();
@@ -26,7 +22,7 @@ describe("durability (SIGKILL, then restart on the same state dir)", function ()
     writeFileSync(path.join(workspace, "apie.policy.json"), JSON.stringify({ mode: "enforce", templates: { "prod-deploys": true } }));
   });
   afterEach(async () => {
-    for (const s of running.splice(0)) await s.stop();
+    await sidecars.stopAll();
     rmSync(workspace, { recursive: true, force: true });
   });
 
@@ -106,7 +102,6 @@ describe("durability (SIGKILL, then restart on the same state dir)", function ()
       sidecar.child.kill("SIGKILL"); // at once: the agent has heard the answer
       assert.equal(spent.body.enforcement_action, "proceed", `try ${i}`);
       await sidecar.stop();
-      running.splice(running.indexOf(sidecar), 1);
       previous = id;
       sidecar = await start();
     }
@@ -153,7 +148,6 @@ describe("durability (SIGKILL, then restart on the same state dir)", function ()
       killed = true; // answers from here on are not counted: the kill is under way
       sidecar.child.kill("SIGKILL");
       await sidecar.stop();
-      running.splice(running.indexOf(sidecar), 1);
       for (const ws of sockets) ws.terminate();
       await Promise.all(agents);
       const onDisk = new Set<string>();

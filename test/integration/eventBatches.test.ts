@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { MAX_NESTING_DEPTH } from "../../sidecar/protocol/v1";
 import { call } from "./sidecarHttp";
-import { startSidecarProcess, type SidecarUnderTest } from "./sidecarProcess";
+import { sidecarPool, startSidecarProcess, type SidecarUnderTest } from "./sidecarProcess";
 
 /**
  * Issue 11 item 5: POST /v1/events is all or nothing, and a retried event id is recognised. Before, a batch
@@ -14,12 +14,8 @@ import { startSidecarProcess, type SidecarUnderTest } from "./sidecarProcess";
 describe("POST /v1/events: all or nothing, idempotent per event_id", function () {
   this.timeout(30_000);
   let workspace: string;
-  const running: SidecarUnderTest[] = [];
-  const start = async () => {
-    const sidecar = await startSidecarProcess(workspace);
-    running.push(sidecar);
-    return sidecar;
-  };
+  const sidecars = sidecarPool(() => workspace);
+  const start = sidecars.start;
   const lastSeq = async (sidecar: SidecarUnderTest): Promise<number> => (await call(sidecar, "GET", "/v1/health")).body.last_seq;
   const batch = (prefix: string, n: number) =>
     Array.from({ length: n }, (_, i) => ({ type: "agent.tool.called", agent_key: "retrier", event_id: `${prefix}-${i}`, tool: { name: "docs.search" }, metadata: { i } }));
@@ -31,7 +27,7 @@ describe("POST /v1/events: all or nothing, idempotent per event_id", function ()
     writeFileSync(path.join(workspace, "apie.policy.json"), JSON.stringify({}));
   });
   afterEach(async () => {
-    for (const s of running.splice(0)) await s.stop();
+    await sidecars.stopAll();
     rmSync(workspace, { recursive: true, force: true });
   });
 

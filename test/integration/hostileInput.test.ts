@@ -2,8 +2,7 @@ import { strict as assert } from "node:assert";
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { Server, ServerResponse } from "node:http";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import WebSocket from "ws";
@@ -14,6 +13,7 @@ import { CRASHING, logRecords, RawMcp, sidecarEnv, writeJson } from "./mcpProxyH
 import { call } from "./sidecarHttp";
 import { CLI, startSidecarProcess, waitFor, type SidecarUnderTest } from "./sidecarProcess";
 import { SdkClients } from "./sdkClients";
+import { close, startStandIn } from "../support/standInServer";
 
 /**
  * Issue 11 items 1 and 10 (first half) against a real sidecar process: request bodies nested far past
@@ -285,18 +285,8 @@ describe("hostile input: the SDK against an error the sidecar answered (stand-in
     describe(name, () => {
       let server: Server;
       let baseUrl: string;
-      before(async () => {
-        server = createServer((req, res) => {
-          req.resume();
-          req.on("end", () => answer(res));
-        });
-        await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-        baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-      });
-      after(async () => {
-        server.closeAllConnections();
-        await new Promise((resolve) => server.close(resolve));
-      });
+      before(async () => ({ server, baseUrl } = await startStandIn(answer)));
+      after(() => close(server));
       for (const guardFailureMode of ["fail_open", "fail_closed", "throw"] as const) {
         it(`${guardFailureMode}: the callback does not run; the error is the sidecar's, not "guard unavailable"`, async () => {
           const options: ApieOptions & { agent: { key: string } } = { agent: { key: "release-gate" }, baseUrl, apiKey: "apie_test", mode: "enforce", guardFailureMode, guardTimeoutMs: 2_000, retry: { attempts: 1, baseDelayMs: 10 } };

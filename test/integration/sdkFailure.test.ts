@@ -1,13 +1,13 @@
 import { strict as assert } from "node:assert";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { Apie, ApieError, type ApieDecision, type ApieOptions } from "../../sidecar/sdk";
 import { TransportError } from "../../sidecar/sdk/http";
 import { startSidecarProcess, type SidecarUnderTest } from "./sidecarProcess";
 import { SdkClients } from "./sdkClients";
+import { close, listen, startStandIn } from "../support/standInServer";
 
 /**
  * guardFailureMode against a sidecar that is not there, dies mid-run, never answers, or answers garbage.
@@ -70,15 +70,6 @@ async function attempt(apie: Apie, warnings: string[], inRun = false): Promise<O
   }
   outcome.elapsedMs = Date.now() - started;
   return outcome;
-}
-
-function listen(server: Server): Promise<string> {
-  return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)));
-}
-
-function close(server: Server): Promise<void> {
-  server.closeAllConnections();
-  return new Promise((resolve) => server.close(() => resolve()));
 }
 
 describe("SDK guardFailureMode (sidecar away, killed, slow, or answering garbage)", function () {
@@ -189,13 +180,7 @@ describe("SDK guardFailureMode (sidecar away, killed, slow, or answering garbage
       describe(name, () => {
         let server: Server;
         let baseUrl: string;
-        before(async () => {
-          server = createServer((req, res) => {
-            req.resume();
-            req.on("end", () => answer(res));
-          });
-          baseUrl = await listen(server);
-        });
+        before(async () => ({ server, baseUrl } = await startStandIn(answer)));
         after(() => close(server));
         for (const mode of MODES) {
           it(mode, async () => expectMode(mode, await attempt(client(baseUrl, mode), sdk.warnings), "bad_response"));

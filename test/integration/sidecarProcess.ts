@@ -27,6 +27,24 @@ export async function startSidecarProcess(workspace: string, extraArgs: string[]
   };
 }
 
+/**
+ * Sidecars a suite starts (and restarts) on the current workspace, all stopped by `stopAll` in afterEach:
+ * for tests that kill one and start the next on the same state dir.
+ */
+export function sidecarPool(workspace: () => string): { start(): Promise<SidecarUnderTest>; stopAll(): Promise<void> } {
+  const running: SidecarUnderTest[] = [];
+  return {
+    async start() {
+      const sidecar = await startSidecarProcess(workspace());
+      running.push(sidecar);
+      return sidecar;
+    },
+    async stopAll() {
+      for (const sidecar of running.splice(0)) await sidecar.stop();
+    },
+  };
+}
+
 /** Poll `check` until it holds (observable condition, no fixed sleeps); fails after `ms`. */
 export async function waitFor(check: () => Promise<boolean> | boolean, ms = 5000): Promise<void> {
   const deadline = Date.now() + ms;

@@ -70,6 +70,22 @@ describe("v1 calls over /v1/stream (real sidecar process)", function () {
     admin.ws.close();
   });
 
+  it("pushes a mode change to `mode` subscribers, and its record to the admin key's `events`", async () => {
+    const agent = await openCalls(sidecar);
+    const admin = await openCalls(sidecar, sidecar.discovery.adminKey);
+    agent.send({ type: "subscribe", topics: ["mode"] });
+    admin.send({ type: "subscribe", topics: ["events"] });
+    // A call answered after each subscribe: the subscriptions are in place.
+    await agent.call("sync", "GET", "/v1/health");
+    await admin.call("sync", "GET", "/v1/health");
+    assert.equal((await admin.call("mode", "POST", "/v1/mode", { mode: "monitor" })).status, 200);
+    await waitFor(() => agent.frames.some((f) => f.type === "mode" && f.mode === "monitor"));
+    await waitFor(() => admin.frames.some((f) => f.type === "event" && f.record.kind === "mode.changed"));
+    assert.ok(!admin.frames.some((f) => f.type === "mode"), "the admin connection did not subscribe to mode");
+    agent.ws.close();
+    admin.ws.close();
+  });
+
   it("cancel ends a long-poll call at once", async () => {
     const s = await openCalls(sidecar);
     const id = (await s.call(1, "POST", "/v1/guardrails/evaluate", deploy)).body.approval_request.id;
