@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { sha256Hex } from "./recordCodec";
 import type { GuardRequest } from "../guard/types";
 
 /**
@@ -103,5 +103,10 @@ export function actionHash(request: GuardRequest): string {
     arguments: request.arguments ?? null,
     metadata: request.metadata ?? null,
   };
-  return createHash("sha256").update(canonicalJson(bound)).digest("hex");
+  return canonicalHash(bound);
+}
+
+/** SHA-256 (hex) of a value's canonical JSON: the same value hashes the same whatever its key order. */
+export function canonicalHash(value: unknown): string {
+  return sha256Hex(canonicalJson(value));
 }

@@ -61,7 +61,7 @@ const HEX64 = /^[0-9a-f]{64}$/;
  * One-shot SHA-256: `crypto.hash` (Node ≥ 20.12) skips the Hash object and is ~40 % faster per record than
  * createHash().update().digest(); older runtimes fall back to that.
  */
-const sha256Hex: (text: string) => string =
+export const sha256Hex: (text: string) => string =
   typeof (crypto as { hash?: unknown }).hash === "function"
     ? (text) => (crypto as unknown as { hash(algorithm: string, data: string, encoding: "hex"): string }).hash("sha256", text, "hex")
     : (text) => crypto.createHash("sha256").update(text).digest("hex");

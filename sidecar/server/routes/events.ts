@@ -1,10 +1,9 @@
-import { createHash } from "node:crypto";
 import { setImmediate as nextTurn } from "node:timers/promises";
 import { logRedactor } from "../redaction";
 import { EventBatchBodySchema, EventBatchEnvelopeSchema, WireEventSchema, type EventBatchResponse, type ValidateEventsResponse, type WireEvent } from "../../protocol/events";
 import type { RecordDataByKind } from "../../protocol/records";
 import { eventIdKey, type LoggedEventId } from "../../store/projection";
-import { MAX_RECORD_BYTES } from "../../store/recordCodec";
+import { MAX_RECORD_BYTES, sha256Hex as sha256 } from "../../store/recordCodec";
 import { HttpError, parseBody, type Route, type SidecarServices } from "../routing";
 
 /** Events checked and prepared per turn of the event loop (see logBatch). */
@@ -160,5 +159,3 @@ async function digestOnDisk(s: SidecarServices, logged: LoggedEventId): Promise<
     return "";
   }
 }
-
-const sha256 = (text: string): string => createHash("sha256").update(text).digest("hex");

@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import path from "node:path";
 import { setImmediate as nextTurn } from "node:timers/promises";
 import { logRedactor } from "../redaction";
@@ -12,7 +11,7 @@ import { tooDeepDecision, tooManyPendingDecision } from "../../guard/evaluate";
 import { MAX_PENDING_APPROVALS } from "../approvalBroker";
 import type { ApprovalView } from "../../protocol/approvals";
 import { nestingBeyond, type NestingPath } from "../../protocol/nesting";
-import { canonicalJson } from "../../store/canonical";
+import { canonicalHash } from "../../store/canonical";
 import {
   EvaluateBodySchema,
   MAX_NESTING_DEPTH,
@@ -200,7 +199,7 @@ function evaluateTooDeep(s: SidecarServices, body: unknown, path: NestingPath): 
 }
 
 function tooDeepPlaceholder(value: unknown): TooDeepPlaceholder {
-  return { apie_too_deep: { max_depth: MAX_NESTING_DEPTH, sha256: createHash("sha256").update(canonicalJson(value)).digest("hex") } };
+  return { apie_too_deep: { max_depth: MAX_NESTING_DEPTH, sha256: canonicalHash(value) } };
 }
 
 /** `late` for a decision made after the caller's deadline (same machine, same clock), else undefined. */
