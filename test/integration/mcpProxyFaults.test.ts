@@ -59,7 +59,8 @@ describe("apie mcp proxy: faults, protocol versions, exit codes (real processes)
     assert.match(p.stderr(), /not JSON/);
   });
 
-  it("hosts on 2025-06-18, 2025-11-25 and 2026-07-28: initialize and tools/call pass exactly as the upstream answers them", async () => {
+  it("hosts on 2025-06-18, 2025-11-25 and 2026-07-28: initialize and tools/call pass exactly as the upstream answers them", async function () {
+    this.timeout(30_000); // six processes start at once
     const file = writeJson(workspace, "versions.mcp.json", everything());
     await Promise.all(
       ["2025-06-18", "2025-11-25", "2026-07-28"].map(async (version) => {

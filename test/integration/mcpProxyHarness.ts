@@ -118,14 +118,17 @@ export class RawMcp {
   }
 
   /** Sends a request and returns its answer. */
-  async request(id: number | string, method: string, params?: unknown): Promise<any> {
+  async request(id: number | string, method: string, params?: unknown, ms?: number): Promise<any> {
     this.write({ jsonrpc: "2.0", id, method, ...(params === undefined ? {} : { params }) });
-    return this.next((m) => m.id === id && ("result" in m || "error" in m));
+    return this.next((m) => m.id === id && ("result" in m || "error" in m), ms);
   }
 
-  /** initialize + notifications/initialized, as a host does. */
+  /**
+   * initialize + notifications/initialized, as a host does. Its answer waits for process start-up (the proxy's
+   * and its upstream's, several at once in some tests), which a loaded 2-core machine stretches past 5 s.
+   */
   async initialize(protocolVersion = "2025-06-18"): Promise<any> {
-    const answer = await this.request("init", "initialize", { protocolVersion, capabilities: {}, clientInfo: { name: "raw", version: "1" } });
+    const answer = await this.request("init", "initialize", { protocolVersion, capabilities: {}, clientInfo: { name: "raw", version: "1" } }, 20_000);
     this.write({ jsonrpc: "2.0", method: "notifications/initialized" });
     return answer;
   }
