@@ -1,3 +1,4 @@
+import type { RunTaint } from "../guard/context";
 import type { ToolDefinition } from "../guard/facts";
 import type { Capability } from "../guard/policySchema";
 import type { Decision, Mode } from "../guard/types";
@@ -78,12 +79,36 @@ export class Projection {
   readonly decisionIndex: { times: number[]; offsets: number[] } = { times: [], offsets: [] };
   /** Logged events by eventIdKey(agent_key, event_id), oldest first; see MAX_REMEMBERED_EVENT_IDS. */
   readonly eventIds = new Map<string, LoggedEventId>();
+  /**
+   * Runs that have read a secret (secret-then-network): by run id, the first record that let one through —
+   * a decision carrying `secret_access` whose call proceeded (allow, warn, monitor's would-block, a redeemed
+   * grant), or the approval of one that waited (approved is enough: the agent may act on it without
+   * redeeming). Replayed like everything else, so a restart keeps it. Calls without a run id taint nothing.
+   */
+  readonly runTaints = new Map<string, RunTaint>();
+  /** Decisions with `secret_access` that opened an approval, by approval id, until it resolves. */
+  private readonly secretApprovals = new Map<string, { runId: string; taint: RunTaint }>();
   mode: Mode | undefined;
   lastSeq = 0;
 
   apply(record: TimelineRecord, offset: number): void {
     this.lastSeq = record.seq;
     (this.handlers[record.kind] as (d: unknown, r: TimelineRecord, o: number) => void)(record.data, record, offset);
+  }
+
+  private noteSecretAccess(d: RecordDataByKind["decision"]): void {
+    const reason = d.decision.secret_access;
+    const runId = d.request.run_id;
+    if (reason === undefined || !runId) return;
+    const taint = { decisionId: d.decision.decision_id, reason };
+    const action = d.decision.enforcement_action;
+    if (d.late === undefined && (action === "proceed" || action === "warn")) this.taint(runId, taint);
+    else if (d.approval_id !== null) this.secretApprovals.set(d.approval_id, { runId, taint });
+  }
+
+  /** The first record that tainted a run names it; later ones add nothing a person needs. */
+  private taint(runId: string, taint: RunTaint): void {
+    if (!this.runTaints.has(runId)) this.runTaints.set(runId, taint);
   }
 
   agentByKey(key: string): AgentState {
@@ -182,6 +207,7 @@ export class Projection {
     },
     "decision": (d, record, offset) => {
       this.addToRun(d.request.run_id, d.request.agent_key, record.ts, offset);
+      this.noteSecretAccess(d);
       this.decisionIndex.times.push(Date.parse(record.ts));
       this.decisionIndex.offsets.push(offset);
       const toolName = d.request.tool.name ?? d.request.action.name;
@@ -227,6 +253,11 @@ export class Projection {
       approval.resolved_by = d.resolved_by;
       approval.resolution_reason = d.resolution_reason;
       this.addToRun(approval.run_id, approval.agent_key, record.ts, offset);
+      const secret = this.secretApprovals.get(d.id);
+      this.secretApprovals.delete(d.id);
+      if (secret !== undefined && d.status === "approved") {
+        this.taint(secret.runId, { decisionId: secret.taint.decisionId, reason: `${secret.taint.reason}, approved in ${d.id}` });
+      }
     },
     "approval.used": (d) => {
       this.usedGrants.add(d.id);
