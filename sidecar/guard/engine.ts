@@ -239,10 +239,13 @@ export class GuardEngine {
 
 /**
  * A decision nothing stood in the way of: allowed by the policy and in effect, no guardrail matched, no drift,
- * nothing annotated. The only kind a replica may make on its own; everything else is the sidecar's to make.
+ * nothing annotated, and no secret handed to the agent (`secret_access`: the sidecar must journal that read
+ * before the run's next call, or a network call right after it would find the run untainted). The only kind a
+ * replica may make on its own; everything else is the sidecar's to make.
  */
 export function isPlainAllow(d: GuardDecision): boolean {
   return (
+    d.secret_access === undefined &&
     d.policy_decision === "allow" &&
     d.effective_decision === "allow" &&
     d.enforcement_action === "proceed" &&

@@ -328,6 +328,14 @@ describe("templates judge coding agents' tool calls (issue 12)", () => {
       assert.equal(isPlainAllow(replica.evaluate(local)), true, "non-network calls stay on the fast path");
     });
 
+    it("a secret read the policy otherwise allows is the sidecar's too, so the run is tainted before its next call", () => {
+      const replica = replicaOf({ templates: { "secret-then-network": true } }, TEST_ENGINE_OPTIONS);
+      const read = hookRequest({ host: "claude-code", tool: "mcp__fs__read_file", category: "mcp", input: { path: "/home/dev/.aws/credentials" }, runId: "run_other" });
+      const d = replica.evaluate(read);
+      assert.deepEqual(keysOf(d), [], "no template matched the read itself");
+      assert.equal(isPlainAllow(d), false);
+    });
+
     it("with secret-then-network off, the same call is a plain allow there", () => {
       const replica = replicaOf({ templates: { "prod-shell": true } }, TEST_ENGINE_OPTIONS);
       assert.equal(isPlainAllow(replica.evaluate(fetchCall("run_other"))), true);

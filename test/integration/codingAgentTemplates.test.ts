@@ -6,11 +6,12 @@ import { call } from "./sidecarHttp";
 import { sidecarPool, type SidecarUnderTest } from "./sidecarProcess";
 
 /**
- * secret-then-network against a real sidecar process (issue 12): the run's taint is sidecar state, set only by
- * a call that proceeded (monitor, or approved), looked up by run id, and rebuilt from the event log after a
- * restart. Bodies exactly as `apie hook` sends them for Claude Code (shared contract item 4).
+ * Issue 12's templates against a real sidecar process. secret-then-network: the run's taint is sidecar state,
+ * set only by a call that proceeded (monitor, or approved), looked up by run id, and rebuilt from the event log
+ * after a restart. outside-workspace-writes: judged against the sidecar's own workspace. Bodies exactly as
+ * `apie hook` sends them for Claude Code (shared contract item 4).
  */
-describe("secret-then-network (a real sidecar)", function () {
+describe("coding-agent templates against a real sidecar (secret-then-network, outside-workspace-writes)", function () {
   this.timeout(30_000);
   let workspace: string;
   const sidecars = sidecarPool(() => workspace);
@@ -104,5 +105,38 @@ describe("secret-then-network (a real sidecar)", function () {
     const reason = taintReason(fetch);
     assert.ok(reason?.includes(waiting.decision_id) && reason.includes(approvalId), reason);
     assert.equal((await webFetch(sidecar, "sess-D")).enforcement_action, "proceed");
+  });
+
+  it("outside-workspace-writes: the sidecar judges writes against its own --workspace (Claude Write, Bash redirection)", async () => {
+    writeFileSync(path.join(workspace, "apie.policy.json"), JSON.stringify({ mode: "enforce", templates: { "outside-workspace-writes": true } }));
+    const sidecar = await sidecars.start();
+    const write = (filePath: string) =>
+      evaluate(sidecar, JSON.stringify({
+        agent_key: "claude-code",
+        tool: { name: "Write", provider: "claude-code" },
+        action: { type: "update", name: "Write" },
+        resource: { type: "file" },
+        risk_level: "medium",
+        arguments: { file_path: filePath, content: "x" },
+        metadata: { cwd: workspace, hook: { host: "claude-code", session_id: "s", tool_use_id: "toolu_w" } },
+      }));
+    // (the workspace is under the temp dir, which counts as inside: the outside target is /etc)
+    const outside = await write("/etc/apie-never-written/a.txt");
+    assert.equal(outside.enforcement_action, "wait_for_approval");
+    assert.ok(outside.matched_guardrails[0].reason.includes(`outside the workspace ${workspace}`), outside.reason);
+    assert.equal((await write(path.join(workspace, "src", "a.ts"))).enforcement_action, "proceed");
+    assert.equal((await write("notes/b.md")).enforcement_action, "proceed", "relative to metadata.cwd, the workspace");
+    const bash = await evaluate(sidecar, JSON.stringify({
+      agent_key: "claude-code",
+      tool: { name: "Bash", provider: "claude-code" },
+      action: { type: "execute", name: "Bash" },
+      resource: { type: "shell_command" },
+      risk_level: "high",
+      arguments: { command: "echo export X=1 >> ~/.profile", description: "x" },
+      metadata: { cwd: workspace, hook: { host: "claude-code", session_id: "s", tool_use_id: "toolu_b" } },
+    }));
+    assert.equal(bash.enforcement_action, "wait_for_approval", JSON.stringify(bash.matched_guardrails));
+    assert.ok(bash.reason.includes(path.join(home, ".profile")), bash.reason);
+    assert.equal((await write(path.join(path.dirname(workspace), "scratch.txt"))).enforcement_action, "proceed", "the temp dir is scratch space");
   });
 });
