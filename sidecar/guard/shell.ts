@@ -34,7 +34,9 @@ export interface Pipeline {
  * What a command line does. The first five are judgments that hold anywhere (analyzeShell); the last three
  * are effects only a template with context can judge (inspectShell): `forced_delete` (any recursive or
  * forced delete: prod-shell in production), `network` (the command reaches the network: secret-then-network),
- * `file_write` (a file the command writes, with its `path` as written: outside-workspace-writes).
+ * `file_write` (a file the command writes, with its `path` as written: outside-workspace-writes),
+ * `relative_read` (a relative path a reader command reads, with its `path`: local-secret-files resolves it
+ * against the call's cwd, so `cat .aws/credentials` run in the home directory is the credentials file).
  */
 export type ShellFindingKind =
   | "destructive"
@@ -44,10 +46,11 @@ export type ShellFindingKind =
   | "credential_read"
   | "forced_delete"
   | "network"
-  | "file_write";
+  | "file_write"
+  | "relative_read";
 
 /** The context-dependent kinds (see ShellFindingKind): reported by inspectShell, not by analyzeShell. */
-export const SHELL_EFFECT_KINDS: ReadonlySet<ShellFindingKind> = new Set(["forced_delete", "network", "file_write"]);
+export const SHELL_EFFECT_KINDS: ReadonlySet<ShellFindingKind> = new Set(["forced_delete", "network", "file_write", "relative_read"]);
 
 export interface ShellFinding {
   kind: ShellFindingKind;
@@ -55,7 +58,7 @@ export interface ShellFinding {
   command: string;
   /** short human reason, e.g. "rm -rf on /" */
   reason: string;
-  /** `file_write` only: the written path as the command names it (relative to the command's cwd, maybe `~/…`). */
+  /** `file_write` / `relative_read` only: the path as the command names it (relative to its cwd, maybe `~/…`). */
   path?: string;
 }
 
@@ -1233,6 +1236,8 @@ function checkCommand(cmd: Cmd, out: Findings): void {
   if (READERS.has(name)) {
     for (const p of credentialArguments(cmd.argv)) {
       if (isCredentialPath(p)) out.add("credential_read", commandText(cmd), `reads ${p}`);
+      // Relative: a credential file only once resolved against the call's cwd (`cat .aws/credentials` in ~).
+      else if (!p.startsWith("/") && !p.startsWith("~") && !p.startsWith("$")) out.add("relative_read", commandText(cmd), `reads ${p}`, p);
     }
   }
 }
@@ -1245,6 +1250,7 @@ function checkRedirects(cmd: Cmd, out: Findings): void {
     const text = (): string => `${commandText(cmd)} ${r.op} ${target}`.trim();
     if (WRITE_REDIRECTS.has(r.op) && BLOCK_DEVICE.test(target)) out.add("destructive", text(), `writes to block device ${target}`);
     else if (r.op === "<" && isCredentialPath(target)) out.add("credential_read", text(), `reads ${target}`);
+    else if (r.op === "<" && target !== "" && !target.startsWith("/") && !target.startsWith("~")) out.add("relative_read", text(), `reads ${target}`, target);
   }
 }
 

@@ -88,8 +88,8 @@ export const TEMPLATE_CATALOG = [
       "~/.npmrc, ~/.pypirc, ~/.git-credentials, ~/.gnupg, .env and .env.* (except .env.example/.sample/.template/" +
       ".dist), *.pem, *.key, *.p12, *.pfx and id_rsa/id_ed25519/id_ecdsa/id_dsa, in a shell command or a path " +
       "argument of any tool (path, file_path, filePath, notebook_path, absolute_path, paths[], the files of an " +
-      "apply_patch, …): the coding agents' read, write and edit tools included. Relative paths are resolved " +
-      "against the call's metadata.cwd and ~ against the home directory.",
+      "apply_patch, …): the coding agents' read, write and edit tools included. Relative paths (arguments, and " +
+      "files a shell reader reads) are resolved against the call's metadata.cwd and ~ against the home directory.",
   },
   {
     key: "git-force-push",

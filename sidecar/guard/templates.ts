@@ -146,9 +146,20 @@ const MATCHERS: Record<TemplateKey, TemplateMatcher> = {
   },
 };
 
-/** A path argument naming a credential file (resolved; under the home directory written as `~/…` to check). */
+/**
+ * A path argument naming a credential file, or a relative path a shell reader reads that is one once resolved
+ * against the call's cwd (resolved; under the home directory written as `~/…` to check).
+ */
 function credentialPathArgument(ctx: EvaluationContext): string | undefined {
-  return ctx.pathArguments.find((p) => isCredentialPath(homeForm(p, ctx.pathContext.homeDir)));
+  const isCredential = (p: string): boolean => isCredentialPath(homeForm(p, ctx.pathContext.homeDir));
+  const path = ctx.pathArguments.find(isCredential);
+  if (path !== undefined || ctx.cwd === undefined) return path;
+  for (const f of ctx.shellFindings) {
+    if (f.kind !== "relative_read" || f.path === undefined) continue;
+    const resolved = ctx.resolve(f.path);
+    if (isCredential(resolved)) return resolved;
+  }
+  return undefined;
 }
 
 const FILE_WRITE_ACTIONS = new Set(["create", "update", "delete", "write"]);

@@ -172,6 +172,17 @@ describe("templates judge coding agents' tool calls (issue 12)", () => {
       assert.deepEqual(keysOf(elsewhere), [], "a project's own .aws/credentials-named file is not the user's");
     });
 
+    it("so is `cat .aws/credentials` run by a shell tool in the home directory (a relative read resolved against cwd)", () => {
+      const home = "/srv/people/dev";
+      const options: GuardEngineOptions = { paths: { ...TEST_PATHS, homeDir: home } };
+      for (const [host, tool] of [["claude-code", "Bash"], ["gemini-cli", "run_shell_command"], ["vscode", "run_in_terminal"]] as const) {
+        const d = decide(policy, { host, tool, category: "shell", input: { command: "cat .aws/credentials | head -3" }, cwd: home }, options);
+        assert.equal(matched(d, "local-secret-files")?.reason, `touches credential file "${home}/.aws/credentials"`, tool);
+      }
+      const inRepo = decide(policy, { host: "claude-code", tool: "Bash", category: "shell", input: { command: "cat .aws/credentials" }, cwd: "/work/app" }, options);
+      assert.deepEqual(keysOf(inRepo), []);
+    });
+
     it("ordinary files are let through", () => {
       for (const c of [
         { host: "claude-code", tool: "Read", category: "read", input: { file_path: "/work/app/src/index.ts" } },

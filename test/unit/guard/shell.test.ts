@@ -472,6 +472,11 @@ describe("shell analyzer", () => {
       assert.equal(effects("cp a b /opt/x", "file_write")[0]?.path, "/opt/x");
     });
 
+    it("relative paths a reader reads are effects too (resolved against cwd by local-secret-files)", () => {
+      assert.deepEqual(effects("cat .aws/credentials", "relative_read").map((f) => f.path), [".aws/credentials"]);
+      assert.deepEqual(effects("cat ~/.aws/credentials /etc/hosts", "relative_read"), []);
+    });
+
     it("analyzeShell reports none of them (they are judged only in context)", () => {
       assert.deepEqual(analyzeShell("rm -rf build && curl x > /etc/a"), []);
     });
