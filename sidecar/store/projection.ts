@@ -37,6 +37,9 @@ export interface AgentState {
  */
 export const MAX_REMEMBERED_EVENT_IDS = 50_000;
 
+/** Secret reads held back (blocked, asked by the host) remembered in case their outcome shows they ran. */
+const MAX_HELD_SECRETS = 1024;
+
 /** Where an event with an id was logged. */
 export interface LoggedEventId {
   seq: number;
@@ -88,6 +91,12 @@ export class Projection {
   readonly runTaints = new Map<string, RunTaint>();
   /** Decisions with `secret_access` that opened an approval, by approval id, until it resolves. */
   private readonly secretApprovals = new Map<string, { runId: string; taint: RunTaint }>();
+  /**
+   * Decisions with `secret_access` that did not let the call proceed and opened no approval here (blocked,
+   * late, or asked by the host's own prompt: `hooks.approvals: "host"`), by decision id: if the call's outcome
+   * is reported anyway (it ran), the run is tainted. Bounded (oldest dropped); most never get an outcome.
+   */
+  private readonly heldSecrets = new Map<string, { runId: string; taint: RunTaint }>();
   mode: Mode | undefined;
   lastSeq = 0;
 
@@ -104,6 +113,20 @@ export class Projection {
     const action = d.decision.enforcement_action;
     if (d.late === undefined && (action === "proceed" || action === "warn")) this.taint(runId, taint);
     else if (d.approval_id !== null) this.secretApprovals.set(d.approval_id, { runId, taint });
+    else {
+      this.heldSecrets.set(taint.decisionId, { runId, taint });
+      if (this.heldSecrets.size > MAX_HELD_SECRETS) this.heldSecrets.delete(this.heldSecrets.keys().next().value!);
+    }
+  }
+
+  /** An outcome (the call ran) of a secret read that was not let through here: the host let it run. */
+  private noteOutcome(event: RecordDataByKind["event"]["event"]): void {
+    if (event.type !== "agent.action.completed" && event.type !== "agent.action.failed") return;
+    const id = event.metadata?.["decision_id"];
+    const held = typeof id === "string" ? this.heldSecrets.get(id) : undefined;
+    if (held === undefined) return;
+    this.heldSecrets.delete(id as string);
+    this.taint(held.runId, { decisionId: held.taint.decisionId, reason: `${held.taint.reason}, which ran anyway (its outcome was reported)` });
   }
 
   /** The first record that tainted a run names it; later ones add nothing a person needs. */
@@ -196,6 +219,7 @@ export class Projection {
     },
     "event": (d, record, offset) => {
       this.addToRun(d.event.run_id, d.event.agent_key, record.ts, offset);
+      if (this.heldSecrets.size > 0) this.noteOutcome(d.event);
       const id = d.event.event_id;
       if (typeof id === "string" && id !== "") {
         // The latest record under an id wins (the same id logged again with other content: see routes/events.ts).

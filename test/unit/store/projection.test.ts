@@ -52,4 +52,16 @@ describe("Projection: runs that have read a secret (secret-then-network)", () =>
     assert.deepEqual(state.runTaints.get("run_ok"), { decisionId: "dec_run_ok", reason: `${READ}, approved in apr_ok` });
     assert.equal(state.runTaints.get("run_no"), undefined);
   });
+
+  it("a secret read held back here (blocked, or asked by the host's own prompt) taints its run once its outcome shows it ran", () => {
+    const state = new Projection();
+    const asked = decision({ decision_id: "dec_asked", policy_decision: "require_approval", effective_decision: "require_approval", enforcement_action: "wait_for_approval", secret_access: READ });
+    state.apply(rec("decision", { request: inRun("run_h"), decision: asked, approval_id: null }) as TimelineRecord, 0);
+    state.apply(rec("decision", { request: inRun("run_i"), decision: { ...asked, decision_id: "dec_denied" }, approval_id: null }) as TimelineRecord, 0);
+    assert.equal(state.runTaints.size, 0);
+    const outcome = { type: "agent.action.completed", agent_key: "claude-code", event_id: "e1", run_id: "run_h", timestamp: "2026-11-24T12:02:00.000Z", metadata: { decision_id: "dec_asked" } };
+    state.apply(rec("event", { event: outcome } as never) as TimelineRecord, 0);
+    assert.deepEqual(state.runTaints.get("run_h"), { decisionId: "dec_asked", reason: `${READ}, which ran anyway (its outcome was reported)` });
+    assert.equal(state.runTaints.get("run_i"), undefined, "no outcome: it never ran");
+  });
 });
