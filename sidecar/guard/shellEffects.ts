@@ -7,9 +7,10 @@
  * - `network`: the command talks to another host — curl, wget, nc, ssh, scp, rsync to a host, git
  *   push/pull/fetch/clone/ls-remote, httpie, an inline python/node/ruby/perl program that opens a URL or a
  *   socket, a redirection to /dev/tcp or /dev/udp (secret-then-network).
- * - `file_write`: a file the command writes — redirections (`>`, `>>`, `&>`, …), `tee`, the destination of
- *   `cp`/`mv`/`install`, `dd of=` (outside-workspace-writes). `sed -i`, `curl -o`, archive extraction and
- *   the like are not modelled.
+ * - `file_write`: a file the command changes — redirections (`>`, `>>`, `&>`, …), `tee`, the destination of
+ *   `cp`/`mv`/`install`, `dd of=`, and the operands of `rm`/`rmdir`/`unlink`/`shred`/`mv`/`touch`/`mkdir`/
+ *   `truncate` (outside-workspace-writes). `sed -i`, `curl -o`, archive extraction and the like are not
+ *   modelled.
  * Pure and bounded: linear in the words.
  */
 import type { ShellFindingKind } from "./shell";
@@ -35,7 +36,7 @@ export function commandEffects(cmd: EffectInput, add: EffectSink): void {
   if (deleted !== undefined) add("forced_delete", deleted);
   const network = networkReason(name, cmd.argv);
   if (network !== undefined) add("network", network);
-  for (const target of writtenFiles(name, cmd.argv)) add("file_write", `${name} writes ${target}`, target);
+  for (const [target, verb] of changedFiles(name, cmd.argv)) add("file_write", `${name} ${verb} ${target}`, target);
 }
 
 /** Redirection operators that write their target. */
@@ -131,6 +132,19 @@ function networkReason(name: string, argv: readonly string[]): string | undefine
 // --- file writes -----------------------------------------------------------------------------
 
 const COPY_LIKE = new Set(["cp", "mv", "install"]);
+/** Commands that change (create, delete, move away) every file operand they name. */
+const CHANGES_OPERANDS: ReadonlyMap<string, string> = new Map([
+  ["rm", "deletes"], ["rmdir", "deletes"], ["unlink", "deletes"], ["shred", "destroys"], ["mv", "moves"],
+  ["touch", "creates"], ["mkdir", "creates"], ["truncate", "truncates"],
+]);
+
+/** The files a command changes, with what it does to them. */
+function changedFiles(name: string, argv: readonly string[]): [string, string][] {
+  const verb = CHANGES_OPERANDS.get(name);
+  // mv: the sources leave their place too (`mv /etc/x .` changes /etc); -t DIR is an operand of its own.
+  const all: [string, string][] = verb === undefined ? [] : operands(argv).map((p) => [p, verb]);
+  return [...all, ...writtenFiles(name, argv).map((p): [string, string] => [p, "writes"])];
+}
 
 function writtenFiles(name: string, argv: readonly string[]): string[] {
   if (name === "tee") return operands(argv);

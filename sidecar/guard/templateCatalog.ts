@@ -132,7 +132,8 @@ export const TEMPLATE_CATALOG = [
     description:
       "A file created, changed or deleted outside the workspace root: action create/update/delete on resource " +
       "`file` (a coding agent's write/edit/patch tools) with a path argument outside it, or a shell command " +
-      "writing there (redirections, tee, cp/mv/install destinations, dd of=). Paths are resolved lexically " +
+      "changing a file there (redirections, tee, cp/mv/install destinations, dd of=, the operands of rm/rmdir/" +
+      "unlink/shred/mv/touch/mkdir/truncate). Paths are resolved lexically " +
       "against metadata.cwd (else the workspace root), ~ against the home directory; symlinks are not followed. " +
       "The temp directories (os.tmpdir(), /tmp, /var/tmp) and /dev/null-like devices count as inside.",
   },

@@ -131,7 +131,7 @@ const MATCHERS: Record<TemplateKey, TemplateMatcher> = {
     for (const f of ctx.shellFindings) {
       if (f.kind !== "file_write" || f.path === undefined) continue;
       const target = outside(f.path);
-      if (target !== undefined) return `writes "${target}", outside the workspace ${root} (\`${f.command}\`)`;
+      if (target !== undefined) return `changes "${target}", outside the workspace ${root} (\`${f.command}\`)`;
     }
     return null;
   },

@@ -225,6 +225,8 @@ describe("templates judge coding agents' tool calls (issue 12)", () => {
       { host: "claude-code", tool: "Bash", category: "shell", input: { command: "sudo tee /etc/hosts < hosts.new" } },
       { host: "claude-code", tool: "Bash", category: "shell", input: { command: "cp dist/cli /usr/local/bin/" } },
       { host: "codex", tool: "Bash", category: "shell", input: { command: "bash -c 'mv build ../released'" }, cwd: "/work/app" },
+      { host: "claude-code", tool: "Bash", category: "shell", input: { command: "rm -rf ~/other-project/dist" } },
+      { host: "gemini-cli", tool: "run_shell_command", category: "shell", input: { command: "mv /etc/app.conf ." } },
     ];
     for (const c of outside) {
       it(`asks before ${c.host} ${c.tool} ${JSON.stringify(c.input).slice(0, 60)}`, () => {
@@ -244,6 +246,7 @@ describe("templates judge coding agents' tool calls (issue 12)", () => {
       { host: "codex", tool: "apply_patch", category: "write", input: { patch: "*** Begin Patch\n*** Add File: src/x.ts\n+x\n*** End Patch", paths: ["src/x.ts"] } },
       { host: "claude-code", tool: "Bash", category: "shell", input: { command: "npm test > /tmp/out.txt 2>/dev/null | tee test.log" } },
       { host: "claude-code", tool: "Bash", category: "shell", input: { command: "cat /etc/hosts" } },
+      { host: "claude-code", tool: "Bash", category: "shell", input: { command: "rm -rf node_modules dist && mkdir -p build" } },
     ];
     for (const c of inside) {
       it(`lets through ${c.host} ${c.tool} ${JSON.stringify(c.input).slice(0, 60)}`, () => {

@@ -455,7 +455,7 @@ describe("shell analyzer", () => {
       ],
       [
         "file_write",
-        ["echo x > /etc/a", "echo x >> ~/.bashrc", "cmd &> log", "tee a b", "cp a b", "mv -t /etc a", "install -m 755 a /usr/bin/a", "dd if=a of=/tmp/b", "cat > f <<EOF\nx\nEOF"],
+        ["echo x > /etc/a", "echo x >> ~/.bashrc", "rm -rf ~/x", "sudo rm /etc/x", "mv /etc/x .", "touch ../x", "mkdir -p /opt/a", "cmd &> log", "tee a b", "cp a b", "mv -t /etc a", "install -m 755 a /usr/bin/a", "dd if=a of=/tmp/b", "cat > f <<EOF\nx\nEOF"],
         ["cat a", "echo x 2>&1", "cp", "ls > ", "cat < f"],
       ],
     ];
