@@ -1,7 +1,16 @@
 import type { CapabilityRegistry } from "./boundary";
+import { resolvePath, type PathContext } from "./paths";
 import { findSecrets, type SecretFinding } from "./secrets";
-import { analyzeShell, type ShellFinding } from "./shell";
+import { inspectShell, type ShellFinding } from "./shell";
 import type { Decision, Facts, GuardrailSource } from "./types";
+
+/** What evaluate() knows about the run beyond this call: the record that gave it a secret (see secret-then-network). */
+export interface RunTaint {
+  /** The decision that let the secret through (the call that read it, or the one that redeemed its approval). */
+  decisionId: string;
+  /** What was read, e.g. `credential file "/home/a/.aws/credentials"`. */
+  reason: string;
+}
 
 /**
  * Everything a rule may look at for one tool call. The expensive analyses (shell parsing, secret scanning)
@@ -12,14 +21,25 @@ export class EvaluationContext {
   private secrets: SecretFinding[] | undefined;
   private commands: string[] | undefined;
   private paths: string[] | undefined;
+  /** `metadata.cwd` when it is an absolute path: relative paths in the arguments are relative to it. */
+  readonly cwd: string | undefined;
 
+  /**
+   * `pathContext`: the host's directories (workspace, home, temp); `runTaint`: the record that gave this run a
+   * secret, "unknown" in a replica that cannot know (it then leaves network calls to the sidecar).
+   */
   constructor(
     readonly facts: Facts,
     readonly args: unknown,
     readonly metadata: Record<string, unknown> | undefined,
     readonly isProduction: boolean,
     readonly capabilities: CapabilityRegistry,
-  ) {}
+    readonly pathContext: PathContext = {},
+    readonly runTaint: RunTaint | "unknown" | undefined = undefined,
+  ) {
+    const cwd = metadata?.["cwd"];
+    this.cwd = typeof cwd === "string" && cwd.startsWith("/") ? cwd : undefined;
+  }
 
   get shellCommands(): string[] {
     return (this.commands ??= extractShellCommands(this.args, this.facts));
@@ -28,7 +48,7 @@ export class EvaluationContext {
   get shellFindings(): ShellFinding[] {
     if (this.shell === undefined) {
       const commands = this.shellCommands;
-      this.shell = commands.length === 0 ? [] : commands.flatMap((c) => analyzeShell(c));
+      this.shell = commands.length === 0 ? [] : commands.flatMap((c) => inspectShell(c));
     }
     return this.shell;
   }
@@ -37,8 +57,17 @@ export class EvaluationContext {
     return (this.secrets ??= this.args === undefined ? [] : findSecrets(this.args));
   }
 
+  /**
+   * The file paths the arguments name, resolved: relative ones against `metadata.cwd` (when absolute), `~`
+   * against the home directory, `..` folded (paths.ts). A path that cannot be resolved stays as written.
+   */
   get pathArguments(): string[] {
-    return (this.paths ??= extractPaths(this.args));
+    return (this.paths ??= extractPaths(this.args).map((p) => this.resolve(p)));
+  }
+
+  /** A path as this call means it (see pathArguments). */
+  resolve(path: string): string {
+    return resolvePath(path, this.cwd, this.pathContext.homeDir);
   }
 
   /** The first string argument under any of `keys` (top level only). */
@@ -64,8 +93,22 @@ export interface CompiledRule {
 }
 
 const COMMAND_KEYS = ["command", "cmd", "script", "commandLine", "command_line", "shell_command", "bash"];
-const PATH_KEYS = ["path", "file_path", "filePath", "filename", "file", "source", "src", "destination", "dest", "uri"];
+/**
+ * Where the hosts' file tools put their path (HOOKS.md): Claude `file_path`/`notebook_path`, VS Code
+ * `filePath`, Copilot CLI and Cursor `path`, Gemini `file_path`/`absolute_path`, Codex `apply_patch` as
+ * `{patch, paths}` (issue 12 contract), MCP filesystem servers `path`/`source`/`destination`.
+ */
+const PATH_KEYS = [
+  "path", "file_path", "filePath", "notebook_path", "notebookPath", "absolute_path", "absolutePath", "filename", "file",
+  "source", "src", "destination", "dest", "uri",
+];
 const PATH_LIST_KEYS = ["paths", "files"];
+/** Lists of edits that carry their own path (VS Code `multi_replace_string_in_file` `replacements[].filePath`). */
+const EDIT_LIST_KEYS = ["replacements", "edits"];
+/** Patch text (Codex/VS Code `apply_patch`): the files it adds, updates, deletes or moves are written in it. */
+const PATCH_KEYS = ["patch", "input"];
+const PATCH_FILE = /^\*\*\* (?:Add|Update|Delete) File: (.+)$|^\*\*\* Move to: (.+)$/gm;
+const MAX_LISTED_PATHS = 256;
 
 /**
  * Shell command text in a tool call: `{command: "..."}` and friends, the MCP-server form
@@ -96,17 +139,42 @@ function joinArgv(argv: readonly string[]): string {
 function extractPaths(args: unknown): string[] {
   if (args === null || typeof args !== "object" || Array.isArray(args)) return [];
   const record = args as Record<string, unknown>;
+  const out = directPaths(record);
+  for (const key of PATH_LIST_KEYS) {
+    const value = record[key];
+    if (Array.isArray(value)) for (const v of value.slice(0, MAX_LISTED_PATHS)) if (typeof v === "string" && v !== "") out.push(v);
+  }
+  for (const key of EDIT_LIST_KEYS) {
+    const value = record[key];
+    if (!Array.isArray(value)) continue;
+    for (const edit of value.slice(0, MAX_LISTED_PATHS)) {
+      if (edit !== null && typeof edit === "object" && !Array.isArray(edit)) out.push(...directPaths(edit as Record<string, unknown>));
+    }
+  }
+  for (const key of PATCH_KEYS) {
+    const value = record[key];
+    if (typeof value !== "string" || !value.includes("*** ")) continue;
+    for (const m of value.matchAll(PATCH_FILE)) {
+      const path = (m[1] ?? m[2] ?? "").trim();
+      if (path !== "") out.push(path);
+      if (out.length >= MAX_LISTED_PATHS * 2) break;
+    }
+  }
+  return [...new Set(out)];
+}
+
+function directPaths(record: Record<string, unknown>): string[] {
   const out: string[] = [];
   for (const key of PATH_KEYS) {
     const value = record[key];
-    if (typeof value === "string") out.push(value.startsWith("file://") ? decodeFileUri(value) : value);
-  }
-  for (const key of PATH_LIST_KEYS) {
-    const value = record[key];
-    if (Array.isArray(value)) for (const v of value) if (typeof v === "string") out.push(v);
+    if (typeof value !== "string" || value === "") continue;
+    if (value.startsWith("file://")) out.push(decodeFileUri(value));
+    else if (!URL_SCHEME.test(value)) out.push(value); // an https:// `uri` names no file
   }
   return out;
 }
+
+const URL_SCHEME = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//;
 
 function decodeFileUri(uri: string): string {
   try {

@@ -1,7 +1,9 @@
 import { CapabilityRegistry } from "./boundary";
 import { compilePolicy, safeBaselinePolicy, type CompiledPolicy } from "./compile";
 import { evaluate, type EvaluationEnvironment } from "./evaluate";
+import type { RunTaint } from "./context";
 import type { ToolDefinition } from "./facts";
+import type { PathContext } from "./paths";
 import type { Capability } from "./policySchema";
 import { formatPolicyError, loadPolicy, type PolicyError } from "./policyLoader";
 import type { GuardDecision, GuardRequest, Mode, PolicyState } from "./types";
@@ -9,6 +11,13 @@ import type { GuardDecision, GuardRequest, Mode, PolicyState } from "./types";
 export interface GuardEngineOptions {
   /** Makes decision ids; the default is a per-engine random prefix plus a counter (no clock reads). */
   newDecisionId?: () => string;
+  /** The host's workspace, home and temp directories (hostPaths.ts); none: paths are judged as written. */
+  paths?: PathContext;
+  /**
+   * The record that gave a run a secret (secret-then-network), looked up by run id: the sidecar's projection.
+   * "unknown" in a replica, which cannot know and so never plain-allows a network call of a run.
+   */
+  runTaint?: ((runId: string) => RunTaint | undefined) | "unknown";
 }
 
 /**
@@ -22,6 +31,8 @@ export interface GuardSnapshot {
   policy_state: PolicyState;
   /** The text of the policy in force ("ok"), or null ("none"). */
   policy_text: string | null;
+  /** The directories paths are judged against (outside-workspace-writes, credential files under home). */
+  paths: { workspace_root: string | null; home_dir: string | null; temp_dirs: string[] };
   workspace_mode: Mode | null;
   agent_key: string;
   capabilities: Capability[];
@@ -51,6 +62,8 @@ export class GuardEngine {
   private capabilities: CapabilityRegistry = this.policy.capabilities;
   private readonly definitions = new Map<string, ToolDefinition>();
   private readonly newDecisionId: () => string;
+  private readonly paths: PathContext;
+  private readonly runTaint: GuardEngineOptions["runTaint"];
   private policyText: string | null = null;
   /** Grows with every change that can change a decision: policy, mode, declarations, definitions. */
   private version = 0;
@@ -58,6 +71,8 @@ export class GuardEngine {
 
   constructor(options: GuardEngineOptions = {}) {
     this.newDecisionId = options.newDecisionId ?? counterIds(Math.random().toString(36).slice(2, 10));
+    this.paths = options.paths ?? {};
+    this.runTaint = options.runTaint;
   }
 
   /** Load apie.policy.json text. Returns the errors (empty when the text was accepted). */
@@ -142,6 +157,11 @@ export class GuardEngine {
       version: this.version,
       policy_state: this.state,
       policy_text: this.state === "ok" ? this.policyText : null,
+      paths: {
+        workspace_root: this.paths.workspaceRoot ?? null,
+        home_dir: this.paths.homeDir ?? null,
+        temp_dirs: [...(this.paths.tempDirs ?? [])],
+      },
       workspace_mode: this.modeOverride ?? null,
       agent_key: agentKey,
       capabilities: this.runtimeCapabilities.declared(agentKey),
@@ -152,10 +172,17 @@ export class GuardEngine {
   /**
    * An engine that decides for `snapshot.agent_key` as the one that made the snapshot, or undefined when that
    * one's policy is broken (stale or invalid: its decisions then carry state a replica must not imitate).
+   * A replica does not know which runs have read a secret (runTaint "unknown"), so with secret-then-network
+   * on, no network call of a run is a plain allow there: the sidecar decides those.
    */
   static replica(snapshot: GuardSnapshot, options: GuardEngineOptions = {}): GuardEngine | undefined {
     if (snapshot.policy_state !== "ok" && snapshot.policy_state !== "none") return undefined;
-    const engine = new GuardEngine(options);
+    const paths = snapshot.paths as GuardSnapshot["paths"] | undefined; // absent from an older sidecar
+    const engine = new GuardEngine({
+      ...options,
+      runTaint: "unknown",
+      paths: paths === undefined ? {} : { workspaceRoot: paths.workspace_root ?? undefined, homeDir: paths.home_dir ?? undefined, tempDirs: paths.temp_dirs },
+    });
     if (snapshot.policy_text !== null && engine.loadPolicyText(snapshot.policy_text).length > 0) return undefined;
     if (snapshot.workspace_mode !== null) engine.setWorkspaceMode(snapshot.workspace_mode);
     if (snapshot.capabilities.length > 0) engine.declareCapabilities(snapshot.agent_key, snapshot.capabilities);
@@ -172,8 +199,15 @@ export class GuardEngine {
       toolDefinitions: this.definitions,
       policyState: this.state,
       policyMessage: this.message,
+      paths: this.paths,
+      runTaint: this.taintOf(request.runId),
     };
     return evaluate(this.policy, request, env);
+  }
+
+  private taintOf(runId: string | undefined): RunTaint | "unknown" | undefined {
+    if (runId === undefined || runId === "" || this.runTaint === undefined) return undefined;
+    return this.runTaint === "unknown" ? "unknown" : this.runTaint(runId);
   }
 
   private changed(): void {
@@ -205,10 +239,13 @@ export class GuardEngine {
 
 /**
  * A decision nothing stood in the way of: allowed by the policy and in effect, no guardrail matched, no drift,
- * nothing annotated. The only kind a replica may make on its own; everything else is the sidecar's to make.
+ * nothing annotated, and no secret handed to the agent (`secret_access`: the sidecar must journal that read
+ * before the run's next call, or a network call right after it would find the run untainted). The only kind a
+ * replica may make on its own; everything else is the sidecar's to make.
  */
 export function isPlainAllow(d: GuardDecision): boolean {
   return (
+    d.secret_access === undefined &&
     d.policy_decision === "allow" &&
     d.effective_decision === "allow" &&
     d.enforcement_action === "proceed" &&

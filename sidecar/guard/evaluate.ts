@@ -1,6 +1,8 @@
 import type { CapabilityRegistry } from "./boundary";
 import type { CompiledPolicy } from "./compile";
-import { EvaluationContext } from "./context";
+import { EvaluationContext, type RunTaint } from "./context";
+import type { PathContext } from "./paths";
+import { secretAccess } from "./templates";
 import { buildFacts, type ToolDefinition } from "./facts";
 import {
   DECISION_RANK,
@@ -22,6 +24,14 @@ export interface EvaluationEnvironment {
   toolDefinitions: ReadonlyMap<string, ToolDefinition>;
   policyState: PolicyState;
   policyMessage: string | null;
+  /** The host's workspace, home and temp directories (paths.ts); without them paths are judged as written. */
+  paths?: PathContext | undefined;
+  /**
+   * The record that gave this call's run a secret (looked up by run id by the engine's owner), or "unknown"
+   * in a replica that cannot know: secret-then-network then matches every network call, so the replica
+   * leaves it to the sidecar. Undefined: the run has read no secret (or the call names no run).
+   */
+  runTaint?: RunTaint | "unknown" | undefined;
 }
 
 const ENFORCEMENT: Record<Decision, EnforcementAction> = {
@@ -39,7 +49,7 @@ export function evaluate(policy: CompiledPolicy, req: GuardRequest, env: Evaluat
   const { facts, inferred } = buildFacts(req, policy.autoInfer, env.toolDefinitions);
   const environment = facts["resource.environment"];
   const isProduction = environment !== undefined && policy.productionEnvironments.has(environment.toLowerCase());
-  const ctx = new EvaluationContext(facts, req.arguments, req.metadata, isProduction, env.capabilities);
+  const ctx = new EvaluationContext(facts, req.arguments, req.metadata, isProduction, env.capabilities, env.paths, env.runTaint);
 
   const matched: MatchedGuardrail[] = [];
   let top: MatchedGuardrail | undefined;
@@ -73,6 +83,8 @@ export function evaluate(policy: CompiledPolicy, req: GuardRequest, env: Evaluat
   const mode: Mode = env.workspaceMode === "enforce" || req.mode === "enforce" ? "enforce" : "monitor";
   const restricted = policyDecision === "block" || policyDecision === "require_approval";
   const effectiveDecision: Decision = mode === "monitor" && restricted ? "allow" : policyDecision;
+  // Only worth the scan when a template acts on it; the sidecar taints the run if the call proceeds.
+  const secret = policy.enabledTemplates.includes("secret-then-network") ? secretAccess(ctx) : null;
   return {
     decision_id: env.decisionId,
     policy_decision: policyDecision,
@@ -86,6 +98,7 @@ export function evaluate(policy: CompiledPolicy, req: GuardRequest, env: Evaluat
     drift_warnings: driftWarnings,
     approval_timeout_ms: policyDecision === "require_approval" ? (approvalTimeoutMs ?? policy.approvalTimeoutMs) : null,
     policy: { state: env.policyState, message: env.policyMessage },
+    ...(secret === null ? {} : { secret_access: secret }),
   };
 }
 

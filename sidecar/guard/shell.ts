@@ -14,6 +14,8 @@
  * substitutions, `bash -c` inside `bash -c`, …) is capped at MAX_DEPTH; deeper text is skipped.
  */
 
+import { commandEffects, GIT_VALUE_OPTIONS, WRITE_REDIRECTS } from "./shellEffects";
+
 // ---------------------------------------------------------------------------------------------
 // Public API
 // ---------------------------------------------------------------------------------------------
@@ -28,7 +30,27 @@ export interface Pipeline {
   commands: SimpleCommand[];
 }
 
-export type ShellFindingKind = "destructive" | "force_push" | "pipe_to_shell" | "package_publish" | "credential_read";
+/**
+ * What a command line does. The first five are judgments that hold anywhere (analyzeShell); the last three
+ * are effects only a template with context can judge (inspectShell): `forced_delete` (any recursive or
+ * forced delete: prod-shell in production), `network` (the command reaches the network: secret-then-network),
+ * `file_write` (a file the command writes, with its `path` as written: outside-workspace-writes),
+ * `relative_read` (a relative path a reader command reads, with its `path`: local-secret-files resolves it
+ * against the call's cwd, so `cat .aws/credentials` run in the home directory is the credentials file).
+ */
+export type ShellFindingKind =
+  | "destructive"
+  | "force_push"
+  | "pipe_to_shell"
+  | "package_publish"
+  | "credential_read"
+  | "forced_delete"
+  | "network"
+  | "file_write"
+  | "relative_read";
+
+/** The context-dependent kinds (see ShellFindingKind): reported by inspectShell, not by analyzeShell. */
+export const SHELL_EFFECT_KINDS: ReadonlySet<ShellFindingKind> = new Set(["forced_delete", "network", "file_write", "relative_read"]);
 
 export interface ShellFinding {
   kind: ShellFindingKind;
@@ -36,6 +58,8 @@ export interface ShellFinding {
   command: string;
   /** short human reason, e.g. "rm -rf on /" */
   reason: string;
+  /** `file_write` / `relative_read` only: the path as the command names it (relative to its cwd, maybe `~/…`). */
+  path?: string;
 }
 
 /** Parse and recursively expand a command line into every pipeline that would run. */
@@ -49,8 +73,13 @@ export function parseShell(command: string): Pipeline[] {
   return pipelines;
 }
 
-/** All findings for a command line (deduplicated by kind+command). Empty array when harmless. */
+/** The judgments for a command line (deduplicated by kind+command). Empty array when harmless. */
 export function analyzeShell(command: string): ShellFinding[] {
+  return inspectShell(command).filter((f) => !SHELL_EFFECT_KINDS.has(f.kind));
+}
+
+/** analyzeShell's judgments plus the effects (SHELL_EFFECT_KINDS) that templates judge in context. */
+export function inspectShell(command: string): ShellFinding[] {
   const findings = new Findings();
   const { pipelines, functions, truncated } = run(command);
   if (truncated) {
@@ -1152,11 +1181,11 @@ class Findings {
   readonly list: ShellFinding[] = [];
   private readonly seen = new Set<string>();
 
-  add(kind: ShellFindingKind, command: string, reason: string): void {
-    const key = `${kind}\u0000${command}`;
+  add(kind: ShellFindingKind, command: string, reason: string, path?: string): void {
+    const key = path === undefined ? `${kind}\u0000${command}` : `${kind}\u0000${command}\u0000${path}`;
     if (this.seen.has(key)) return;
     this.seen.add(key);
-    this.list.push({ kind, command, reason });
+    this.list.push(path === undefined ? { kind, command, reason } : { kind, command, reason, path });
   }
 }
 
@@ -1166,11 +1195,15 @@ function commandText(cmd: Cmd): string {
 
 const FETCHERS = new Set(["curl", "wget", "fetch"]);
 const BLOCK_DEVICE = /^\/dev\/(?:sd[a-z]|hd[a-z]|vd[a-z]|xvd[a-z]|nvme\d|mmcblk\d|disk\d|rdisk\d|md\d|dm-\d|mapper\/)/;
-const WRITE_REDIRECTS = new Set([">", ">>", ">|", "&>", "&>>", "<>"]);
-
 function checkCommand(cmd: Cmd, out: Findings): void {
   const name = cmd.argv[0] ?? "";
   checkRedirects(cmd, out);
+  const effectRedirects = cmd.redirs.map((r) => ({ op: r.op, target: r.target.text }));
+  let joined: string | undefined; // joined once: hostile input may have thousands of redirections
+  commandEffects({ argv: cmd.argv, redirects: effectRedirects, fed: cmd.feed?.from !== undefined }, (kind, reason, path, redirect) => {
+    joined ??= commandText(cmd);
+    out.add(kind, redirect === undefined ? joined : `${joined} ${redirect.op} ${redirect.target}`.trim(), reason, path);
+  });
   checkFetchedExecution(cmd, name, out);
   switch (name) {
     case "rm":
@@ -1203,6 +1236,8 @@ function checkCommand(cmd: Cmd, out: Findings): void {
   if (READERS.has(name)) {
     for (const p of credentialArguments(cmd.argv)) {
       if (isCredentialPath(p)) out.add("credential_read", commandText(cmd), `reads ${p}`);
+      // Relative: a credential file only once resolved against the call's cwd (`cat .aws/credentials` in ~).
+      else if (!p.startsWith("/") && !p.startsWith("~") && !p.startsWith("$")) out.add("relative_read", commandText(cmd), `reads ${p}`, p);
     }
   }
 }
@@ -1215,6 +1250,7 @@ function checkRedirects(cmd: Cmd, out: Findings): void {
     const text = (): string => `${commandText(cmd)} ${r.op} ${target}`.trim();
     if (WRITE_REDIRECTS.has(r.op) && BLOCK_DEVICE.test(target)) out.add("destructive", text(), `writes to block device ${target}`);
     else if (r.op === "<" && isCredentialPath(target)) out.add("credential_read", text(), `reads ${target}`);
+    else if (r.op === "<" && target !== "" && !target.startsWith("/") && !target.startsWith("~")) out.add("relative_read", text(), `reads ${target}`, target);
   }
 }
 
@@ -1352,7 +1388,6 @@ function checkFunction(fn: FnDef, out: Findings): void {
 
 // --- git -------------------------------------------------------------------------------------
 
-const GIT_VALUE_OPTIONS = new Set(["-C", "-c", "--git-dir", "--work-tree", "--namespace", "--super-prefix", "--config-env"]);
 const PUSH_VALUE_OPTIONS = new Set(["-o", "--push-option", "--repo", "--receive-pack", "--exec"]);
 const FORCE_FLAGS = new Set(["--force", "--force-with-lease", "--force-if-includes", "--mirror"]);
 

@@ -10,7 +10,9 @@ import type { Decision } from "./types";
  *   shell commands, piping a download into a shell.
  * - require_approval where the action is a normal part of delivery but must have a human's eyes: production
  *   deploys, database writes and merges, force pushes, publishing packages, local credential files, unknown
- *   MCP tools, credentials inside arguments.
+ *   MCP tools, credentials inside arguments, writes outside the workspace (an agent may legitimately touch
+ *   ~/.gitconfig or a sibling checkout, but a person should see it first), and a network call after the run
+ *   has read a secret (the classic exfiltration shape; most such calls are innocent, so ask, don't refuse).
  * Every default can be overridden per template in apie.policy.json.
  */
 export interface TemplateInfo {
@@ -54,9 +56,12 @@ export const TEMPLATE_CATALOG = [
     description:
       "A destructive shell command in any environment (a developer's machine is production to its owner): " +
       "`rm -r` on /, ~, $HOME, ., *, or system directories; mkfs, dd to a device, shred, wipefs, fork bombs, " +
-      "`git clean -fdx`, `git reset --hard`, `find … -delete` on such paths. Seen through &&, ;, ||, pipes, " +
-      "$(…), backticks, bash -c, sudo, env, xargs and find -exec. Also action `delete` on resource " +
-      "`shell_command` (the tool-metadata form, e.g. `shell.rm_rf`).",
+      "`git clean -fdx`, `git reset --hard`, `find … -delete` on such paths. In an environment of " +
+      "`productionEnvironments` (the call's resource.environment, given or inferred) also every recursive or " +
+      "forced delete: `rm -r`/`rm -f` on any path (`rm -rf build/`), any `find … -delete`, `git clean -f`, " +
+      "`rsync --delete`/`--remove-source-files`. Seen through &&, ;, ||, pipes, $(…), backticks, bash -c, sudo, " +
+      "env, xargs and find -exec. Also action `delete` on resource `shell_command` (the tool-metadata form, " +
+      "e.g. `shell.rm_rf`).",
   },
   {
     key: "prod-merge",
@@ -78,10 +83,13 @@ export const TEMPLATE_CATALOG = [
     name: "Local credential files",
     defaultDecision: "require_approval",
     description:
-      "Reading or copying credential files on the developer's machine: ~/.ssh (except *.pub, known_hosts, " +
-      "config), ~/.aws, ~/.config/gcloud, ~/.azure, ~/.kube/config, ~/.docker/config.json, ~/.netrc, ~/.npmrc, " +
-      "~/.pypirc, ~/.git-credentials, ~/.gnupg, .env and .env.* (except .env.example/.sample/.template/.dist), " +
-      "*.pem, *.key, *.p12, *.pfx and id_rsa/id_ed25519/id_ecdsa/id_dsa, in a path argument or a shell command.",
+      "Reading, editing or copying credential files on the developer's machine: ~/.ssh (except *.pub, " +
+      "known_hosts, config), ~/.aws, ~/.config/gcloud, ~/.azure, ~/.kube/config, ~/.docker/config.json, ~/.netrc, " +
+      "~/.npmrc, ~/.pypirc, ~/.git-credentials, ~/.gnupg, .env and .env.* (except .env.example/.sample/.template/" +
+      ".dist), *.pem, *.key, *.p12, *.pfx and id_rsa/id_ed25519/id_ecdsa/id_dsa, in a shell command or a path " +
+      "argument of any tool (path, file_path, filePath, notebook_path, absolute_path, paths[], the files of an " +
+      "apply_patch, …): the coding agents' read, write and edit tools included. Relative paths (arguments, and " +
+      "files a shell reader reads) are resolved against the call's metadata.cwd and ~ against the home directory.",
   },
   {
     key: "git-force-push",
@@ -116,6 +124,30 @@ export const TEMPLATE_CATALOG = [
       "A credential inside the tool call's arguments: AWS keys, private-key blocks, GitHub/GitLab/Slack/npm/PyPI " +
       "tokens, Stripe live keys, OpenAI/Anthropic/Google API keys, JWTs, and password/secret/token fields. " +
       "The finding names the kind and JSON path, never the value.",
+  },
+  {
+    key: "outside-workspace-writes",
+    name: "Writes outside the workspace",
+    defaultDecision: "require_approval",
+    description:
+      "A file created, changed or deleted outside the workspace root: action create/update/delete on resource " +
+      "`file` (a coding agent's write/edit/patch tools) with a path argument outside it, or a shell command " +
+      "changing a file there (redirections, tee, cp/mv/install destinations, dd of=, the operands of rm/rmdir/" +
+      "unlink/shred/mv/touch/mkdir/truncate). Paths are resolved lexically " +
+      "against metadata.cwd (else the workspace root), ~ against the home directory; symlinks are not followed. " +
+      "The temp directories (os.tmpdir(), /tmp, /var/tmp) and /dev/null-like devices count as inside.",
+  },
+  {
+    key: "secret-then-network",
+    name: "Network after a secret read",
+    defaultDecision: "require_approval",
+    description:
+      "A network call in a run that has read a secret: once a call of the run proceeded (allowed, warned, in " +
+      "monitor mode, or approved) after touching a credential file, reading one in a shell command, reading a " +
+      "secret resource or carrying a credential in its arguments, its web fetch/search tools (resource " +
+      "`http_request`), shell network commands (curl, wget, nc, ssh, scp, rsync to a host, git push/pull/fetch/" +
+      "clone, …), MCP tools named fetch/http/url/browser/request/web… and calls with an http(s) URL argument " +
+      "need approval. The reason names the decision that read the secret. Calls without a run id are not tracked.",
   },
 ] as const satisfies readonly TemplateInfo[];
 

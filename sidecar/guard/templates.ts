@@ -1,6 +1,7 @@
 import type { CompiledRule, EvaluationContext } from "./context";
 import { isSqlWrite, toolNameTokens } from "./inference";
 import type { TemplateSettings } from "./policySchema";
+import { homeForm, isOutsideWorkspace, resolvePath } from "./paths";
 import type { ShellFindingKind } from "./shell";
 import { isCredentialPath } from "./shell";
 import { templateInfo, type TemplateKey } from "./templateCatalog";
@@ -64,6 +65,9 @@ const MATCHERS: Record<TemplateKey, TemplateMatcher> = {
   "prod-shell": (ctx) => {
     const finding = ctx.shellFindings.find((f) => f.kind === "destructive");
     if (finding !== undefined) return `destructive shell command: ${finding.reason} (\`${finding.command}\`)`;
+    // In production every recursive or forced delete deletes production data, `rm -rf build/` included.
+    const deletion = ctx.isProduction ? ctx.shellFindings.find((f) => f.kind === "forced_delete") : undefined;
+    if (deletion !== undefined) return `recursive or forced delete${where(ctx)}: ${deletion.reason} (\`${deletion.command}\`)`;
     const { facts } = ctx;
     if (facts["action.type"] === "delete" && facts["resource.type"] === "shell_command") {
       return `destructive shell action "${facts["tool.name"] ?? facts["action.name"] ?? "delete"}"${where(ctx)}`;
@@ -92,7 +96,7 @@ const MATCHERS: Record<TemplateKey, TemplateMatcher> = {
   },
 
   "local-secret-files": (ctx) => {
-    const path = ctx.pathArguments.find(isCredentialPath);
+    const path = credentialPathArgument(ctx);
     if (path !== undefined) return `touches credential file "${path}"`;
     const finding = ctx.shellFindings.find((f) => f.kind === "credential_read");
     return finding === undefined ? null : `${finding.reason} (\`${finding.command}\`)`;
@@ -108,7 +112,108 @@ const MATCHERS: Record<TemplateKey, TemplateMatcher> = {
     const listed = findings.slice(0, 3).map((f) => `${f.label} at ${f.path}`).join(", ");
     return `credential in arguments: ${listed}${findings.length > 3 ? ` and ${findings.length - 3} more` : ""}`;
   },
+
+  "outside-workspace-writes": (ctx) => {
+    const root = ctx.pathContext.workspaceRoot;
+    if (root === undefined) return null;
+    const outside = (path: string): string | undefined => {
+      const resolved = ctx.resolve(path);
+      // No cwd to resolve against: the call's paths are taken as relative to the workspace.
+      const absolute = resolved.startsWith("/") ? resolved : resolvePath(resolved, root, undefined);
+      return isOutsideWorkspace(absolute, ctx.pathContext) === true ? absolute : undefined;
+    };
+    if (isFileWrite(ctx)) {
+      for (const path of ctx.pathArguments) {
+        const target = outside(path);
+        if (target !== undefined) return `${ctx.facts["action.type"]} of "${target}", outside the workspace ${root}`;
+      }
+    }
+    for (const f of ctx.shellFindings) {
+      if (f.kind !== "file_write" || f.path === undefined) continue;
+      const target = outside(f.path);
+      if (target !== undefined) return `changes "${target}", outside the workspace ${root} (\`${f.command}\`)`;
+    }
+    return null;
+  },
+
+  "secret-then-network": (ctx) => {
+    const taint = ctx.runTaint;
+    if (taint === undefined) return null;
+    const call = networkCall(ctx);
+    if (call === null) return null;
+    if (taint === "unknown") return `${call}; whether this run read a secret is for the sidecar to say`;
+    return `${call} after this run read a secret: ${taint.reason} (decision ${taint.decisionId})`;
+  },
 };
+
+/**
+ * A path argument naming a credential file, or a relative path a shell reader reads that is one once resolved
+ * against the call's cwd (resolved; under the home directory written as `~/…` to check).
+ */
+function credentialPathArgument(ctx: EvaluationContext): string | undefined {
+  const isCredential = (p: string): boolean => isCredentialPath(homeForm(p, ctx.pathContext.homeDir));
+  const path = ctx.pathArguments.find(isCredential);
+  if (path !== undefined || ctx.cwd === undefined) return path;
+  for (const f of ctx.shellFindings) {
+    if (f.kind !== "relative_read" || f.path === undefined) continue;
+    const resolved = ctx.resolve(f.path);
+    if (isCredential(resolved)) return resolved;
+  }
+  return undefined;
+}
+
+const FILE_WRITE_ACTIONS = new Set(["create", "update", "delete", "write"]);
+
+/** A file tool that changes files: action create/update/delete on resource `file` (issue 12 vocabulary). */
+function isFileWrite(ctx: EvaluationContext): boolean {
+  const action = ctx.facts["action.type"];
+  return ctx.facts["resource.type"] === "file" && action !== undefined && FILE_WRITE_ACTIONS.has(action);
+}
+
+/** Name tokens of an MCP tool that reaches the web (`fetch.fetch`, `browser.navigate`, `http.request`…). */
+const NETWORK_TOKENS = new Set([
+  "fetch", "http", "https", "url", "browser", "browse", "request", "web", "download", "upload", "navigate", "webhook",
+  "curl", "scrape", "crawl",
+]);
+const URL_KEYS = ["url", "uri", "href", "endpoint"];
+const NETWORK_URL = /^(?:https?|wss?|ftp):\/\//i;
+
+/**
+ * What makes this call a network call, or null: a web fetch/search tool (resource `http_request`), a shell
+ * command that reaches the network (shellEffects.ts), an MCP tool whose name says fetch/http/url/browser/
+ * request/web…, or any tool given an http(s)/ws(s)/ftp URL argument.
+ */
+export function networkCall(ctx: EvaluationContext): string | null {
+  const { facts } = ctx;
+  const tool = facts["tool.name"] ?? facts["action.name"] ?? "tool";
+  const url = ctx.stringArgument(URL_KEYS);
+  const target = url !== undefined && NETWORK_URL.test(url) ? url : undefined;
+  if (facts["resource.type"] === "http_request") return `network call ${tool}${target ? ` to ${target}` : ""}`;
+  const shell = ctx.shellFindings.find((f) => f.kind === "network");
+  if (shell !== undefined) return `network command: ${shell.reason} (\`${shell.command}\`)`;
+  if (facts["tool.provider"] === "mcp" && toolNameTokens(tool).some((t) => NETWORK_TOKENS.has(t))) return `network tool ${tool}`;
+  if (target !== undefined) return `network call ${tool} to ${target}`;
+  return null;
+}
+
+/**
+ * What this call gives the agent that is secret, or null: a credential file it touches (path argument), a
+ * shell command that reads one, a secret resource (vault/kms/secret tools, any environment), or a credential
+ * inside its arguments (the model had it). A call that proceeds with this taints its run (secret-then-network).
+ */
+export function secretAccess(ctx: EvaluationContext): string | null {
+  const path = credentialPathArgument(ctx);
+  if (path !== undefined) return `credential file "${path}"`;
+  const read = ctx.shellFindings.find((f) => f.kind === "credential_read");
+  if (read !== undefined) return `${read.reason} (\`${read.command}\`)`;
+  if (ctx.facts["resource.type"] === "secret") {
+    const target = ctx.facts["resource.externalId"] ?? ctx.facts["tool.name"];
+    return `secret${target ? ` "${target}"` : ""}`;
+  }
+  const secrets = ctx.secretFindings;
+  if (secrets.length > 0) return `${secrets[0]!.label} in the arguments at ${secrets[0]!.path}`;
+  return null;
+}
 
 /** A rule for an enabled template, with the user's overrides applied. */
 export function templateRule(key: TemplateKey, settings: TemplateSettings): CompiledRule {

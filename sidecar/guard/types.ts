@@ -137,4 +137,10 @@ export interface GuardDecision {
   approval_timeout_ms: number | null;
   /** Health of apie.policy.json behind this decision (see README "Bad input"). */
   policy: { state: PolicyState; message: string | null };
+  /**
+   * Present only while the `secret-then-network` template is on, on a call that gives the agent a secret
+   * (a credential file, a shell credential read, a secret resource, a credential in the arguments): what it
+   * read. When the call proceeds, the sidecar marks its run as having read a secret (store/projection.ts).
+   */
+  secret_access?: string;
 }

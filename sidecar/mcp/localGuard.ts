@@ -31,6 +31,9 @@ const SnapshotSchema = z.object({
   version: z.int(),
   policy_state: z.enum(["ok", "none", "stale", "invalid"]),
   policy_text: z.string().nullable(),
+  paths: z
+    .object({ workspace_root: z.string().nullable(), home_dir: z.string().nullable(), temp_dirs: z.array(z.string()) })
+    .optional(),
   workspace_mode: ModeSchema.nullable(),
   agent_key: z.string(),
   capabilities: z.array(CapabilitySchema),

@@ -3,6 +3,7 @@ import { chmod, mkdir, open, rm, writeFile } from "node:fs/promises";
 import type { Server } from "node:http";
 import path from "node:path";
 import { GuardEngine } from "../guard/engine";
+import { hostPathContext } from "../guard/hostPaths";
 import type { Discovery } from "../protocol/v1";
 import { EVENT_LOG_FILE, type RecoveryReport } from "../store/eventLog";
 import { Journal } from "../store/journal";
@@ -56,11 +57,18 @@ export async function startSidecar(options: SidecarOptions): Promise<RunningSide
 }
 
 async function startLocked(options: SidecarOptions, startedAt: number, lock: { release(): Promise<void> }): Promise<RunningSidecar> {
-  const engine = new GuardEngine();
+  // Which runs have read a secret is the journal's projection (replayed at start, so it survives a restart).
+  let journal: Journal | undefined;
+  const engine = new GuardEngine({
+    paths: hostPathContext(options.workspace),
+    runTaint: (runId) => journal?.state.runTaints.get(runId),
+  });
   const policy = new PolicyWatcher(engine, options.workspace, options.log);
   await policy.start();
 
-  const { journal, recovery } = await Journal.open(path.join(options.stateDir, EVENT_LOG_FILE));
+  const opened = await Journal.open(path.join(options.stateDir, EVENT_LOG_FILE));
+  journal = opened.journal;
+  const { recovery } = opened;
   for (const problem of recovery.problems) options.log(`event log: ${problem}`);
   restoreEngine(engine, journal);
   if (options.mode !== undefined) engine.setWorkspaceMode(options.mode);

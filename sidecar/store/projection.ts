@@ -1,3 +1,4 @@
+import type { RunTaint } from "../guard/context";
 import type { ToolDefinition } from "../guard/facts";
 import type { Capability } from "../guard/policySchema";
 import type { Decision, Mode } from "../guard/types";
@@ -35,6 +36,9 @@ export interface AgentState {
  * acknowledged again instead of appended twice. Memory: ~100–300 bytes per id, so ≤ ~15 MB at the bound.
  */
 export const MAX_REMEMBERED_EVENT_IDS = 50_000;
+
+/** Secret reads held back (blocked, asked by the host) remembered in case their outcome shows they ran. */
+const MAX_HELD_SECRETS = 1024;
 
 /** Where an event with an id was logged. */
 export interface LoggedEventId {
@@ -78,12 +82,56 @@ export class Projection {
   readonly decisionIndex: { times: number[]; offsets: number[] } = { times: [], offsets: [] };
   /** Logged events by eventIdKey(agent_key, event_id), oldest first; see MAX_REMEMBERED_EVENT_IDS. */
   readonly eventIds = new Map<string, LoggedEventId>();
+  /**
+   * Runs that have read a secret (secret-then-network): by run id, the first record that let one through —
+   * a decision carrying `secret_access` whose call proceeded (allow, warn, monitor's would-block, a redeemed
+   * grant), or the approval of one that waited (approved is enough: the agent may act on it without
+   * redeeming). Replayed like everything else, so a restart keeps it. Calls without a run id taint nothing.
+   */
+  readonly runTaints = new Map<string, RunTaint>();
+  /** Decisions with `secret_access` that opened an approval, by approval id, until it resolves. */
+  private readonly secretApprovals = new Map<string, { runId: string; taint: RunTaint }>();
+  /**
+   * Decisions with `secret_access` that did not let the call proceed and opened no approval here (blocked,
+   * late, or asked by the host's own prompt: `hooks.approvals: "host"`), by decision id: if the call's outcome
+   * is reported anyway (it ran), the run is tainted. Bounded (oldest dropped); most never get an outcome.
+   */
+  private readonly heldSecrets = new Map<string, { runId: string; taint: RunTaint }>();
   mode: Mode | undefined;
   lastSeq = 0;
 
   apply(record: TimelineRecord, offset: number): void {
     this.lastSeq = record.seq;
     (this.handlers[record.kind] as (d: unknown, r: TimelineRecord, o: number) => void)(record.data, record, offset);
+  }
+
+  private noteSecretAccess(d: RecordDataByKind["decision"]): void {
+    const reason = d.decision.secret_access;
+    const runId = d.request.run_id;
+    if (reason === undefined || !runId) return;
+    const taint = { decisionId: d.decision.decision_id, reason };
+    const action = d.decision.enforcement_action;
+    if (d.late === undefined && (action === "proceed" || action === "warn")) this.taint(runId, taint);
+    else if (d.approval_id !== null) this.secretApprovals.set(d.approval_id, { runId, taint });
+    else {
+      this.heldSecrets.set(taint.decisionId, { runId, taint });
+      if (this.heldSecrets.size > MAX_HELD_SECRETS) this.heldSecrets.delete(this.heldSecrets.keys().next().value!);
+    }
+  }
+
+  /** An outcome (the call ran) of a secret read that was not let through here: the host let it run. */
+  private noteOutcome(event: RecordDataByKind["event"]["event"]): void {
+    if (event.type !== "agent.action.completed" && event.type !== "agent.action.failed") return;
+    const id = event.metadata?.["decision_id"];
+    const held = typeof id === "string" ? this.heldSecrets.get(id) : undefined;
+    if (held === undefined) return;
+    this.heldSecrets.delete(id as string);
+    this.taint(held.runId, { decisionId: held.taint.decisionId, reason: `${held.taint.reason}, which ran anyway (its outcome was reported)` });
+  }
+
+  /** The first record that tainted a run names it; later ones add nothing a person needs. */
+  private taint(runId: string, taint: RunTaint): void {
+    if (!this.runTaints.has(runId)) this.runTaints.set(runId, taint);
   }
 
   agentByKey(key: string): AgentState {
@@ -171,6 +219,7 @@ export class Projection {
     },
     "event": (d, record, offset) => {
       this.addToRun(d.event.run_id, d.event.agent_key, record.ts, offset);
+      if (this.heldSecrets.size > 0) this.noteOutcome(d.event);
       const id = d.event.event_id;
       if (typeof id === "string" && id !== "") {
         // The latest record under an id wins (the same id logged again with other content: see routes/events.ts).
@@ -182,6 +231,7 @@ export class Projection {
     },
     "decision": (d, record, offset) => {
       this.addToRun(d.request.run_id, d.request.agent_key, record.ts, offset);
+      this.noteSecretAccess(d);
       this.decisionIndex.times.push(Date.parse(record.ts));
       this.decisionIndex.offsets.push(offset);
       const toolName = d.request.tool.name ?? d.request.action.name;
@@ -227,6 +277,11 @@ export class Projection {
       approval.resolved_by = d.resolved_by;
       approval.resolution_reason = d.resolution_reason;
       this.addToRun(approval.run_id, approval.agent_key, record.ts, offset);
+      const secret = this.secretApprovals.get(d.id);
+      this.secretApprovals.delete(d.id);
+      if (secret !== undefined && d.status === "approved") {
+        this.taint(secret.runId, { decisionId: secret.taint.decisionId, reason: `${secret.taint.reason}, approved in ${d.id}` });
+      }
     },
     "approval.used": (d) => {
       this.usedGrants.add(d.id);

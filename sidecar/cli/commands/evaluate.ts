@@ -1,6 +1,8 @@
 import { readFileSync } from "node:fs";
+import path from "node:path";
 import { z } from "zod";
 import { GuardEngine } from "../../guard/engine";
+import { hostPathContext } from "../../guard/hostPaths";
 import { formatPolicyError } from "../../guard/policyLoader";
 import { ModeSchema } from "../../guard/policySchema";
 import { GuardRequestSchema } from "../../guard/requestSchema";
@@ -29,9 +31,12 @@ export const EXIT_BY_ACTION: Record<GuardDecision["enforcement_action"], number>
   wait_for_approval: 4,
 };
 
-/** Build an engine from a policy file on disk; a missing file means the defaults. */
+/**
+ * Build an engine from a policy file on disk; a missing file means the defaults. The workspace is the policy
+ * file's directory (outside-workspace-writes); no run has read a secret (no sidecar, no history).
+ */
 export async function engineFromPolicyFile(file: string, io: Io): Promise<GuardEngine | undefined> {
-  const engine = new GuardEngine();
+  const engine = new GuardEngine({ paths: hostPathContext(path.dirname(path.resolve(file))) });
   const text = await readPolicyText(file);
   if (text === undefined) return engine;
   const errors = engine.loadPolicyText(text, file);

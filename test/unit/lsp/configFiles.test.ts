@@ -97,6 +97,15 @@ describe("lsp: apie.policy.json", () => {
     assert.equal(hoverAt("policy", "{ not json", 3), undefined);
   });
 
+  it("hovers the coding-agent templates (issue 12) and takes them without a problem", () => {
+    const text = json({ templates: { "outside-workspace-writes": true, "secret-then-network": { decision: "block" } } });
+    assert.deepEqual(policyProblems(text, "apie.policy.json"), []);
+    const outside = hoverAt("policy", text, text.indexOf('"outside-workspace-writes"') + 3)!;
+    assert.match(outside.markdown, /\*\*Writes outside the workspace\*\*[\s\S]*Default decision: `require_approval`[\s\S]*os\.tmpdir\(\)/);
+    const network = hoverAt("policy", text, text.indexOf('"secret-then-network"') + 3)!;
+    assert.match(network.markdown, /\*\*Network after a secret read\*\*[\s\S]*Default decision: `require_approval`[\s\S]*names the decision/);
+  });
+
   it("finds zod descriptions through optionals, arrays, records, unions and lazy fields", () => {
     assert.match(describeAt(PolicySchema, ["guardrails", 0, "key"])!, /Stable identifier/);
     assert.match(describeAt(PolicySchema, ["guardrails", 0, "match", "arguments", "$.x", "not", "regex"])!, /regular expression/);
