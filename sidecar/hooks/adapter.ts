@@ -32,7 +32,8 @@ import { guardBody, type HookGuardBody } from "./request";
  *   has a prompt and hooks.approvals is "host".
  *
  * Payloads that cannot be guarded (choice documented in the README, "Hooks"):
- * - larger than MAX_PAYLOAD_BYTES → deny (the sidecar would refuse a body that size as well);
+ * - larger than MAX_PAYLOAD_BYTES → deny, whatever the failure mode (the sidecar refuses bodies over 1 MiB
+ *   with an error, which is a deny as well: a large payload is never waved through);
  * - not JSON, truncated, or of no known shape → like a guard that cannot answer: fail_closed → deny,
  *   fail_open → no opinion + warning, using the policy found from the hook's own working directory. Under
  *   `--host auto` with no shape recognised, a deny carries every host's deny fields (dialects.ts);
@@ -43,7 +44,11 @@ import { guardBody, type HookGuardBody } from "./request";
 export const MAX_PAYLOAD_BYTES = 8 * 1024 * 1024;
 /** The sidecar's MAX_NESTING_DEPTH (protocol/v1.ts; held equal by test/unit/hooks/request.test.ts). */
 export const HOOK_MAX_NESTING_DEPTH = 64;
-/** How long the first request may take before the sidecar counts as unavailable (issue 12: 300 ms). */
+/**
+ * How long the first request may take before the sidecar counts as unavailable (issue 12: 300 ms): a
+ * stopped sidecar (SIGSTOP: the kernel still accepts the connection) must not make the hook wait. A machine
+ * too slow for that can raise it with APIE_HOOK_BUDGET_MS (main.ts).
+ */
 export const FIRST_BUDGET_MS = 300;
 /** Budget of requests after the first (redeeming a grant, cancelling): the sidecar has proven alive. */
 const LATER_BUDGET_MS = 2_000;
@@ -58,6 +63,8 @@ export interface HookOptions {
 }
 
 export interface HookEnvironment {
+  /** The first request's budget; FIRST_BUDGET_MS unless configured. */
+  budgetMs?: number;
   /** The hook's own working directory (what a payload without `cwd` is relative to). */
   processCwd: string;
   /** The sidecar serving `cwd`, or why there is none. */
@@ -78,8 +85,17 @@ export async function runHook(options: HookOptions, input: HookInput, env: HookE
   const started = env.now();
   let render: (answer: HookAnswer) => string = (answer) => (options.host === "auto" ? renderUnknownHost(answer) : DIALECTS[options.host].render(answer, options.event));
   try {
+    if ("tooLarge" in input && options.event === "pre") {
+      // Not "guard unavailable": the guard would refuse a body this size too (its limit is 1 MiB), so the
+      // answer is the refusal it would give, whatever the failure mode.
+      return render({ kind: "deny", reason: `apie: the hook payload is larger than ${MAX_PAYLOAD_BYTES} bytes, too large to inspect` });
+    }
     const read = readPayload(options, input, env);
-    if ("unreadable" in read) return render(read.event === "post" ? { kind: "none" } : unguardable(read.unreadable, env.settings(env.processCwd), read.dialect, env));
+    if ("unreadable" in read) {
+      const { dialect } = read;
+      if (dialect !== undefined) render = (answer) => dialect.render(answer, read.event);
+      return render(read.event === "post" ? { kind: "none" } : unguardable(read.unreadable, env.settings(env.processCwd), dialect, env));
+    }
     const { dialect, call } = read;
     const event: HookEvent = options.event === "post" || call.event === "post" ? "post" : "pre";
     render = (answer) => dialect.render(answer, event);
@@ -122,7 +138,9 @@ function readPayload(options: HookOptions, input: HookInput, env: HookEnvironmen
   const parsed = dialect.schema.safeParse(payload);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    return unreadable(`the ${dialect.host} payload is invalid (${issue ? `${issue.path.join(".") || "payload"}: ${issue.message}` : "schema"})`, dialect);
+    // zod/mini carries no message locale (bundle size): the issue's code says what was expected.
+    const expected = issue?.code === "invalid_type" ? `: expected ${issue.expected}` : "";
+    return unreadable(`the ${dialect.host} payload is invalid (${issue ? `${issue.path.join(".") || "payload"}: ${issue.message}${expected}` : "schema"})`, dialect);
   }
   return { dialect, call: dialect.read(parsed.data) };
 }
@@ -171,7 +189,7 @@ async function decide(dialect: Dialect, call: HookCall, options: HookOptions, en
   const { link } = connected;
   let reply: LinkReply;
   try {
-    reply = await link.post("/v1/hooks/evaluate", body, FIRST_BUDGET_MS, env.signal);
+    reply = await link.post("/v1/hooks/evaluate", body, env.budgetMs ?? FIRST_BUDGET_MS, env.signal);
   } catch (error) {
     if (error instanceof LinkDown && error.aborted) return { kind: "deny", reason: "apie: the host cancelled the hook before the guard answered" };
     return unguardable(error instanceof Error ? error.message : String(error), env.settings(cwd), dialect, env);
@@ -323,7 +341,7 @@ async function recordOutcome(dialect: Dialect, call: HookCall, env: HookEnvironm
     ...(call.failure === undefined ? {} : { error: clip(call.failure).slice(0, 2_000) }),
   };
   try {
-    const reply = await connected.link.post("/v1/hooks/outcome", outcome, FIRST_BUDGET_MS, env.signal);
+    const reply = await connected.link.post("/v1/hooks/outcome", outcome, env.budgetMs ?? FIRST_BUDGET_MS, env.signal);
     if (reply.status !== 200) env.log(`apie hook: outcome not recorded: HTTP ${reply.status} ${JSON.stringify(reply.json)?.slice(0, 500)}`);
   } catch (error) {
     env.log(`apie hook: outcome not recorded: ${(error as Error).message}`);

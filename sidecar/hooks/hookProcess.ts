@@ -90,7 +90,9 @@ export async function hookMain(argv: readonly string[]): Promise<void> {
   const onInt = onSignal("SIGINT");
   process.on("SIGTERM", onTerm);
   process.on("SIGINT", onInt);
+  const budget = Number(process.env.APIE_HOOK_BUDGET_MS);
   const env: HookEnvironment = {
+    budgetMs: Number.isFinite(budget) && budget > 0 ? Math.min(budget, 60_000) : undefined,
     processCwd: process.cwd(),
     connect: (cwd) => {
       const found = locateSidecar(process.env, cwd);
