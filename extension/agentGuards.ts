@@ -85,7 +85,8 @@ export async function guardCodingAgents(extension: vscode.ExtensionContext, work
   for (const host of picked.hosts) {
     try {
       const result = await installHooks({ host, scope: scope.scope, workspace: workspace.uri.fsPath, launcher: existsSync(target.hookScript) ? target : undefined });
-      done.push(`${HOOK_HOST_INFO[host].displayName} → ${where(workspace, result.file)}${result.changed ? "" : " (already there)"}`);
+      const shared = HOST_HOOK_CONFIGS[host].sharedWith;
+      done.push(`${HOOK_HOST_INFO[host].displayName} → ${where(workspace, result.file)}${shared ? ` (shared with ${HOOK_HOST_INFO[shared].displayName})` : ""}${result.changed ? "" : " (already there)"}`);
       next.push(...result.needs.map((n) => `${HOOK_HOST_INFO[host].displayName}: ${n}`));
     } catch (error) {
       void vscode.window.showErrorMessage(`Apie: could not guard ${HOOK_HOST_INFO[host].displayName}: ${(error as Error).message}`);

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { parse } from "jsonc-parser";
 import { HOOK_HOSTS, type HookHost } from "../../../sidecar/hooks/hosts";
-import { HookConfigError, HOST_HOOK_CONFIGS, installHooks, planInstall, uninstallHooks } from "../../../sidecar/hooks/install";
+import { HookConfigError, hooksStatus, HOST_HOOK_CONFIGS, installHooks, planInstall, uninstallHooks } from "../../../sidecar/hooks/install";
 import { FORMATS } from "../../../sidecar/hooks/install/hostConfigs";
 import { EXISTING_FILES, FOREIGN_COMMAND } from "./installFixtures";
 
@@ -52,7 +52,7 @@ describe("apie hooks install / uninstall: each host's file edited in place", () 
           for (const event of config.events[kind]) {
             const found = ours(doc, event);
             assert.equal(found.length, 1, `${event}: ${JSON.stringify(doc.hooks[event])}`);
-            assert.match(commandOf(found[0]!), new RegExp(`apie-hook"? --host ${host} --event ${kind} --timeout 900\\b`));
+            assert.match(commandOf(found[0]!), new RegExp(`apie-hook"? --host ${config.commandHost} --event ${kind} --timeout 900\\b`));
           }
         }
         const second = await installHooks({ host, scope, workspace, home });
@@ -106,11 +106,25 @@ describe("apie hooks install / uninstall: each host's file edited in place", () 
     assert.deepEqual(cursor, { version: 1, hooks: { preToolUse: [{ type: "command", command: cmd("cursor", "pre"), timeout: 600, failClosed: true }], postToolUse: [{ type: "command", command: cmd("cursor", "post"), timeout: 600, failClosed: true }] } });
     const gemini = await file("gemini-cli");
     assert.deepEqual(gemini.hooks.BeforeTool, [{ matcher: ".*", hooks: [{ name: "apie", type: "command", command: cmd("gemini-cli", "pre"), timeout: 600_000 }] }]);
+    // VS Code's agent reads the same ~/.copilot/hooks/apie.json: one shared entry, Copilot's format.
     const vscode = await file("vscode");
-    assert.equal(vscode.version, undefined);
-    assert.deepEqual(vscode.hooks.PreToolUse, [{ type: "command", command: cmd("vscode", "pre"), windows: "echo {}", timeout: 600 }]);
-    // VS Code's and Copilot CLI's files sit side by side in ~/.copilot/hooks; each host's install leaves the other's alone.
-    assert.notEqual(planInstall("vscode", "user", { workspace, home }).file, planInstall("copilot-cli", "user", { workspace, home }).file);
+    assert.deepEqual(vscode, copilot);
+    assert.equal(planInstall("vscode", "user", { workspace, home }).file, path.join(home, ".copilot/hooks/apie.json"));
+    assert.equal(planInstall("copilot-cli", "workspace", { workspace, home }).file, path.join(workspace, ".github/hooks/apie.json"));
+  });
+
+  it("VS Code's agent and Copilot CLI share one entry (both read ~/.copilot/hooks): installing both never doubles a hook; removing either removes it", async () => {
+    await installHooks({ host: "vscode", workspace, home });
+    const second = await installHooks({ host: "copilot-cli", workspace, home });
+    assert.equal(second.changed, false);
+    const doc = JSON.parse(readFileSync(second.file, "utf8")) as Json;
+    assert.equal(ours(doc, "PreToolUse").length, 1);
+    assert.equal(ours(doc, "PostToolUse").length, 1);
+    const status = await hooksStatus({ workspace, home, env: {} });
+    assert.deepEqual(status.hosts.filter((h) => h.installed).map((h) => h.host), ["vscode", "copilot-cli"]);
+    const removed = await uninstallHooks({ host: "vscode", workspace, home });
+    assert.equal(removed.deleted, true);
+    assert.equal((await hooksStatus({ workspace, home, env: {} })).hosts.some((h) => h.installed), false);
   });
 
   it("a new timeout rewrites our entry in place, once; duplicates of ours are folded into one", async () => {

@@ -7,10 +7,11 @@ import type { HookHost } from "../../../sidecar/hooks/hosts";
  */
 export const EXISTING_FILES: Readonly<Record<HookHost, string>> = {
   vscode: `{
-  // my own VS Code hooks
+  // my own hooks, for VS Code and Copilot CLI
+  "version": 1,
   "hooks": {
     "PreToolUse": [
-      { "type": "command", "command": "./scripts/lint-check.sh", "timeout": 10 } // keep me
+      { "type": "command", "bash": "./scripts/lint-check.sh", "timeoutSec": 10 } // keep me
     ]
   }
 }

@@ -76,7 +76,7 @@ describe("hook launcher ~/.apie/bin/apie-hook and the commands host configs run"
         await writeLauncher({ node: process.execPath, hookScript }, home);
         const present = sh(command, home);
         assert.equal(present.code, 0, present.stderr);
-        assert.deepEqual(JSON.parse(present.stdout).argv, ["--host", host, "--event", "pre", "--timeout", "900"]);
+        assert.deepEqual(JSON.parse(present.stdout).argv, ["--host", HOST_HOOK_CONFIGS[host].commandHost, "--event", "pre", "--timeout", "900"]);
       });
     }
 
