@@ -1,6 +1,6 @@
 import * as z from "zod/mini";
 import { nestingBeyond } from "../protocol/nesting";
-import { clip, type Dialect, type HookAnswer, type HookCall, type HookEvent } from "./dialect";
+import { clip, once, type Dialect, type HookAnswer, type HookCall, type HookEvent } from "./dialect";
 import { DIALECTS, renderUnknownHost, sniffDialect } from "./dialects";
 import type { HookSettings } from "./hookSettings";
 import { LinkDown, type GuardLink, type LinkReply } from "./hookHttp";
@@ -135,12 +135,12 @@ function readPayload(options: HookOptions, input: HookInput, env: HookEnvironmen
     env.log(`apie hook: --host ${options.host} but the payload is ${sniffed.host}'s; answering as ${sniffed.host}`);
     dialect = sniffed;
   }
-  const parsed = dialect.schema.safeParse(payload);
+  const parsed = dialect.schema().safeParse(payload);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    // zod/mini carries no message locale (bundle size): the issue's code says what was expected.
-    const expected = issue?.code === "invalid_type" ? `: expected ${issue.expected}` : "";
-    return unreadable(`the ${dialect.host} payload is invalid (${issue ? `${issue.path.join(".") || "payload"}: ${issue.message}${expected}` : "schema"})`, dialect);
+    // zod/mini carries no message locale (bundle size): a type error is worded from its issue's fields.
+    const what = issue === undefined ? "invalid" : issue.code === "invalid_type" ? `expected ${issue.expected}` : issue.message;
+    return unreadable(`the ${dialect.host} payload is invalid (${issue?.path.join(".") || "payload"}: ${what})`, dialect);
   }
   return { dialect, call: dialect.read(parsed.data) };
 }
@@ -163,20 +163,21 @@ function unguardable(why: string, settings: HookSettings, dialect: Dialect | und
 
 // ---------------------------------------------------------------------------------------------- decide
 
-const Matched = z.looseObject({ key: z.optional(z.string()), decision: z.optional(z.string()), reason: z.optional(z.string()) });
-const DecisionReply = z.looseObject({
+const DecisionReply = once(() =>
+  z.looseObject({
   decision_id: z.optional(z.nullable(z.string())),
   enforcement_action: z.enum(["proceed", "warn", "block", "wait_for_approval"]),
   effective_decision: z.optional(z.string()),
   reason: z.string(),
   annotation: z.optional(z.nullable(z.string())),
-  matched_guardrails: z.optional(z.array(Matched)),
+  matched_guardrails: z.optional(z.array(z.looseObject({ key: z.optional(z.string()), decision: z.optional(z.string()), reason: z.optional(z.string()) }))),
   approval_request: z.optional(z.nullable(z.looseObject({ id: z.string(), status: z.string() }))),
   hook: z.optional(z.looseObject({ ask: z.optional(z.boolean()) })),
-});
-type Decision = z.infer<typeof DecisionReply>;
+}),
+);
+type Decision = z.infer<ReturnType<typeof DecisionReply>>;
 
-const ErrorReply = z.looseObject({ error: z.looseObject({ code: z.optional(z.string()), message: z.string() }) });
+const ErrorReply = once(() => z.looseObject({ error: z.looseObject({ code: z.optional(z.string()), message: z.string() }) }));
 
 async function decide(dialect: Dialect, call: HookCall, options: HookOptions, env: HookEnvironment, started: number): Promise<HookAnswer> {
   const body = guardBody(dialect, call, env.processCwd);
@@ -233,7 +234,7 @@ function keysOf(decision: Decision, level: string): string {
 /** The decision in a sidecar reply, or why it refused — an error answered is a refusal, never an allow. */
 function decisionOf(reply: LinkReply): { ok: true; decision: Decision } | { ok: false; refused: string } {
   if (reply.status === 200) {
-    const parsed = DecisionReply.safeParse(reply.json);
+    const parsed = DecisionReply().safeParse(reply.json);
     if (parsed.success) return { ok: true, decision: parsed.data };
     return { ok: false, refused: "apie: the sidecar's answer is not a guard decision; refusing the call" };
   }
@@ -241,7 +242,7 @@ function decisionOf(reply: LinkReply): { ok: true; decision: Decision } | { ok: 
 }
 
 function refusalOf(reply: LinkReply): string {
-  const error = ErrorReply.safeParse(reply.json);
+  const error = ErrorReply().safeParse(reply.json);
   const message = error.success ? `${error.data.error.message}${error.data.error.code ? ` (${error.data.error.code})` : ""}` : `HTTP ${reply.status}`;
   return `apie: the guard refused the request: ${clip(message)}`;
 }
@@ -252,10 +253,12 @@ function timeoutMs(dialect: Dialect, options: HookOptions): number {
   return totalMs > 2 * DEADLINE_MARGIN_MS ? totalMs - DEADLINE_MARGIN_MS : totalMs / 2;
 }
 
-const ApprovalWaitReply = z.looseObject({
-  status: z.string(),
-  approval: z.optional(z.looseObject({ resolution_reason: z.optional(z.nullable(z.string())), resolved_by: z.optional(z.nullable(z.string())) })),
-});
+const ApprovalWaitReply = once(() =>
+  z.looseObject({
+    status: z.string(),
+    approval: z.optional(z.looseObject({ resolution_reason: z.optional(z.nullable(z.string())), resolved_by: z.optional(z.nullable(z.string())) })),
+  }),
+);
 
 async function awaitApproval(
   link: GuardLink,
@@ -294,7 +297,7 @@ async function awaitApproval(
       return { kind: "deny", reason: `apie: lost the sidecar while waiting for approval ${approvalId} (${(error as Error).message}); refusing the call` };
     }
     if (reply.status !== 200) return { kind: "deny", reason: refusalOf(reply) };
-    const waited = ApprovalWaitReply.safeParse(reply.json);
+    const waited = ApprovalWaitReply().safeParse(reply.json);
     if (!waited.success) return { kind: "deny", reason: "apie: the sidecar's approval answer is unreadable; refusing the call" };
     const { status, approval } = waited.data;
     if (status === "timeout" || status === "pending") continue;

@@ -21,7 +21,7 @@ describe("hooks: payloads that cannot be guarded → the safe answer", () => {
     ["truncated", claude.slice(0, claude.length / 2), "the hook payload is not JSON (garbled or truncated)"],
     ["empty", "", "the hook payload is empty"],
     ["not an object", "[1,2,3]", "the hook payload is not a JSON object"],
-    ["wrong field types", JSON.stringify({ ...DOCUMENTED["claude-code"], tool_name: 42 }), "the claude-code payload is invalid (tool_name: Invalid input: expected string)"],
+    ["wrong field types", JSON.stringify({ ...DOCUMENTED["claude-code"], tool_name: 42 }), "the claude-code payload is invalid (tool_name: expected string)"],
   ];
   for (const [what, text, why] of unreadable) {
     it(`${what}: fail_closed → deny; fail_open → no opinion with a warning; nothing is sent`, async () => {

@@ -10,7 +10,7 @@ import { COPILOT_PASCAL, DOCUMENTED } from "./payloads";
 
 function bodyOf(host: HookHost, payload: Record<string, unknown>, processCwd = "/proc/cwd") {
   const dialect = DIALECTS[host];
-  const parsed = dialect.schema.safeParse(payload);
+  const parsed = dialect.schema().safeParse(payload);
   assert.ok(parsed.success, JSON.stringify(parsed.error?.issues));
   return guardBody(dialect, dialect.read(parsed.data), processCwd);
 }
