@@ -72,7 +72,7 @@ describe("apie hooks status", () => {
     assert.ok(cursor.needs.some((n) => n.includes("/home/someone/.apie/bin/apie-hook")));
   });
 
-  it("settings that stop a host running hooks: Codex [features] hooks = false, VS Code chat.useHooks false, Claude disableAllHooks", async () => {
+  it("settings that stop a host running hooks: Codex [features] hooks = false, VS Code chat.useHooks false, Claude and Copilot disableAllHooks, Gemini hooksConfig", async () => {
     mkdirSync(path.join(home, ".codex"));
     writeFileSync(path.join(home, ".codex/config.toml"), `model = "o3"\n\n[features]\n# off for now\nhooks = false\n`);
     mkdirSync(path.join(workspace, ".vscode"));
@@ -82,6 +82,12 @@ describe("apie hooks status", () => {
     assert.ok((await hostOf("codex")).needs.some((n) => n.includes("hooks = false")));
     assert.ok((await hostOf("vscode")).needs.some((n) => n.includes("chat.useHooks")));
     assert.ok((await hostOf("claude-code")).needs.some((n) => n.includes("disableAllHooks")));
+    mkdirSync(path.join(home, ".gemini"));
+    writeFileSync(path.join(home, ".gemini/settings.json"), `{ "hooksConfig": { "disabled": ["apie"] } }`);
+    assert.ok((await hostOf("gemini-cli")).needs.some((n) => n.includes("skips Apie's hooks")));
+    mkdirSync(path.join(workspace, ".github/copilot"), { recursive: true });
+    writeFileSync(path.join(workspace, ".github/copilot/settings.json"), `{ "disableAllHooks": true }`);
+    assert.ok((await hostOf("copilot-cli")).needs.some((n) => n.includes("Copilot CLI runs no hooks")));
   });
 
   it("Codex config.toml scan: only [features] hooks/codex_hooks = false count", () => {
