@@ -175,12 +175,15 @@ export interface FormatSpec {
 const STATUS_MESSAGE = "apie: checking policy";
 
 export const FORMATS: Readonly<Record<ConfigFormat, FormatSpec>> = {
-  // Copilot: `version: 1`, `bash` / `powershell`, `timeoutSec` (VS Code maps Copilot files to its own format).
+  // Copilot: `version: 1`, `bash` / `powershell`, `timeoutSec`. `timeout` too, with the same value: Copilot CLI
+  // reads it as an alias of `timeoutSec`, and it is VS Code's own property — VS Code "maps Copilot command
+  // property names" (HOOKS.md §1.3) but does not document `timeoutSec` among them, and a hook cut at VS Code's
+  // 30 s default would end every approval wait in VS Code's fail-open timeout path.
   // Windows has no POSIX launcher: `powershell` answers "no opinion", so a file that reaches Windows does no harm.
   copilot: {
     newFile: { version: 1 },
     matcher: undefined,
-    handler: ({ command, timeoutSeconds }) => ({ type: "command", bash: command, powershell: "Write-Output '{}'", timeoutSec: timeoutSeconds }),
+    handler: ({ command, timeoutSeconds }) => ({ type: "command", bash: command, powershell: "Write-Output '{}'", timeoutSec: timeoutSeconds, timeout: timeoutSeconds }),
     commandFields: ["bash", "command"],
     timeout: { field: "timeoutSec", unit: "s" },
   },

@@ -90,7 +90,7 @@ describe("apie hooks install / uninstall: each host's file edited in place", () 
     });
   }
 
-  it("writes each host's own fields: Claude/Codex statusMessage, Copilot bash+powershell+timeoutSec, Cursor failClosed, Gemini milliseconds, VS Code native", async () => {
+  it("writes each host's own fields: Claude/Codex statusMessage, Copilot bash+powershell+timeoutSec (and timeout, VS Code's name), Cursor failClosed, Gemini milliseconds, VS Code native", async () => {
     const file = async (host: HookHost) => JSON.parse(readFileSync((await installHooks({ host, scope: "user", workspace, home, timeoutSeconds: 600 })).file, "utf8")) as Json;
     const launcher = path.join(home, ".apie/bin/apie-hook");
     const cmd = (host: string, event: string) => `${launcher} --host ${host} --event ${event} --timeout 600`;
@@ -101,7 +101,7 @@ describe("apie hooks install / uninstall: each host's file edited in place", () 
     assert.deepEqual(codex.hooks.PostToolUse, [{ matcher: "*", hooks: [{ type: "command", command: cmd("codex", "post"), timeout: 600, statusMessage: "apie: checking policy" }] }]);
     const copilot = await file("copilot-cli");
     assert.equal(copilot.version, 1);
-    assert.deepEqual(copilot.hooks.PreToolUse, [{ type: "command", bash: cmd("copilot-cli", "pre"), powershell: "Write-Output '{}'", timeoutSec: 600 }]);
+    assert.deepEqual(copilot.hooks.PreToolUse, [{ type: "command", bash: cmd("copilot-cli", "pre"), powershell: "Write-Output '{}'", timeoutSec: 600, timeout: 600 }]);
     const cursor = await file("cursor");
     assert.deepEqual(cursor, { version: 1, hooks: { preToolUse: [{ type: "command", command: cmd("cursor", "pre"), timeout: 600, failClosed: true }], postToolUse: [{ type: "command", command: cmd("cursor", "post"), timeout: 600, failClosed: true }] } });
     const gemini = await file("gemini-cli");
