@@ -133,6 +133,8 @@ export async function hookMain(argv: readonly string[]): Promise<void> {
     log(`apie hook: ${String(error)}`);
     answer = options.host === "codex" ? "" : "{}";
   }
+  // A host that stopped listening (EPIPE) gets no answer, and no crash either.
+  process.stdout.on("error", () => undefined);
   await new Promise<void>((resolve) => process.stdout.write(answer === "" ? "" : `${answer}\n`, () => resolve()));
   process.off("SIGTERM", onTerm);
   process.off("SIGINT", onInt);
