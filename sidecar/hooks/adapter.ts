@@ -54,6 +54,7 @@ export const FIRST_BUDGET_MS = 300;
 const LATER_BUDGET_MS = 2_000;
 /** What the hook keeps back from the host's timeout: VS Code SIGKILLs 5 s after its SIGTERM (HOOKS.md §8.1). */
 export const DEADLINE_MARGIN_MS = 5_000;
+const MIN_WAIT_MS = 1_000;
 
 export interface HookOptions {
   host: HookHost | "auto";
@@ -254,10 +255,13 @@ function refusalOf(reply: LinkReply): string {
   return `apie: the guard refused the request: ${clip(message)}`;
 }
 
-/** The hook's own deadline, from its start: the host's timeout minus the margin (half of a timeout ≤ 10 s). */
+/**
+ * The hook's own deadline, from its start: the host's timeout minus DEADLINE_MARGIN_MS, at least
+ * MIN_WAIT_MS (a timeout under 6 s leaves no room for the full margin; installers write 900 s).
+ */
 function timeoutMs(dialect: Dialect, options: HookOptions): number {
   const totalMs = (options.timeoutS ?? dialect.defaultTimeoutS) * 1000;
-  return totalMs > 2 * DEADLINE_MARGIN_MS ? totalMs - DEADLINE_MARGIN_MS : totalMs / 2;
+  return Math.max(MIN_WAIT_MS, totalMs - DEADLINE_MARGIN_MS);
 }
 
 const ApprovalWaitReply = once(() =>
