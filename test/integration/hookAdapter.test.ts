@@ -184,13 +184,20 @@ describe("apie hook (dist/hook.js) against a real sidecar", function () {
     assert.equal(failure.metadata.decision_id, decisionOf("npm run lint"));
     assert.equal(failure.error.message, "exit code 1");
 
+    // A restart between a call's pre and post hooks: the outcome still finds its decision (in the log).
+    const across = claude("Bash", { command: "npm run e2e" });
+    await hook(["--host", "claude-code"], across);
     await pool.stopAll();
     sidecar = await pool.start();
+    await hook(["--host", "claude-code", "--event", "post"], { ...across, hook_event_name: "PostToolUse" });
     assert.equal((await hook(["--host", "claude-code"], claude("Bash", { command: "ls" }))).stdout, "{}\n");
     await waitFor(() => records(workspace).some((r) => r.kind === "decision" && r.data.request.arguments?.command === "ls"));
     const after = records(workspace);
     assert.equal(after.filter((r) => r.kind === "session.started").length, 1, "one session across the restart");
     assert.equal(after.filter((r) => r.kind === "run.started").length, 1);
+    const linked = after.filter((r) => r.kind === "event").at(-1)!.data.event;
+    assert.equal(linked.metadata.hook.tool_use_id, across.tool_use_id);
+    assert.equal(linked.metadata.decision_id, after.find((r) => r.kind === "decision" && r.data.request.arguments?.command === "npm run e2e")!.data.decision.decision_id);
   });
 
   it("Codex: a patch is judged as files, no opinion is an empty stdout; `apie hook` in dist/cli.js answers the same", async () => {
