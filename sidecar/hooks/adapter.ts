@@ -196,7 +196,10 @@ async function decide(dialect: Dialect, call: HookCall, options: HookOptions, en
   const { link } = connected;
   let reply: LinkReply;
   try {
-    reply = await link.post("/v1/hooks/evaluate", body, env.budgetMs ?? FIRST_BUDGET_MS, env.signal);
+    // deadline_at: a decision the sidecar makes after the hook gave up (and applied its failure mode) is
+    // journaled as late, and a late require_approval opens no approval that nobody would wait for.
+    const budget = env.budgetMs ?? FIRST_BUDGET_MS;
+    reply = await link.post("/v1/hooks/evaluate", { ...body, deadline_at: env.now() + budget }, budget, env.signal);
   } catch (error) {
     if (error instanceof LinkDown && error.aborted) return { kind: "deny", reason: "apie: the host cancelled the hook before the guard answered" };
     return unguardable(error instanceof Error ? error.message : String(error), env.settings(cwd), dialect, env);
@@ -322,7 +325,7 @@ async function awaitApproval(
 async function redeem(link: GuardLink, body: HookGuardBody, approvalId: string, env: HookEnvironment): Promise<HookAnswer> {
   let reply: LinkReply;
   try {
-    reply = await link.post("/v1/hooks/evaluate", { ...body, approval_id: approvalId }, LATER_BUDGET_MS, env.signal);
+    reply = await link.post("/v1/hooks/evaluate", { ...body, approval_id: approvalId, deadline_at: env.now() + LATER_BUDGET_MS }, LATER_BUDGET_MS, env.signal);
   } catch (error) {
     return { kind: "deny", reason: `apie: approval ${approvalId} was approved but could not be redeemed (${(error as Error).message}); retry` };
   }

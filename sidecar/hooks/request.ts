@@ -25,6 +25,8 @@ export interface HookGuardBody {
   arguments?: unknown;
   metadata: { cwd: string; hook: HookRef };
   approval_id?: string;
+  /** When the hook stops waiting for this answer (epoch ms; EvaluateBodySchema.deadline_at). */
+  deadline_at?: number;
 }
 
 /** Which host session and call a request belongs to (POST /v1/hooks/evaluate and /v1/hooks/outcome). */

@@ -232,6 +232,10 @@ describe("apie hook (dist/hook.js) against a real sidecar", function () {
     } finally {
       sidecar.child.kill("SIGCONT");
     }
+    // Resumed, the sidecar decides the request it had accepted — after the hook gave up: journaled as late.
+    await waitFor(() => records(workspace).some((r) => r.kind === "decision" && r.data.request.arguments?.command === "npm test"));
+    const late = records(workspace).find((r) => r.kind === "decision" && r.data.request.arguments?.command === "npm test")!;
+    assert.ok(late.data.late?.caller_gave_up_at, JSON.stringify(late.data));
   });
 
   it("an error the sidecar answers is a deny, never an allow (a body over its 1 MiB limit)", async () => {
