@@ -27,7 +27,8 @@ import { guardBody, type HookGuardBody } from "./request";
  *   ("approval timed out"); the host cancelling the hook (SIGTERM/SIGINT) → cancelled, deny.
  * - the sidecar answered an error (any status, JSON error body or not) → deny with its message: an error is
  *   an answer, never "guard unavailable", never an allow;
- * - no sidecar answered within FIRST_BUDGET_MS (none found, down, stopped) → the policy's hooks.failureMode:
+ * - no sidecar alive within FIRST_BUDGET_MS (none found, down, stopped), or none answering within
+ *   ANSWER_BUDGET_MS after it was → the policy's hooks.failureMode:
  *   fail_open → no opinion + warning; fail_closed → deny ("apie guard unavailable"), or `ask` where the host
  *   has a prompt and hooks.approvals is "host".
  *
@@ -37,19 +38,28 @@ import { guardBody, type HookGuardBody } from "./request";
  * - not JSON, truncated, or of no known shape → like a guard that cannot answer: fail_closed → deny,
  *   fail_open → no opinion + warning, using the policy found from the hook's own working directory. Under
  *   `--host auto` with no shape recognised, a deny carries every host's deny fields (dialects.ts);
- * - arguments nested past MAX_NESTING_DEPTH → deny (the guard's own rule for too-deep requests).
+ * - arguments nested past MAX_NESTING_DEPTH → deny (the guard's own rule for too-deep requests); a guard
+ *   request over the sidecar's 1 MiB body limit → deny (what its 413 would say).
  * The post-tool-use event always answers no opinion: it records, it never decides.
  */
 
 export const MAX_PAYLOAD_BYTES = 8 * 1024 * 1024;
 /** The sidecar's MAX_NESTING_DEPTH (protocol/v1.ts; held equal by test/unit/hooks/request.test.ts). */
 export const HOOK_MAX_NESTING_DEPTH = 64;
+/** The sidecar's MAX_BODY_BYTES (protocol/v1.ts; held equal by the same test). */
+export const HOOK_MAX_BODY_BYTES = 1024 * 1024;
 /**
- * How long the first request may take before the sidecar counts as unavailable (issue 12: 300 ms): a
- * stopped sidecar (SIGSTOP: the kernel still accepts the connection) must not make the hook wait. A machine
- * too slow for that can raise it with APIE_HOOK_BUDGET_MS (main.ts).
+ * How long the sidecar may take to show it is alive before it counts as unavailable (issue 12: decided
+ * within 300 ms): connection refused at once when it is down; a stopped one (SIGSTOP: the kernel still
+ * accepts the connection) never sends its `100 Continue` (hookHttp.ts). A machine too slow for that can
+ * raise it with APIE_HOOK_BUDGET_MS (hookProcess.ts).
  */
 export const FIRST_BUDGET_MS = 300;
+/**
+ * How long a sidecar that has shown it is alive may take to answer (a block is answered once its record is
+ * synced; a loaded machine schedules the sidecar late) — bounded by the hook's own deadline.
+ */
+export const ANSWER_BUDGET_MS = 10_000;
 /** Budget of requests after the first (redeeming a grant, cancelling): the sidecar has proven alive. */
 const LATER_BUDGET_MS = 2_000;
 /** What the hook keeps back from the host's timeout: VS Code SIGKILLs 5 s after its SIGTERM (HOOKS.md §8.1). */
@@ -191,6 +201,10 @@ async function decide(dialect: Dialect, call: HookCall, options: HookOptions, en
   if (nestingBeyond(body.arguments, HOOK_MAX_NESTING_DEPTH - 1) !== undefined) {
     return { kind: "deny", reason: `apie: the ${call.toolName} input is nested deeper than ${HOOK_MAX_NESTING_DEPTH} levels, too deep to inspect` };
   }
+  if (Buffer.byteLength(JSON.stringify(body)) > HOOK_MAX_BODY_BYTES) {
+    // The sidecar refuses such a body (413), which is a deny: said here, without sending a megabyte first.
+    return { kind: "deny", reason: `apie: the ${call.toolName} input is larger than the guard's ${HOOK_MAX_BODY_BYTES}-byte limit, too large to inspect` };
+  }
   const connected = env.connect(cwd);
   if (!connected.ok) return unguardable(connected.why, env.settings(cwd), dialect, env);
   const { link } = connected;
@@ -198,8 +212,8 @@ async function decide(dialect: Dialect, call: HookCall, options: HookOptions, en
   try {
     // deadline_at: a decision the sidecar makes after the hook gave up (and applied its failure mode) is
     // journaled as late, and a late require_approval opens no approval that nobody would wait for.
-    const budget = env.budgetMs ?? FIRST_BUDGET_MS;
-    reply = await link.post("/v1/hooks/evaluate", { ...body, deadline_at: env.now() + budget }, budget, env.signal);
+    const budget = Math.min(ANSWER_BUDGET_MS, timeoutMs(dialect, options));
+    reply = await link.post("/v1/hooks/evaluate", { ...body, deadline_at: env.now() + budget }, budget, env.signal, env.budgetMs ?? FIRST_BUDGET_MS);
   } catch (error) {
     if (error instanceof LinkDown && error.aborted) return { kind: "deny", reason: "apie: the host cancelled the hook before the guard answered" };
     return unguardable(error instanceof Error ? error.message : String(error), env.settings(cwd), dialect, env);
@@ -358,7 +372,7 @@ async function recordOutcome(dialect: Dialect, call: HookCall, env: HookEnvironm
     ...(call.failure === undefined ? {} : { error: clip(call.failure).slice(0, 2_000) }),
   };
   try {
-    const reply = await connected.link.post("/v1/hooks/outcome", outcome, env.budgetMs ?? FIRST_BUDGET_MS, env.signal);
+    const reply = await connected.link.post("/v1/hooks/outcome", outcome, LATER_BUDGET_MS, env.signal, env.budgetMs ?? FIRST_BUDGET_MS);
     if (reply.status !== 200) env.log(`apie hook: outcome not recorded: HTTP ${reply.status} ${JSON.stringify(reply.json)?.slice(0, 500)}`);
   } catch (error) {
     env.log(`apie hook: outcome not recorded: ${(error as Error).message}`);

@@ -3,6 +3,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { homedir, tmpdir } from "node:os";
 import path from "node:path";
+import { close, startStandIn } from "../support/standInServer";
 import { call } from "./sidecarHttp";
 import { CLI, sidecarPool, waitFor, type SidecarUnderTest } from "./sidecarProcess";
 
@@ -232,14 +233,33 @@ describe("apie hook (dist/hook.js) against a real sidecar", function () {
     } finally {
       sidecar.child.kill("SIGCONT");
     }
-    // Resumed, the sidecar decides the request it had accepted — after the hook gave up: journaled as late.
-    await waitFor(() => records(workspace).some((r) => r.kind === "decision" && r.data.request.arguments?.command === "npm test"));
-    const late = records(workspace).find((r) => r.kind === "decision" && r.data.request.arguments?.command === "npm test")!;
-    assert.ok(late.data.late?.caller_gave_up_at, JSON.stringify(late.data));
+    // The body was never sent (no 100 Continue came): resumed, the sidecar has no call to decide.
+    assert.equal((await hook(["--host", "claude-code"], claude("Bash", { command: "ls" }))).stdout, "{}\n");
+    assert.ok(!records(workspace).some((r) => r.kind === "decision" && r.data.request.arguments?.command === "npm test"));
   });
 
-  it("an error the sidecar answers is a deny, never an allow (a body over its 1 MiB limit)", async () => {
-    const result = await hook(["--host", "claude-code"], claude("Write", { file_path: path.join(workspace, "big.txt"), content: "x".repeat(2 * 1024 * 1024) }));
-    assert.match(deny(result.stdout), /^apie: the guard refused the request: /);
+  it("a sidecar that shows it is alive (100 Continue) but decides slowly is waited for, not taken for down", async () => {
+    // Stand-in: node:http sends the 100 Continue itself; the decision comes three alive-budgets later.
+    const { server, baseUrl } = await startStandIn((res) =>
+      setTimeout(() => {
+        res.writeHead(200, { "content-type": "application/json" });
+        res.end(JSON.stringify({ enforcement_action: "block", effective_decision: "block", reason: "slow but sure", matched_guardrails: [{ key: "stand-in", decision: "block" }], approval_request: null }));
+      }, 900),
+    );
+    try {
+      const env = { APIE_BASE_URL: baseUrl, APIE_API_KEY: "k", APIE_HOOK_BUDGET_MS: "" };
+      const result = await hook(["--host", "claude-code"], claude("Bash", { command: "ls" }), env);
+      assert.equal(deny(result.stdout), "apie: blocked [stand-in] — slow but sure");
+    } finally {
+      await close(server);
+    }
+  });
+
+  it("an error the sidecar answers is a deny, never an allow; a body over its 1 MiB limit is denied without sending it", async () => {
+    const big = await hook(["--host", "claude-code"], claude("Write", { file_path: path.join(workspace, "big.txt"), content: "x".repeat(2 * 1024 * 1024) }));
+    assert.equal(deny(big.stdout), "apie: the Write input is larger than the guard's 1048576-byte limit, too large to inspect");
+    // A refusal the sidecar itself answers: a session id longer than its limit (500 characters).
+    const refused = await hook(["--host", "claude-code"], { ...claude("Bash", { command: "ls" }), session_id: "s".repeat(600) });
+    assert.match(deny(refused.stdout), /^apie: the guard refused the request: metadata\.hook\.session_id: .*\(invalid_request\)$/);
   });
 });

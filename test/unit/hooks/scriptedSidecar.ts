@@ -48,9 +48,10 @@ export function scriptedEnvironment(script: Script, settings: Partial<HookSettin
   const logs: string[] = [];
   let clock = 1_000_000;
   const controller = new AbortController();
-  const answer = async (method: "GET" | "POST", path: string, body: unknown, budgetMs: number): Promise<LinkReply> => {
+  const answer = async (method: "GET" | "POST", path: string, body: unknown, budgetMs: number, aliveMs?: number): Promise<LinkReply> => {
     requests.push({ method, path, body });
-    if (script.down) throw new LinkDown(`no answer within ${budgetMs} ms`);
+    // As httpLink: a stopped sidecar never shows it is alive, so the alive budget is what runs out.
+    if (script.down) throw new LinkDown(`no answer within ${aliveMs ?? budgetMs} ms`);
     if (script.reply) return script.reply;
     if (path === "/v1/hooks/evaluate") {
       const redeem = (body as { approval_id?: string }).approval_id !== undefined;
@@ -68,7 +69,7 @@ export function scriptedEnvironment(script: Script, settings: Partial<HookSettin
     return { status: 404, json: { error: { code: "not_found", message: `no route ${method} ${path}` } } };
   };
   const link: GuardLink = {
-    post: (path, body, budgetMs) => answer("POST", path, body, budgetMs),
+    post: (path, body, budgetMs, _signal, aliveMs) => answer("POST", path, body, budgetMs, aliveMs),
     get: (path, budgetMs) => answer("GET", path, undefined, budgetMs),
   };
   const env: HookEnvironment = {
