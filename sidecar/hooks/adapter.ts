@@ -269,7 +269,9 @@ function decisionOf(reply: LinkReply): { ok: true; decision: Decision } | { ok: 
 function refusalOf(reply: LinkReply): string {
   const error = ErrorReply().safeParse(reply.json);
   const message = error.success ? `${error.data.error.message}${error.data.error.code ? ` (${error.data.error.code})` : ""}` : `HTTP ${reply.status}`;
-  return `apie: the guard refused the request: ${clip(message)}`;
+  // A sidecar from before the hook routes (an older extension still running) refuses every hook call.
+  const older = reply.status === 404 && error.success && error.data.error.code === "not_found" ? "; the running sidecar is older than this hook: restart it (or the editor)" : "";
+  return `apie: the guard refused the request: ${clip(message)}${older}`;
 }
 
 /**

@@ -92,6 +92,11 @@ describe("hooks: the host is chosen by --host and checked against the payload", 
     assert.equal(out, JSON.stringify({ hookSpecificOutput: { hookEventName: "PreToolUse", permissionDecision: "allow", permissionDecisionReason: "apie: allowed by tests-ok" } }));
   });
 
+  it("a sidecar without the hook routes (older than the hook) → deny, saying to restart it", async () => {
+    const { out } = await run(claude, {}, { reply: { status: 404, json: { error: { code: "not_found", message: "no route POST /v1/hooks/evaluate" } } } });
+    assert.equal(out, claudeDeny("apie: the guard refused the request: no route POST /v1/hooks/evaluate (not_found); the running sidecar is older than this hook: restart it (or the editor)"));
+  });
+
   it("an approved grant that cannot be redeemed → deny", async () => {
     const approval = { enforcement_action: "wait_for_approval", effective_decision: "require_approval", reason: "r", approval_request: { id: "apr_9", status: "pending" } };
     const { out } = await run(claude, {}, { decision: approval, approval: "approved", redeemed: { enforcement_action: "block", reason: "grant already used" } });
