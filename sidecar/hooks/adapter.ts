@@ -76,6 +76,11 @@ export interface HookOptions {
 export interface HookEnvironment {
   /** The first request's budget; FIRST_BUDGET_MS unless configured. */
   budgetMs?: number;
+  /**
+   * When the host started the hook (epoch ms): the hook's deadline counts from there, as the host's timeout
+   * does, stdin time included. Default: when runHook is called.
+   */
+  startedAt?: number;
   /** The hook's own working directory (what a payload without `cwd` is relative to). */
   processCwd: string;
   /** The sidecar serving `cwd`, or why there is none. */
@@ -93,7 +98,7 @@ export type HookInput = { text: string } | { tooLarge: number };
 
 /** Runs one hook; always resolves to the exact stdout text. */
 export async function runHook(options: HookOptions, input: HookInput, env: HookEnvironment): Promise<string> {
-  const started = env.now();
+  const started = env.startedAt ?? env.now();
   let render: (answer: HookAnswer) => string = (answer) => (options.host === "auto" ? renderUnknownHost(answer) : DIALECTS[options.host].render(answer, options.event));
   try {
     if ("tooLarge" in input && options.event === "pre") {
@@ -212,7 +217,7 @@ async function decide(dialect: Dialect, call: HookCall, options: HookOptions, en
   try {
     // deadline_at: a decision the sidecar makes after the hook gave up (and applied its failure mode) is
     // journaled as late, and a late require_approval opens no approval that nobody would wait for.
-    const budget = Math.min(ANSWER_BUDGET_MS, timeoutMs(dialect, options));
+    const budget = Math.max(1, Math.min(ANSWER_BUDGET_MS, started + timeoutMs(dialect, options) - env.now()));
     reply = await link.post("/v1/hooks/evaluate", { ...body, deadline_at: env.now() + budget }, budget, env.signal, env.budgetMs ?? FIRST_BUDGET_MS);
   } catch (error) {
     if (error instanceof LinkDown && error.aborted) return { kind: "deny", reason: "apie: the host cancelled the hook before the guard answered" };

@@ -110,6 +110,8 @@ export async function hookMain(argv: readonly string[]): Promise<void> {
   process.on("SIGINT", onInt);
   const budget = Number(process.env.APIE_HOOK_BUDGET_MS);
   const env: HookEnvironment = {
+    // The process's own start: the host's timeout started when it spawned us.
+    startedAt: Math.floor(performance.timeOrigin),
     budgetMs: Number.isFinite(budget) && budget > 0 ? Math.min(budget, 60_000) : undefined,
     processCwd: process.cwd(),
     connect: (cwd) => {

@@ -97,6 +97,15 @@ describe("hooks: the host is chosen by --host and checked against the payload", 
     assert.equal(out, claudeDeny("apie: the guard refused the request: no route POST /v1/hooks/evaluate (not_found); the running sidecar is older than this hook: restart it (or the editor)"));
   });
 
+  it("the deadline counts from the hook's start (the host's timeout does), not from when stdin was read", async () => {
+    const approval = { enforcement_action: "wait_for_approval", effective_decision: "require_approval", reason: "r", approval_request: { id: "apr_7", status: "pending" } };
+    const scripted = scriptedEnvironment({ decision: approval, approval: "timeout" });
+    const out = await runHook({ host: "claude-code", event: "pre", timeoutS: 60 }, { text: claude }, { ...scripted.env, startedAt: scripted.env.now() - 50_000 });
+    assert.match(out, /approval timed out/);
+    const waited = scripted.requests.filter((r) => r.path.includes("/wait?")).reduce((sum, r) => sum + Number(/timeout=(\d+)/.exec(r.path)![1]), 0);
+    assert.equal(waited, 5_000, "60 s − 5 s margin − 50 s already spent");
+  });
+
   it("an approved grant that cannot be redeemed → deny", async () => {
     const approval = { enforcement_action: "wait_for_approval", effective_decision: "require_approval", reason: "r", approval_request: { id: "apr_9", status: "pending" } };
     const { out } = await run(claude, {}, { decision: approval, approval: "approved", redeemed: { enforcement_action: "block", reason: "grant already used" } });
