@@ -64,6 +64,8 @@ export const ANSWER_BUDGET_MS = 10_000;
 const LATER_BUDGET_MS = 2_000;
 /** What the hook keeps back from the host's timeout: VS Code SIGKILLs 5 s after its SIGTERM (HOOKS.md §8.1). */
 export const DEADLINE_MARGIN_MS = 5_000;
+/** How long the first request may still run after the host cancelled the hook (see decide). */
+const ABORT_GRACE_MS = 2_000;
 const MIN_WAIT_MS = 1_000;
 
 export interface HookOptions {
@@ -214,14 +216,23 @@ async function decide(dialect: Dialect, call: HookCall, options: HookOptions, en
   if (!connected.ok) return unguardable(connected.why, env.settings(cwd), dialect, env);
   const { link } = connected;
   let reply: LinkReply;
+  // The host cancelling the hook does not cut this request off at once: its answer may name an approval the
+  // sidecar has just opened, which must then be cancelled (awaitApproval does, seeing the signal). It gets
+  // ABORT_GRACE_MS more, well inside the 5 s a host gives between SIGTERM and SIGKILL.
+  const request = new AbortController();
+  const onAbort = (): void => void setTimeout(() => request.abort(), ABORT_GRACE_MS).unref();
+  if (env.signal.aborted) onAbort();
+  else env.signal.addEventListener("abort", onAbort, { once: true });
   try {
     // deadline_at: a decision the sidecar makes after the hook gave up (and applied its failure mode) is
     // journaled as late, and a late require_approval opens no approval that nobody would wait for.
     const budget = Math.max(1, Math.min(ANSWER_BUDGET_MS, started + timeoutMs(dialect, options) - env.now()));
-    reply = await link.post("/v1/hooks/evaluate", { ...body, deadline_at: env.now() + budget }, budget, env.signal, env.budgetMs ?? FIRST_BUDGET_MS);
+    reply = await link.post("/v1/hooks/evaluate", { ...body, deadline_at: env.now() + budget }, budget, request.signal, env.budgetMs ?? FIRST_BUDGET_MS);
   } catch (error) {
     if (error instanceof LinkDown && error.aborted) return { kind: "deny", reason: "apie: the host cancelled the hook before the guard answered" };
     return unguardable(error instanceof Error ? error.message : String(error), env.settings(cwd), dialect, env);
+  } finally {
+    env.signal.removeEventListener("abort", onAbort);
   }
   const answered = decisionOf(reply);
   if (!answered.ok) return { kind: "deny", reason: answered.refused };

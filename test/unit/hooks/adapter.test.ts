@@ -97,6 +97,16 @@ describe("hooks: the host is chosen by --host and checked against the payload", 
     assert.equal(out, claudeDeny("apie: the guard refused the request: no route POST /v1/hooks/evaluate (not_found); the running sidecar is older than this hook: restart it (or the editor)"));
   });
 
+  it("SIGTERM while the first request is in flight: its answer still comes, and the approval it opened is cancelled", async () => {
+    const approval = { enforcement_action: "wait_for_approval", effective_decision: "require_approval", reason: "r", approval_request: { id: "apr_8", status: "pending" } };
+    const script: Script = { decision: approval, approval: "timeout" };
+    const scripted = scriptedEnvironment(script);
+    script.duringEvaluate = () => scripted.abort();
+    const out = await runHook({ host: "claude-code", event: "pre", timeoutS: 900 }, { text: claude }, scripted.env);
+    assert.equal(out, claudeDeny("apie: Claude Code cancelled the hook while it waited for approval apr_8; the approval was cancelled"));
+    assert.ok(scripted.requests.some((r) => r.path === "/v1/approvals/apr_8/cancel"));
+  });
+
   it("the deadline counts from the hook's start (the host's timeout does), not from when stdin was read", async () => {
     const approval = { enforcement_action: "wait_for_approval", effective_decision: "require_approval", reason: "r", approval_request: { id: "apr_7", status: "pending" } };
     const scripted = scriptedEnvironment({ decision: approval, approval: "timeout" });
