@@ -114,6 +114,25 @@ describe("apie hook (dist/hook.js) against a real sidecar", function () {
     assert.match(deny(rejected.stdout), new RegExp(`approval ${second.id} rejected by admin-key: not this key`));
   });
 
+  it("hooks.approvals \"host\": Claude Code's own prompt asks (no approval opened); Codex still waits in the editor", async () => {
+    await pool.stopAll();
+    writeFileSync(path.join(workspace, "apie.policy.json"), JSON.stringify({ mode: "enforce", templates: { "local-secret-files": true }, hooks: { approvals: "host" } }));
+    sidecar = await pool.start();
+    const secret = path.join(homedir(), ".ssh", "id_rsa");
+    const asked = await hook(["--host", "claude-code"], claude("Read", { file_path: secret }));
+    const answer = JSON.parse(asked.stdout).hookSpecificOutput;
+    assert.equal(answer.permissionDecision, "ask");
+    assert.match(answer.permissionDecisionReason, /^apie: approval required \[local-secret-files\]/);
+    assert.deepEqual(await pending(), []);
+    const codex = { session_id: `c-${session}`, turn_id: "t1", transcript_path: null, cwd: workspace, hook_event_name: "PreToolUse", model: "m", permission_mode: "on-request", tool_name: "Bash", tool_use_id: "call_2", tool_input: { command: `cat ${secret}` } };
+    const waiting = spawnHook(["--host", "codex", "--timeout", "900"], codex);
+    await waitFor(async () => (await pending()).length === 1, 20_000);
+    const [approval] = await pending();
+    assert.equal(approval.agent_key, "codex");
+    await call(sidecar, "POST", `/v1/approvals/${approval.id}/reject`, { key: sidecar.discovery.adminKey, body: "{}" });
+    assert.match(deny((await waiting.done).stdout), /rejected/);
+  });
+
   it("the hook's own deadline (--timeout minus the margin): deny \"approval timed out\", the approval cancelled", async () => {
     const result = await hook(["--host", "claude-code", "--timeout", "8"], claude("Read", { file_path: path.join(workspace, ".env") }));
     assert.match(deny(result.stdout), /approval timed out/);
