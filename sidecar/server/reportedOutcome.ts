@@ -14,10 +14,9 @@ import type { ReportedOutcome } from "../protocol/v1";
  * to what that route gives. The action is taken from the request only when it has a type: a reporter that did
  * not say what the call does sends just the tool's name there, for inference, and its own events name no
  * action either.
- */
-/**
- * `decisionId` null: an outcome whose decision is not known (a coding agent's post-tool-use hook after a
- * sidecar restart): no `decision_id`. `extra`: more metadata (a hook's `duration_ms` and `hook` reference).
+ *
+ * Also the outcome of a coding agent's call (POST /v1/hooks/outcome): `decisionId` null when its decision is
+ * found nowhere (no `decision_id`), `extra` for more metadata (the hook's `duration_ms` and `hook` ids).
  */
 export function reportedOutcomeEvent(request: GuardRequest, decisionId: string | null, outcome: ReportedOutcome, extra?: Record<string, unknown>): WireEvent {
   const { tool, action, resource } = request;
