@@ -1,4 +1,5 @@
-import { open } from "node:fs/promises";
+import { constants } from "node:fs";
+import { lstat, open } from "node:fs/promises";
 import path from "node:path";
 
 /**
@@ -10,7 +11,10 @@ import path from "node:path";
  * transcript asynchronously), no such message — is undefined, and the session is named after its cwd.
  *
  * The path comes from the hook payload, which the agent's host wrote; the sidecar runs as the same user and
- * only ever keeps SUMMARY_CHARS of one message from it, shown to that user.
+ * only ever keeps SUMMARY_CHARS of one message from it, shown to that user. Since any holder of the agent key
+ * can name any path, only a regular file is opened, and never in a way that can block: `lstat` first (a
+ * symlink, FIFO, socket or device is refused), then `O_NONBLOCK`, so a FIFO swapped in between cannot park
+ * one of libuv's four pool threads forever — the pool the event log's own writes go through.
  */
 
 const READ_BYTES = 256 * 1024;
@@ -21,7 +25,8 @@ export async function firstUserPrompt(transcriptPath: string | undefined): Promi
   if (transcriptPath === undefined || !path.isAbsolute(transcriptPath)) return undefined;
   let text: string;
   try {
-    const handle = await open(transcriptPath, "r");
+    if (!(await lstat(transcriptPath)).isFile()) return undefined;
+    const handle = await open(transcriptPath, constants.O_RDONLY | constants.O_NONBLOCK);
     try {
       if (!(await handle.stat()).isFile()) return undefined;
       const buffer = Buffer.alloc(READ_BYTES);

@@ -1,5 +1,6 @@
 import { strict as assert } from "node:assert";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { readHookSettings } from "../../../sidecar/hooks/hookSettings";
@@ -76,5 +77,16 @@ describe("hooks: finding the sidecar and the hooks settings", () => {
     assert.equal(await firstUserPrompt("relative.jsonl"), undefined);
     assert.equal(await firstUserPrompt(root), undefined, "a directory");
     assert.equal(await firstUserPrompt(path.join(root, "missing")), undefined);
+  });
+
+  it("a transcript path naming a FIFO or a symlink is refused without blocking (any agent key can name any path)", async () => {
+    const fifo = path.join(root, "fifo");
+    execFileSync("mkfifo", [fifo]); // opened for reading with no writer, it would block a pool thread forever
+    assert.equal(await firstUserPrompt(fifo), undefined);
+    const claude = path.join(root, "session.jsonl");
+    writeFileSync(claude, JSON.stringify({ type: "user", message: { role: "user", content: "hello" } }));
+    symlinkSync(claude, path.join(root, "link.jsonl"));
+    assert.equal(await firstUserPrompt(claude), "hello");
+    assert.equal(await firstUserPrompt(path.join(root, "link.jsonl")), undefined);
   });
 });
