@@ -1,0 +1,212 @@
+import type { HookHost } from "../hosts";
+
+/**
+ * Where and how each coding-agent host reads its hooks (facts and sources: ../shared/research/HOOKS.md
+ * §1.2–1.3, 2.1/2.6, 3.1/3.6, 4, 5, 6, 8.5), as data: `apie hooks install | uninstall | status` and the
+ * editor's "Apie: Guard Coding Agents…" read only this table. Adding a host = one row here (and a format
+ * below if its file shape is new).
+ *
+ * Scopes. A workspace file inside the repository travels with it: `.github/hooks/*.json` is also read by
+ * Copilot's cloud agent and by teammates' machines without Apie, `.codex/`, `.cursor/` and `.gemini/` are
+ * usually committed too. So the default scope is the user's own file for those hosts, and every
+ * workspace-scope file runs a command that checks the launcher exists and otherwise prints the host's
+ * "no opinion" answer and exits 0 (never a non-zero exit: Copilot CLI denies on one). Claude Code's
+ * workspace file is `.claude/settings.local.json` (personal, git-ignored by Claude Code), so its default is
+ * the workspace: a user-level Claude hook would also run in every project without an Apie sidecar.
+ *
+ * VS Code's agent and Copilot CLI both read every `*.json` in `~/.copilot/hooks/` and `.github/hooks/`:
+ * each host gets its own file there (`apie-vscode.json` in VS Code's native format, `apie-copilot-cli.json`
+ * in Copilot's `version: 1` format), so installing or removing one never touches the other. Both files are
+ * read by both hosts; the adapter (`--host`) checks the payload's shape against the host it was installed
+ * for. PascalCase event names in the Copilot file select Copilot CLI's VS Code-compatible payload
+ * (snake_case, Claude tool names), the one Rampart also relies on.
+ */
+
+export type Scope = "workspace" | "user";
+export const SCOPES = ["workspace", "user"] as const;
+export type HookEvent = "pre" | "post";
+
+/** The file shapes. Every one keeps its hooks under a top-level `"hooks"` object keyed by event name. */
+export type ConfigFormat = "vscode" | "copilot" | "claude" | "codex" | "cursor" | "gemini";
+
+export interface HostHookConfig {
+  host: HookHost;
+  /** The hook file per scope: `workspace` relative to the workspace folder, `user` relative to the home directory. */
+  files: Readonly<Record<Scope, string>>;
+  defaultScope: Scope;
+  format: ConfigFormat;
+  /** The host's event names that run `apie hook --event pre` and `--event post`. */
+  events: Readonly<Record<HookEvent, readonly string[]>>;
+  /** What the host takes as "no opinion" on stdout (printed by a workspace file when the launcher is missing). */
+  noOpinion: string;
+  /** How to tell the host is on this machine: executables on PATH, folders in the home directory. */
+  detect: { binaries: readonly string[]; homeDirs: readonly string[] };
+  /** What the host still needs after the file is written (shown by `status`, `install` and the editor). */
+  needs: Readonly<Record<Scope, readonly string[]>>;
+}
+
+export const HOST_HOOK_CONFIGS: Readonly<Record<HookHost, HostHookConfig>> = {
+  vscode: {
+    host: "vscode",
+    files: { workspace: ".github/hooks/apie-vscode.json", user: ".copilot/hooks/apie-vscode.json" },
+    defaultScope: "user",
+    format: "vscode",
+    events: { pre: ["PreToolUse"], post: ["PostToolUse"] },
+    noOpinion: "{}",
+    detect: { binaries: ["code", "code-insiders", "code-server"], homeDirs: [".vscode", ".vscode-server", ".vscode-insiders", ".vscode-oss"] },
+    needs: {
+      workspace: [
+        "VS Code runs these hooks in Local agent sessions only, with the setting `chat.useHooks` on (the default) and the workspace trusted",
+        "an organization that turns off Copilot preview features also turns off Local hooks (the ChatHooks policy)",
+      ],
+      user: [
+        "VS Code runs these hooks in Local agent sessions only, with the setting `chat.useHooks` on (the default)",
+        "an organization that turns off Copilot preview features also turns off Local hooks (the ChatHooks policy)",
+      ],
+    },
+  },
+  "claude-code": {
+    host: "claude-code",
+    files: { workspace: ".claude/settings.local.json", user: ".claude/settings.json" },
+    defaultScope: "workspace",
+    format: "claude",
+    events: { pre: ["PreToolUse"], post: ["PostToolUse", "PostToolUseFailure"] },
+    noOpinion: "{}",
+    detect: { binaries: ["claude"], homeDirs: [".claude"] },
+    needs: {
+      workspace: ["VS Code's own agent reads Claude-format files only with `chat.useClaudeHooks` on; install --host vscode for it instead"],
+      user: ["VS Code's own agent reads Claude-format files only with `chat.useClaudeHooks` on; install --host vscode for it instead"],
+    },
+  },
+  "copilot-cli": {
+    host: "copilot-cli",
+    files: { workspace: ".github/hooks/apie-copilot-cli.json", user: ".copilot/hooks/apie-copilot-cli.json" },
+    defaultScope: "user",
+    format: "copilot",
+    events: { pre: ["PreToolUse"], post: ["PostToolUse"] },
+    noOpinion: "{}",
+    detect: { binaries: ["copilot"], homeDirs: [".copilot"] },
+    needs: {
+      workspace: ["Copilot CLI loads repository hooks only after you trust the folder (and in `-p` only for trusted folders)"],
+      user: [],
+    },
+  },
+  codex: {
+    host: "codex",
+    files: { workspace: ".codex/hooks.json", user: ".codex/hooks.json" },
+    defaultScope: "user",
+    format: "codex",
+    events: { pre: ["PreToolUse"], post: ["PostToolUse"] },
+    // Codex reads empty stdout as "no objection" (HOOKS.md §4).
+    noOpinion: "",
+    detect: { binaries: ["codex"], homeDirs: [".codex"] },
+    needs: {
+      workspace: [
+        "Codex runs new or changed hooks only after you trust them: start `codex` and open `/hooks`",
+        "Codex reads a project's .codex/ only when the project is trusted",
+      ],
+      user: ["Codex runs new or changed hooks only after you trust them: start `codex` and open `/hooks`"],
+    },
+  },
+  cursor: {
+    host: "cursor",
+    files: { workspace: ".cursor/hooks.json", user: ".cursor/hooks.json" },
+    defaultScope: "user",
+    format: "cursor",
+    events: { pre: ["preToolUse"], post: ["postToolUse"] },
+    noOpinion: "{}",
+    detect: { binaries: ["cursor-agent", "cursor"], homeDirs: [".cursor"] },
+    needs: { workspace: [], user: [] },
+  },
+  "gemini-cli": {
+    host: "gemini-cli",
+    files: { workspace: ".gemini/settings.json", user: ".gemini/settings.json" },
+    defaultScope: "user",
+    format: "gemini",
+    events: { pre: ["BeforeTool"], post: ["AfterTool"] },
+    noOpinion: "{}",
+    detect: { binaries: ["gemini"], homeDirs: [".gemini"] },
+    needs: {
+      workspace: ["Gemini CLI runs new or changed project hooks only after you confirm them (project hooks are fingerprinted)"],
+      user: [],
+    },
+  },
+};
+
+/** The string every command we write contains, and how `uninstall` and `status` recognise our entries. */
+export const HOOK_MARKER = "apie-hook";
+
+/** One hook handler in the host's own words: what runs, and for how long the host waits. */
+export interface HandlerSpec {
+  /** The shell command (POSIX sh). */
+  command: string;
+  timeoutSeconds: number;
+}
+
+export interface FormatSpec {
+  /** Written at the top of a file we create (`{"version": 1}` for Copilot and Cursor). */
+  newFile: Readonly<Record<string, unknown>>;
+  /**
+   * Claude, Codex and Gemini nest handlers in matcher groups (`{matcher, hooks: [handler]}`); the others list
+   * handlers directly under the event. The matcher selects every tool: Apie filters, the host does not.
+   */
+  matcher: string | undefined;
+  /** The handler object, exactly as written. */
+  handler(spec: HandlerSpec): Record<string, unknown>;
+  /** The handler fields holding the command: where our marker is looked for. */
+  commandFields: readonly string[];
+  /** The handler field holding the timeout, and its unit. */
+  timeout: { field: string; unit: "s" | "ms" };
+}
+
+const STATUS_MESSAGE = "apie: checking policy";
+
+export const FORMATS: Readonly<Record<ConfigFormat, FormatSpec>> = {
+  // Native VS Code: no `version`, PascalCase events, `command` + per-OS overrides, `timeout` in seconds.
+  // Windows has no POSIX launcher: the override answers "no opinion" (`echo {}` prints `{}` in cmd).
+  vscode: {
+    newFile: {},
+    matcher: undefined,
+    handler: ({ command, timeoutSeconds }) => ({ type: "command", command, windows: "echo {}", timeout: timeoutSeconds }),
+    commandFields: ["command"],
+    timeout: { field: "timeout", unit: "s" },
+  },
+  // Copilot: `version: 1`, `bash` / `powershell`, `timeoutSec` (read as `timeout` by VS Code's mapping).
+  copilot: {
+    newFile: { version: 1 },
+    matcher: undefined,
+    handler: ({ command, timeoutSeconds }) => ({ type: "command", bash: command, powershell: "Write-Output '{}'", timeoutSec: timeoutSeconds }),
+    commandFields: ["bash", "command"],
+    timeout: { field: "timeoutSec", unit: "s" },
+  },
+  claude: {
+    newFile: {},
+    matcher: "*",
+    handler: ({ command, timeoutSeconds }) => ({ type: "command", command, timeout: timeoutSeconds, statusMessage: STATUS_MESSAGE }),
+    commandFields: ["command"],
+    timeout: { field: "timeout", unit: "s" },
+  },
+  codex: {
+    newFile: {},
+    matcher: "*",
+    handler: ({ command, timeoutSeconds }) => ({ type: "command", command, timeout: timeoutSeconds, statusMessage: STATUS_MESSAGE }),
+    commandFields: ["command"],
+    timeout: { field: "timeout", unit: "s" },
+  },
+  // Cursor: flat, `version: 1`; `failClosed` so a crashed or timed-out hook blocks instead of passing.
+  cursor: {
+    newFile: { version: 1 },
+    matcher: undefined,
+    handler: ({ command, timeoutSeconds }) => ({ type: "command", command, timeout: timeoutSeconds, failClosed: true }),
+    commandFields: ["command"],
+    timeout: { field: "timeout", unit: "s" },
+  },
+  // Gemini: nested, regex matchers, timeout in MILLISECONDS (the command's --timeout stays in seconds).
+  gemini: {
+    newFile: {},
+    matcher: ".*",
+    handler: ({ command, timeoutSeconds }) => ({ name: "apie", type: "command", command, timeout: timeoutSeconds * 1000 }),
+    commandFields: ["command"],
+    timeout: { field: "timeout", unit: "ms" },
+  },
+};
