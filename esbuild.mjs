@@ -19,6 +19,9 @@ const entries = [
   { in: "sidecar/guard/index.ts", out: "guard" },
   { in: "sidecar/sdk/index.ts", out: "sdk" },
   { in: "sidecar/lsp/main.ts", out: "sidecar" },
+  // `apie hook`, run by coding agents once per tool call: its own small bundle (zod/mini, node:http, the
+  // dialects), so a hook starts nearly as fast as bare node (bench/hook.bench.ts).
+  { in: "sidecar/hooks/main.ts", out: "hook" },
   // The extension host loads this; `vscode` stays external (it is the host's module).
   // Banner and footer stamp when the bundle starts and ends loading: activation is measured with its code loading.
   {

@@ -6,6 +6,7 @@ import { demoCommand, demoUsage } from "./commands/demo";
 import { doctorCommand, doctorUsage } from "./commands/doctor";
 import { evaluateCommand, evaluateUsage } from "./commands/evaluate";
 import { guardrailsCommand, guardrailsUsage } from "./commands/guardrails";
+import { HOOK_USAGE, hookMain } from "../hooks/hookProcess";
 import { hooksCommand, hooksUsage } from "./commands/hooks";
 import { mcpCommand, mcpUsage } from "./commands/mcp";
 import { policyCommand, policyUsage } from "./commands/policy";
@@ -28,6 +29,14 @@ const COMMANDS: Record<string, Command> = {
   doctor: { summary: "check the sidecar, keys, apie.policy.json, mode, approvals, event log", usage: doctorUsage, run: doctorCommand },
   evaluate: { summary: "decide one tool call (JSON) with the local engine", usage: evaluateUsage, run: evaluateCommand },
   guardrails: { summary: "list or enable guardrail templates", usage: guardrailsUsage, run: guardrailsCommand },
+  hook: {
+    summary: "answer one coding-agent hook call (stdin → stdout; what the hosts' configs run)",
+    usage: HOOK_USAGE,
+    run: async (argv) => {
+      await hookMain(argv);
+      return 0;
+    },
+  },
   hooks: { summary: "install, remove or check coding agents' hooks (Claude Code, Codex, Copilot, Cursor, Gemini, VS Code)", usage: hooksUsage, run: hooksCommand },
   mcp: { summary: "proxy an MCP server: every tools/call decided by the sidecar", usage: mcpUsage, run: mcpCommand },
   policy: { summary: "validate apie.policy.json", usage: policyUsage, run: policyCommand },

@@ -21,6 +21,8 @@ export interface CompiledPolicy {
   autoInfer: boolean;
   capabilities: CapabilityRegistry;
   enabledTemplates: readonly TemplateKey[];
+  /** The `hooks` section with its defaults (see HooksSchema). */
+  hooks: { approvals: "editor" | "host"; failureMode: "fail_open" | "fail_closed" };
 }
 
 export const DEFAULT_APPROVAL_TIMEOUT_MS = 300_000;
@@ -68,6 +70,7 @@ export function compilePolicy(doc: PolicyDocument): CompiledPolicy {
     autoInfer: doc.boundary?.autoInferFromToolNames ?? true,
     capabilities,
     enabledTemplates,
+    hooks: { approvals: doc.hooks?.approvals ?? "editor", failureMode: doc.hooks?.failureMode ?? "fail_open" },
   };
 }
 

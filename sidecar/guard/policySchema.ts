@@ -134,6 +134,23 @@ export const BoundarySchema = z.strictObject({
   autoInferFromToolNames: z.boolean().optional().describe("Infer missing action/resource/risk from tool names and arguments (default true)."),
 });
 
+/**
+ * How coding-agent hooks (`apie hook`, issue 12) behave; read by the sidecar (approvals) and, when no sidecar
+ * answers, by the hook itself (sidecar/hooks/hookSettings.ts reads just this section).
+ */
+export const HooksSchema = z.strictObject({
+  approvals: z
+    .enum(["editor", "host"])
+    .optional()
+    .describe(
+      'Where a hook\'s require_approval is answered (default "editor"): "editor" — the approval opens in the editor and the hook waits; "host" — the host\'s own prompt asks (VS Code, Claude Code, Copilot CLI), other hosts wait in the editor.',
+    ),
+  failureMode: z
+    .enum(["fail_open", "fail_closed"])
+    .optional()
+    .describe('What a hook answers when no sidecar answers within 300 ms (default "fail_open"): "fail_open" — the call proceeds with a visible warning; "fail_closed" — the call is denied.'),
+});
+
 export const PolicySchema = z.strictObject({
   $schema: z.string().optional(),
   version: z.literal(1).optional(),
@@ -148,6 +165,7 @@ export const PolicySchema = z.strictObject({
     .strictObject({ timeoutMs: z.int().positive().optional().describe("Default approval wait (300000).") })
     .optional(),
   boundary: BoundarySchema.optional(),
+  hooks: HooksSchema.optional().describe("Coding-agent hooks (`apie hook`): approvals and failure mode."),
   capabilities: z.record(z.string().min(1), z.array(CapabilitySchema)).optional().describe("Declared capabilities per agent key."),
 });
 

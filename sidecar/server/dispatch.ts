@@ -4,6 +4,7 @@ import { agentRoutes } from "./routes/agents";
 import { approvalRoutes } from "./routes/approvals";
 import { eventRoutes } from "./routes/events";
 import { guardrailRoutes } from "./routes/guardrails";
+import { hookRoutes } from "./routes/hooks";
 import { reportRoutes } from "./routes/reports";
 import { runRoutes } from "./routes/runs";
 import { HttpError, tooDeepError, type Route, type RouteContext, type SidecarServices } from "./routing";
@@ -37,6 +38,7 @@ export class RouteDispatcher {
       ...eventRoutes(services),
       ...approvalRoutes(services),
       ...reportRoutes(services),
+      ...hookRoutes(services),
     ]);
   }
 

@@ -15,7 +15,11 @@ import type { ReportedOutcome } from "../protocol/v1";
  * not say what the call does sends just the tool's name there, for inference, and its own events name no
  * action either.
  */
-export function reportedOutcomeEvent(request: GuardRequest, decisionId: string, outcome: ReportedOutcome): WireEvent {
+/**
+ * `decisionId` null: an outcome whose decision is not known (a coding agent's post-tool-use hook after a
+ * sidecar restart): no `decision_id`. `extra`: more metadata (a hook's `duration_ms` and `hook` reference).
+ */
+export function reportedOutcomeEvent(request: GuardRequest, decisionId: string | null, outcome: ReportedOutcome, extra?: Record<string, unknown>): WireEvent {
   const { tool, action, resource } = request;
   const environment = resource?.environment;
   const completed = outcome.status === "completed";
@@ -32,7 +36,11 @@ export function reportedOutcomeEvent(request: GuardRequest, decisionId: string, 
     // As the schema leaves them: `resource` declares only type and environment, so its other nulls stay.
     resource: resource && { type: resource.type, external_id: resource.externalId ?? null, provider: resource.provider ?? null, environment },
     tool: tool?.name === undefined ? undefined : { name: tool.name, provider: tool.provider, risk_level: tool.riskLevel },
-    metadata: completed ? { decision_id: decisionId, result: { status: "completed" } } : { decision_id: decisionId },
+    metadata: {
+      ...(decisionId === null ? {} : { decision_id: decisionId }),
+      ...(completed ? { result: { status: "completed" } } : {}),
+      ...extra,
+    },
     ...(completed ? {} : { error: { message: outcome.error } }),
   };
 }

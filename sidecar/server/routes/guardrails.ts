@@ -124,12 +124,17 @@ export function guardrailRoutes(s: SidecarServices): Route[] {
  * it, and a human would be asked about a call that will never run (the answer says wait_for_approval with no
  * approval, which every SDK treats as blocked). A late grant is still spent: the sidecar cannot know the
  * caller will not act on the answer, and a wasted grant is safe where a grant usable twice is not.
+ *
+ * `askedElsewhere`: why a require_approval opens no approval here because someone else asks the human (a
+ * coding agent's own prompt, `hooks.approvals: "host"`, routes/hooks.ts); the answer is wait_for_approval
+ * with no approval, as for a late one.
  */
-async function evaluate(
+export async function evaluate(
   s: SidecarServices,
   body: ReturnType<typeof EvaluateBodySchema.parse>,
   holdApproval: RouteContext["holdApproval"],
   tooDeep?: string,
+  askedElsewhere?: string,
 ): Promise<EvaluateResponse> {
   const request = toGuardRequest(body);
   let decision = s.engine.evaluate(request);
@@ -147,6 +152,8 @@ async function evaluate(
       if (grant !== undefined) decision = { ...decision, reason: `${grant.reason}; ${decision.reason}` };
       if (late !== undefined) {
         decision = { ...decision, reason: `${decision.reason}; no approval opened: the caller had stopped waiting at ${late.caller_gave_up_at}` };
+      } else if (askedElsewhere !== undefined) {
+        decision = { ...decision, reason: `${decision.reason}; ${askedElsewhere}` };
       } else if (s.approvals.pendingCount >= MAX_PENDING_APPROVALS) {
         decision = tooManyPendingDecision(decision, s.approvals.pendingCount);
       } else {

@@ -1,0 +1,332 @@
+import * as z from "zod/mini";
+import { nestingBeyond } from "../protocol/nesting";
+import { clip, type Dialect, type HookAnswer, type HookCall, type HookEvent } from "./dialect";
+import { DIALECTS, renderUnknownHost, sniffDialect } from "./dialects";
+import type { HookSettings } from "./hookSettings";
+import { LinkDown, type GuardLink, type LinkReply } from "./hookHttp";
+import { HOOK_HOST_INFO, type HookHost } from "./hosts";
+import { guardBody, type HookGuardBody } from "./request";
+
+/**
+ * The one adapter core behind `apie hook` (every host): one payload in, exactly one answer out, never a
+ * throw. Everything outside the process comes in through {@link HookEnvironment} (the sidecar link, the
+ * policy file, the clock, the host's cancellation), so unit tests run it in-process against a scripted
+ * sidecar; main.ts wires it to stdin/stdout, the real sidecar and the signals.
+ *
+ * How a guard decision becomes an answer (HOOKS.md §8.3; the host's format is the dialect's render):
+ * - proceed, nothing matched → no opinion (the host's own safeguards stay in charge);
+ * - proceed because an `allow` guardrail matched → an explicit allow (the policy said so; the host's prompt
+ *   is skipped where it has one; Codex: empty);
+ * - monitor's would-block / would-require-approval → no opinion with a visible warning;
+ * - warn → no opinion with a visible warning (systemMessage; stderr where the host has no such field);
+ * - block → deny with the guardrail's reason;
+ * - require_approval → with `hooks.approvals: "host"` on a host with its own prompt: `ask` (the sidecar
+ *   opened no approval). Else the hook waits for the editor's approval until its own deadline (the host's
+ *   timeout minus a margin): approved → the grant is redeemed (evaluate again with approval_id) → allow;
+ *   rejected / expired / cancelled → deny with the reason; deadline → the approval is cancelled, deny
+ *   ("approval timed out"); the host cancelling the hook (SIGTERM/SIGINT) → cancelled, deny.
+ * - the sidecar answered an error (any status, JSON error body or not) → deny with its message: an error is
+ *   an answer, never "guard unavailable", never an allow;
+ * - no sidecar answered within FIRST_BUDGET_MS (none found, down, stopped) → the policy's hooks.failureMode:
+ *   fail_open → no opinion + warning; fail_closed → deny ("apie guard unavailable"), or `ask` where the host
+ *   has a prompt and hooks.approvals is "host".
+ *
+ * Payloads that cannot be guarded (choice documented in the README, "Hooks"):
+ * - larger than MAX_PAYLOAD_BYTES → deny (the sidecar would refuse a body that size as well);
+ * - not JSON, truncated, or of no known shape → like a guard that cannot answer: fail_closed → deny,
+ *   fail_open → no opinion + warning, using the policy found from the hook's own working directory. Under
+ *   `--host auto` with no shape recognised, a deny carries every host's deny fields (dialects.ts);
+ * - arguments nested past MAX_NESTING_DEPTH → deny (the guard's own rule for too-deep requests).
+ * The post-tool-use event always answers no opinion: it records, it never decides.
+ */
+
+export const MAX_PAYLOAD_BYTES = 8 * 1024 * 1024;
+/** The sidecar's MAX_NESTING_DEPTH (protocol/v1.ts; held equal by test/unit/hooks/request.test.ts). */
+export const HOOK_MAX_NESTING_DEPTH = 64;
+/** How long the first request may take before the sidecar counts as unavailable (issue 12: 300 ms). */
+export const FIRST_BUDGET_MS = 300;
+/** Budget of requests after the first (redeeming a grant, cancelling): the sidecar has proven alive. */
+const LATER_BUDGET_MS = 2_000;
+/** What the hook keeps back from the host's timeout: VS Code SIGKILLs 5 s after its SIGTERM (HOOKS.md §8.1). */
+export const DEADLINE_MARGIN_MS = 5_000;
+
+export interface HookOptions {
+  host: HookHost | "auto";
+  event: HookEvent;
+  /** The timeout the host's config gives the hook, in seconds; the host's default when absent. */
+  timeoutS: number | undefined;
+}
+
+export interface HookEnvironment {
+  /** The hook's own working directory (what a payload without `cwd` is relative to). */
+  processCwd: string;
+  /** The sidecar serving `cwd`, or why there is none. */
+  connect(cwd: string): { ok: true; link: GuardLink } | { ok: false; why: string };
+  /** The policy's `hooks` settings for `cwd` (read only when no sidecar answers). */
+  settings(cwd: string): HookSettings;
+  now(): number;
+  /** Aborted when the host cancels the hook (SIGTERM / SIGINT). */
+  signal: AbortSignal;
+  /** Diagnostics (stderr). */
+  log(line: string): void;
+}
+
+export type HookInput = { text: string } | { tooLarge: number };
+
+/** Runs one hook; always resolves to the exact stdout text. */
+export async function runHook(options: HookOptions, input: HookInput, env: HookEnvironment): Promise<string> {
+  const started = env.now();
+  let render: (answer: HookAnswer) => string = (answer) => (options.host === "auto" ? renderUnknownHost(answer) : DIALECTS[options.host].render(answer, options.event));
+  try {
+    const read = readPayload(options, input, env);
+    if ("unreadable" in read) return render(read.event === "post" ? { kind: "none" } : unguardable(read.unreadable, env.settings(env.processCwd), read.dialect, env));
+    const { dialect, call } = read;
+    const event: HookEvent = options.event === "post" || call.event === "post" ? "post" : "pre";
+    render = (answer) => dialect.render(answer, event);
+    const answer = event === "post" ? await recordOutcome(dialect, call, env) : await decide(dialect, call, options, env, started);
+    if (answer.kind === "none" && answer.warning !== undefined && !warnsVisibly(dialect)) env.log(answer.warning);
+    return render(answer);
+  } catch (error) {
+    // Unreachable by design; if it happens, the answer is still exactly one, and never an allow.
+    env.log(`apie hook: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    try {
+      return render(unguardable(`internal error: ${String(error)}`, env.settings(env.processCwd), undefined, env));
+    } catch {
+      return options.host === "codex" ? "" : "{}";
+    }
+  }
+}
+
+type ReadResult = { dialect: Dialect; call: HookCall } | { unreadable: string; dialect: Dialect | undefined; event: HookEvent };
+
+function readPayload(options: HookOptions, input: HookInput, env: HookEnvironment): ReadResult {
+  const expected = options.host === "auto" ? undefined : DIALECTS[options.host];
+  const unreadable = (why: string, dialect = expected): ReadResult => ({ unreadable: why, dialect, event: options.event });
+  if ("tooLarge" in input) return unreadable(`the hook payload is larger than ${MAX_PAYLOAD_BYTES} bytes (${input.tooLarge} read)`);
+  let payload: unknown;
+  try {
+    payload = JSON.parse(input.text);
+  } catch {
+    return unreadable(input.text.trim() === "" ? "the hook payload is empty" : "the hook payload is not JSON (garbled or truncated)");
+  }
+  if (payload === null || typeof payload !== "object" || Array.isArray(payload)) return unreadable("the hook payload is not a JSON object");
+  const sniffed = sniffDialect(payload as Record<string, unknown>);
+  let dialect = expected ?? sniffed;
+  if (dialect === undefined) return unreadable("the hook payload has no known host's shape (run with --host)");
+  if (sniffed !== undefined && sniffed !== dialect) {
+    // One file is read by several hosts (~/.copilot/hooks), and VS Code runs Claude, Codex and Copilot
+    // harnesses: the payload's shape says who is asking, and that host gets its own answer.
+    env.log(`apie hook: --host ${options.host} but the payload is ${sniffed.host}'s; answering as ${sniffed.host}`);
+    dialect = sniffed;
+  }
+  const parsed = dialect.schema.safeParse(payload);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    return unreadable(`the ${dialect.host} payload is invalid (${issue ? `${issue.path.join(".") || "payload"}: ${issue.message}` : "schema"})`, dialect);
+  }
+  return { dialect, call: dialect.read(parsed.data) };
+}
+
+/** Whether the host shows a no-opinion answer's warning itself (else it goes to stderr). */
+function warnsVisibly(dialect: Dialect): boolean {
+  return dialect.host !== "copilot-cli" && dialect.host !== "cursor";
+}
+
+/** A call the guard cannot judge (no sidecar answered, or the payload cannot be read): the failure mode. */
+function unguardable(why: string, settings: HookSettings, dialect: Dialect | undefined, env: HookEnvironment): HookAnswer {
+  env.log(`apie hook: guard unavailable: ${why} (hooks.failureMode ${settings.failureMode}: ${settings.source})`);
+  if (settings.failureMode === "fail_open") {
+    return { kind: "none", warning: `apie: guard unavailable (${why}); this call is not guarded (hooks.failureMode: fail_open)` };
+  }
+  const reason = `apie guard unavailable (${why}); hooks.failureMode is fail_closed`;
+  if (dialect?.nativeAsk === true && settings.approvals === "host") return { kind: "ask", reason: `${reason}: confirm to proceed without the guard` };
+  return { kind: "deny", reason };
+}
+
+// ---------------------------------------------------------------------------------------------- decide
+
+const Matched = z.looseObject({ key: z.optional(z.string()), decision: z.optional(z.string()), reason: z.optional(z.string()) });
+const DecisionReply = z.looseObject({
+  decision_id: z.optional(z.nullable(z.string())),
+  enforcement_action: z.enum(["proceed", "warn", "block", "wait_for_approval"]),
+  effective_decision: z.optional(z.string()),
+  reason: z.string(),
+  annotation: z.optional(z.nullable(z.string())),
+  matched_guardrails: z.optional(z.array(Matched)),
+  approval_request: z.optional(z.nullable(z.looseObject({ id: z.string(), status: z.string() }))),
+  hook: z.optional(z.looseObject({ ask: z.optional(z.boolean()) })),
+});
+type Decision = z.infer<typeof DecisionReply>;
+
+const ErrorReply = z.looseObject({ error: z.looseObject({ code: z.optional(z.string()), message: z.string() }) });
+
+async function decide(dialect: Dialect, call: HookCall, options: HookOptions, env: HookEnvironment, started: number): Promise<HookAnswer> {
+  const body = guardBody(dialect, call, env.processCwd);
+  const cwd = body.metadata.cwd;
+  if (nestingBeyond(body.arguments, HOOK_MAX_NESTING_DEPTH - 1) !== undefined) {
+    return { kind: "deny", reason: `apie: the ${call.toolName} input is nested deeper than ${HOOK_MAX_NESTING_DEPTH} levels, too deep to inspect` };
+  }
+  const connected = env.connect(cwd);
+  if (!connected.ok) return unguardable(connected.why, env.settings(cwd), dialect, env);
+  const { link } = connected;
+  let reply: LinkReply;
+  try {
+    reply = await link.post("/v1/hooks/evaluate", body, FIRST_BUDGET_MS, env.signal);
+  } catch (error) {
+    if (error instanceof LinkDown && error.aborted) return { kind: "deny", reason: "apie: the host cancelled the hook before the guard answered" };
+    return unguardable(error instanceof Error ? error.message : String(error), env.settings(cwd), dialect, env);
+  }
+  const answered = decisionOf(reply);
+  if (!answered.ok) return { kind: "deny", reason: answered.refused };
+  const decision = answered.decision;
+  const name = HOOK_HOST_INFO[dialect.host].displayName;
+  switch (decision.enforcement_action) {
+    case "proceed":
+      return proceeded(decision);
+    case "warn":
+      return { kind: "none", warning: `apie: warning${keysOf(decision, "warn")} — ${decision.reason}` };
+    case "block":
+      return { kind: "deny", reason: `apie: blocked${keysOf(decision, "block")} — ${decision.reason}` };
+    case "wait_for_approval": {
+      const why = `approval required${keysOf(decision, "require_approval")} — ${decision.reason}`;
+      if (decision.hook?.ask === true && dialect.nativeAsk) return { kind: "ask", reason: `apie: ${why}` };
+      const opened = decision.approval_request;
+      if (opened == null) return { kind: "deny", reason: `apie: ${why}; no approval could be opened` };
+      return awaitApproval(link, body, opened.id, why, name, timeoutMs(dialect, options), started, env);
+    }
+  }
+}
+
+function proceeded(decision: Decision): HookAnswer {
+  if (decision.annotation === "would_block") return { kind: "none", warning: `apie (monitor mode): would block${keysOf(decision, "block")} — ${decision.reason}` };
+  if (decision.annotation === "would_require_approval") {
+    return { kind: "none", warning: `apie (monitor mode): would require approval${keysOf(decision, "require_approval")} — ${decision.reason}` };
+  }
+  const allowedBy = (decision.matched_guardrails ?? []).filter((g) => g.decision === "allow").map((g) => g.key ?? "?");
+  if (allowedBy.length > 0 && decision.effective_decision === "allow") return { kind: "allow", reason: `apie: allowed by ${allowedBy.join(", ")}` };
+  return { kind: "none" };
+}
+
+function keysOf(decision: Decision, level: string): string {
+  const keys = (decision.matched_guardrails ?? []).filter((g) => g.decision === level && g.key !== undefined).map((g) => g.key);
+  return keys.length === 0 ? "" : ` [${keys.join(", ")}]`;
+}
+
+/** The decision in a sidecar reply, or why it refused — an error answered is a refusal, never an allow. */
+function decisionOf(reply: LinkReply): { ok: true; decision: Decision } | { ok: false; refused: string } {
+  if (reply.status === 200) {
+    const parsed = DecisionReply.safeParse(reply.json);
+    if (parsed.success) return { ok: true, decision: parsed.data };
+    return { ok: false, refused: "apie: the sidecar's answer is not a guard decision; refusing the call" };
+  }
+  return { ok: false, refused: refusalOf(reply) };
+}
+
+function refusalOf(reply: LinkReply): string {
+  const error = ErrorReply.safeParse(reply.json);
+  const message = error.success ? `${error.data.error.message}${error.data.error.code ? ` (${error.data.error.code})` : ""}` : `HTTP ${reply.status}`;
+  return `apie: the guard refused the request: ${clip(message)}`;
+}
+
+/** The hook's own deadline, from its start: the host's timeout minus the margin (half of a timeout ≤ 10 s). */
+function timeoutMs(dialect: Dialect, options: HookOptions): number {
+  const totalMs = (options.timeoutS ?? dialect.defaultTimeoutS) * 1000;
+  return totalMs > 2 * DEADLINE_MARGIN_MS ? totalMs - DEADLINE_MARGIN_MS : totalMs / 2;
+}
+
+const ApprovalWaitReply = z.looseObject({
+  status: z.string(),
+  approval: z.optional(z.looseObject({ resolution_reason: z.optional(z.nullable(z.string())), resolved_by: z.optional(z.nullable(z.string())) })),
+});
+
+async function awaitApproval(
+  link: GuardLink,
+  body: HookGuardBody,
+  approvalId: string,
+  why: string,
+  hostName: string,
+  budgetMs: number,
+  started: number,
+  env: HookEnvironment,
+): Promise<HookAnswer> {
+  const deadline = started + budgetMs;
+  env.log(`apie hook: ${why}; waiting for approval ${approvalId} in the editor (or \`apie approvals approve ${approvalId}\`) until ${new Date(deadline).toISOString()}`);
+  const cancel = async (reason: string): Promise<void> => {
+    await link.post(`/v1/approvals/${encodeURIComponent(approvalId)}/cancel`, { reason }, LATER_BUDGET_MS).then(
+      () => env.log(`apie hook: approval ${approvalId} cancelled: ${reason}`),
+      (error: unknown) => env.log(`apie hook: could not cancel approval ${approvalId}: ${(error as Error).message}`),
+    );
+  };
+  for (;;) {
+    const remaining = deadline - env.now();
+    if (env.signal.aborted) {
+      await cancel(`${hostName} cancelled the hook`);
+      return { kind: "deny", reason: `apie: ${hostName} cancelled the hook while it waited for approval ${approvalId}; the approval was cancelled` };
+    }
+    if (remaining <= 0) {
+      await cancel(`approval timed out: the ${hostName} hook stopped waiting at its deadline`);
+      return { kind: "deny", reason: `apie: approval timed out (${approvalId}, no answer within ${Math.round(budgetMs / 1000)} s); the approval was cancelled — retry to ask again` };
+    }
+    const waitMs = Math.min(remaining, 600_000);
+    let reply: LinkReply;
+    try {
+      reply = await link.get(`/v1/approvals/${encodeURIComponent(approvalId)}/wait?timeout=${Math.ceil(waitMs)}`, waitMs + LATER_BUDGET_MS, env.signal);
+    } catch (error) {
+      if (error instanceof LinkDown && error.aborted) continue; // the loop cancels and denies
+      return { kind: "deny", reason: `apie: lost the sidecar while waiting for approval ${approvalId} (${(error as Error).message}); refusing the call` };
+    }
+    if (reply.status !== 200) return { kind: "deny", reason: refusalOf(reply) };
+    const waited = ApprovalWaitReply.safeParse(reply.json);
+    if (!waited.success) return { kind: "deny", reason: "apie: the sidecar's approval answer is unreadable; refusing the call" };
+    const { status, approval } = waited.data;
+    if (status === "timeout" || status === "pending") continue;
+    if (status === "approved") return redeem(link, body, approvalId, env);
+    const because = approval?.resolution_reason ? `: ${approval.resolution_reason}` : "";
+    return { kind: "deny", reason: `apie: approval ${approvalId} ${status}${approval?.resolved_by ? ` by ${approval.resolved_by}` : ""}${because} (${why})` };
+  }
+}
+
+/** Spends the grant on exactly this call (the same body, plus approval_id), as the SDK and the MCP proxy do. */
+async function redeem(link: GuardLink, body: HookGuardBody, approvalId: string, env: HookEnvironment): Promise<HookAnswer> {
+  let reply: LinkReply;
+  try {
+    reply = await link.post("/v1/hooks/evaluate", { ...body, approval_id: approvalId }, LATER_BUDGET_MS, env.signal);
+  } catch (error) {
+    return { kind: "deny", reason: `apie: approval ${approvalId} was approved but could not be redeemed (${(error as Error).message}); retry` };
+  }
+  const answered = decisionOf(reply);
+  if (!answered.ok) return { kind: "deny", reason: answered.refused };
+  const decision = answered.decision;
+  if (decision.enforcement_action === "proceed" || decision.enforcement_action === "warn") return { kind: "allow", reason: `apie: approved (${approvalId})` };
+  if (decision.approval_request?.status === "pending") {
+    await link.post(`/v1/approvals/${encodeURIComponent(decision.approval_request.id)}/cancel`, { reason: "superseded: the grant for this call was refused" }, LATER_BUDGET_MS).catch(() => undefined);
+  }
+  return { kind: "deny", reason: `apie: the approval ${approvalId} for this call could not be redeemed — ${decision.reason}` };
+}
+
+// --------------------------------------------------------------------------------------------- outcome
+
+/** The post-tool-use hook: what became of the call, linked by the sidecar to its decision. Never decides. */
+async function recordOutcome(dialect: Dialect, call: HookCall, env: HookEnvironment): Promise<HookAnswer> {
+  const body = guardBody(dialect, call, env.processCwd);
+  if (nestingBeyond(body.arguments, HOOK_MAX_NESTING_DEPTH - 1) !== undefined) return { kind: "none" };
+  const connected = env.connect(body.metadata.cwd);
+  if (!connected.ok) {
+    env.log(`apie hook: outcome not recorded: ${connected.why}`);
+    return { kind: "none" };
+  }
+  const outcome = {
+    agent_key: body.agent_key,
+    tool: body.tool,
+    metadata: body.metadata,
+    status: call.failure === undefined ? "completed" : "failed",
+    ...(call.failure === undefined ? {} : { error: clip(call.failure).slice(0, 2_000) }),
+  };
+  try {
+    const reply = await connected.link.post("/v1/hooks/outcome", outcome, FIRST_BUDGET_MS, env.signal);
+    if (reply.status !== 200) env.log(`apie hook: outcome not recorded: HTTP ${reply.status} ${JSON.stringify(reply.json)?.slice(0, 500)}`);
+  } catch (error) {
+    env.log(`apie hook: outcome not recorded: ${(error as Error).message}`);
+  }
+  return { kind: "none" };
+}

@@ -1,0 +1,119 @@
+import { runHook, MAX_PAYLOAD_BYTES, type HookEnvironment, type HookInput, type HookOptions } from "./adapter";
+import { readHookSettings } from "./hookSettings";
+import { httpLink } from "./hookHttp";
+import { isHookHost } from "./hosts";
+import { locateSidecar } from "./locate";
+
+/**
+ * `apie hook --host <host|auto> [--event pre|post] [--timeout SECONDS]` (contract item 2): what the lean
+ * entry dist/hook.js (main.ts; what the launcher ~/.apie/bin/apie-hook runs) and `apie hook` in dist/cli.js
+ * both run. Reads one payload on stdin, writes exactly one answer on stdout, exits 0 — whatever happens:
+ * bad arguments, a payload that never ends, the host's SIGTERM, a bug. Diagnostics go to stderr only.
+ * It loads only what a hook needs: zod/mini, node:http, the dialects — no SDK, no WebSocket, no server.
+ */
+
+export const HOOK_USAGE = `Usage: apie hook --host <vscode|claude-code|copilot-cli|codex|cursor|gemini-cli|auto> [--event pre|post] [--timeout SECONDS]
+
+Answers one coding-agent hook call: reads the host's payload on stdin, asks the sidecar, writes the host's
+answer on stdout, exits 0. --timeout is the hook timeout written in the host's config (seconds; default: the
+host's own default); the hook answers before it (approval waits end 5 s earlier). See README "Hooks".`;
+
+/** How long a host may take to hand over the payload before the hook reads what it has. */
+const STDIN_DEADLINE_MS = 5_000;
+
+export function parseHookArgs(argv: readonly string[], log: (line: string) => void): HookOptions {
+  const options: HookOptions = { host: "auto", event: "pre", timeoutS: undefined };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const [flag, inline] = arg.startsWith("--") && arg.includes("=") ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)] : [arg, undefined];
+    const value = (): string | undefined => inline ?? argv[++i];
+    if (flag === "--host") {
+      const host = value();
+      if (host !== undefined && (host === "auto" || isHookHost(host))) options.host = host;
+      else log(`apie hook: unknown --host "${host ?? ""}"; recognising the host from the payload`);
+    } else if (flag === "--event") {
+      const event = value();
+      if (event === "pre" || event === "post") options.event = event;
+      else log(`apie hook: unknown --event "${event ?? ""}"; using pre`);
+    } else if (flag === "--timeout") {
+      const seconds = Number(value());
+      if (Number.isFinite(seconds) && seconds > 0) options.timeoutS = seconds;
+      else log("apie hook: --timeout needs a number of seconds; using the host's default");
+    } else {
+      log(`apie hook: ignoring unknown argument "${arg}"`);
+    }
+  }
+  return options;
+}
+
+/** Reads stdin up to MAX_PAYLOAD_BYTES (then stops: too large) or STDIN_DEADLINE_MS (then: what arrived). */
+function readStdin(stdin: NodeJS.ReadableStream & { destroy?: () => void }): Promise<HookInput> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let done = false;
+    const finish = (input: HookInput): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      stdin.removeAllListeners("data");
+      resolve(input);
+    };
+    const timer = setTimeout(() => {
+      finish({ text: Buffer.concat(chunks).toString("utf8") });
+      stdin.destroy?.();
+    }, STDIN_DEADLINE_MS);
+    stdin.on("data", (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_PAYLOAD_BYTES) {
+        finish({ tooLarge: size });
+        stdin.destroy?.();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    stdin.on("end", () => finish({ text: Buffer.concat(chunks).toString("utf8") }));
+    stdin.on("error", () => finish({ text: Buffer.concat(chunks).toString("utf8") }));
+  });
+}
+
+/** Runs one hook as a process: stdin → stdout, exit code 0. Resolves once the answer is written. */
+export async function hookMain(argv: readonly string[]): Promise<void> {
+  const log = (line: string): void => void process.stderr.write(`${line}\n`);
+  const options = parseHookArgs(argv, log);
+  const cancelled = new AbortController();
+  const onSignal = (signal: string) => (): void => {
+    log(`apie hook: ${signal}: stopping`);
+    cancelled.abort();
+  };
+  const onTerm = onSignal("SIGTERM");
+  const onInt = onSignal("SIGINT");
+  process.on("SIGTERM", onTerm);
+  process.on("SIGINT", onInt);
+  const env: HookEnvironment = {
+    processCwd: process.cwd(),
+    connect: (cwd) => {
+      const found = locateSidecar(process.env, cwd);
+      return found.ok ? { ok: true, link: httpLink(found.baseUrl, found.key) } : found;
+    },
+    settings: readHookSettings,
+    now: Date.now,
+    signal: cancelled.signal,
+    log,
+  };
+  let answer: string;
+  try {
+    const input = await Promise.race([
+      readStdin(process.stdin),
+      new Promise<HookInput>((resolve) => cancelled.signal.addEventListener("abort", () => resolve({ text: "" }), { once: true })),
+    ]);
+    answer = await runHook(options, input, env);
+  } catch (error) {
+    // runHook never throws; this is the last line of defence for exactly one answer.
+    log(`apie hook: ${String(error)}`);
+    answer = options.host === "codex" ? "" : "{}";
+  }
+  await new Promise<void>((resolve) => process.stdout.write(answer === "" ? "" : `${answer}\n`, () => resolve()));
+  process.off("SIGTERM", onTerm);
+  process.off("SIGINT", onInt);
+}

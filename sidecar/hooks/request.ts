@@ -1,0 +1,134 @@
+import { createHash } from "node:crypto";
+import path from "node:path";
+import type { Dialect, HookCall } from "./dialect";
+import { hookAgentKey, type HookHost } from "./hosts";
+import { CATEGORY_FACTS, mcpToolName, type ToolCategory } from "./vocabulary";
+
+/**
+ * The guard request a hook makes (issue 12 contract, item 4), as the body of POST /v1/hooks/evaluate — an
+ * evaluate body (protocol/v1.ts EvaluateBodySchema) whose `metadata.hook` says which host session it
+ * belongs to (protocol/hooks.ts):
+ * - agent_key: the host's, `/<agent type>` for a subagent;
+ * - tool: the host's own tool name, provider = the host; MCP tools provider `mcp`, name `server.tool`;
+ * - action / resource / risk_level from the dialect's tool table (vocabulary.ts); none for MCP and unknown
+ *   tools, which the engine infers;
+ * - arguments: the tool input as an object (a JSON-string input parsed); Codex-style `apply_patch` sent as
+ *   `{patch, paths}` so a patch is never read as a shell command;
+ * - metadata: `{cwd, hook: {host, session_id, tool_use_id, transcript_path}}` — `cwd` absolute, the directory
+ *   relative paths in the arguments are relative to.
+ */
+export interface HookGuardBody {
+  agent_key: string;
+  tool: { name: string; provider: string };
+  action?: { type: string; name: string };
+  resource?: { type: string };
+  risk_level?: string;
+  arguments?: unknown;
+  metadata: { cwd: string; hook: HookRef };
+  approval_id?: string;
+}
+
+/** Which host session and call a request belongs to (POST /v1/hooks/evaluate and /v1/hooks/outcome). */
+export interface HookRef {
+  host: HookHost;
+  session_id: string | null;
+  tool_use_id: string;
+  /** Our addition to the contract: the host's transcript, for the session's summary (first prompt). */
+  transcript_path?: string;
+}
+
+export function categoryOf(dialect: Dialect, toolName: string): ToolCategory {
+  if (mcpToolName(toolName) !== undefined) return "mcp";
+  return dialect.tools[toolName] ?? "other";
+}
+
+export function guardBody(dialect: Dialect, call: HookCall, processCwd: string): HookGuardBody {
+  const category = categoryOf(dialect, call.toolName);
+  const mcp = category === "mcp" ? mcpToolName(call.toolName) : undefined;
+  const facts = CATEGORY_FACTS[category];
+  const args = normaliseArguments(call.toolName, parseJsonString(call.toolInput));
+  const cwd = path.resolve(processCwd, call.cwd ?? ".");
+  return {
+    agent_key: hookAgentKey(dialect.host, call.subagentType),
+    tool: mcp === undefined ? { name: call.toolName, provider: dialect.host } : { name: mcp, provider: "mcp" },
+    ...(facts === undefined
+      ? {}
+      : { action: { type: facts.action, name: call.toolName }, resource: { type: facts.resource }, risk_level: facts.risk }),
+    ...(args === undefined ? {} : { arguments: args }),
+    metadata: { cwd, hook: hookRef(dialect.host, call, args) },
+  };
+}
+
+export function hookRef(host: HookHost, call: HookCall, args: unknown): HookRef {
+  return {
+    host,
+    session_id: call.sessionId ?? null,
+    tool_use_id: call.toolUseId ?? derivedToolUseId(call.sessionId, call.toolName, args),
+    ...(call.transcriptPath === undefined ? {} : { transcript_path: call.transcriptPath }),
+  };
+}
+
+/**
+ * Copilot CLI (and Gemini CLI) send no id for a call: the pre and post hooks of one call both derive this one
+ * from what they share — session, tool and input (HOOKS.md §8.2). Two identical calls in one session share it;
+ * the post hook then links to the latest of them, which is the one that just ran.
+ */
+export function derivedToolUseId(sessionId: string | undefined, toolName: string, args: unknown): string {
+  const text = `${sessionId ?? ""}\u0000${toolName}\u0000${stableJson(args)}`;
+  return `apie_${createHash("sha256").update(text).digest("hex").slice(0, 32)}`;
+}
+
+/**
+ * JSON with object keys sorted, so the same input hashes the same however a host ordered it. The adapter
+ * checks the nesting of the arguments first (adapter.ts), so this never recurses past MAX_NESTING_DEPTH.
+ */
+function stableJson(value: unknown): string {
+  return (
+    JSON.stringify(value ?? null, (_key, v: unknown) =>
+      v === null || typeof v !== "object" || Array.isArray(v) ? v : Object.fromEntries(Object.keys(v).sort().map((k) => [k, (v as Record<string, unknown>)[k]])),
+    ) ?? "null"
+  );
+}
+
+/** A tool input sent as a JSON string (Copilot's `toolArgs`, Cursor's MCP input) is parsed; else as is. */
+export function parseJsonString(input: unknown): unknown {
+  if (typeof input !== "string") return input;
+  const trimmed = input.trim();
+  if (!trimmed.startsWith("{") && !trimmed.startsWith("[")) return input;
+  try {
+    return JSON.parse(trimmed) as unknown;
+  } catch {
+    return input;
+  }
+}
+
+const PATCH_START = "*** Begin Patch";
+
+/**
+ * `apply_patch` input (Codex: `{command: <patch>}`; some hosts `{input: <patch>}` or the patch text itself)
+ * becomes `{patch, paths}`: every file the patch adds, updates, deletes or moves to, as written in it.
+ */
+function normaliseArguments(toolName: string, args: unknown): unknown {
+  if (toolName !== "apply_patch") return args;
+  const text =
+    typeof args === "string"
+      ? args
+      : args !== null && typeof args === "object" && !Array.isArray(args)
+        ? [(args as Record<string, unknown>).command, (args as Record<string, unknown>).input, (args as Record<string, unknown>).patch].find(
+            (v): v is string => typeof v === "string" && v.includes(PATCH_START),
+          )
+        : undefined;
+  if (text === undefined || !text.includes(PATCH_START)) return args;
+  return { patch: text, paths: patchPaths(text) };
+}
+
+const PATCH_PATH = /^\*\*\* (?:Add File|Update File|Delete File|Move to): (.+)$/;
+
+export function patchPaths(patch: string): string[] {
+  const paths: string[] = [];
+  for (const line of patch.split("\n")) {
+    const m = PATCH_PATH.exec(line.replace(/\r$/, ""));
+    if (m !== null && !paths.includes(m[1]!.trim())) paths.push(m[1]!.trim());
+  }
+  return paths;
+}

@@ -1,0 +1,131 @@
+import { createHash } from "node:crypto";
+import type { GuardRequest } from "../guard/types";
+import { HOOK_HOST_INFO } from "../hooks/hosts";
+import type { HookRefBody } from "../protocol/hooks";
+import type { RunView, SessionView } from "../protocol/runs";
+import { firstUserPrompt } from "./hookTranscript";
+import { nowIso, type SidecarServices } from "./routing";
+
+/**
+ * Coding-agent sessions (issue 12): a host's session becomes ONE Apie session, with ONE run per agent key in
+ * it (the host's, and each subagent's `claude-code/<type>`), created on the first call that needs it.
+ *
+ * Ids are derived from the host's own (a hash of host + session id, + agent key for the run), so:
+ * - hook processes racing on a session's first calls (Codex runs hooks concurrently) create it once: inside
+ *   the sidecar, a creation in flight is shared (`creating`); the journal then holds it;
+ * - a restarted sidecar replays `session.started` / `run.started` into its projection and finds the same ids,
+ *   so it never opens a second session for the same host session.
+ * A host that sends no session id (VS Code's is optional) gets one session per working directory.
+ *
+ * The sidecar also remembers, per call (host, session, tool-use id), the decision that let it run, so the
+ * post-tool-use hook's outcome is linked to it. That link lives in memory (bounded): after a restart between
+ * a call's pre and post hooks, the outcome is recorded unlinked (with the host's tool-use id in its metadata).
+ */
+
+const MAX_REMEMBERED_CALLS = 10_000;
+
+export interface HookRun {
+  sessionId: string;
+  runId: string;
+}
+
+interface RememberedCall {
+  decisionId: string;
+  request: GuardRequest;
+  decidedAt: number;
+}
+
+export class HookSessions {
+  private readonly creating = new Map<string, Promise<void>>();
+  private readonly calls = new Map<string, RememberedCall>();
+
+  constructor(private readonly s: SidecarServices) {}
+
+  /** The session and run of a hook call, created (durably, once) if they do not exist yet. */
+  async runFor(agentKey: string, ref: HookRefBody, cwd: string): Promise<HookRun> {
+    const sessionKey = sessionKeyOf(ref, cwd);
+    const sessionId = `ses_hook_${digest(sessionKey)}`;
+    const runId = `run_hook_${digest(`${agentKey}\u0000${sessionKey}`)}`;
+    const state = this.s.journal.state;
+    if (state.runs.get(runId)?.view.session_id === sessionId) return { sessionId, runId };
+    await this.once(sessionId, async () => {
+      if (state.sessions.has(sessionId)) return;
+      const summary = `${HOOK_HOST_INFO[ref.host].displayName} · ${(await firstUserPrompt(ref.transcript_path)) ?? cwd}`;
+      const session: SessionView = {
+        id: sessionId,
+        kind: "single_agent",
+        status: "running",
+        environment: null,
+        input_summary: summary,
+        output_summary: null,
+        started_at: nowIso(),
+        completed_at: null,
+        run_ids: [],
+      };
+      await this.s.journal.record("session.started", { session, orchestrator_agent_key: HOOK_HOST_INFO[ref.host].agentKey }).durable;
+    });
+    await this.once(runId, async () => {
+      if (state.runs.has(runId)) return;
+      const session = state.sessions.get(sessionId);
+      const subagent = agentKey.includes("/") ? ` (${agentKey.slice(agentKey.indexOf("/") + 1)})` : "";
+      const [host, rest] = splitSummary(session?.input_summary ?? HOOK_HOST_INFO[ref.host].displayName);
+      const run: RunView = {
+        id: runId,
+        session_id: sessionId,
+        agent_key: agentKey,
+        status: "running",
+        environment: null,
+        input_summary: `${host}${subagent}${rest}`,
+        output_summary: null,
+        started_at: nowIso(),
+        completed_at: null,
+        event_count: 0,
+      };
+      await this.s.journal.record("run.started", { run, parent_run_id: null, step_key: null, step_name: null, role: null }).durable;
+    });
+    return { sessionId, runId };
+  }
+
+  /** The decision a call ran under (the last one for its tool-use id: a redeemed grant replaces the ask). */
+  remember(agentKey: string, ref: HookRefBody, cwd: string, decisionId: string, request: GuardRequest): void {
+    const key = callKey(agentKey, ref, cwd);
+    this.calls.delete(key);
+    this.calls.set(key, { decisionId, request, decidedAt: Date.now() });
+    if (this.calls.size > MAX_REMEMBERED_CALLS) this.calls.delete(this.calls.keys().next().value!);
+  }
+
+  /** The decision of a call whose outcome arrived, forgotten as it is taken (one outcome per call). */
+  take(agentKey: string, ref: HookRefBody, cwd: string): RememberedCall | undefined {
+    const key = callKey(agentKey, ref, cwd);
+    const found = this.calls.get(key);
+    this.calls.delete(key);
+    return found;
+  }
+
+  private async once(id: string, create: () => Promise<void>): Promise<void> {
+    let pending = this.creating.get(id);
+    if (pending === undefined) {
+      pending = create().finally(() => this.creating.delete(id));
+      this.creating.set(id, pending);
+    }
+    await pending;
+  }
+}
+
+function sessionKeyOf(ref: HookRefBody, cwd: string): string {
+  return `${ref.host}\u0000${ref.session_id ?? `cwd:${cwd}`}`;
+}
+
+function callKey(agentKey: string, ref: HookRefBody, cwd: string): string {
+  return `${agentKey}\u0000${sessionKeyOf(ref, cwd)}\u0000${ref.tool_use_id}`;
+}
+
+function digest(text: string): string {
+  return createHash("sha256").update(text).digest("base64url").slice(0, 24);
+}
+
+/** "Claude Code · fix it" → ["Claude Code", " · fix it"], so a subagent's run reads "Claude Code (Explore) · fix it". */
+function splitSummary(summary: string): [string, string] {
+  const at = summary.indexOf(" · ");
+  return at < 0 ? [summary, ""] : [summary.slice(0, at), summary.slice(at)];
+}
