@@ -83,6 +83,16 @@ describe("agent hosts: Codex, end to end (real CLI, real sidecar, our hook)", fu
     assert.deepEqual(t.outcomes, []);
   });
 
+  it("apply_patch is judged as the file write it is: a script whose text holds `rm -rf ~` is written, not blocked", async () => {
+    const patch = "*** Begin Patch\n*** Add File: cleanup.sh\n+#!/bin/sh\n+rm -rf ~\n*** End Patch\n";
+    await scriptOne({ customCall: { name: "apply_patch", input: patch } });
+    await finish(start());
+    assert.equal(readFileSync(path.join(rig.box.project, "cleanup.sh"), "utf8"), "#!/bin/sh\nrm -rf ~\n");
+    const t = await outcomesRecorded(rig, "codex", 1);
+    assert.deepEqual(t.decisions.map((d) => [d.tool, d.effective]), [["apply_patch", "allow"]]);
+    assert.equal(t.outcomes[0]!.type, "agent.action.completed");
+  });
+
   it("a secret read waits for approval; approved in the editor, the command runs", async () => {
     await scriptOne(shell("cat ~/.ssh/id_rsa"));
     const run = start();
