@@ -22,6 +22,7 @@ const BENCHES: readonly { name: string; load: () => Promise<BenchModule> }[] = [
   { name: "sidecar under sustained hostile load: RSS and answers", load: () => import("./hostile.bench") },
   { name: "guard latency during a storm of boundary reports", load: () => import("./reportStorm.bench") },
   { name: "crash window of lazily written allow decisions (SIGKILL under load)", load: () => import("./crashWindow.bench") },
+  { name: "hook: apie hook process (allow path) vs bare node", load: () => import("./hook.bench") },
 ];
 
 async function main(filters: readonly string[]): Promise<number> {

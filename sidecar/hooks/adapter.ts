@@ -1,6 +1,6 @@
 import * as z from "zod/mini";
 import { nestingBeyond } from "../protocol/nesting";
-import { clip, type Dialect, type HookAnswer, type HookCall, type HookEvent } from "./dialect";
+import { clip, once, type Dialect, type HookAnswer, type HookCall, type HookEvent } from "./dialect";
 import { DIALECTS, renderUnknownHost, sniffDialect } from "./dialects";
 import type { HookSettings } from "./hookSettings";
 import { LinkDown, type GuardLink, type LinkReply } from "./hookHttp";
@@ -32,7 +32,8 @@ import { guardBody, type HookGuardBody } from "./request";
  *   has a prompt and hooks.approvals is "host".
  *
  * Payloads that cannot be guarded (choice documented in the README, "Hooks"):
- * - larger than MAX_PAYLOAD_BYTES → deny (the sidecar would refuse a body that size as well);
+ * - larger than MAX_PAYLOAD_BYTES → deny, whatever the failure mode (the sidecar refuses bodies over 1 MiB
+ *   with an error, which is a deny as well: a large payload is never waved through);
  * - not JSON, truncated, or of no known shape → like a guard that cannot answer: fail_closed → deny,
  *   fail_open → no opinion + warning, using the policy found from the hook's own working directory. Under
  *   `--host auto` with no shape recognised, a deny carries every host's deny fields (dialects.ts);
@@ -43,7 +44,11 @@ import { guardBody, type HookGuardBody } from "./request";
 export const MAX_PAYLOAD_BYTES = 8 * 1024 * 1024;
 /** The sidecar's MAX_NESTING_DEPTH (protocol/v1.ts; held equal by test/unit/hooks/request.test.ts). */
 export const HOOK_MAX_NESTING_DEPTH = 64;
-/** How long the first request may take before the sidecar counts as unavailable (issue 12: 300 ms). */
+/**
+ * How long the first request may take before the sidecar counts as unavailable (issue 12: 300 ms): a
+ * stopped sidecar (SIGSTOP: the kernel still accepts the connection) must not make the hook wait. A machine
+ * too slow for that can raise it with APIE_HOOK_BUDGET_MS (main.ts).
+ */
 export const FIRST_BUDGET_MS = 300;
 /** Budget of requests after the first (redeeming a grant, cancelling): the sidecar has proven alive. */
 const LATER_BUDGET_MS = 2_000;
@@ -58,6 +63,8 @@ export interface HookOptions {
 }
 
 export interface HookEnvironment {
+  /** The first request's budget; FIRST_BUDGET_MS unless configured. */
+  budgetMs?: number;
   /** The hook's own working directory (what a payload without `cwd` is relative to). */
   processCwd: string;
   /** The sidecar serving `cwd`, or why there is none. */
@@ -78,8 +85,17 @@ export async function runHook(options: HookOptions, input: HookInput, env: HookE
   const started = env.now();
   let render: (answer: HookAnswer) => string = (answer) => (options.host === "auto" ? renderUnknownHost(answer) : DIALECTS[options.host].render(answer, options.event));
   try {
+    if ("tooLarge" in input && options.event === "pre") {
+      // Not "guard unavailable": the guard would refuse a body this size too (its limit is 1 MiB), so the
+      // answer is the refusal it would give, whatever the failure mode.
+      return render({ kind: "deny", reason: `apie: the hook payload is larger than ${MAX_PAYLOAD_BYTES} bytes, too large to inspect` });
+    }
     const read = readPayload(options, input, env);
-    if ("unreadable" in read) return render(read.event === "post" ? { kind: "none" } : unguardable(read.unreadable, env.settings(env.processCwd), read.dialect, env));
+    if ("unreadable" in read) {
+      const { dialect } = read;
+      if (dialect !== undefined) render = (answer) => dialect.render(answer, read.event);
+      return render(read.event === "post" ? { kind: "none" } : unguardable(read.unreadable, env.settings(env.processCwd), dialect, env));
+    }
     const { dialect, call } = read;
     const event: HookEvent = options.event === "post" || call.event === "post" ? "post" : "pre";
     render = (answer) => dialect.render(answer, event);
@@ -119,10 +135,12 @@ function readPayload(options: HookOptions, input: HookInput, env: HookEnvironmen
     env.log(`apie hook: --host ${options.host} but the payload is ${sniffed.host}'s; answering as ${sniffed.host}`);
     dialect = sniffed;
   }
-  const parsed = dialect.schema.safeParse(payload);
+  const parsed = dialect.schema().safeParse(payload);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    return unreadable(`the ${dialect.host} payload is invalid (${issue ? `${issue.path.join(".") || "payload"}: ${issue.message}` : "schema"})`, dialect);
+    // zod/mini carries no message locale (bundle size): a type error is worded from its issue's fields.
+    const what = issue === undefined ? "invalid" : issue.code === "invalid_type" ? `expected ${issue.expected}` : issue.message;
+    return unreadable(`the ${dialect.host} payload is invalid (${issue?.path.join(".") || "payload"}: ${what})`, dialect);
   }
   return { dialect, call: dialect.read(parsed.data) };
 }
@@ -145,20 +163,21 @@ function unguardable(why: string, settings: HookSettings, dialect: Dialect | und
 
 // ---------------------------------------------------------------------------------------------- decide
 
-const Matched = z.looseObject({ key: z.optional(z.string()), decision: z.optional(z.string()), reason: z.optional(z.string()) });
-const DecisionReply = z.looseObject({
+const DecisionReply = once(() =>
+  z.looseObject({
   decision_id: z.optional(z.nullable(z.string())),
   enforcement_action: z.enum(["proceed", "warn", "block", "wait_for_approval"]),
   effective_decision: z.optional(z.string()),
   reason: z.string(),
   annotation: z.optional(z.nullable(z.string())),
-  matched_guardrails: z.optional(z.array(Matched)),
+  matched_guardrails: z.optional(z.array(z.looseObject({ key: z.optional(z.string()), decision: z.optional(z.string()), reason: z.optional(z.string()) }))),
   approval_request: z.optional(z.nullable(z.looseObject({ id: z.string(), status: z.string() }))),
   hook: z.optional(z.looseObject({ ask: z.optional(z.boolean()) })),
-});
-type Decision = z.infer<typeof DecisionReply>;
+}),
+);
+type Decision = z.infer<ReturnType<typeof DecisionReply>>;
 
-const ErrorReply = z.looseObject({ error: z.looseObject({ code: z.optional(z.string()), message: z.string() }) });
+const ErrorReply = once(() => z.looseObject({ error: z.looseObject({ code: z.optional(z.string()), message: z.string() }) }));
 
 async function decide(dialect: Dialect, call: HookCall, options: HookOptions, env: HookEnvironment, started: number): Promise<HookAnswer> {
   const body = guardBody(dialect, call, env.processCwd);
@@ -171,7 +190,7 @@ async function decide(dialect: Dialect, call: HookCall, options: HookOptions, en
   const { link } = connected;
   let reply: LinkReply;
   try {
-    reply = await link.post("/v1/hooks/evaluate", body, FIRST_BUDGET_MS, env.signal);
+    reply = await link.post("/v1/hooks/evaluate", body, env.budgetMs ?? FIRST_BUDGET_MS, env.signal);
   } catch (error) {
     if (error instanceof LinkDown && error.aborted) return { kind: "deny", reason: "apie: the host cancelled the hook before the guard answered" };
     return unguardable(error instanceof Error ? error.message : String(error), env.settings(cwd), dialect, env);
@@ -215,7 +234,7 @@ function keysOf(decision: Decision, level: string): string {
 /** The decision in a sidecar reply, or why it refused — an error answered is a refusal, never an allow. */
 function decisionOf(reply: LinkReply): { ok: true; decision: Decision } | { ok: false; refused: string } {
   if (reply.status === 200) {
-    const parsed = DecisionReply.safeParse(reply.json);
+    const parsed = DecisionReply().safeParse(reply.json);
     if (parsed.success) return { ok: true, decision: parsed.data };
     return { ok: false, refused: "apie: the sidecar's answer is not a guard decision; refusing the call" };
   }
@@ -223,7 +242,7 @@ function decisionOf(reply: LinkReply): { ok: true; decision: Decision } | { ok: 
 }
 
 function refusalOf(reply: LinkReply): string {
-  const error = ErrorReply.safeParse(reply.json);
+  const error = ErrorReply().safeParse(reply.json);
   const message = error.success ? `${error.data.error.message}${error.data.error.code ? ` (${error.data.error.code})` : ""}` : `HTTP ${reply.status}`;
   return `apie: the guard refused the request: ${clip(message)}`;
 }
@@ -234,10 +253,12 @@ function timeoutMs(dialect: Dialect, options: HookOptions): number {
   return totalMs > 2 * DEADLINE_MARGIN_MS ? totalMs - DEADLINE_MARGIN_MS : totalMs / 2;
 }
 
-const ApprovalWaitReply = z.looseObject({
-  status: z.string(),
-  approval: z.optional(z.looseObject({ resolution_reason: z.optional(z.nullable(z.string())), resolved_by: z.optional(z.nullable(z.string())) })),
-});
+const ApprovalWaitReply = once(() =>
+  z.looseObject({
+    status: z.string(),
+    approval: z.optional(z.looseObject({ resolution_reason: z.optional(z.nullable(z.string())), resolved_by: z.optional(z.nullable(z.string())) })),
+  }),
+);
 
 async function awaitApproval(
   link: GuardLink,
@@ -276,7 +297,7 @@ async function awaitApproval(
       return { kind: "deny", reason: `apie: lost the sidecar while waiting for approval ${approvalId} (${(error as Error).message}); refusing the call` };
     }
     if (reply.status !== 200) return { kind: "deny", reason: refusalOf(reply) };
-    const waited = ApprovalWaitReply.safeParse(reply.json);
+    const waited = ApprovalWaitReply().safeParse(reply.json);
     if (!waited.success) return { kind: "deny", reason: "apie: the sidecar's approval answer is unreadable; refusing the call" };
     const { status, approval } = waited.data;
     if (status === "timeout" || status === "pending") continue;
@@ -323,7 +344,7 @@ async function recordOutcome(dialect: Dialect, call: HookCall, env: HookEnvironm
     ...(call.failure === undefined ? {} : { error: clip(call.failure).slice(0, 2_000) }),
   };
   try {
-    const reply = await connected.link.post("/v1/hooks/outcome", outcome, FIRST_BUDGET_MS, env.signal);
+    const reply = await connected.link.post("/v1/hooks/outcome", outcome, env.budgetMs ?? FIRST_BUDGET_MS, env.signal);
     if (reply.status !== 200) env.log(`apie hook: outcome not recorded: HTTP ${reply.status} ${JSON.stringify(reply.json)?.slice(0, 500)}`);
   } catch (error) {
     env.log(`apie hook: outcome not recorded: ${(error as Error).message}`);

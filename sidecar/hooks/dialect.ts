@@ -16,8 +16,8 @@ export interface Dialect {
   defaultTimeoutS: number;
   /** Whether a parsed JSON payload has this host's shape (HOOKS.md §8.2); checked in DIALECTS order. */
   fits(payload: Record<string, unknown>): boolean;
-  /** The payload as this host sends it (pre and post events). Loose: fields we do not read pass. */
-  schema: ZodMiniType<unknown>;
+  /** The payload as this host sends it (pre and post events). Loose: fields we do not read pass. Built on first use. */
+  schema(): ZodMiniType<unknown>;
   /** The validated payload as the adapter's one call shape. */
   read(payload: any): HookCall;
   tools: ToolVocabulary;
@@ -90,4 +90,13 @@ export function renderHookSpecific(answer: HookAnswer, event: HookEvent, extraFl
     });
   }
   return json({ hookSpecificOutput: specific });
+}
+
+/**
+ * Schemas are built on first use: a hook process validates one payload with one dialect's schema, so it
+ * builds that one only (start-up time is what a hook costs on every tool call; bench/hook.bench.ts).
+ */
+export function once<T>(build: () => T): () => T {
+  let built: T | undefined;
+  return () => (built ??= build());
 }

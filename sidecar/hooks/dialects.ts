@@ -1,5 +1,5 @@
 import * as z from "zod/mini";
-import { clip, renderHookSpecific, type Dialect, type HookAnswer, type HookCall, type HookEvent } from "./dialect";
+import { clip, once, renderHookSpecific, type Dialect, type HookAnswer, type HookCall, type HookEvent } from "./dialect";
 import type { HookHost } from "./hosts";
 import type { ToolVocabulary } from "./vocabulary";
 
@@ -14,6 +14,7 @@ const anyValue = z.optional(z.unknown());
 const has = (p: Record<string, unknown>, key: string): boolean => p[key] !== undefined;
 const opt = (value: string | null | undefined): string | undefined => (value === null || value === "" ? undefined : value);
 const json = (value: unknown): string => JSON.stringify(value);
+
 
 /**
  * Whether a post-tool-use response says the call failed: hosts report failures differently, and several
@@ -54,7 +55,8 @@ const CLAUDE_TOOLS: ToolVocabulary = {
 };
 
 /** Claude Code (and VS Code's Claude harness): HOOKS.md §2.3/2.4. */
-const ClaudePayload = z.looseObject({
+const ClaudePayload = () =>
+  z.looseObject({
   session_id: z.string(),
   transcript_path: str,
   cwd: str,
@@ -79,8 +81,8 @@ const claudeCode: Dialect = {
   nativeAsk: true,
   defaultTimeoutS: 600,
   fits: (p) => has(p, "hook_event_name") && has(p, "permission_mode") && has(p, "tool_use_id") && !has(p, "turn_id"),
-  schema: ClaudePayload,
-  read: (p: z.infer<typeof ClaudePayload>): HookCall => ({
+  schema: once(ClaudePayload),
+  read: (p: z.infer<ReturnType<typeof ClaudePayload>>): HookCall => ({
     event: /^Post/.test(p.hook_event_name) ? "post" : "pre",
     sessionId: opt(p.session_id),
     toolName: p.tool_name,
@@ -128,7 +130,8 @@ const VSCODE_TOOLS: ToolVocabulary = {
  * VS Code's Local harness (HOOKS.md §1.4). The 6/3/2026 docs spell the common fields in camelCase
  * (`sessionId`, `hookEventName`), the 9/16 docs and the code in snake_case: both are read.
  */
-const VsCodePayload = z.looseObject({
+const VsCodePayload = () =>
+  z.looseObject({
   hook_event_name: str,
   hookEventName: str,
   session_id: str,
@@ -147,8 +150,8 @@ const vscode: Dialect = {
   nativeAsk: true,
   defaultTimeoutS: 30,
   fits: (p) => (has(p, "hook_event_name") || has(p, "hookEventName")) && has(p, "tool_use_id") && !has(p, "permission_mode") && !has(p, "turn_id"),
-  schema: VsCodePayload,
-  read: (p: z.infer<typeof VsCodePayload>): HookCall => {
+  schema: once(VsCodePayload),
+  read: (p: z.infer<ReturnType<typeof VsCodePayload>>): HookCall => {
     const event = p.hook_event_name ?? p.hookEventName ?? "PreToolUse";
     return {
       event: /^Post/.test(event) ? "post" : "pre",
@@ -191,7 +194,8 @@ const COPILOT_TOOLS: ToolVocabulary = {
  * (HOOKS.md §3.2). camelCase: `sessionId`, `toolName`, `toolArgs` (a JSON string in the older docs, any
  * value in the newer: both read); PascalCase: snake_case like VS Code's, with no `tool_use_id`.
  */
-const CopilotPayload = z.looseObject({
+const CopilotPayload = () =>
+  z.looseObject({
   sessionId: str,
   session_id: str,
   hook_event_name: str,
@@ -207,7 +211,7 @@ const CopilotPayload = z.looseObject({
   tool_result: anyValue,
 });
 
-function copilotFailure(p: z.infer<typeof CopilotPayload>): string | undefined {
+function copilotFailure(p: z.infer<ReturnType<typeof CopilotPayload>>): string | undefined {
   const result = p.toolResult ?? p.tool_result;
   if (result !== null && typeof result === "object") {
     const r = result as Record<string, unknown>;
@@ -228,8 +232,8 @@ const copilotCli: Dialect = {
     has(p, "toolName") ||
     has(p, "toolArgs") ||
     (has(p, "hook_event_name") && !has(p, "tool_use_id") && !has(p, "permission_mode") && !has(p, "turn_id") && typeof p.timestamp === "string"),
-  schema: CopilotPayload.check(z.refine((p) => (p.toolName ?? p.tool_name) != null, { message: "toolName (or tool_name): required" })),
-  read: (p: z.infer<typeof CopilotPayload>): HookCall => {
+  schema: once(() => CopilotPayload().check(z.refine((p) => (p.toolName ?? p.tool_name) != null, { message: "toolName (or tool_name): required" }))),
+  read: (p: z.infer<ReturnType<typeof CopilotPayload>>): HookCall => {
     const event = p.hook_event_name ?? p.hookEventName ?? "";
     const post = /^post/i.test(event) || p.toolResult !== undefined || p.tool_result !== undefined;
     return {
@@ -260,7 +264,8 @@ const CODEX_TOOLS: ToolVocabulary = {
 };
 
 /** Codex CLI / IDE extension / app (HOOKS.md §4): Claude-like, plus `turn_id`; `transcript_path` nullable. */
-const CodexPayload = z.looseObject({
+const CodexPayload = () =>
+  z.looseObject({
   session_id: z.string(),
   turn_id: anyValue,
   transcript_path: str,
@@ -291,8 +296,8 @@ const codex: Dialect = {
   nativeAsk: false,
   defaultTimeoutS: 600,
   fits: (p) => has(p, "turn_id"),
-  schema: CodexPayload,
-  read: (p: z.infer<typeof CodexPayload>): HookCall => ({
+  schema: once(CodexPayload),
+  read: (p: z.infer<ReturnType<typeof CodexPayload>>): HookCall => ({
     event: /^Post/.test(p.hook_event_name) ? "post" : "pre",
     sessionId: opt(p.session_id),
     toolName: p.tool_name,
@@ -324,7 +329,8 @@ const CURSOR_TOOLS: ToolVocabulary = {
 };
 
 /** Cursor (HOOKS.md §5): `conversation_id` is the session; `preToolUse` / `postToolUse` / `postToolUseFailure`. */
-const CursorPayload = z.looseObject({
+const CursorPayload = () =>
+  z.looseObject({
   conversation_id: str,
   session_id: str,
   generation_id: str,
@@ -353,8 +359,8 @@ const cursor: Dialect = {
   nativeAsk: false,
   defaultTimeoutS: 30,
   fits: (p) => has(p, "conversation_id") || has(p, "generation_id") || has(p, "cursor_version"),
-  schema: CursorPayload,
-  read: (p: z.infer<typeof CursorPayload>): HookCall => {
+  schema: once(CursorPayload),
+  read: (p: z.infer<ReturnType<typeof CursorPayload>>): HookCall => {
     const event = p.hook_event_name ?? "preToolUse";
     const root = p.workspace_roots?.find((r): r is string => typeof r === "string");
     return {
@@ -389,7 +395,8 @@ const GEMINI_TOOLS: ToolVocabulary = {
 };
 
 /** Gemini CLI (HOOKS.md §6): `BeforeTool` / `AfterTool`. */
-const GeminiPayload = z.looseObject({
+const GeminiPayload = () =>
+  z.looseObject({
   session_id: str,
   transcript_path: str,
   cwd: str,
@@ -413,8 +420,8 @@ const geminiCli: Dialect = {
   nativeAsk: false,
   defaultTimeoutS: 60,
   fits: (p) => p.hook_event_name === "BeforeTool" || p.hook_event_name === "AfterTool",
-  schema: GeminiPayload,
-  read: (p: z.infer<typeof GeminiPayload>): HookCall => ({
+  schema: once(GeminiPayload),
+  read: (p: z.infer<ReturnType<typeof GeminiPayload>>): HookCall => ({
     event: p.hook_event_name === "AfterTool" ? "post" : "pre",
     sessionId: opt(p.session_id),
     toolName: p.tool_name,

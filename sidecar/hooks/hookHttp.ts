@@ -1,7 +1,7 @@
-import { request } from "node:http";
+import { connect } from "node:net";
 
 /**
- * The hook's channel to the sidecar: one JSON request at a time over node:http, no keep-alive (a hook
+ * The hook's channel to the sidecar: one JSON request at a time, no keep-alive (a hook
  * process makes one or two requests and exits; a kept-alive socket would only hold the exit up), no SDK, no
  * WebSocket. Every request has a budget: a sidecar that is down, unreachable, or stopped (SIGSTOP: the kernel
  * still accepts the connection, nobody answers) costs at most that long.
@@ -35,23 +35,16 @@ export class LinkDown extends Error {
 /** A sidecar answer larger than this is not a guard answer; reading stops there. */
 const MAX_REPLY_BYTES = 1024 * 1024;
 
+/**
+ * HTTP/1.1 by hand over node:net, one request per connection (`connection: close`): the hook needs none of
+ * node:http (agents, keep-alive, streaming bodies) and loading it costs a hook process more CPU than the
+ * request itself on the 2-core test machine — one small JSON request to a sidecar on 127.0.0.1 whose answers
+ * always carry content-length (server/http.ts). Chunked answers are read too. Only `http:` base URLs: the
+ * sidecar never serves https.
+ */
 export function httpLink(baseUrl: string, key: string): GuardLink {
   const send = (method: "GET" | "POST", urlPath: string, body: unknown, budgetMs: number, signal?: AbortSignal): Promise<LinkReply> =>
     new Promise((resolve, reject) => {
-      const payload = body === undefined ? undefined : JSON.stringify(body);
-      const headers: Record<string, string | number> = { accept: "application/json", authorization: `Bearer ${key}`, connection: "close" };
-      if (payload !== undefined) {
-        headers["content-type"] = "application/json";
-        headers["content-length"] = Buffer.byteLength(payload);
-      }
-      let settled = false;
-      const finish = (outcome: () => void): void => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        signal?.removeEventListener("abort", onAbort);
-        outcome();
-      };
       let url: URL;
       try {
         url = new URL(urlPath, baseUrl);
@@ -59,48 +52,102 @@ export function httpLink(baseUrl: string, key: string): GuardLink {
         reject(new LinkDown(`not a URL: ${baseUrl}`));
         return;
       }
-      const req = request(url, { method, headers, agent: false }, (res) => {
-        const chunks: Buffer[] = [];
-        let size = 0;
-        res.on("data", (chunk: Buffer) => {
-          size += chunk.length;
-          if (size > MAX_REPLY_BYTES) {
-            req.destroy();
-            finish(() => resolve({ status: res.statusCode ?? 0, json: undefined }));
-            return;
-          }
-          chunks.push(chunk);
-        });
-        res.on("end", () => {
-          const text = Buffer.concat(chunks).toString("utf8");
-          let json: unknown;
-          try {
-            json = JSON.parse(text);
-          } catch {
-            json = undefined;
-          }
-          finish(() => resolve({ status: res.statusCode ?? 0, json }));
-        });
-        res.on("error", (error) => finish(() => reject(new LinkDown(`the answer broke off: ${error.message}`))));
-      });
-      const timer = setTimeout(() => {
-        finish(() => reject(new LinkDown(`no answer within ${budgetMs} ms`)));
-        req.destroy();
-      }, budgetMs);
-      const onAbort = (): void => {
-        finish(() => reject(new LinkDown("cancelled", true)));
-        req.destroy();
+      if (url.protocol !== "http:") {
+        reject(new LinkDown(`${url.protocol} is not supported: the sidecar serves http on 127.0.0.1`));
+        return;
+      }
+      const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body), "utf8");
+      const head =
+        `${method} ${url.pathname}${url.search} HTTP/1.1\r\nhost: ${url.host}\r\nauthorization: Bearer ${key}\r\naccept: application/json\r\nconnection: close\r\n` +
+        (payload === undefined ? "" : `content-type: application/json\r\ncontent-length: ${payload.length}\r\n`) +
+        "\r\n";
+      const chunks: Buffer[] = [];
+      let size = 0;
+      let settled = false;
+      const socket = connect({ host: url.hostname.replace(/^\[|\]$/g, ""), port: Number(url.port || 80) });
+      const finish = (outcome: () => void): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        signal?.removeEventListener("abort", onAbort);
+        socket.destroy();
+        outcome();
       };
+      const timer = setTimeout(() => finish(() => reject(new LinkDown(`no answer within ${budgetMs} ms`))), budgetMs);
+      const onAbort = (): void => finish(() => reject(new LinkDown("cancelled", true)));
       if (signal?.aborted) {
         onAbort();
         return;
       }
       signal?.addEventListener("abort", onAbort, { once: true });
-      req.on("error", (error: NodeJS.ErrnoException) => finish(() => reject(new LinkDown(error.code ?? error.message))));
-      req.end(payload);
+      socket.setNoDelay(true);
+      // write, not end: node:http closes a half-closed connection whose answer is not ready yet (a block is
+      // answered after its record is synced, an approval wait after minutes), so the request would go unanswered.
+      socket.on("connect", () => socket.write(payload === undefined ? head : Buffer.concat([Buffer.from(head, "latin1"), payload])));
+      socket.on("data", (chunk: Buffer) => {
+        size += chunk.length;
+        if (size > MAX_REPLY_BYTES) return finish(() => reject(new LinkDown(`the answer is larger than ${MAX_REPLY_BYTES} bytes`)));
+        chunks.push(chunk);
+        const reply = parseResponse(Buffer.concat(chunks), false);
+        if (reply !== undefined) finish(() => resolve(reply));
+      });
+      socket.on("end", () => {
+        const reply = parseResponse(Buffer.concat(chunks), true);
+        finish(() => (reply === undefined ? reject(new LinkDown("the connection closed before a whole answer")) : resolve(reply)));
+      });
+      socket.on("error", (error: NodeJS.ErrnoException) => finish(() => reject(new LinkDown(error.code ?? error.message))));
     });
   return {
     post: (urlPath, body, budgetMs, signal) => send("POST", urlPath, body, budgetMs, signal),
     get: (urlPath, budgetMs, signal) => send("GET", urlPath, undefined, budgetMs, signal),
   };
+}
+
+/**
+ * A whole HTTP/1.1 response in `data`, or undefined while it is incomplete (`ended`: the server closed the
+ * connection, so what arrived is all there is). Exported for its unit test.
+ */
+export function parseResponse(data: Buffer, ended: boolean): LinkReply | undefined {
+  const split = data.indexOf("\r\n\r\n");
+  if (split < 0) return ended ? { status: 0, json: undefined } : undefined;
+  const lines = data.subarray(0, split).toString("latin1").split("\r\n");
+  const status = /^HTTP\/1\.[01] (\d{3})/.exec(lines[0] ?? "");
+  if (status === null) return { status: 0, json: undefined };
+  const code = Number(status[1]);
+  const headers = new Map(lines.slice(1).map((line) => [line.slice(0, line.indexOf(":")).trim().toLowerCase(), line.slice(line.indexOf(":") + 1).trim()]));
+  let rest = data.subarray(split + 4);
+  if (/chunked/i.test(headers.get("transfer-encoding") ?? "")) {
+    const body = dechunk(rest);
+    if (body === undefined) return ended ? { status: code, json: undefined } : undefined;
+    rest = body;
+  } else if (headers.has("content-length")) {
+    const length = Number(headers.get("content-length"));
+    if (!(rest.length >= length)) return ended ? { status: code, json: undefined } : undefined;
+    rest = rest.subarray(0, length);
+  } else if (!ended) {
+    return undefined;
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(rest.toString("utf8"));
+  } catch {
+    json = undefined;
+  }
+  return { status: code, json };
+}
+
+/** A chunked body, or undefined until its last (zero-size) chunk has arrived. */
+function dechunk(data: Buffer): Buffer | undefined {
+  const parts: Buffer[] = [];
+  let at = 0;
+  for (;;) {
+    const eol = data.indexOf("\r\n", at);
+    if (eol < 0) return undefined;
+    const size = Number.parseInt(data.subarray(at, eol).toString("latin1"), 16);
+    if (!Number.isFinite(size) || size < 0) return Buffer.alloc(0);
+    if (size === 0) return Buffer.concat(parts);
+    if (data.length < eol + 2 + size + 2) return undefined;
+    parts.push(data.subarray(eol + 2, eol + 2 + size));
+    at = eol + 2 + size + 2;
+  }
 }

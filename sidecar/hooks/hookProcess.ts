@@ -1,3 +1,4 @@
+import { read } from "node:fs";
 import { runHook, MAX_PAYLOAD_BYTES, type HookEnvironment, type HookInput, type HookOptions } from "./adapter";
 import { readHookSettings } from "./hookSettings";
 import { httpLink } from "./hookHttp";
@@ -9,7 +10,7 @@ import { locateSidecar } from "./locate";
  * entry dist/hook.js (main.ts; what the launcher ~/.apie/bin/apie-hook runs) and `apie hook` in dist/cli.js
  * both run. Reads one payload on stdin, writes exactly one answer on stdout, exits 0 — whatever happens:
  * bad arguments, a payload that never ends, the host's SIGTERM, a bug. Diagnostics go to stderr only.
- * It loads only what a hook needs: zod/mini, node:http, the dialects — no SDK, no WebSocket, no server.
+ * It loads only what a hook needs: zod/mini, node:net, the dialects — no SDK, no WebSocket, no server.
  */
 
 export const HOOK_USAGE = `Usage: apie hook --host <vscode|claude-code|copilot-cli|codex|cursor|gemini-cli|auto> [--event pre|post] [--timeout SECONDS]
@@ -46,8 +47,13 @@ export function parseHookArgs(argv: readonly string[], log: (line: string) => vo
   return options;
 }
 
-/** Reads stdin up to MAX_PAYLOAD_BYTES (then stops: too large) or STDIN_DEADLINE_MS (then: what arrived). */
-function readStdin(stdin: NodeJS.ReadableStream & { destroy?: () => void }): Promise<HookInput> {
+/**
+ * Reads stdin up to MAX_PAYLOAD_BYTES (then stops: too large) or STDIN_DEADLINE_MS (then: what arrived).
+ * With fs.read on fd 0 rather than process.stdin, whose stream setup a hook process would pay for before
+ * the first byte; a stdin that cannot be read that way (non-blocking: EAGAIN) falls back to process.stdin.
+ * A read still blocked at the deadline is left behind: the process exits after its answer.
+ */
+function readStdin(): Promise<HookInput> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -56,24 +62,36 @@ function readStdin(stdin: NodeJS.ReadableStream & { destroy?: () => void }): Pro
       if (done) return;
       done = true;
       clearTimeout(timer);
-      stdin.removeAllListeners("data");
       resolve(input);
     };
-    const timer = setTimeout(() => {
-      finish({ text: Buffer.concat(chunks).toString("utf8") });
-      stdin.destroy?.();
-    }, STDIN_DEADLINE_MS);
-    stdin.on("data", (chunk: Buffer) => {
+    const text = (): HookInput => ({ text: Buffer.concat(chunks).toString("utf8") });
+    const timer = setTimeout(() => finish(text()), STDIN_DEADLINE_MS);
+    const take = (chunk: Buffer): boolean => {
       size += chunk.length;
       if (size > MAX_PAYLOAD_BYTES) {
         finish({ tooLarge: size });
-        stdin.destroy?.();
-        return;
+        return false;
       }
       chunks.push(chunk);
-    });
-    stdin.on("end", () => finish({ text: Buffer.concat(chunks).toString("utf8") }));
-    stdin.on("error", () => finish({ text: Buffer.concat(chunks).toString("utf8") }));
+      return true;
+    };
+    const viaStream = (): void => {
+      process.stdin.on("data", (chunk: Buffer) => {
+        if (!take(chunk)) process.stdin.destroy();
+      });
+      process.stdin.on("end", () => finish(text()));
+      process.stdin.on("error", () => finish(text()));
+    };
+    const next = (): void => {
+      const buffer = Buffer.allocUnsafe(64 * 1024);
+      read(0, buffer, 0, buffer.length, null, (error, bytes) => {
+        if (done) return;
+        if (error !== null) return (error as NodeJS.ErrnoException).code === "EAGAIN" ? viaStream() : finish(text());
+        if (bytes === 0) return finish(text());
+        if (take(buffer.subarray(0, bytes))) next();
+      });
+    };
+    next();
   });
 }
 
@@ -90,7 +108,9 @@ export async function hookMain(argv: readonly string[]): Promise<void> {
   const onInt = onSignal("SIGINT");
   process.on("SIGTERM", onTerm);
   process.on("SIGINT", onInt);
+  const budget = Number(process.env.APIE_HOOK_BUDGET_MS);
   const env: HookEnvironment = {
+    budgetMs: Number.isFinite(budget) && budget > 0 ? Math.min(budget, 60_000) : undefined,
     processCwd: process.cwd(),
     connect: (cwd) => {
       const found = locateSidecar(process.env, cwd);
@@ -104,7 +124,7 @@ export async function hookMain(argv: readonly string[]): Promise<void> {
   let answer: string;
   try {
     const input = await Promise.race([
-      readStdin(process.stdin),
+      readStdin(),
       new Promise<HookInput>((resolve) => cancelled.signal.addEventListener("abort", () => resolve({ text: "" }), { once: true })),
     ]);
     answer = await runHook(options, input, env);

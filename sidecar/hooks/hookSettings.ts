@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { parse } from "jsonc-parser";
 import * as z from "zod/mini";
+import { once } from "./dialect";
 import { upward } from "./locate";
 
 /**
@@ -25,14 +26,16 @@ export interface HookSettings {
 
 export const POLICY_FILE = "apie.policy.json";
 
-const LeanHooks = z.looseObject({
+const LeanHooks = once(() =>
+  z.looseObject({
   hooks: z.optional(
     z.looseObject({
       failureMode: z.optional(z.enum(["fail_open", "fail_closed"])),
       approvals: z.optional(z.enum(["editor", "host"])),
     }),
   ),
-});
+}),
+);
 
 export function readHookSettings(cwd: string): HookSettings {
   for (const dir of upward(cwd)) {
@@ -45,7 +48,7 @@ export function readHookSettings(cwd: string): HookSettings {
       return { failureMode: "fail_closed", approvals: "editor", source: `${file} (unreadable: failing closed)` };
     }
     const errors: unknown[] = [];
-    const parsed = LeanHooks.safeParse(parse(text, errors as never, { allowTrailingComma: true }));
+    const parsed = LeanHooks().safeParse(parse(text, errors as never, { allowTrailingComma: true }));
     if (errors.length > 0 || !parsed.success) return { failureMode: "fail_closed", approvals: "editor", source: `${file} (invalid: failing closed)` };
     return { failureMode: parsed.data.hooks?.failureMode ?? "fail_open", approvals: parsed.data.hooks?.approvals ?? "editor", source: file };
   }

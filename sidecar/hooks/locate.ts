@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import * as z from "zod/mini";
 import { isAlive } from "../server/stateDirLock";
+import { once } from "./dialect";
 
 /**
  * How a hook finds its sidecar: `APIE_BASE_URL` + `APIE_API_KEY` from the environment (the editor puts them
@@ -17,7 +18,7 @@ import { isAlive } from "../server/stateDirLock";
 export const STATE_DIR = ".apie";
 export const DISCOVERY_FILE = "sidecar.json";
 
-const LeanDiscovery = z.looseObject({ baseUrl: z.url(), apiKey: z.string().check(z.minLength(1)), pid: z.int().check(z.positive()) });
+const LeanDiscovery = once(() => z.looseObject({ baseUrl: z.url(), apiKey: z.string().check(z.minLength(1)), pid: z.int().check(z.positive()) }));
 
 export type Located = { ok: true; baseUrl: string; key: string; source: string } | { ok: false; why: string };
 
@@ -39,9 +40,9 @@ export function locateSidecar(env: NodeJS.ProcessEnv, cwd: string): Located {
     } catch {
       continue;
     }
-    let parsed: ReturnType<typeof LeanDiscovery.safeParse>;
+    let parsed: ReturnType<ReturnType<typeof LeanDiscovery>["safeParse"]>;
     try {
-      parsed = LeanDiscovery.safeParse(JSON.parse(text));
+      parsed = LeanDiscovery().safeParse(JSON.parse(text));
     } catch {
       return { ok: false, why: `${file} is not JSON` };
     }

@@ -62,7 +62,7 @@ export class HookSessions {
         completed_at: null,
         run_ids: [],
       };
-      await this.s.journal.record("session.started", { session, orchestrator_agent_key: HOOK_HOST_INFO[ref.host].agentKey }).durable;
+      await lazily(this.s.journal.record("session.started", { session, orchestrator_agent_key: HOOK_HOST_INFO[ref.host].agentKey }, { lazy: true }));
     });
     await this.once(runId, async () => {
       if (state.runs.has(runId)) return;
@@ -81,7 +81,7 @@ export class HookSessions {
         completed_at: null,
         event_count: 0,
       };
-      await this.s.journal.record("run.started", { run, parent_run_id: null, step_key: null, step_name: null, role: null }).durable;
+      await lazily(this.s.journal.record("run.started", { run, parent_run_id: null, step_key: null, step_name: null, role: null }, { lazy: true }));
     });
     return { sessionId, runId };
   }
@@ -110,6 +110,15 @@ export class HookSessions {
     }
     await pending;
   }
+}
+
+/**
+ * Session and run records are written lazily, like a plain allow: the hook's first call must not wait for
+ * two fdatasyncs (its answer has a 300 ms budget). Lost in a crash, they are simply created again by the
+ * next call — under the same ids, so the log still holds one session.
+ */
+async function lazily(appended: { backlog?: Promise<void> | undefined }): Promise<void> {
+  if (appended.backlog !== undefined) await appended.backlog;
 }
 
 function sessionKeyOf(ref: HookRefBody, cwd: string): string {
