@@ -6,6 +6,7 @@ import { declareCapabilities, enableTemplate } from "../sidecar/policy/policyFil
 import type { BoundaryReport } from "../sidecar/protocol/reports";
 import { renderReport } from "../sidecar/store/reportMarkdown";
 import { MCP_CONFIG_FILE } from "./mcpServers";
+import { guardCodingAgents, removeAgentGuards } from "./agentGuards";
 import type { Ctx } from "./ctx";
 import { OUTCOME_ICON, outcomeLabel, presentRecord, type Outcome } from "./model/presenters";
 import type { ApprovalsNode } from "./views/approvalsTree";
@@ -154,6 +155,8 @@ export function createCommands(ctx: Ctx, activationTiming: () => { loadMs: numbe
       await vscode.workspace.fs.writeFile(file, Buffer.from(JSON.stringify(config, null, 2) + "\n"));
       await vscode.window.showTextDocument(file);
     },
+    "apie.guardCodingAgents": () => guardCodingAgents(ctx.extension, ctx.workspace),
+    "apie.removeAgentGuards": () => removeAgentGuards(ctx.workspace),
     /** For tests and `Developer: Show Running Extensions`-style checks: how long activate() took. */
     "apie.activationTime": () => activationTiming(),
   };

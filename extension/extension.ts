@@ -3,6 +3,7 @@ import { SIDECAR_RESTART_SETTINGS } from "./config";
 import { createCommands } from "./commands";
 import { Ctx } from "./ctx";
 import { registerGuardedMcpServers } from "./mcpServers";
+import { refreshLauncher } from "./agentGuards";
 
 let ctx: Ctx | undefined;
 
@@ -35,6 +36,8 @@ export function activate(extension: vscode.ExtensionContext): void {
     const mcp = registerGuardedMcpServers(extension, folder, () => current.connection, current.log);
     if (mcp !== undefined) extension.subscriptions.push(mcp);
     void ctx.client.start();
+    // Installed hooks run ~/.apie/bin/apie-hook: point it at this version of the extension.
+    void refreshLauncher(extension, ctx.log);
     timing = { loadMs, activateMs: performance.now() - started };
     ctx.log.info(`activated in ${timing.activateMs.toFixed(1)} ms (+ ${timing.loadMs.toFixed(1)} ms evaluating the bundle)`);
   } catch (error) {

@@ -1,4 +1,5 @@
 import type { Decision, GuardDecision, Mode } from "../../sidecar/guard/types";
+import { hookHostOfAgentKey } from "../../sidecar/hooks/hosts";
 import type { ApprovalView } from "../../sidecar/protocol/approvals";
 import type { DecisionRequestSummary, RecordDataByKind } from "../../sidecar/protocol/records";
 import type { StreamRecord } from "../../sidecar/protocol/stream";
@@ -145,13 +146,54 @@ export function presentRecord(record: StreamRecord): RecordPresentation {
   }
 }
 
-/** "release-gate wants to run deploy.release (execute) on deployment_event in production: <reason>". */
+/**
+ * "release-gate wants to run deploy.release (execute) on deployment_event in production: <reason>". A coding
+ * agent's hook names the host and what it runs: "Claude Code wants to run `cat ~/.ssh/id_rsa` (Bash) …".
+ */
 export function approvalPrompt(a: ApprovalView): string {
+  const host = hookHostOfAgentKey(a.agent_key);
+  if (host !== undefined) {
+    const sub = a.agent_key.includes("/") ? ` (${a.agent_key.slice(a.agent_key.indexOf("/") + 1)})` : "";
+    const what = hookCallSummary(a);
+    const tool = a.tool.name ?? "a tool";
+    const run = what === undefined ? tool : what.startsWith(`${tool} `) ? `\`${what}\`` : `\`${what}\` (${tool})`;
+    return `${host.displayName}${sub} wants to run ${run}${approvalTail(a)}`;
+  }
   const tool = a.tool.name ?? a.action.name ?? "a tool";
+  return `${a.agent_key} wants to run ${tool}${approvalTail(a)}`;
+}
+
+function approvalTail(a: ApprovalView): string {
   const action = a.action.type ? ` (${a.action.type})` : "";
   const where = resourceLabel(a.resource);
   const guardrails = a.matched_guardrails.filter((g) => g.decision === "require_approval").map((g) => g.key);
-  return `${a.agent_key} wants to run ${tool}${action}${where ? ` on ${where}` : ""}${guardrails.length ? ` [${guardrails.join(", ")}]` : ""}: ${a.reason}`;
+  return `${action}${where ? ` on ${where}` : ""}${guardrails.length ? ` [${guardrails.join(", ")}]` : ""}: ${a.reason}`;
+}
+
+/**
+ * What a hook's tool call does, in one line: the shell command, else the path or URL it touches (the
+ * arguments are already redacted by the sidecar). Backticks and line breaks are flattened so the text stays
+ * one code span; long text is cut.
+ */
+function hookCallSummary(a: ApprovalView): string | undefined {
+  const args = typeof a.arguments === "object" && a.arguments !== null ? (a.arguments as Record<string, unknown>) : {};
+  const paths = Array.isArray(args.paths) ? args.paths.filter((p) => typeof p === "string").join(" ") : undefined;
+  const first = [args.command, args.cmd, args.file_path, args.path, args.filePath, args.url, args.pattern, paths].find((v): v is string => typeof v === "string" && v.trim() !== "");
+  if (first === undefined) return undefined;
+  const flat = first.replace(/[`\s]+/g, " ").trim();
+  const text = typeof args.command === "string" || typeof args.cmd === "string" ? flat : `${a.tool.name ?? ""} ${flat}`.trim();
+  return text.length > 120 ? `${text.slice(0, 117)}...` : text;
+}
+
+/**
+ * How an agent is named in the views: a coding agent's hook by its host ("Claude Code", "Claude Code ·
+ * Explore" for a subagent), others by the name they identified with, else their key.
+ */
+export function agentLabel(key: string, name?: string | null): string {
+  const host = hookHostOfAgentKey(key);
+  if (host === undefined) return name ?? key;
+  const slash = key.indexOf("/");
+  return slash === -1 ? host.displayName : `${host.displayName} · ${key.slice(slash + 1)}`;
 }
 
 /** High and critical risk deserve a warning-level notification. */

@@ -1,6 +1,6 @@
 import * as vscode from "vscode";
 import type { ApprovalView } from "../../sidecar/protocol/approvals";
-import { approvalPrompt, resourceLabel, timeLeft } from "../model/presenters";
+import { agentLabel, approvalPrompt, resourceLabel, timeLeft } from "../model/presenters";
 import type { TimelineModel } from "../model/timeline";
 
 export type ApprovalsNode = { type: "approval"; approval: ApprovalView } | { type: "detail"; label: string; value: string };
@@ -34,7 +34,7 @@ export class ApprovalsTreeProvider implements vscode.TreeDataProvider<ApprovalsN
     const a = node.approval;
     const item = new vscode.TreeItem(a.tool.name ?? a.action.name ?? a.id, vscode.TreeItemCollapsibleState.Collapsed);
     item.id = `approval:${a.id}`;
-    item.description = `${a.agent_key} · ${timeLeft(a.expires_at, Date.now())}`;
+    item.description = `${agentLabel(a.agent_key)} · ${timeLeft(a.expires_at, Date.now())}`;
     item.tooltip = approvalPrompt(a);
     item.iconPath = new vscode.ThemeIcon(a.risk_level === "high" || a.risk_level === "critical" ? "warning" : "watch");
     item.contextValue = "apie.approval.pending";

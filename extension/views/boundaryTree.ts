@@ -1,5 +1,6 @@
 import * as vscode from "vscode";
 import type { AgentBoundary } from "../../sidecar/protocol/lsp";
+import { agentLabel } from "../model/presenters";
 import type { TimelineModel } from "../model/timeline";
 
 export type BoundaryNode = { type: "agent"; agent: AgentBoundary } | { type: "tool"; agent: AgentBoundary; name: string };
@@ -19,7 +20,7 @@ export class BoundaryTreeProvider implements vscode.TreeDataProvider<BoundaryNod
     if (node.type === "agent") {
       const a = node.agent;
       const drift = a.declared.length > 0 ? a.observed.filter((o) => !o.declared).length : 0;
-      const item = new vscode.TreeItem(a.name ?? a.key, vscode.TreeItemCollapsibleState.Expanded);
+      const item = new vscode.TreeItem(agentLabel(a.key, a.name), vscode.TreeItemCollapsibleState.Expanded);
       item.id = `agent:${a.key}`;
       item.description = `${a.declared.length} declared · ${a.observed.length} observed${drift ? ` · ${drift} undeclared` : ""}`;
       item.iconPath = new vscode.ThemeIcon(drift ? "warning" : "hubot", drift ? new vscode.ThemeColor("list.warningForeground") : undefined);

@@ -43,6 +43,8 @@ export class RunDir {
   readonly extensions = this.sub("extensions");
   readonly workspace = this.sub("workspace");
   readonly tmp = this.sub("tmp");
+  /** code-server's HOME: the coding agents' user configs and the hook launcher (~/.apie/bin) land here. */
+  readonly home = this.sub("home");
   readonly codeServerLog = path.join(this.dir, "code-server.log");
 
   sub(name: string): string {
@@ -112,6 +114,7 @@ export class CodeServer {
   private static env(tools: Tools, run: RunDir): NodeJS.ProcessEnv {
     return cleanEnv({
       PATH: `${tools.node24Bin}${path.delimiter}${process.env.PATH ?? ""}`,
+      HOME: run.home,
       XDG_CONFIG_HOME: run.sub("xdg-config"),
       XDG_DATA_HOME: run.sub("xdg-data"),
       // code-server's IPC sockets, Node's compile cache and the extension host's temp files.

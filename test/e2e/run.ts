@@ -22,6 +22,7 @@ import { api, readDiscovery, type Discovery } from "./host/sidecarAccess";
 const RESULTS = path.join(ROOT, "test-results/e2e");
 const VSIX = path.resolve(process.env.E2E_VSIX ?? path.join(ROOT, "apie-vscode.vsix"));
 const AGENT = path.join(__dirname, "agent.mjs");
+const PACKAGE_VERSION: string = JSON.parse(readFileSync(path.join(ROOT, "package.json"), "utf8")).version;
 
 const t0 = Date.now();
 const lap = (message: string) => console.log(`[${((Date.now() - t0) / 1000).toFixed(1).padStart(6)}s] ${message}`);
@@ -284,6 +285,71 @@ const TESTS: Test[] = [
     },
   },
   {
+    name: "(h) \"Apie: Guard Coding Agents…\" writes Claude Code's hooks into .claude/settings.local.json; the launcher runs the extension's dist/hook.js",
+    async run(s) {
+      await s.quickPick(">Apie: Guard Coding Agents", /Guard Coding Agents/);
+      const rows = s.page.locator(".quick-input-list .monaco-list-row");
+      // ~/.claude exists in the editor's HOME (writeWorkspace): Claude Code is found on this machine.
+      await rows.filter({ hasText: /^\s*Claude Code/ }).filter({ hasText: /found on this machine/ }).waitFor({ state: "visible" });
+      await s.screenshot("guard-agents-hosts");
+      await rows.filter({ hasText: /^\s*Claude Code/ }).first().click();
+      const workspaceScope = rows.filter({ hasText: /^\s*This workspace/ });
+      await workspaceScope.filter({ hasText: ".claude/settings.local.json" }).waitFor({ state: "visible" });
+      await s.screenshot("guard-agents-scope");
+      await workspaceScope.first().click();
+      const file = path.join(s.run.workspace, ".claude/settings.local.json");
+      const settings = await waitFor(file, () => (existsSync(file) ? JSON.parse(readFileSync(file, "utf8")) : undefined));
+      const pre = settings.hooks?.PreToolUse?.[0]?.hooks?.[0];
+      check(pre?.timeout === 900 && /exec "\$HOME\/\.apie\/bin\/apie-hook" --host claude-code --event pre --timeout 900/.test(pre.command), `PreToolUse: ${JSON.stringify(settings)}`);
+      check(settings.hooks.PostToolUse?.length === 1 && settings.hooks.PostToolUseFailure?.length === 1, `post hooks: ${JSON.stringify(settings)}`);
+      await s.page.locator(".notification-toast", { hasText: "Apie: guarded Claude Code → .claude/settings.local.json" }).waitFor({ state: "visible" });
+      // Activation pointed the launcher at the installed extension's adapter, run by the editor's node.
+      const launcher = readFileSync(path.join(s.run.home, ".apie/bin/apie-hook"), "utf8");
+      const hookJs = path.join(s.run.extensions, `apie-local.apie-vscode-${PACKAGE_VERSION}`, "dist/hook.js");
+      check(launcher.includes(`'${hookJs}'`) && launcher.includes("export ELECTRON_RUN_AS_NODE=1") && existsSync(hookJs), `launcher:\n${launcher}`);
+      await s.screenshot("guard-agents-done");
+    },
+  },
+  {
+    name: "(i) a Claude Code hook's secret read waits for approval: the notification names Claude Code, Approve makes the hook answer allow; Boundary lists Claude Code",
+    async run(s) {
+      const settings = JSON.parse(readFileSync(path.join(s.run.workspace, ".claude/settings.local.json"), "utf8"));
+      const command: string = settings.hooks.PreToolUse[0].hooks[0].command;
+      const payload = { session_id: "e2e-session", transcript_path: path.join(s.run.dir, "transcript.jsonl"), cwd: s.run.workspace, hook_event_name: "PreToolUse", permission_mode: "default", tool_name: "Read", tool_input: { file_path: "~/.ssh/id_rsa" }, tool_use_id: "toolu_e2e_1" };
+      // Exactly what Claude Code runs: the command from its settings, through a shell, the payload on stdin.
+      const hook = spawn("/bin/sh", ["-c", command], { cwd: s.run.workspace, env: cleanEnv({ HOME: s.run.home }), stdio: ["pipe", "pipe", "pipe"] });
+      let stdout = "";
+      let stderr = "";
+      let exit: number | null | undefined;
+      hook.stdout.on("data", (b: Buffer) => (stdout += b));
+      hook.stderr.on("data", (b: Buffer) => (stderr += b));
+      hook.once("exit", (code) => (exit = code));
+      hook.stdin.end(JSON.stringify(payload));
+      try {
+        const toast = s.page.locator(".notification-toast", { hasText: "Apie: Claude Code wants to run" });
+        await toast.waitFor({ state: "visible", timeout: 30_000 });
+        check((await toast.innerText()).includes("Read ~/.ssh/id_rsa"), `the notification: ${await toast.innerText()}`);
+        check(exit === undefined, `the hook answered before anyone approved: ${stdout} ${stderr}`);
+        await s.screenshot("hook-approval-notification");
+        await toast.getByRole("link", { name: "Approve" }).click();
+        await waitFor("the hook to answer", () => exit !== undefined, 30_000);
+        check(exit === 0, `hook exit ${exit}: ${stderr}`);
+        const answer = JSON.parse(stdout);
+        check(answer.hookSpecificOutput?.permissionDecision === "allow", `hook answer: ${stdout} (stderr: ${stderr})`);
+        await toast.waitFor({ state: "hidden", timeout: 10_000 });
+      } finally {
+        if (exit === undefined) hook.kill("SIGKILL");
+      }
+      // The Boundary view lists the host as an agent, by its display name, with the tool it was seen using.
+      await s.openApieViews();
+      const boundary = s.pane("Boundary");
+      if (!(await boundary.locator(".monaco-list-row").first().isVisible().catch(() => false))) await boundary.locator(".pane-header").click();
+      await boundary.locator(".monaco-list-row", { hasText: /^\s*Claude Code/ }).waitFor({ state: "visible", timeout: 15_000 });
+      await boundary.locator(".monaco-list-row", { hasText: /^\s*Read/ }).waitFor({ state: "visible" });
+      await s.screenshot("boundary-claude-code");
+    },
+  },
+  {
     name: "(e) the status bar switches to Monitor (after the modal) and the next decision follows",
     async run(s) {
       await s.statusShows("Enforce").click();
@@ -335,12 +401,14 @@ const TESTS: Test[] = [
 ];
 
 /**
- * The window's folder: enforce with prod-deploys (require_approval), a guardrail whose approvals expire after
- * SHORT_APPROVAL_MS for (d), and a broken apie.mcp.json for (f).
+ * The window's folder: enforce with prod-deploys and local-secret-files (require_approval), a guardrail whose
+ * approvals expire after SHORT_APPROVAL_MS for (d), and a broken apie.mcp.json for (f).
  */
 function writeWorkspace(run: RunDir): void {
   const shortApproval = { key: "short-approval", decision: "require_approval", reason: "restarts need a quick yes", approvalTimeoutMs: SHORT_APPROVAL_MS, match: { "tool.name": "service.restart" } };
-  writeFileSync(path.join(run.workspace, "apie.policy.json"), JSON.stringify({ mode: "enforce", templates: { "prod-deploys": true }, guardrails: [shortApproval] }, null, 2) + "\n");
+  writeFileSync(path.join(run.workspace, "apie.policy.json"), JSON.stringify({ mode: "enforce", templates: { "prod-deploys": true, "local-secret-files": true }, guardrails: [shortApproval] }, null, 2) + "\n");
+  // Claude Code "is on this machine" for (h): its config folder in the editor's HOME.
+  mkdirSync(path.join(run.home, ".claude"), { recursive: true });
   // releaseMode was replaced by mode; the loader refuses it with a message that names the fix.
   writeFileSync(path.join(run.workspace, "apie.mcp.json"), JSON.stringify({ releaseMode: "guard", servers: {} }, null, 2) + "\n");
 }

@@ -14,6 +14,7 @@ import type { McpServerConfig } from "../../mcp/configSchema";
 import { formatFieldPath } from "../../guard/jsonDocument";
 import { readPolicyText } from "../../policy/policyFile";
 import { EVENT_LOG_FILE } from "../../store/eventLog";
+import { hooksStatus, type HostHookStatus } from "../../hooks/install";
 import { parseCommandArgs } from "../args";
 import type { Io } from "../io";
 import { DEFAULT_STATE_DIR, locateSidecar, SidecarClient, SidecarError, type SidecarLocation } from "../sidecarConnection";
@@ -25,7 +26,8 @@ export const doctorUsage = `Usage:
   apie doctor --mcp [--mcp-config FILE] [--server NAME] [--mcp-timeout MS] [other options]
 Checks the local Apie setup and prints one line per check: the sidecar is reachable and accepts the key,
 apie.policy.json is valid (and what the sidecar made of it), the mode, pending approvals, the event log,
-and apie.mcp.json (when there is one) is valid.
+apie.mcp.json (when there is one) is valid, and the coding agents' hooks (one line per agent found on this
+machine or with Apie's hooks installed; details: \`apie hooks status\`).
 With --mcp it also starts each upstream MCP server of apie.mcp.json (or the one --server names) with the
 official MCP client, lists its tools and stops it again.
 The sidecar is found like every command finds it: APIE_BASE_URL + APIE_ADMIN_KEY (or APIE_API_KEY), else
@@ -112,6 +114,7 @@ export async function doctorCommand(argv: readonly string[], io: Io): Promise<nu
     : (async () => ((await exists(mcpFile)) ? [await mcpConfigOnlyCheck(mcpFile)] : []))();
   checks.push(...(await sidecarChecks(stateDir)));
   checks.push(...(await mcpChecks));
+  checks.push(...(await hookChecks(path.dirname(path.resolve(args.policy)))));
 
   const ok = !checks.some((c) => c.status === "fail");
   if (args.json) {
@@ -248,6 +251,30 @@ async function eventLogCheck(stateDir: string, location: SidecarLocation | undef
     if (fromDiscovery || health?.event_log !== undefined) return [{ name, status: "fail", message: `${file} is missing although the sidecar is running` }];
     return [{ name, status: "info", message: `not in ${stateDir}: the sidecar at ${location.baseUrl} keeps its state elsewhere${seq ? ` (it reports${seq.slice(1)})` : ""}; pass --state-dir DIR to check it` }];
   }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Coding agents' hooks (apie hooks status, one line per host that is installed or on this machine)
+
+async function hookChecks(workspace: string): Promise<Check[]> {
+  const status = await hooksStatus({ workspace });
+  return status.hosts.filter((h) => h.installed || h.detected.length > 0).map(hookCheck);
+}
+
+export function hookCheck(h: HostHookStatus): Check {
+  const name = `hooks ${h.host}`;
+  if (!h.installed) return { name, status: "info", message: `${h.displayName} is on this machine (${h.detected.join(", ")}) but not guarded: \`apie hooks install --host ${h.host}\`` };
+  const where = h.scopes
+    .filter((s) => s.pre || s.post)
+    .map((s) => `${s.file} (${s.scope}${s.pre && s.post ? "" : s.pre ? ", pre only" : ", post only"})`)
+    .join(", ");
+  const complete = h.scopes.every((s) => s.pre === s.post);
+  return {
+    name,
+    status: h.resolves && complete ? "ok" : "warn",
+    message: `${h.displayName}: installed in ${where}; ${h.resolves ? "the command resolves" : "the command does NOT resolve (the hooks give no opinion)"}`,
+    details: h.needs,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------------------

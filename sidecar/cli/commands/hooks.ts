@@ -6,6 +6,7 @@ import {
   DEFAULT_HOOK_TIMEOUT_SECONDS,
   HookConfigError,
   hooksStatus,
+  HOST_HOOK_CONFIGS,
   installHooks,
   SCOPES,
   uninstallHooks,
@@ -97,6 +98,8 @@ async function install(argv: readonly string[], io: Io): Promise<number> {
       ? `${name}: ${result.created ? "created" : "updated"} ${home(result.file)} (${result.scope} scope; ${what})\n`
       : `${name}: ${home(result.file)} already has Apie's hooks (${result.scope} scope; ${what}); unchanged\n`,
   );
+  const shared = HOST_HOOK_CONFIGS[args.host].sharedWith;
+  if (shared !== undefined) io.out(`  one entry for ${name} and ${HOOK_HOST_INFO[shared].displayName}: both read this file, so each is guarded by it\n`);
   const launcher = (await hooksStatus({ workspace, hosts: [args.host] })).launcher;
   io.out(`  launcher ${home(launcher.path)} → ${launcher.target?.node ?? "?"} ${launcher.target?.hookScript ?? "?"}${result.launcher?.changed ? " (refreshed)" : ""}\n`);
   if (!launcher.resolves) io.out(`  ! the launcher does not resolve (${launcher.problem}): the hooks answer "no opinion" until it does\n`);
@@ -115,7 +118,11 @@ async function uninstall(argv: readonly string[], io: Io): Promise<number> {
     if (seen.has(r.file)) continue; // Codex and Cursor: user and workspace are one file in the home folder
     seen.add(r.file);
     if (!r.exists || r.removed === 0) io.out(`${name}: no Apie hooks in ${home(r.file)} (${scope} scope)\n`);
-    else io.out(`${name}: removed ${r.removed} Apie hook${r.removed === 1 ? "" : "s"} from ${home(r.file)}${r.deleted ? " and deleted it (Apie had created it and nothing else was in it)" : ""}\n`);
+    else {
+      const shared = HOST_HOOK_CONFIGS[args.host].sharedWith;
+      const also = shared === undefined ? "" : ` (the entry ${HOOK_HOST_INFO[shared].displayName} shares: it is unguarded too)`;
+      io.out(`${name}: removed ${r.removed} Apie hook${r.removed === 1 ? "" : "s"} from ${home(r.file)}${also}${r.deleted ? " and deleted it (Apie had created it and nothing else was in it)" : ""}\n`);
+    }
   }
   return 0;
 }

@@ -16,16 +16,17 @@ export const DEFAULT_HOOK_TIMEOUT_SECONDS = 900;
  *   [ -x "$HOME/.apie/bin/apie-hook" ] && exec "$HOME/.apie/bin/apie-hook" --host H … || echo '{}'
  */
 export function hookCommand(host: HookHost, event: HookEvent, timeoutSeconds: number, scope: Scope, home: string): string {
-  const args = `--host ${host} --event ${event} --timeout ${timeoutSeconds}`;
+  const args = `--host ${HOST_HOOK_CONFIGS[host].commandHost} --event ${event} --timeout ${timeoutSeconds}`;
   if (scope === "user") return `${shQuote(launcherPath(home))} ${args}`;
   const launcher = `"$HOME/${LAUNCHER_RELATIVE_PATH}"`;
   const noOpinion = HOST_HOOK_CONFIGS[host].noOpinion;
   return `[ -x ${launcher} ] && exec ${launcher} ${args} || ${noOpinion === "" ? "true" : `echo '${noOpinion}'`}`;
 }
 
-/** Whether a command string is one of ours for this host (the launcher's name and `--host H`). */
+/** Whether a command string is one of ours for this host (the launcher's name and the host's `--host H`). */
 export function isOurCommand(command: unknown, host: HookHost): boolean {
-  return typeof command === "string" && command.includes(HOOK_MARKER) && new RegExp(`--host[ =]${host}(?![\\w-])`).test(command);
+  const written = HOST_HOOK_CONFIGS[host].commandHost;
+  return typeof command === "string" && command.includes(HOOK_MARKER) && new RegExp(`--host[ =]${written}(?![\\w-])`).test(command);
 }
 
 /** The event (`pre`/`post`) and timeout a command of ours was written with. */

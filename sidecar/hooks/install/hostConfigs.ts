@@ -14,12 +14,13 @@ import type { HookHost } from "../hosts";
  * workspace file is `.claude/settings.local.json` (personal, git-ignored by Claude Code), so its default is
  * the workspace: a user-level Claude hook would also run in every project without an Apie sidecar.
  *
- * VS Code's agent and Copilot CLI both read every `*.json` in `~/.copilot/hooks/` and `.github/hooks/`:
- * each host gets its own file there (`apie-vscode.json` in VS Code's native format, `apie-copilot-cli.json`
- * in Copilot's `version: 1` format), so installing or removing one never touches the other. Both files are
- * read by both hosts; the adapter (`--host`) checks the payload's shape against the host it was installed
- * for. PascalCase event names in the Copilot file select Copilot CLI's VS Code-compatible payload
- * (snake_case, Claude tool names), the one Rampart also relies on.
+ * VS Code's agent and Copilot CLI both read every `*.json` in `~/.copilot/hooks/` and `.github/hooks/`, so
+ * two entries (one per host) would each run for every tool call of both hosts: two decisions, two approvals.
+ * They share ONE entry instead, in `apie.json` in Copilot's format (`version: 1`, PascalCase events, `bash`
+ * / `powershell`, `timeoutSec`; VS Code maps it to its own), the file HOOKS.md §8.5 recommends and Rampart
+ * ships. Its command says `--host copilot-cli`; the adapter answers each payload as the host whose shape it
+ * has (a VS Code Local payload as VS Code's). Installing either host guards both; removing either removes it.
+ * PascalCase selects Copilot CLI's VS Code-compatible payload (snake_case, Claude tool names).
  */
 
 export type Scope = "workspace" | "user";
@@ -27,7 +28,7 @@ export const SCOPES = ["workspace", "user"] as const;
 export type HookEvent = "pre" | "post";
 
 /** The file shapes. Every one keeps its hooks under a top-level `"hooks"` object keyed by event name. */
-export type ConfigFormat = "vscode" | "copilot" | "claude" | "codex" | "cursor" | "gemini";
+export type ConfigFormat = "copilot" | "claude" | "codex" | "cursor" | "gemini";
 
 export interface HostHookConfig {
   host: HookHost;
@@ -35,6 +36,10 @@ export interface HostHookConfig {
   files: Readonly<Record<Scope, string>>;
   defaultScope: Scope;
   format: ConfigFormat;
+  /** The `--host` our command carries, and how our entry is recognised (`copilot-cli` for the shared file). */
+  commandHost: HookHost;
+  /** The other host whose entry this is too (VS Code's agent and Copilot CLI). */
+  sharedWith?: HookHost;
   /** The host's event names that run `apie hook --event pre` and `--event post`. */
   events: Readonly<Record<HookEvent, readonly string[]>>;
   /** What the host takes as "no opinion" on stdout (printed by a workspace file when the launcher is missing). */
@@ -48,9 +53,11 @@ export interface HostHookConfig {
 export const HOST_HOOK_CONFIGS: Readonly<Record<HookHost, HostHookConfig>> = {
   vscode: {
     host: "vscode",
-    files: { workspace: ".github/hooks/apie-vscode.json", user: ".copilot/hooks/apie-vscode.json" },
+    files: { workspace: ".github/hooks/apie.json", user: ".copilot/hooks/apie.json" },
     defaultScope: "user",
-    format: "vscode",
+    format: "copilot",
+    commandHost: "copilot-cli",
+    sharedWith: "copilot-cli",
     events: { pre: ["PreToolUse"], post: ["PostToolUse"] },
     noOpinion: "{}",
     detect: { binaries: ["code", "code-insiders", "code-server"], homeDirs: [".vscode", ".vscode-server", ".vscode-insiders", ".vscode-oss"] },
@@ -70,6 +77,7 @@ export const HOST_HOOK_CONFIGS: Readonly<Record<HookHost, HostHookConfig>> = {
     files: { workspace: ".claude/settings.local.json", user: ".claude/settings.json" },
     defaultScope: "workspace",
     format: "claude",
+    commandHost: "claude-code",
     events: { pre: ["PreToolUse"], post: ["PostToolUse", "PostToolUseFailure"] },
     noOpinion: "{}",
     detect: { binaries: ["claude"], homeDirs: [".claude"] },
@@ -80,9 +88,11 @@ export const HOST_HOOK_CONFIGS: Readonly<Record<HookHost, HostHookConfig>> = {
   },
   "copilot-cli": {
     host: "copilot-cli",
-    files: { workspace: ".github/hooks/apie-copilot-cli.json", user: ".copilot/hooks/apie-copilot-cli.json" },
+    files: { workspace: ".github/hooks/apie.json", user: ".copilot/hooks/apie.json" },
     defaultScope: "user",
     format: "copilot",
+    commandHost: "copilot-cli",
+    sharedWith: "vscode",
     events: { pre: ["PreToolUse"], post: ["PostToolUse"] },
     noOpinion: "{}",
     detect: { binaries: ["copilot"], homeDirs: [".copilot"] },
@@ -96,6 +106,7 @@ export const HOST_HOOK_CONFIGS: Readonly<Record<HookHost, HostHookConfig>> = {
     files: { workspace: ".codex/hooks.json", user: ".codex/hooks.json" },
     defaultScope: "user",
     format: "codex",
+    commandHost: "codex",
     events: { pre: ["PreToolUse"], post: ["PostToolUse"] },
     // Codex reads empty stdout as "no objection" (HOOKS.md §4).
     noOpinion: "",
@@ -113,6 +124,7 @@ export const HOST_HOOK_CONFIGS: Readonly<Record<HookHost, HostHookConfig>> = {
     files: { workspace: ".cursor/hooks.json", user: ".cursor/hooks.json" },
     defaultScope: "user",
     format: "cursor",
+    commandHost: "cursor",
     events: { pre: ["preToolUse"], post: ["postToolUse"] },
     noOpinion: "{}",
     detect: { binaries: ["cursor-agent", "cursor"], homeDirs: [".cursor"] },
@@ -123,6 +135,7 @@ export const HOST_HOOK_CONFIGS: Readonly<Record<HookHost, HostHookConfig>> = {
     files: { workspace: ".gemini/settings.json", user: ".gemini/settings.json" },
     defaultScope: "user",
     format: "gemini",
+    commandHost: "gemini-cli",
     events: { pre: ["BeforeTool"], post: ["AfterTool"] },
     noOpinion: "{}",
     detect: { binaries: ["gemini"], homeDirs: [".gemini"] },
@@ -162,16 +175,8 @@ export interface FormatSpec {
 const STATUS_MESSAGE = "apie: checking policy";
 
 export const FORMATS: Readonly<Record<ConfigFormat, FormatSpec>> = {
-  // Native VS Code: no `version`, PascalCase events, `command` + per-OS overrides, `timeout` in seconds.
-  // Windows has no POSIX launcher: the override answers "no opinion" (`echo {}` prints `{}` in cmd).
-  vscode: {
-    newFile: {},
-    matcher: undefined,
-    handler: ({ command, timeoutSeconds }) => ({ type: "command", command, windows: "echo {}", timeout: timeoutSeconds }),
-    commandFields: ["command"],
-    timeout: { field: "timeout", unit: "s" },
-  },
-  // Copilot: `version: 1`, `bash` / `powershell`, `timeoutSec` (read as `timeout` by VS Code's mapping).
+  // Copilot: `version: 1`, `bash` / `powershell`, `timeoutSec` (VS Code maps Copilot files to its own format).
+  // Windows has no POSIX launcher: `powershell` answers "no opinion", so a file that reaches Windows does no harm.
   copilot: {
     newFile: { version: 1 },
     matcher: undefined,

@@ -218,6 +218,20 @@ async function hostSettingsProblems(host: HookHost, where: Where & { home: strin
       }
       break;
     }
+    case "gemini-cli": {
+      for (const file of [path.join(where.home, ".gemini", "settings.json"), path.join(where.workspace, ".gemini", "settings.json")]) {
+        const config = (await readJsonc(file))?.hooksConfig as { enabled?: unknown; disabled?: unknown } | undefined;
+        if (config?.enabled === false) problems.push(`\`hooksConfig.enabled\` is false in ${file}: Gemini CLI runs no hooks`);
+        if (Array.isArray(config?.disabled) && config.disabled.includes("apie")) problems.push(`\`hooksConfig.disabled\` lists "apie" in ${file}: Gemini CLI skips Apie's hooks`);
+      }
+      break;
+    }
+    case "copilot-cli": {
+      for (const file of [path.join(where.home, ".copilot", "settings.json"), path.join(where.workspace, ".github", "copilot", "settings.json"), path.join(where.workspace, ".github", "copilot", "settings.local.json")]) {
+        if ((await readJsonc(file))?.disableAllHooks === true) problems.push(`\`disableAllHooks\` is true in ${file}: Copilot CLI runs no hooks`);
+      }
+      break;
+    }
     default:
       break;
   }

@@ -1,6 +1,7 @@
 import { strict as assert } from "node:assert";
-import { approvalNotice, approvalPrompt, commandLink, decisionOutcome, expiresIn, isHighRisk, presentRecord, statusBarText, timeLeft } from "../../../extension/model/presenters";
+import { agentLabel, approvalNotice, approvalPrompt, commandLink, decisionOutcome, expiresIn, isHighRisk, presentRecord, statusBarText, timeLeft } from "../../../extension/model/presenters";
 import { approval, decision, rec, request } from "./fixtures";
+import type { ApprovalView } from "../../../sidecar/protocol/approvals";
 
 describe("extension presenters", () => {
   it("names what happened: blocked, would block, waiting, allowed", () => {
@@ -99,5 +100,43 @@ describe("extension presenters", () => {
     const evil = approval({ tool: { name: "[Approve](command:workbench.action.terminal.sendSequence?%5B%5D)", provider: null } });
     const links = approvalNotice(evil, 0).match(/\[[^\]]+\]\(command:[^)\s]+\)/g) ?? [];
     assert.deepEqual(links.map((l) => l.slice(0, l.indexOf("?") >>> 0)), ["[Approve](command:apie.approve", "[Deny](command:apie.deny", "[Details](command:apie.approvals.focus)"]);
+  });
+});
+
+describe("presenters: coding agents' hooks", () => {
+  const hookApproval = (over: Partial<ApprovalView>): ApprovalView => ({ ...approval(), matched_guardrails: [], ...over });
+
+  it("names the host and what it runs: the shell command, or the tool and the path it touches", () => {
+    const bash = hookApproval({ agent_key: "claude-code", tool: { name: "Bash", provider: "claude-code" }, action: { type: "execute", name: "Bash" }, resource: { type: "shell_command", environment: null, external_id: null }, arguments: { command: "cat ~/.ssh/id_rsa" }, reason: "secret file" });
+    assert.equal(approvalPrompt(bash), "Claude Code wants to run `cat ~/.ssh/id_rsa` (Bash) (execute) on shell_command: secret file");
+    const read = hookApproval({ agent_key: "claude-code/Explore", tool: { name: "Read", provider: "claude-code" }, action: { type: "read", name: "Read" }, resource: { type: "file", environment: null, external_id: null }, arguments: { file_path: "/home/me/.ssh/id_rsa" }, reason: "secret file" });
+    assert.equal(approvalPrompt(read), "Claude Code (Explore) wants to run `Read /home/me/.ssh/id_rsa` (read) on file: secret file");
+    const patch = hookApproval({ agent_key: "codex", tool: { name: "apply_patch", provider: "codex" }, action: { type: "update", name: "apply_patch" }, resource: { type: "file", environment: null, external_id: null }, arguments: { patch: "*** Begin Patch", paths: ["a.ts", "b.ts"] }, reason: "r" });
+    assert.match(approvalPrompt(patch), /^Codex wants to run `apply_patch a\.ts b\.ts`/);
+  });
+
+  it("keeps an agent's command on one line, in one code span, and short", () => {
+    const evil = hookApproval({ agent_key: "gemini-cli", tool: { name: "run_shell_command", provider: "gemini-cli" }, arguments: { command: "echo `x`\n[Approve](command:evil)" + "y".repeat(300) } });
+    const prompt = approvalPrompt(evil);
+    assert.equal(prompt.split("`").length, 3, prompt);
+    assert.ok(!prompt.includes("\n"));
+    assert.match(prompt, /^Gemini CLI wants to run `echo x \[Approve\]\(command:evil\)y+\.\.\.` \(run_shell_command\)/);
+    const links = approvalNotice(evil, 0).match(/\[[^\]]+\]\(command:[^)\s]+\)/g) ?? [];
+    assert.deepEqual(links.map((l) => l.slice(0, l.indexOf("?") >>> 0)), ["[Approve](command:apie.approve", "[Deny](command:apie.deny", "[Details](command:apie.approvals.focus)"]);
+  });
+
+  it("an SDK agent's prompt is unchanged", () => {
+    assert.match(approvalPrompt(approval({ agent_key: "claude-codex" })), /^claude-codex wants to run deploy\.release/);
+  });
+});
+
+describe("presenters: agent labels", () => {
+  it("names a hook host's agent by the host (and subagent), others by their name or key", () => {
+    assert.equal(agentLabel("claude-code"), "Claude Code");
+    assert.equal(agentLabel("claude-code/Explore"), "Claude Code · Explore");
+    assert.equal(agentLabel("vscode-agent", null), "VS Code agent");
+    assert.equal(agentLabel("gemini-cli"), "Gemini CLI");
+    assert.equal(agentLabel("release-gate", "Release gate"), "Release gate");
+    assert.equal(agentLabel("release-gate"), "release-gate");
   });
 });
