@@ -1,7 +1,7 @@
 import { strict as assert } from "node:assert";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { CLAUDE_BIN, ClaudeResultSchema, claudeEnv, missingCli, startClaude, stopAllClis, type CliRun } from "../support/agentClis";
+import { CLAUDE_BIN, ClaudeResultSchema, claudeEnv, skipUnlessInstalled, startClaude, stopAllClis, type CliRun } from "../support/agentClis";
 import { lastToolResults, startScriptedAnthropic, type AssistantTurn, type ScriptedAnthropic } from "../support/scriptedAnthropic";
 import { outcomesRecorded, startAgentHostRig, type AgentHostRig } from "./agentHostRig";
 
@@ -20,13 +20,7 @@ describe("agent hosts: Claude Code, end to end (real CLI, real sidecar, our hook
   let rig: AgentHostRig;
   let model: ScriptedAnthropic;
 
-  before(function () {
-    const missing = missingCli(CLAUDE_BIN);
-    if (missing) {
-      console.log(`    skipped: ${missing}`);
-      this.skip();
-    }
-  });
+  before(skipUnlessInstalled(CLAUDE_BIN));
   beforeEach(async () => {
     rig = await startAgentHostRig("claude-e2e", "claude-code", POLICY);
   });
@@ -67,6 +61,15 @@ describe("agent hosts: Claude Code, end to end (real CLI, real sidecar, our hook
     assert.deepEqual(t.decisions.map((d) => [d.tool, d.effective, d.run_id]), [["Bash", "allow", t.runs[0]!.id]]);
     assert.deepEqual(t.outcomes, [{ type: "agent.action.completed", run_id: t.runs[0]!.id, decision_id: t.decisions[0]!.decision_id, tool_use_id: "toolu_scripted_1" }]);
     assert.ok(result.session_id);
+  });
+
+  it("a command that fails is recorded as failed (PostToolUseFailure), linked to its decision", async () => {
+    await scriptOne({ name: "Bash", input: { command: "exit 3", description: "fail" } });
+    await finish(start());
+    assert.equal(toolResult().is_error, true);
+    const t = await outcomesRecorded(rig, "claude-code", 1);
+    assert.deepEqual(t.decisions.map((d) => [d.tool, d.effective]), [["Bash", "allow"]]);
+    assert.deepEqual(t.outcomes, [{ type: "agent.action.failed", run_id: t.runs[0]!.id, decision_id: t.decisions[0]!.decision_id, tool_use_id: "toolu_scripted_1" }]);
   });
 
   it("a destructive command is blocked before it runs; the model receives the guardrail's reason", async () => {

@@ -1,7 +1,7 @@
 import { strict as assert } from "node:assert";
 import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { CODEX_BIN, codexEnv, codexEvents, missingCli, startCodex, stopAllClis, writeCodexConfig, type CliRun } from "../support/agentClis";
+import { CODEX_BIN, codexEnv, codexEvents, skipUnlessInstalled, startCodex, stopAllClis, writeCodexConfig, type CliRun } from "../support/agentClis";
 import { functionOutputs, startScriptedResponses, type ResponsesTurn, type ScriptedResponses } from "../support/scriptedResponses";
 import { outcomesRecorded, startAgentHostRig, type AgentHostRig } from "./agentHostRig";
 
@@ -19,13 +19,7 @@ describe("agent hosts: Codex, end to end (real CLI, real sidecar, our hook)", fu
   let rig: AgentHostRig;
   let model: ScriptedResponses;
 
-  before(function () {
-    const missing = missingCli(CODEX_BIN);
-    if (missing) {
-      console.log(`    skipped: ${missing}`);
-      this.skip();
-    }
-  });
+  before(skipUnlessInstalled(CODEX_BIN));
   beforeEach(async () => {
     rig = await startAgentHostRig("codex-e2e", "codex", POLICY);
   });

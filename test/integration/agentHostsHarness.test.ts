@@ -8,7 +8,7 @@ import {
   codexEnv,
   codexEvents,
   claudeEnv,
-  missingCli,
+  skipUnlessInstalled,
   startClaude,
   startCodex,
   stopAllClis,
@@ -39,13 +39,7 @@ describe("agent hosts: the harness (real CLIs, scripted model, recording hook)",
 
   describe("Claude Code", function () {
     let model: ScriptedAnthropic;
-    before(function () {
-      const missing = missingCli(CLAUDE_BIN);
-      if (missing) {
-        console.log(`    skipped: ${missing}`);
-        this.skip();
-      }
-    });
+    before(skipUnlessInstalled(CLAUDE_BIN));
     beforeEach(async () => {
       box = makeHostSandbox("claude-harness");
       mkdirSync(path.join(box.project, ".claude"));
@@ -91,13 +85,7 @@ describe("agent hosts: the harness (real CLIs, scripted model, recording hook)",
 
   describe("Codex", function () {
     let model: ScriptedResponses;
-    before(function () {
-      const missing = missingCli(CODEX_BIN);
-      if (missing) {
-        console.log(`    skipped: ${missing}`);
-        this.skip();
-      }
-    });
+    before(skipUnlessInstalled(CODEX_BIN));
     beforeEach(async () => {
       box = makeHostSandbox("codex-harness");
       model = await startScriptedResponses((req) => (functionOutputs(req).length > 0 ? { text: "done" } : { functionCall: { name: "exec_command", arguments: { cmd: "echo hi > marker" } } }));

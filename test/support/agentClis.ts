@@ -20,6 +20,17 @@ export function missingCli(bin: string): string | undefined {
   return existsSync(bin) ? undefined : `${bin} is not installed: run test/hosts/setup.sh (.ci/run does)`;
 }
 
+/** A mocha `before` hook that skips the suite, saying why, when the CLI is not installed. */
+export function skipUnlessInstalled(bin: string): (this: Mocha.Context) => void {
+  return function () {
+    const missing = missingCli(bin);
+    if (missing) {
+      console.log(`    skipped: ${missing}`);
+      this.skip();
+    }
+  };
+}
+
 export interface CliResult {
   code: number | null;
   signal: NodeJS.Signals | null;
