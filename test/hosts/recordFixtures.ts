@@ -4,10 +4,10 @@
  *   bash test/hosts/setup.sh && node --import tsx test/hosts/recordFixtures.ts
  *
  * Each CLI runs headless against a scripted model that calls a few tools one after the other (a shell command,
- * a file read/write or patch, a failing command), with test/hosts/recordingHook.sh on every tool event. The
- * temp paths are then rewritten to a stable /home/dev (the project: /home/dev/project), so the fixtures do not
- * change with every run; everything else (ids, field order, extra fields) is kept as the CLI sent it. Re-run
- * after bumping a pinned version in setup.sh and review the diff.
+ * a file read/write or patch, a failing command; for Claude Code also a subagent's command), with test/hosts/recordingHook.sh on every tool event. The
+ * temp paths are then rewritten to a stable /home/dev (the project: /home/dev/project); everything else (ids,
+ * durations, field order, extra fields) is kept as the CLI sent it, so a re-run changes the ids and durations.
+ * Re-run after bumping a pinned version in setup.sh and review the diff.
  */
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
@@ -24,7 +24,7 @@ import {
 } from "../support/agentClis";
 import { recordedPayloads } from "../support/hostPayloads";
 import { makeHostSandbox, type HostSandbox } from "../support/hostSandbox";
-import { startScriptedAnthropic, type MessagesRequest } from "../support/scriptedAnthropic";
+import { startScriptedAnthropic, toolResultCount } from "../support/scriptedAnthropic";
 import { startScriptedResponses, type ResponsesRequest } from "../support/scriptedResponses";
 
 const RECORDING_HOOK = path.resolve(__dirname, "recordingHook.sh");
@@ -57,8 +57,6 @@ const codexSteps: Array<Step<{ fn?: { name: string; arguments: Record<string, un
   { name: "bash-fails", call: () => ({ fn: { name: "exec_command", arguments: { cmd: "exit 3" } } }) },
 ];
 
-const claudeToolResults = (req: MessagesRequest): number =>
-  req.messages.filter((m) => m.role === "user" && Array.isArray(m.content)).flatMap((m) => m.content as Array<{ type: string }>).filter((b) => b.type === "tool_result").length;
 const codexToolResults = (req: ResponsesRequest): number => req.input.filter((i) => i.type === "function_call_output" || i.type === "custom_tool_call_output").length;
 
 async function recordClaude(): Promise<void> {
@@ -68,7 +66,7 @@ async function recordClaude(): Promise<void> {
     writeFileSync(path.join(box.project, "notes.txt"), "some notes\n");
     writeFileSync(path.join(box.project, ".claude/settings.local.json"), JSON.stringify(recordingHooks(["PreToolUse", "PostToolUse", "PostToolUseFailure"])));
     const model = await startScriptedAnthropic((req) => {
-      const step = claudeSteps[claudeToolResults(req)];
+      const step = claudeSteps[toolResultCount(req)];
       return step ? { toolUse: step.call(box) } : { text: "done" };
     });
     try {
@@ -78,6 +76,31 @@ async function recordClaude(): Promise<void> {
       await model.close();
     }
     save("claude-code", box, recordedPayloads(box.records), (p) => claudeSteps[Number(/toolu_scripted_(\d+)/.exec(String(p.tool_use_id))?.[1]) - 1]?.name);
+  } finally {
+    box.remove();
+  }
+}
+
+/** A subagent's call: the main conversation starts a general-purpose subagent, which runs one Bash command. */
+async function recordClaudeSubagent(): Promise<void> {
+  const box = makeHostSandbox("record-claude-sub");
+  try {
+    mkdirSync(path.join(box.project, ".claude"));
+    writeFileSync(path.join(box.project, ".claude/settings.local.json"), JSON.stringify(recordingHooks(["PreToolUse", "PostToolUse"])));
+    const model = await startScriptedAnthropic((req) => {
+      const done = toolResultCount(req) > 0;
+      if (JSON.stringify(req.messages.find((m) => m.role === "user")?.content ?? "").includes("SUBTASK")) {
+        return done ? { text: "sub done" } : { toolUse: { name: "Bash", input: { command: "echo sub > submarker", description: "Write a marker file" } } };
+      }
+      return done ? { text: "done" } : { toolUse: { name: "Agent", input: { description: "Write a marker", prompt: "SUBTASK: write the marker", subagent_type: "general-purpose" } } };
+    });
+    try {
+      const result = await startClaude("delegate the marker", { cwd: box.project, env: claudeEnv(box.home, model.baseUrl, { RECORD_DIR: box.records }) }).done;
+      if (result.code !== 0) throw new Error(`claude exited ${result.code}: ${result.stderr}${result.stdout}`);
+    } finally {
+      await model.close();
+    }
+    save("claude-code", box, recordedPayloads(box.records), (p) => (p.agent_type !== undefined ? "subagent-bash" : "agent"), false);
   } finally {
     box.remove();
   }
@@ -109,8 +132,8 @@ async function recordCodex(): Promise<void> {
 
 const EVENT_SUFFIX: Record<string, string> = { PreToolUse: "pre", PostToolUse: "post", PostToolUseFailure: "post-failure" };
 
-function save(host: string, box: HostSandbox, payloads: Array<Record<string, unknown>>, stepOf: (p: Record<string, unknown>) => string | undefined): void {
-  for (const f of readdirSync(OUT).filter((f) => f.startsWith(`${host}-`))) rmSync(path.join(OUT, f));
+function save(host: string, box: HostSandbox, payloads: Array<Record<string, unknown>>, stepOf: (p: Record<string, unknown>) => string | undefined, fresh = true): void {
+  if (fresh) for (const f of readdirSync(OUT).filter((f) => f.startsWith(`${host}-`))) rmSync(path.join(OUT, f));
   for (const payload of payloads) {
     const step = stepOf(payload) ?? "unknown";
     const file = path.join(OUT, `${host}-${step}-${EVENT_SUFFIX[String(payload.hook_event_name)] ?? String(payload.hook_event_name)}.json`);
@@ -134,6 +157,7 @@ async function main(): Promise<void> {
   }
   mkdirSync(OUT, { recursive: true });
   await recordClaude();
+  await recordClaudeSubagent();
   await recordCodex();
 }
 

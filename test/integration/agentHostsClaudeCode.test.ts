@@ -2,7 +2,7 @@ import { strict as assert } from "node:assert";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { CLAUDE_BIN, ClaudeResultSchema, claudeEnv, skipUnlessInstalled, startClaude, stopAllClis, type CliRun } from "../support/agentClis";
-import { lastToolResults, startScriptedAnthropic, type AssistantTurn, type ScriptedAnthropic } from "../support/scriptedAnthropic";
+import { lastToolResults, startScriptedAnthropic, type AssistantTurn, type MessagesRequest, type ScriptedAnthropic, toolResultCount } from "../support/scriptedAnthropic";
 import { outcomesRecorded, startAgentHostRig, type AgentHostRig } from "./agentHostRig";
 
 /**
@@ -61,6 +61,27 @@ describe("agent hosts: Claude Code, end to end (real CLI, real sidecar, our hook
     assert.deepEqual(t.decisions.map((d) => [d.tool, d.effective, d.run_id]), [["Bash", "allow", t.runs[0]!.id]]);
     assert.deepEqual(t.outcomes, [{ type: "agent.action.completed", run_id: t.runs[0]!.id, decision_id: t.decisions[0]!.decision_id, tool_use_id: "toolu_scripted_1" }]);
     assert.ok(result.session_id);
+  });
+
+  it("a subagent's calls are decided under claude-code/<agent_type>, in their own run of the same session", async () => {
+    const firstUserText = (req: MessagesRequest) => JSON.stringify(req.messages.find((m) => m.role === "user")?.content ?? "");
+    // The Agent tool runs the subagent in the background: the main conversation gets "launched", later a
+    // notification; one tool result in the conversation means its call is answered.
+    model = await startScriptedAnthropic((req) => {
+      const done = toolResultCount(req) > 0;
+      if (firstUserText(req).includes("SUBTASK")) return done ? { text: "sub done" } : { toolUse: { name: "Bash", input: { command: "echo sub > submarker", description: "write" } } };
+      return done ? { text: "done" } : { toolUse: { name: "Agent", input: { description: "write a marker", prompt: "SUBTASK: write the marker", subagent_type: "general-purpose" } } };
+    });
+    await finish(start());
+    assert.equal(readFileSync(path.join(rig.box.project, "submarker"), "utf8"), "sub\n");
+    const main = await outcomesRecorded(rig, "claude-code", 1);
+    const sub = await outcomesRecorded(rig, "claude-code/general-purpose", 1);
+    assert.deepEqual(main.decisions.map((d) => [d.tool, d.effective]), [["Agent", "allow"]]);
+    assert.deepEqual(sub.decisions.map((d) => [d.tool, d.effective]), [["Bash", "allow"]]);
+    assert.equal(sub.runs.length, 1);
+    assert.notEqual(sub.runs[0]!.id, main.runs[0]!.id);
+    assert.equal(sub.runs[0]!.session_id, main.runs[0]!.session_id, "one host session, one Apie session");
+    assert.equal(sub.outcomes[0]!.type, "agent.action.completed");
   });
 
   it("a command that fails is recorded as failed (PostToolUseFailure), linked to its decision", async () => {

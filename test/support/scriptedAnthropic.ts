@@ -100,6 +100,11 @@ export function lastToolResults(req: MessagesRequest): Array<{ tool_use_id: stri
     .map((b) => ({ tool_use_id: String(b.tool_use_id), content: flattenContent(b.content), is_error: b.is_error === true }));
 }
 
+/** How many tool_result blocks the whole conversation holds: how many tool calls the CLI has answered so far. */
+export function toolResultCount(req: MessagesRequest): number {
+  return req.messages.filter((m) => m.role === "user" && Array.isArray(m.content)).flatMap((m) => m.content as Array<{ type: string }>).filter((b) => b.type === "tool_result").length;
+}
+
 function flattenContent(content: unknown): string {
   if (typeof content === "string") return content;
   if (Array.isArray(content)) return content.map((c) => (c && typeof c === "object" && "text" in c ? String(c.text) : "")).join("\n");
