@@ -27,7 +27,8 @@ import { guardBody, type HookGuardBody } from "./request";
  *   ("approval timed out"); the host cancelling the hook (SIGTERM/SIGINT) → cancelled, deny.
  * - the sidecar answered an error (any status, JSON error body or not) → deny with its message: an error is
  *   an answer, never "guard unavailable", never an allow;
- * - no sidecar answered within FIRST_BUDGET_MS (none found, down, stopped) → the policy's hooks.failureMode:
+ * - no sidecar alive within FIRST_BUDGET_MS (none found, down, stopped), or none answering within
+ *   ANSWER_BUDGET_MS after it was → the policy's hooks.failureMode:
  *   fail_open → no opinion + warning; fail_closed → deny ("apie guard unavailable"), or `ask` where the host
  *   has a prompt and hooks.approvals is "host".
  *
@@ -37,23 +38,35 @@ import { guardBody, type HookGuardBody } from "./request";
  * - not JSON, truncated, or of no known shape → like a guard that cannot answer: fail_closed → deny,
  *   fail_open → no opinion + warning, using the policy found from the hook's own working directory. Under
  *   `--host auto` with no shape recognised, a deny carries every host's deny fields (dialects.ts);
- * - arguments nested past MAX_NESTING_DEPTH → deny (the guard's own rule for too-deep requests).
+ * - arguments nested past MAX_NESTING_DEPTH → deny (the guard's own rule for too-deep requests); a guard
+ *   request over the sidecar's 1 MiB body limit → deny (what its 413 would say).
  * The post-tool-use event always answers no opinion: it records, it never decides.
  */
 
 export const MAX_PAYLOAD_BYTES = 8 * 1024 * 1024;
 /** The sidecar's MAX_NESTING_DEPTH (protocol/v1.ts; held equal by test/unit/hooks/request.test.ts). */
 export const HOOK_MAX_NESTING_DEPTH = 64;
+/** The sidecar's MAX_BODY_BYTES (protocol/v1.ts; held equal by the same test). */
+export const HOOK_MAX_BODY_BYTES = 1024 * 1024;
 /**
- * How long the first request may take before the sidecar counts as unavailable (issue 12: 300 ms): a
- * stopped sidecar (SIGSTOP: the kernel still accepts the connection) must not make the hook wait. A machine
- * too slow for that can raise it with APIE_HOOK_BUDGET_MS (main.ts).
+ * How long the sidecar may take to show it is alive before it counts as unavailable (issue 12: decided
+ * within 300 ms): connection refused at once when it is down; a stopped one (SIGSTOP: the kernel still
+ * accepts the connection) never sends its `100 Continue` (hookHttp.ts). A machine too slow for that can
+ * raise it with APIE_HOOK_BUDGET_MS (hookProcess.ts).
  */
 export const FIRST_BUDGET_MS = 300;
+/**
+ * How long a sidecar that has shown it is alive may take to answer (a block is answered once its record is
+ * synced; a loaded machine schedules the sidecar late) — bounded by the hook's own deadline.
+ */
+export const ANSWER_BUDGET_MS = 10_000;
 /** Budget of requests after the first (redeeming a grant, cancelling): the sidecar has proven alive. */
 const LATER_BUDGET_MS = 2_000;
 /** What the hook keeps back from the host's timeout: VS Code SIGKILLs 5 s after its SIGTERM (HOOKS.md §8.1). */
 export const DEADLINE_MARGIN_MS = 5_000;
+/** How long the first request may still run after the host cancelled the hook (see decide). */
+const ABORT_GRACE_MS = 2_000;
+const MIN_WAIT_MS = 1_000;
 
 export interface HookOptions {
   host: HookHost | "auto";
@@ -65,6 +78,11 @@ export interface HookOptions {
 export interface HookEnvironment {
   /** The first request's budget; FIRST_BUDGET_MS unless configured. */
   budgetMs?: number;
+  /**
+   * When the host started the hook (epoch ms): the hook's deadline counts from there, as the host's timeout
+   * does, stdin time included. Default: when runHook is called.
+   */
+  startedAt?: number;
   /** The hook's own working directory (what a payload without `cwd` is relative to). */
   processCwd: string;
   /** The sidecar serving `cwd`, or why there is none. */
@@ -82,7 +100,7 @@ export type HookInput = { text: string } | { tooLarge: number };
 
 /** Runs one hook; always resolves to the exact stdout text. */
 export async function runHook(options: HookOptions, input: HookInput, env: HookEnvironment): Promise<string> {
-  const started = env.now();
+  const started = env.startedAt ?? env.now();
   let render: (answer: HookAnswer) => string = (answer) => (options.host === "auto" ? renderUnknownHost(answer) : DIALECTS[options.host].render(answer, options.event));
   try {
     if ("tooLarge" in input && options.event === "pre") {
@@ -163,18 +181,23 @@ function unguardable(why: string, settings: HookSettings, dialect: Dialect | und
 
 // ---------------------------------------------------------------------------------------------- decide
 
-const DecisionReply = once(() =>
-  z.looseObject({
-  decision_id: z.optional(z.nullable(z.string())),
-  enforcement_action: z.enum(["proceed", "warn", "block", "wait_for_approval"]),
-  effective_decision: z.optional(z.string()),
-  reason: z.string(),
-  annotation: z.optional(z.nullable(z.string())),
-  matched_guardrails: z.optional(z.array(z.looseObject({ key: z.optional(z.string()), decision: z.optional(z.string()), reason: z.optional(z.string()) }))),
-  approval_request: z.optional(z.nullable(z.looseObject({ id: z.string(), status: z.string() }))),
-  hook: z.optional(z.looseObject({ ask: z.optional(z.boolean()) })),
-}),
-);
+/**
+ * The part of the sidecar's decision the hook reads. Built from the same few zod/mini types as the payload
+ * schemas (enums, booleans and the like each cost a hook process their first use: ~1.4 ms of CPU for this
+ * schema on the test machine); `enforcement_action` is checked where it is used, an unknown one refused.
+ */
+const DecisionReply = once(() => {
+  const text = z.optional(z.nullable(z.string()));
+  return z.looseObject({
+    enforcement_action: z.string(),
+    effective_decision: text,
+    reason: z.string(),
+    annotation: text,
+    matched_guardrails: z.optional(z.nullable(z.array(z.looseObject({ key: text, decision: text })))),
+    approval_request: z.optional(z.nullable(z.looseObject({ id: z.string(), status: text }))),
+    hook: z.optional(z.nullable(z.looseObject({ ask: z.optional(z.unknown()) }))),
+  });
+});
 type Decision = z.infer<ReturnType<typeof DecisionReply>>;
 
 const ErrorReply = once(() => z.looseObject({ error: z.looseObject({ code: z.optional(z.string()), message: z.string() }) }));
@@ -185,15 +208,31 @@ async function decide(dialect: Dialect, call: HookCall, options: HookOptions, en
   if (nestingBeyond(body.arguments, HOOK_MAX_NESTING_DEPTH - 1) !== undefined) {
     return { kind: "deny", reason: `apie: the ${call.toolName} input is nested deeper than ${HOOK_MAX_NESTING_DEPTH} levels, too deep to inspect` };
   }
+  if (Buffer.byteLength(JSON.stringify(body)) > HOOK_MAX_BODY_BYTES) {
+    // The sidecar refuses such a body (413), which is a deny: said here, without sending a megabyte first.
+    return { kind: "deny", reason: `apie: the ${call.toolName} input is larger than the guard's ${HOOK_MAX_BODY_BYTES}-byte limit, too large to inspect` };
+  }
   const connected = env.connect(cwd);
   if (!connected.ok) return unguardable(connected.why, env.settings(cwd), dialect, env);
   const { link } = connected;
   let reply: LinkReply;
+  // The host cancelling the hook does not cut this request off at once: its answer may name an approval the
+  // sidecar has just opened, which must then be cancelled (awaitApproval does, seeing the signal). It gets
+  // ABORT_GRACE_MS more, well inside the 5 s a host gives between SIGTERM and SIGKILL.
+  const request = new AbortController();
+  const onAbort = (): void => void setTimeout(() => request.abort(), ABORT_GRACE_MS).unref();
+  if (env.signal.aborted) onAbort();
+  else env.signal.addEventListener("abort", onAbort, { once: true });
   try {
-    reply = await link.post("/v1/hooks/evaluate", body, env.budgetMs ?? FIRST_BUDGET_MS, env.signal);
+    // deadline_at: a decision the sidecar makes after the hook gave up (and applied its failure mode) is
+    // journaled as late, and a late require_approval opens no approval that nobody would wait for.
+    const budget = Math.max(1, Math.min(ANSWER_BUDGET_MS, started + timeoutMs(dialect, options) - env.now()));
+    reply = await link.post("/v1/hooks/evaluate", { ...body, deadline_at: env.now() + budget }, budget, request.signal, env.budgetMs ?? FIRST_BUDGET_MS);
   } catch (error) {
     if (error instanceof LinkDown && error.aborted) return { kind: "deny", reason: "apie: the host cancelled the hook before the guard answered" };
     return unguardable(error instanceof Error ? error.message : String(error), env.settings(cwd), dialect, env);
+  } finally {
+    env.signal.removeEventListener("abort", onAbort);
   }
   const answered = decisionOf(reply);
   if (!answered.ok) return { kind: "deny", reason: answered.refused };
@@ -213,6 +252,8 @@ async function decide(dialect: Dialect, call: HookCall, options: HookOptions, en
       if (opened == null) return { kind: "deny", reason: `apie: ${why}; no approval could be opened` };
       return awaitApproval(link, body, opened.id, why, name, timeoutMs(dialect, options), started, env);
     }
+    default:
+      return { kind: "deny", reason: `apie: the sidecar answered an unknown enforcement action "${clip(decision.enforcement_action)}"; refusing the call` };
   }
 }
 
@@ -227,7 +268,7 @@ function proceeded(decision: Decision): HookAnswer {
 }
 
 function keysOf(decision: Decision, level: string): string {
-  const keys = (decision.matched_guardrails ?? []).filter((g) => g.decision === level && g.key !== undefined).map((g) => g.key);
+  const keys = (decision.matched_guardrails ?? []).filter((g) => g.decision === level && typeof g.key === "string").map((g) => g.key);
   return keys.length === 0 ? "" : ` [${keys.join(", ")}]`;
 }
 
@@ -244,13 +285,18 @@ function decisionOf(reply: LinkReply): { ok: true; decision: Decision } | { ok: 
 function refusalOf(reply: LinkReply): string {
   const error = ErrorReply().safeParse(reply.json);
   const message = error.success ? `${error.data.error.message}${error.data.error.code ? ` (${error.data.error.code})` : ""}` : `HTTP ${reply.status}`;
-  return `apie: the guard refused the request: ${clip(message)}`;
+  // A sidecar from before the hook routes (an older extension still running) refuses every hook call.
+  const older = reply.status === 404 && error.success && error.data.error.code === "not_found" ? "; the running sidecar is older than this hook: restart it (or the editor)" : "";
+  return `apie: the guard refused the request: ${clip(message)}${older}`;
 }
 
-/** The hook's own deadline, from its start: the host's timeout minus the margin (half of a timeout ≤ 10 s). */
+/**
+ * The hook's own deadline, from its start: the host's timeout minus DEADLINE_MARGIN_MS, at least
+ * MIN_WAIT_MS (a timeout under 6 s leaves no room for the full margin; installers write 900 s).
+ */
 function timeoutMs(dialect: Dialect, options: HookOptions): number {
   const totalMs = (options.timeoutS ?? dialect.defaultTimeoutS) * 1000;
-  return totalMs > 2 * DEADLINE_MARGIN_MS ? totalMs - DEADLINE_MARGIN_MS : totalMs / 2;
+  return Math.max(MIN_WAIT_MS, totalMs - DEADLINE_MARGIN_MS);
 }
 
 const ApprovalWaitReply = once(() =>
@@ -311,7 +357,7 @@ async function awaitApproval(
 async function redeem(link: GuardLink, body: HookGuardBody, approvalId: string, env: HookEnvironment): Promise<HookAnswer> {
   let reply: LinkReply;
   try {
-    reply = await link.post("/v1/hooks/evaluate", { ...body, approval_id: approvalId }, LATER_BUDGET_MS, env.signal);
+    reply = await link.post("/v1/hooks/evaluate", { ...body, approval_id: approvalId, deadline_at: env.now() + LATER_BUDGET_MS }, LATER_BUDGET_MS, env.signal);
   } catch (error) {
     return { kind: "deny", reason: `apie: approval ${approvalId} was approved but could not be redeemed (${(error as Error).message}); retry` };
   }
@@ -344,7 +390,7 @@ async function recordOutcome(dialect: Dialect, call: HookCall, env: HookEnvironm
     ...(call.failure === undefined ? {} : { error: clip(call.failure).slice(0, 2_000) }),
   };
   try {
-    const reply = await connected.link.post("/v1/hooks/outcome", outcome, env.budgetMs ?? FIRST_BUDGET_MS, env.signal);
+    const reply = await connected.link.post("/v1/hooks/outcome", outcome, LATER_BUDGET_MS, env.signal, env.budgetMs ?? FIRST_BUDGET_MS);
     if (reply.status !== 200) env.log(`apie hook: outcome not recorded: HTTP ${reply.status} ${JSON.stringify(reply.json)?.slice(0, 500)}`);
   } catch (error) {
     env.log(`apie hook: outcome not recorded: ${(error as Error).message}`);

@@ -16,8 +16,16 @@ export interface LinkReply {
   json: unknown;
 }
 
+/**
+ * `budgetMs`: how long the whole answer may take. `aliveMs` (POST): how long the sidecar may take to show it
+ * is alive — the request is sent with `expect: 100-continue`, and node:http answers `100 Continue` as soon as
+ * its event loop has read the request's head, before any route runs; only then is the body sent, and the
+ * answer may take the rest of `budgetMs`. So a stopped or hung sidecar is detected within `aliveMs`, while a
+ * live one that takes longer to decide (a block is answered once its record is synced; a loaded machine) is
+ * not mistaken for a dead one.
+ */
 export interface GuardLink {
-  post(urlPath: string, body: unknown, budgetMs: number, signal?: AbortSignal): Promise<LinkReply>;
+  post(urlPath: string, body: unknown, budgetMs: number, signal?: AbortSignal, aliveMs?: number): Promise<LinkReply>;
   get(urlPath: string, budgetMs: number, signal?: AbortSignal): Promise<LinkReply>;
 }
 
@@ -43,7 +51,7 @@ const MAX_REPLY_BYTES = 1024 * 1024;
  * sidecar never serves https.
  */
 export function httpLink(baseUrl: string, key: string): GuardLink {
-  const send = (method: "GET" | "POST", urlPath: string, body: unknown, budgetMs: number, signal?: AbortSignal): Promise<LinkReply> =>
+  const send = (method: "GET" | "POST", urlPath: string, body: unknown, budgetMs: number, signal?: AbortSignal, aliveMs?: number): Promise<LinkReply> =>
     new Promise((resolve, reject) => {
       let url: URL;
       try {
@@ -57,10 +65,13 @@ export function httpLink(baseUrl: string, key: string): GuardLink {
         return;
       }
       const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body), "utf8");
+      let awaitingContinue = payload !== undefined && aliveMs !== undefined;
       const head =
         `${method} ${url.pathname}${url.search} HTTP/1.1\r\nhost: ${url.host}\r\nauthorization: Bearer ${key}\r\naccept: application/json\r\nconnection: close\r\n` +
         (payload === undefined ? "" : `content-type: application/json\r\ncontent-length: ${payload.length}\r\n`) +
+        (awaitingContinue ? "expect: 100-continue\r\n" : "") +
         "\r\n";
+      const started = Date.now();
       const chunks: Buffer[] = [];
       let size = 0;
       let settled = false;
@@ -73,7 +84,8 @@ export function httpLink(baseUrl: string, key: string): GuardLink {
         socket.destroy();
         outcome();
       };
-      const timer = setTimeout(() => finish(() => reject(new LinkDown(`no answer within ${budgetMs} ms`))), budgetMs);
+      const timeout = (ms: number, what: string) => setTimeout(() => finish(() => reject(new LinkDown(what))), ms);
+      let timer = awaitingContinue ? timeout(Math.min(aliveMs!, budgetMs), `no answer within ${aliveMs} ms`) : timeout(budgetMs, `no answer within ${budgetMs} ms`);
       const onAbort = (): void => finish(() => reject(new LinkDown("cancelled", true)));
       if (signal?.aborted) {
         onAbort();
@@ -83,22 +95,37 @@ export function httpLink(baseUrl: string, key: string): GuardLink {
       socket.setNoDelay(true);
       // write, not end: node:http closes a half-closed connection whose answer is not ready yet (a block is
       // answered after its record is synced, an approval wait after minutes), so the request would go unanswered.
-      socket.on("connect", () => socket.write(payload === undefined ? head : Buffer.concat([Buffer.from(head, "latin1"), payload])));
+      socket.on("connect", () => socket.write(payload === undefined || awaitingContinue ? head : Buffer.concat([Buffer.from(head, "latin1"), payload])));
       socket.on("data", (chunk: Buffer) => {
         size += chunk.length;
         if (size > MAX_REPLY_BYTES) return finish(() => reject(new LinkDown(`the answer is larger than ${MAX_REPLY_BYTES} bytes`)));
         chunks.push(chunk);
-        const reply = parseResponse(Buffer.concat(chunks), false);
+        const data = Buffer.concat(chunks);
+        if (awaitingContinue && isContinue(data)) {
+          // Alive: send the body; the answer has the rest of the budget.
+          awaitingContinue = false;
+          chunks.length = 0;
+          clearTimeout(timer);
+          timer = timeout(Math.max(0, budgetMs - (Date.now() - started)), `accepted, but no answer within ${budgetMs} ms`);
+          socket.write(payload!);
+          return;
+        }
+        const reply = parseResponse(data, false);
         if (reply !== undefined) finish(() => resolve(reply));
       });
       socket.on("end", () => {
         const reply = parseResponse(Buffer.concat(chunks), true);
         finish(() => (reply === undefined ? reject(new LinkDown("the connection closed before a whole answer")) : resolve(reply)));
       });
-      socket.on("error", (error: NodeJS.ErrnoException) => finish(() => reject(new LinkDown(error.code ?? error.message))));
+      // A server that answered and closed before taking the whole body (an early 413) makes the write fail:
+      // its answer, if it arrived whole, is still the answer.
+      socket.on("error", (error: NodeJS.ErrnoException) => {
+        const reply = chunks.length === 0 ? undefined : parseResponse(Buffer.concat(chunks), false);
+        finish(() => (reply !== undefined ? resolve(reply) : reject(new LinkDown(error.code ?? error.message))));
+      });
     });
   return {
-    post: (urlPath, body, budgetMs, signal) => send("POST", urlPath, body, budgetMs, signal),
+    post: (urlPath, body, budgetMs, signal, aliveMs) => send("POST", urlPath, body, budgetMs, signal, aliveMs),
     get: (urlPath, budgetMs, signal) => send("GET", urlPath, undefined, budgetMs, signal),
   };
 }
@@ -114,6 +141,8 @@ export function parseResponse(data: Buffer, ended: boolean): LinkReply | undefin
   const status = /^HTTP\/1\.[01] (\d{3})/.exec(lines[0] ?? "");
   if (status === null) return { status: 0, json: undefined };
   const code = Number(status[1]);
+  // An interim 1xx head (100 Continue) is not the answer: the answer follows it.
+  if (code < 200) return parseResponse(data.subarray(split + 4), ended);
   const headers = new Map(lines.slice(1).map((line) => [line.slice(0, line.indexOf(":")).trim().toLowerCase(), line.slice(line.indexOf(":") + 1).trim()]));
   let rest = data.subarray(split + 4);
   if (/chunked/i.test(headers.get("transfer-encoding") ?? "")) {
@@ -134,6 +163,11 @@ export function parseResponse(data: Buffer, ended: boolean): LinkReply | undefin
     json = undefined;
   }
   return { status: code, json };
+}
+
+/** Whether `data` is exactly one whole `100 Continue` head (node:http sends it alone, before the answer). */
+function isContinue(data: Buffer): boolean {
+  return /^HTTP\/1\.[01] 100 /.test(data.subarray(0, 13).toString("latin1")) && data.indexOf("\r\n\r\n") === data.length - 4;
 }
 
 /** A chunked body, or undefined until its last (zero-size) chunk has arrived. */

@@ -110,6 +110,8 @@ export async function hookMain(argv: readonly string[]): Promise<void> {
   process.on("SIGINT", onInt);
   const budget = Number(process.env.APIE_HOOK_BUDGET_MS);
   const env: HookEnvironment = {
+    // The process's own start: the host's timeout started when it spawned us.
+    startedAt: Math.floor(performance.timeOrigin),
     budgetMs: Number.isFinite(budget) && budget > 0 ? Math.min(budget, 60_000) : undefined,
     processCwd: process.cwd(),
     connect: (cwd) => {
@@ -133,6 +135,8 @@ export async function hookMain(argv: readonly string[]): Promise<void> {
     log(`apie hook: ${String(error)}`);
     answer = options.host === "codex" ? "" : "{}";
   }
+  // A host that stopped listening (EPIPE) gets no answer, and no crash either.
+  process.stdout.on("error", () => undefined);
   await new Promise<void>((resolve) => process.stdout.write(answer === "" ? "" : `${answer}\n`, () => resolve()));
   process.off("SIGTERM", onTerm);
   process.off("SIGINT", onInt);

@@ -1,6 +1,5 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { parse } from "jsonc-parser";
 import * as z from "zod/mini";
 import { once } from "./dialect";
 import { upward } from "./locate";
@@ -48,6 +47,9 @@ export function readHookSettings(cwd: string): HookSettings {
       return { failureMode: "fail_closed", approvals: "editor", source: `${file} (unreadable: failing closed)` };
     }
     const errors: unknown[] = [];
+    // Required here, not imported: the hook reads the policy only when no sidecar answered, and a module
+    // imported at the top is initialised on every hook call (esbuild initialises a require()d one on first use).
+    const { parse } = require("jsonc-parser") as typeof import("jsonc-parser");
     const parsed = LeanHooks().safeParse(parse(text, errors as never, { allowTrailingComma: true }));
     if (errors.length > 0 || !parsed.success) return { failureMode: "fail_closed", approvals: "editor", source: `${file} (invalid: failing closed)` };
     return { failureMode: parsed.data.hooks?.failureMode ?? "fail_open", approvals: parsed.data.hooks?.approvals ?? "editor", source: file };

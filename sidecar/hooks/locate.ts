@@ -18,7 +18,8 @@ import { once } from "./dialect";
 export const STATE_DIR = ".apie";
 export const DISCOVERY_FILE = "sidecar.json";
 
-const LeanDiscovery = once(() => z.looseObject({ baseUrl: z.url(), apiKey: z.string().check(z.minLength(1)), pid: z.int().check(z.positive()) }));
+/** Plain strings and a number, checked below: zod's url/int types cost a hook process their first use. */
+const LeanDiscovery = once(() => z.looseObject({ baseUrl: z.string(), apiKey: z.string(), pid: z.number() }));
 
 export type Located = { ok: true; baseUrl: string; key: string; source: string } | { ok: false; why: string };
 
@@ -46,7 +47,8 @@ export function locateSidecar(env: NodeJS.ProcessEnv, cwd: string): Located {
     } catch {
       return { ok: false, why: `${file} is not JSON` };
     }
-    if (!parsed.success) return { ok: false, why: `${file} is not a sidecar discovery file` };
+    const valid = parsed.success && URL.canParse(parsed.data.baseUrl) && parsed.data.apiKey !== "" && Number.isInteger(parsed.data.pid) && parsed.data.pid > 0;
+    if (!parsed.success || !valid) return { ok: false, why: `${file} is not a sidecar discovery file` };
     if (!isAlive(parsed.data.pid)) return { ok: false, why: `the sidecar recorded in ${file} (pid ${parsed.data.pid}) is not running` };
     return { ok: true, baseUrl: parsed.data.baseUrl, key: parsed.data.apiKey, source: file };
   }

@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import path from "node:path";
 import type { Dialect, HookCall } from "./dialect";
 import { hookAgentKey, type HookHost } from "./hosts";
@@ -26,6 +25,8 @@ export interface HookGuardBody {
   arguments?: unknown;
   metadata: { cwd: string; hook: HookRef };
   approval_id?: string;
+  /** When the hook stops waiting for this answer (epoch ms; EvaluateBodySchema.deadline_at). */
+  deadline_at?: number;
 }
 
 /** Which host session and call a request belongs to (POST /v1/hooks/evaluate and /v1/hooks/outcome). */
@@ -75,6 +76,9 @@ export function hookRef(host: HookHost, call: HookCall, args: unknown): HookRef 
  */
 export function derivedToolUseId(sessionId: string | undefined, toolName: string, args: unknown): string {
   const text = `${sessionId ?? ""}\u0000${toolName}\u0000${stableJson(args)}`;
+  // Required on use: node:crypto adds ~0.8 MB to the heap of every hook process that loads it, which the
+  // hosts that send their own tool-use id never need.
+  const { createHash } = require("node:crypto") as typeof import("node:crypto");
   return `apie_${createHash("sha256").update(text).digest("hex").slice(0, 32)}`;
 }
 

@@ -49,6 +49,8 @@ export interface RecordDataByKind {
      * before the deadline may still reach it too late.
      */
     late?: DecisionLateness;
+    /** Present for a coding agent's hook call (POST /v1/hooks/evaluate): the host's ids of the call. */
+    hook?: DecisionHookRef;
   };
   "approval.requested": { approval: ApprovalView };
   "approval.resolved": {
@@ -64,6 +66,13 @@ export interface RecordDataByKind {
 }
 
 export type RecordKind = keyof RecordDataByKind;
+
+/** See `hook` of the `decision` record: which host session and call (tool-use id) a decision answered. */
+export interface DecisionHookRef {
+  host: string;
+  session_id: string | null;
+  tool_use_id: string;
+}
 
 /** See `late` of the `decision` record. */
 export interface DecisionLateness {

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import type { GuardRequest } from "../guard/types";
 import { HOOK_HOST_INFO } from "../hooks/hosts";
 import type { HookRefBody } from "../protocol/hooks";
+import type { RecordDataByKind } from "../protocol/records";
 import type { RunView, SessionView } from "../protocol/runs";
 import { firstUserPrompt } from "./hookTranscript";
 import { nowIso, type SidecarServices } from "./routing";
@@ -18,11 +19,13 @@ import { nowIso, type SidecarServices } from "./routing";
  * A host that sends no session id (VS Code's is optional) gets one session per working directory.
  *
  * The sidecar also remembers, per call (host, session, tool-use id), the decision that let it run, so the
- * post-tool-use hook's outcome is linked to it. That link lives in memory (bounded): after a restart between
- * a call's pre and post hooks, the outcome is recorded unlinked (with the host's tool-use id in its metadata).
+ * post-tool-use hook's outcome is linked to it: in memory (bounded), and in the decision record (`hook`), from
+ * which findInLog recovers it after a restart between a call's pre and post hooks.
  */
 
 const MAX_REMEMBERED_CALLS = 10_000;
+/** How many of a run's latest records an outcome whose decision is not remembered looks through. */
+const LOG_LOOKBACK = 500;
 
 export interface HookRun {
   sessionId: string;
@@ -45,7 +48,7 @@ export class HookSessions {
   async runFor(agentKey: string, ref: HookRefBody, cwd: string): Promise<HookRun> {
     const sessionKey = sessionKeyOf(ref, cwd);
     const sessionId = `ses_hook_${digest(sessionKey)}`;
-    const runId = `run_hook_${digest(`${agentKey}\u0000${sessionKey}`)}`;
+    const runId = this.runIdOf(agentKey, ref, cwd);
     const state = this.s.journal.state;
     if (state.runs.get(runId)?.view.session_id === sessionId) return { sessionId, runId };
     await this.once(sessionId, async () => {
@@ -100,6 +103,35 @@ export class HookSessions {
     const found = this.calls.get(key);
     this.calls.delete(key);
     return found;
+  }
+
+  /**
+   * A call's decision after a restart (or beyond the remembered ones): its run's latest decision records read
+   * back from the log, the newest naming this tool-use id. Bounded: only the run's last LOG_LOOKBACK records.
+   */
+  async findInLog(agentKey: string, ref: HookRefBody, cwd: string): Promise<RememberedCall | undefined> {
+    const run = this.s.journal.state.runs.get(this.runIdOf(agentKey, ref, cwd));
+    if (run === undefined) return undefined;
+    const records = await this.s.journal.read(run.offsets.slice(-LOG_LOOKBACK)).catch(() => []);
+    for (const record of records.reverse()) {
+      if (record.kind !== "decision") continue;
+      const data = record.data as RecordDataByKind["decision"];
+      if (data.hook?.tool_use_id !== ref.tool_use_id || data.hook.session_id !== (ref.session_id ?? null)) continue;
+      const r = data.request;
+      const request: GuardRequest = {
+        agentKey: r.agent_key,
+        runId: r.run_id ?? undefined,
+        tool: { name: r.tool.name ?? undefined, provider: r.tool.provider ?? undefined, riskLevel: r.tool.risk_level ?? undefined },
+        action: r.action.type === null ? undefined : { type: r.action.type, name: r.action.name ?? undefined },
+        resource: r.resource.type === null ? undefined : { type: r.resource.type, environment: r.resource.environment ?? undefined, externalId: r.resource.external_id ?? undefined },
+      };
+      return { decisionId: data.decision.decision_id, request, decidedAt: Date.parse(record.ts) };
+    }
+    return undefined;
+  }
+
+  private runIdOf(agentKey: string, ref: HookRefBody, cwd: string): string {
+    return `run_hook_${digest(`${agentKey}\u0000${sessionKeyOf(ref, cwd)}`)}`;
   }
 
   private async once(id: string, create: () => Promise<void>): Promise<void> {

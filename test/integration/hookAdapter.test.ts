@@ -3,6 +3,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { homedir, tmpdir } from "node:os";
 import path from "node:path";
+import { close, startStandIn } from "../support/standInServer";
 import { call } from "./sidecarHttp";
 import { CLI, sidecarPool, waitFor, type SidecarUnderTest } from "./sidecarProcess";
 
@@ -113,6 +114,25 @@ describe("apie hook (dist/hook.js) against a real sidecar", function () {
     assert.match(deny(rejected.stdout), new RegExp(`approval ${second.id} rejected by admin-key: not this key`));
   });
 
+  it("hooks.approvals \"host\": Claude Code's own prompt asks (no approval opened); Codex still waits in the editor", async () => {
+    await pool.stopAll();
+    writeFileSync(path.join(workspace, "apie.policy.json"), JSON.stringify({ mode: "enforce", templates: { "local-secret-files": true }, hooks: { approvals: "host" } }));
+    sidecar = await pool.start();
+    const secret = path.join(homedir(), ".ssh", "id_rsa");
+    const asked = await hook(["--host", "claude-code"], claude("Read", { file_path: secret }));
+    const answer = JSON.parse(asked.stdout).hookSpecificOutput;
+    assert.equal(answer.permissionDecision, "ask");
+    assert.match(answer.permissionDecisionReason, /^apie: approval required \[local-secret-files\]/);
+    assert.deepEqual(await pending(), []);
+    const codex = { session_id: `c-${session}`, turn_id: "t1", transcript_path: null, cwd: workspace, hook_event_name: "PreToolUse", model: "m", permission_mode: "on-request", tool_name: "Bash", tool_use_id: "call_2", tool_input: { command: `cat ${secret}` } };
+    const waiting = spawnHook(["--host", "codex", "--timeout", "900"], codex);
+    await waitFor(async () => (await pending()).length === 1, 20_000);
+    const [approval] = await pending();
+    assert.equal(approval.agent_key, "codex");
+    await call(sidecar, "POST", `/v1/approvals/${approval.id}/reject`, { key: sidecar.discovery.adminKey, body: "{}" });
+    assert.match(deny((await waiting.done).stdout), /rejected/);
+  });
+
   it("the hook's own deadline (--timeout minus the margin): deny \"approval timed out\", the approval cancelled", async () => {
     const result = await hook(["--host", "claude-code", "--timeout", "8"], claude("Read", { file_path: path.join(workspace, ".env") }));
     assert.match(deny(result.stdout), /approval timed out/);
@@ -184,13 +204,20 @@ describe("apie hook (dist/hook.js) against a real sidecar", function () {
     assert.equal(failure.metadata.decision_id, decisionOf("npm run lint"));
     assert.equal(failure.error.message, "exit code 1");
 
+    // A restart between a call's pre and post hooks: the outcome still finds its decision (in the log).
+    const across = claude("Bash", { command: "npm run e2e" });
+    await hook(["--host", "claude-code"], across);
     await pool.stopAll();
     sidecar = await pool.start();
+    await hook(["--host", "claude-code", "--event", "post"], { ...across, hook_event_name: "PostToolUse" });
     assert.equal((await hook(["--host", "claude-code"], claude("Bash", { command: "ls" }))).stdout, "{}\n");
     await waitFor(() => records(workspace).some((r) => r.kind === "decision" && r.data.request.arguments?.command === "ls"));
     const after = records(workspace);
     assert.equal(after.filter((r) => r.kind === "session.started").length, 1, "one session across the restart");
     assert.equal(after.filter((r) => r.kind === "run.started").length, 1);
+    const linked = after.filter((r) => r.kind === "event").at(-1)!.data.event;
+    assert.equal(linked.metadata.hook.tool_use_id, across.tool_use_id);
+    assert.equal(linked.metadata.decision_id, after.find((r) => r.kind === "decision" && r.data.request.arguments?.command === "npm run e2e")!.data.decision.decision_id);
   });
 
   it("Codex: a patch is judged as files, no opinion is an empty stdout; `apie hook` in dist/cli.js answers the same", async () => {
@@ -225,10 +252,33 @@ describe("apie hook (dist/hook.js) against a real sidecar", function () {
     } finally {
       sidecar.child.kill("SIGCONT");
     }
+    // The body was never sent (no 100 Continue came): resumed, the sidecar has no call to decide.
+    assert.equal((await hook(["--host", "claude-code"], claude("Bash", { command: "ls" }))).stdout, "{}\n");
+    assert.ok(!records(workspace).some((r) => r.kind === "decision" && r.data.request.arguments?.command === "npm test"));
   });
 
-  it("an error the sidecar answers is a deny, never an allow (a body over its 1 MiB limit)", async () => {
-    const result = await hook(["--host", "claude-code"], claude("Write", { file_path: path.join(workspace, "big.txt"), content: "x".repeat(2 * 1024 * 1024) }));
-    assert.match(deny(result.stdout), /^apie: the guard refused the request: /);
+  it("a sidecar that shows it is alive (100 Continue) but decides slowly is waited for, not taken for down", async () => {
+    // Stand-in: node:http sends the 100 Continue itself; the decision comes three alive-budgets later.
+    const { server, baseUrl } = await startStandIn((res) =>
+      setTimeout(() => {
+        res.writeHead(200, { "content-type": "application/json" });
+        res.end(JSON.stringify({ enforcement_action: "block", effective_decision: "block", reason: "slow but sure", matched_guardrails: [{ key: "stand-in", decision: "block" }], approval_request: null }));
+      }, 900),
+    );
+    try {
+      const env = { APIE_BASE_URL: baseUrl, APIE_API_KEY: "k", APIE_HOOK_BUDGET_MS: "" };
+      const result = await hook(["--host", "claude-code"], claude("Bash", { command: "ls" }), env);
+      assert.equal(deny(result.stdout), "apie: blocked [stand-in] — slow but sure");
+    } finally {
+      await close(server);
+    }
+  });
+
+  it("an error the sidecar answers is a deny, never an allow; a body over its 1 MiB limit is denied without sending it", async () => {
+    const big = await hook(["--host", "claude-code"], claude("Write", { file_path: path.join(workspace, "big.txt"), content: "x".repeat(2 * 1024 * 1024) }));
+    assert.equal(deny(big.stdout), "apie: the Write input is larger than the guard's 1048576-byte limit, too large to inspect");
+    // A refusal the sidecar itself answers: a session id longer than its limit (500 characters).
+    const refused = await hook(["--host", "claude-code"], { ...claude("Bash", { command: "ls" }), session_id: "s".repeat(600) });
+    assert.match(deny(refused.stdout), /^apie: the guard refused the request: metadata\.hook\.session_id: .*\(invalid_request\)$/);
   });
 });

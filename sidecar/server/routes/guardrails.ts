@@ -5,7 +5,7 @@ import { reportedOutcomeEvent } from "../reportedOutcome";
 import { isTemplateKey, TEMPLATE_KEYS } from "../../guard/templateCatalog";
 import type { GuardRequest } from "../../guard/types";
 import { enableTemplate } from "../../policy/policyFile";
-import type { DecisionLateness, DecisionRequestSummary } from "../../protocol/records";
+import type { DecisionHookRef, DecisionLateness, DecisionRequestSummary } from "../../protocol/records";
 import { isPlainAllow } from "../../guard/engine";
 import { tooDeepDecision, tooManyPendingDecision } from "../../guard/evaluate";
 import { MAX_PENDING_APPROVALS } from "../approvalBroker";
@@ -125,17 +125,19 @@ export function guardrailRoutes(s: SidecarServices): Route[] {
  * approval, which every SDK treats as blocked). A late grant is still spent: the sidecar cannot know the
  * caller will not act on the answer, and a wasted grant is safe where a grant usable twice is not.
  *
- * `askedElsewhere`: why a require_approval opens no approval here because someone else asks the human (a
- * coding agent's own prompt, `hooks.approvals: "host"`, routes/hooks.ts); the answer is wait_for_approval
- * with no approval, as for a late one.
+ * `hooked`, for a coding agent's hook (routes/hooks.ts): `askedElsewhere` — why a require_approval opens no
+ * approval here because the host's own prompt asks the human (`hooks.approvals: "host"`); the answer is
+ * wait_for_approval with no approval, as for a late one. `hook` — the host's ids of the call, kept in the
+ * decision record so a post-tool-use outcome can find its decision in the log after a restart.
  */
 export async function evaluate(
   s: SidecarServices,
   body: ReturnType<typeof EvaluateBodySchema.parse>,
   holdApproval: RouteContext["holdApproval"],
   tooDeep?: string,
-  askedElsewhere?: string,
+  hooked?: { askedElsewhere?: string | undefined; hook: DecisionHookRef },
 ): Promise<EvaluateResponse> {
+  const askedElsewhere = hooked?.askedElsewhere;
   const request = toGuardRequest(body);
   let decision = s.engine.evaluate(request);
   const late = lateness(body.deadline_at);
@@ -168,7 +170,7 @@ export async function evaluate(
   // the agent hears of it (the audit trail of a refusal must survive a crash); one that opens an approval is
   // synced with that approval.
   const proceeds = decision.enforcement_action === "proceed" || decision.enforcement_action === "warn";
-  const data = { request: summarize(request), decision, approval_id: approval?.id ?? null, ...(late === undefined ? {} : { late }) };
+  const data = { request: summarize(request), decision, approval_id: approval?.id ?? null, ...(late === undefined ? {} : { late }), ...(hooked === undefined ? {} : { hook: hooked.hook }) };
   const logged = s.journal.record("decision", data, { lazy: proceeds && grantUsed === undefined });
   if (grantUsed !== undefined) {
     try {

@@ -23,7 +23,9 @@ export function hookRoutes(s: SidecarServices): Route[] {
         const run = await sessions.runFor(call.agent_key, hook, cwd);
         const hostAsks = s.engine.compiledPolicy.hooks.approvals === "host" && DIALECTS[hook.host].nativeAsk;
         const decided = { ...call, run_id: run.runId };
-        const answer = await evaluate(s, decided, holdApproval, undefined, hostAsks ? "the host's own prompt asks instead (hooks.approvals: host)" : undefined);
+        const hookRef = { host: hook.host, session_id: hook.session_id ?? null, tool_use_id: hook.tool_use_id };
+        const askedElsewhere = hostAsks ? "the host's own prompt asks instead (hooks.approvals: host)" : undefined;
+        const answer = await evaluate(s, decided, holdApproval, undefined, { askedElsewhere, hook: hookRef });
         sessions.remember(call.agent_key, hook, cwd, answer.decision_id, toGuardRequest(decided));
         return { ...answer, hook: { session_id: run.sessionId, run_id: run.runId, ask: hostAsks && answer.enforcement_action === "wait_for_approval" } };
       },
@@ -34,7 +36,7 @@ export function hookRoutes(s: SidecarServices): Route[] {
       handle: async ({ body }): Promise<HookOutcomeResponse> => {
         const b = parseBody(HookOutcomeBodySchema, body);
         const { cwd, hook } = b.metadata;
-        const known = sessions.take(b.agent_key, hook, cwd);
+        const known = sessions.take(b.agent_key, hook, cwd) ?? (await sessions.findInLog(b.agent_key, hook, cwd));
         const run = known === undefined ? await sessions.runFor(b.agent_key, hook, cwd) : undefined;
         const request = known?.request ?? { agentKey: b.agent_key, runId: run!.runId, tool: { name: b.tool.name, provider: b.tool.provider } };
         const outcome = b.status === "completed" ? { status: "completed" as const, at: nowIso() } : { status: "failed" as const, at: nowIso(), error: b.error ?? "the tool call failed" };

@@ -92,6 +92,30 @@ describe("hooks: the host is chosen by --host and checked against the payload", 
     assert.equal(out, JSON.stringify({ hookSpecificOutput: { hookEventName: "PreToolUse", permissionDecision: "allow", permissionDecisionReason: "apie: allowed by tests-ok" } }));
   });
 
+  it("a sidecar without the hook routes (older than the hook) → deny, saying to restart it", async () => {
+    const { out } = await run(claude, {}, { reply: { status: 404, json: { error: { code: "not_found", message: "no route POST /v1/hooks/evaluate" } } } });
+    assert.equal(out, claudeDeny("apie: the guard refused the request: no route POST /v1/hooks/evaluate (not_found); the running sidecar is older than this hook: restart it (or the editor)"));
+  });
+
+  it("SIGTERM while the first request is in flight: its answer still comes, and the approval it opened is cancelled", async () => {
+    const approval = { enforcement_action: "wait_for_approval", effective_decision: "require_approval", reason: "r", approval_request: { id: "apr_8", status: "pending" } };
+    const script: Script = { decision: approval, approval: "timeout" };
+    const scripted = scriptedEnvironment(script);
+    script.duringEvaluate = () => scripted.abort();
+    const out = await runHook({ host: "claude-code", event: "pre", timeoutS: 900 }, { text: claude }, scripted.env);
+    assert.equal(out, claudeDeny("apie: Claude Code cancelled the hook while it waited for approval apr_8; the approval was cancelled"));
+    assert.ok(scripted.requests.some((r) => r.path === "/v1/approvals/apr_8/cancel"));
+  });
+
+  it("the deadline counts from the hook's start (the host's timeout does), not from when stdin was read", async () => {
+    const approval = { enforcement_action: "wait_for_approval", effective_decision: "require_approval", reason: "r", approval_request: { id: "apr_7", status: "pending" } };
+    const scripted = scriptedEnvironment({ decision: approval, approval: "timeout" });
+    const out = await runHook({ host: "claude-code", event: "pre", timeoutS: 60 }, { text: claude }, { ...scripted.env, startedAt: scripted.env.now() - 50_000 });
+    assert.match(out, /approval timed out/);
+    const waited = scripted.requests.filter((r) => r.path.includes("/wait?")).reduce((sum, r) => sum + Number(/timeout=(\d+)/.exec(r.path)![1]), 0);
+    assert.equal(waited, 5_000, "60 s − 5 s margin − 50 s already spent");
+  });
+
   it("an approved grant that cannot be redeemed → deny", async () => {
     const approval = { enforcement_action: "wait_for_approval", effective_decision: "require_approval", reason: "r", approval_request: { id: "apr_9", status: "pending" } };
     const { out } = await run(claude, {}, { decision: approval, approval: "approved", redeemed: { enforcement_action: "block", reason: "grant already used" } });

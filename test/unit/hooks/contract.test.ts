@@ -108,7 +108,12 @@ describe("hooks: each host's documented payload → its exact answer", () => {
         assert.equal(out, e.allow("apie: approved (apr_1)"));
         const redeem = requests.at(-1)!;
         assert.equal(redeem.path, "/v1/hooks/evaluate");
-        assert.deepEqual(redeem.body, { ...(requests[0]!.body as object), approval_id: "apr_1" });
+        // The same call (the grant is bound to its hash), with the grant and a new deadline.
+        const { deadline_at: first, ...asked } = requests[0]!.body as { deadline_at: number };
+        const { deadline_at: second, ...redeemed } = redeem.body as { deadline_at: number };
+        assert.deepEqual(redeemed, { ...asked, approval_id: "apr_1" });
+        assert.equal(first, 1_000_000 + 10_000, "the first request says when the hook stops waiting: its answer budget");
+        assert.equal(second, 1_000_000 + 2_000, "the redeeming request: its own 2 s budget");
       });
 
       it("require_approval, rejected → deny with the reason", async () => {

@@ -19,6 +19,8 @@ describe("hooks: reading the sidecar's HTTP answer", () => {
     assert.deepEqual(parseResponse(b("HTTP/1.1 500 Internal\r\ncontent-length: 5\r\n\r\noops!"), false), { status: 500, json: undefined });
     assert.deepEqual(parseResponse(b("SSH-2.0-OpenSSH\r\n\r\n"), false), { status: 0, json: undefined });
     assert.deepEqual(parseResponse(b("HTTP/1.0 200 OK\r\n\r\n{}"), true), { status: 200, json: {} }, "no length: until the connection closes");
+    assert.deepEqual(parseResponse(b('HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}'), false), { status: 200, json: {} }, "an interim 100 is skipped");
+    assert.equal(parseResponse(b("HTTP/1.1 100 Continue\r\n\r\n"), false), undefined);
     assert.equal(parseResponse(b("HTTP/1.0 200 OK\r\n\r\n{}"), false), undefined);
   });
 });

@@ -39,6 +39,10 @@ describe("hooks: finding the sidecar and the hooks settings", () => {
     assert.match((found as { why: string }).why, /is not running/);
     writeFileSync(path.join(root, "inner", ".apie", "sidecar.json"), "{garbled");
     assert.match((locateSidecar({}, path.join(root, "inner")) as { why: string }).why, /is not JSON/);
+    for (const bad of [{ ...discovery, baseUrl: "not a url" }, { ...discovery, pid: -1 }, { ...discovery, pid: 1.5 }, { ...discovery, apiKey: "" }, { ...discovery, pid: "12" }]) {
+      writeFileSync(path.join(root, "inner", ".apie", "sidecar.json"), JSON.stringify(bad));
+      assert.match((locateSidecar({}, path.join(root, "inner")) as { why: string }).why, /is not a sidecar discovery file/, JSON.stringify(bad));
+    }
   });
 
   it("hooks settings: defaults without a policy; the nearest apie.policy.json (JSONC); a broken one fails closed", () => {

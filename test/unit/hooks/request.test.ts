@@ -1,9 +1,9 @@
 import { strict as assert } from "node:assert";
-import { HOOK_MAX_NESTING_DEPTH } from "../../../sidecar/hooks/adapter";
+import { HOOK_MAX_BODY_BYTES, HOOK_MAX_NESTING_DEPTH } from "../../../sidecar/hooks/adapter";
 import { DIALECTS, sniffDialect } from "../../../sidecar/hooks/dialects";
 import type { HookHost } from "../../../sidecar/hooks/hosts";
 import { derivedToolUseId, guardBody, patchPaths } from "../../../sidecar/hooks/request";
-import { MAX_NESTING_DEPTH } from "../../../sidecar/protocol/v1";
+import { MAX_BODY_BYTES, MAX_NESTING_DEPTH } from "../../../sidecar/protocol/v1";
 import { COPILOT_PASCAL, DOCUMENTED } from "./payloads";
 
 /** The guard request a hook makes (issue 12 contract, item 4), per host. */
@@ -135,7 +135,8 @@ describe("hooks: the guard request", () => {
     assert.equal(sniffDialect({ hello: 1 }), undefined);
   });
 
-  it("the hook's nesting limit is the sidecar's", () => {
+  it("the hook's nesting and body limits are the sidecar's", () => {
     assert.equal(HOOK_MAX_NESTING_DEPTH, MAX_NESTING_DEPTH);
+    assert.equal(HOOK_MAX_BODY_BYTES, MAX_BODY_BYTES);
   });
 });

@@ -22,6 +22,8 @@ export interface Script {
   down?: boolean;
   /** Not found at all (no discovery file). */
   missing?: boolean;
+  /** Runs while the evaluate request is in flight (e.g. the host's SIGTERM arriving then). */
+  duringEvaluate?: () => void;
 }
 
 export interface Recorded {
@@ -48,11 +50,13 @@ export function scriptedEnvironment(script: Script, settings: Partial<HookSettin
   const logs: string[] = [];
   let clock = 1_000_000;
   const controller = new AbortController();
-  const answer = async (method: "GET" | "POST", path: string, body: unknown, budgetMs: number): Promise<LinkReply> => {
+  const answer = async (method: "GET" | "POST", path: string, body: unknown, budgetMs: number, aliveMs?: number): Promise<LinkReply> => {
     requests.push({ method, path, body });
-    if (script.down) throw new LinkDown(`no answer within ${budgetMs} ms`);
+    // As httpLink: a stopped sidecar never shows it is alive, so the alive budget is what runs out.
+    if (script.down) throw new LinkDown(`no answer within ${aliveMs ?? budgetMs} ms`);
     if (script.reply) return script.reply;
     if (path === "/v1/hooks/evaluate") {
+      script.duringEvaluate?.();
       const redeem = (body as { approval_id?: string }).approval_id !== undefined;
       return { status: 200, json: { ...ALLOW, ...(redeem ? (script.redeemed ?? {}) : script.decision) } };
     }
@@ -67,9 +71,15 @@ export function scriptedEnvironment(script: Script, settings: Partial<HookSettin
     }
     return { status: 404, json: { error: { code: "not_found", message: `no route ${method} ${path}` } } };
   };
+  // As httpLink: a request whose signal is aborted by the time its answer comes is cut off.
+  const cutOff = async (signal: AbortSignal | undefined, reply: Promise<LinkReply>): Promise<LinkReply> => {
+    const value = await reply;
+    if (signal?.aborted) throw new LinkDown("cancelled", true);
+    return value;
+  };
   const link: GuardLink = {
-    post: (path, body, budgetMs) => answer("POST", path, body, budgetMs),
-    get: (path, budgetMs) => answer("GET", path, undefined, budgetMs),
+    post: (path, body, budgetMs, signal, aliveMs) => cutOff(signal, answer("POST", path, body, budgetMs, aliveMs)),
+    get: (path, budgetMs, signal) => cutOff(signal, answer("GET", path, undefined, budgetMs)),
   };
   const env: HookEnvironment = {
     processCwd: "/home/u/src/app",
