@@ -32,11 +32,9 @@ const COMMANDS: Record<string, Command> = {
   hook: {
     summary: "answer one coding-agent hook call (stdin → stdout; what the hosts' configs run)",
     usage: HOOK_USAGE,
-    // Exits as soon as the answer is written, as dist/hook.js does (a stdin the host never closed must not
-    // keep the process alive after its answer).
     run: async (argv) => {
       await hookMain(argv);
-      process.exit(0);
+      return 0;
     },
   },
   hooks: { summary: "install, remove or check coding agents' hooks (Claude Code, Codex, Copilot, Cursor, Gemini, VS Code)", usage: hooksUsage, run: hooksCommand },
