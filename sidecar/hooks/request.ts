@@ -44,10 +44,15 @@ export function categoryOf(dialect: Dialect, toolName: string): ToolCategory {
 }
 
 export function guardBody(dialect: Dialect, call: HookCall, processCwd: string): HookGuardBody {
-  const category = categoryOf(dialect, call.toolName);
+  let category = categoryOf(dialect, call.toolName);
   const mcp = category === "mcp" ? mcpToolName(call.toolName) : undefined;
+  let args = normaliseArguments(call.toolName, parseJsonString(call.toolInput));
+  const heredocPatch = dialect.host === "codex" && category === "shell" ? shellApplyPatch(args) : undefined;
+  if (heredocPatch !== undefined) {
+    category = "write";
+    args = heredocPatch;
+  }
   const facts = CATEGORY_FACTS[category];
-  const args = normaliseArguments(call.toolName, parseJsonString(call.toolInput));
   const cwd = path.resolve(processCwd, call.cwd ?? ".");
   return {
     agent_key: hookAgentKey(dialect.host, call.subagentType),
@@ -125,6 +130,25 @@ function normaliseArguments(toolName: string, args: unknown): unknown {
   if (text === undefined || !text.includes(PATCH_START)) return args;
   return { patch: text, paths: patchPaths(text) };
 }
+
+/**
+ * Codex applies a shell call of exactly the form `apply_patch <<'EOF'\n*** Begin Patch …\nEOF` as a patch
+ * (no shell runs it), and its hook sees it as `Bash {command}` with no patch handling (observed with Codex
+ * 0.171.0, test/fixtures/hooks). Such a call is judged as the file write it is: arguments `{command, patch,
+ * paths}` under the write category, so the files it touches meet local-secret-files and
+ * outside-workspace-writes, while `command` is still read by the shell analyzer. Only that exact form
+ * qualifies: a quoted delimiter (a shell would expand nothing in the body either) and nothing before or
+ * after the heredoc; anything else stays a shell command.
+ */
+function shellApplyPatch(args: unknown): { command: string; patch: string; paths: string[] } | undefined {
+  const command = args !== null && typeof args === "object" && !Array.isArray(args) ? (args as Record<string, unknown>).command : undefined;
+  if (typeof command !== "string") return undefined;
+  const m = HEREDOC_APPLY_PATCH.exec(command);
+  if (m === null || !m[3]!.trimStart().startsWith(PATCH_START)) return undefined;
+  return { command, patch: m[3]!, paths: patchPaths(m[3]!) };
+}
+
+const HEREDOC_APPLY_PATCH = /^\s*apply_patch[ \t]+<<[ \t]*(['"])([A-Za-z_][A-Za-z0-9_]*)\1[ \t]*\n([\s\S]*?)\n\2[ \t]*\n?$/;
 
 const PATCH_PATH = /^\*\*\* (?:Add File|Update File|Delete File|Move to): (.+)$/;
 

@@ -115,6 +115,25 @@ describe("hooks: the guard request", () => {
     assert.deepEqual(patchPaths("*** Begin Patch\r\n*** Update File: a b.txt\r\n*** End Patch"), ["a b.txt"]);
   });
 
+  it("Codex's `apply_patch <<'EOF'` shell call (applied by Codex as a patch) is judged as the file write it is; any other shape stays a shell command", () => {
+    const patch = "*** Begin Patch\n*** Update File: /home/u/.env\n@@\n-A=1\n+A=2\n*** End Patch";
+    const command = `apply_patch <<'EOF'\n${patch}\nEOF\n`;
+    const body = bodyOf("codex", { ...DOCUMENTED.codex, tool_name: "Bash", tool_input: { command } });
+    assert.deepEqual(body.arguments, { command, patch, paths: ["/home/u/.env"] });
+    assert.deepEqual([body.action?.type, body.resource?.type], ["update", "file"]);
+    for (const other of [
+      `apply_patch <<EOF\n${patch}\nEOF`, // unquoted: a shell would expand the body
+      `apply_patch <<'EOF'\n${patch}\nEOF\nrm -rf ~`, // something after the heredoc
+      `cd x && apply_patch <<'EOF'\n${patch}\nEOF`,
+      `apply_patch <<'EOF'\nnot a patch\nEOF`,
+    ]) {
+      const shell = bodyOf("codex", { ...DOCUMENTED.codex, tool_name: "Bash", tool_input: { command: other } });
+      assert.deepEqual([shell.resource?.type, shell.arguments], ["shell_command", { command: other }], other);
+    }
+    const claude = bodyOf("claude-code", { ...DOCUMENTED["claude-code"], tool_name: "Bash", tool_input: { command } });
+    assert.equal(claude.resource?.type, "shell_command", "only Codex applies such a call as a patch");
+  });
+
   it("metadata.cwd is absolute: a relative or missing payload cwd resolves against the hook's own", () => {
     assert.equal(bodyOf("claude-code", { ...DOCUMENTED["claude-code"], cwd: "sub/dir" }, "/work").metadata.cwd, "/work/sub/dir");
     const { cwd: _cwd, ...noCwd } = DOCUMENTED.vscode;
