@@ -4,7 +4,7 @@ import { TEMPLATE_CATALOG } from "../sidecar/guard/templateCatalog";
 import type { RecordDataByKind } from "../sidecar/protocol/records";
 import { declareCapabilities, enableTemplate } from "../sidecar/policy/policyFile";
 import type { BoundaryReport } from "../sidecar/protocol/reports";
-import { renderReport } from "../sidecar/store/reportMarkdown";
+import { renderReport } from "../sidecar/protocol/reportMarkdown";
 import { MCP_CONFIG_FILE } from "./mcpServers";
 import { guardCodingAgents, removeAgentGuards } from "./agentGuards";
 import type { Ctx } from "./ctx";
