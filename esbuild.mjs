@@ -55,6 +55,24 @@ const zodEnglishOnly = {
   },
 };
 
+/**
+ * zod marks its packages `"sideEffects": false`, so esbuild drops the bare facade `zod/mini/index.js` and binds
+ * imports straight to zod's internals. In the CLI bundle those internals are wrapped for lazy initialisation
+ * (the MCP SDK, imported on demand, imports zod/v4-mini), and an eagerly evaluated importer of `zod/mini` (the
+ * hook dialects, reached from `apie doctor`) then ran before zod/mini was initialised ("Class is not a
+ * constructor" at startup). Declaring the facade side-effectful keeps its init call; it holds no code.
+ */
+const zodMiniInit = {
+  name: "zod-mini-init",
+  setup(build) {
+    build.onResolve({ filter: /^zod\/mini$/ }, async (args) => {
+      if (args.pluginData?.zodMiniInit) return undefined;
+      const resolved = await build.resolve(args.path, { kind: args.kind, importer: args.importer, resolveDir: args.resolveDir, pluginData: { zodMiniInit: true } });
+      return resolved.errors.length > 0 ? undefined : { path: resolved.path, sideEffects: true };
+    });
+  },
+};
+
 const contexts = await Promise.all(
   entries.map((entry) =>
     esbuild.context({
@@ -73,7 +91,7 @@ const contexts = await Promise.all(
       banner: entry.banner ? { js: entry.banner } : undefined,
       footer: entry.footer ? { js: entry.footer } : undefined,
       logLevel: "warning",
-      plugins: [zodEnglishOnly],
+      plugins: [zodEnglishOnly, zodMiniInit],
     }),
   ),
 );

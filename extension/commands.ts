@@ -4,9 +4,11 @@ import { TEMPLATE_CATALOG } from "../sidecar/guard/templateCatalog";
 import type { RecordDataByKind } from "../sidecar/protocol/records";
 import { declareCapabilities, enableTemplate } from "../sidecar/policy/policyFile";
 import type { BoundaryReport } from "../sidecar/protocol/reports";
-import { renderReport } from "../sidecar/store/reportMarkdown";
+import { renderReport } from "../sidecar/protocol/reportMarkdown";
 import { MCP_CONFIG_FILE } from "./mcpServers";
+import { agentRequest } from "./agentApi";
 import { guardCodingAgents, removeAgentGuards } from "./agentGuards";
+import { tryApproval } from "./tryApproval";
 import type { Ctx } from "./ctx";
 import { OUTCOME_ICON, outcomeLabel, presentRecord, type Outcome } from "./model/presenters";
 import type { ApprovalsNode } from "./views/approvalsTree";
@@ -125,17 +127,10 @@ export function createCommands(ctx: Ctx, activationTiming: () => { loadMs: numbe
       void vscode.window.showInformationMessage(`Apie: declared ${picks.length} tool${picks.length === 1 ? "" : "s"} for ${agent.key} in ${POLICY_FILE}.`);
     },
     "apie.exportReport": async () => {
-      const connection = ctx.connection;
-      if (connection === undefined) throw new Error("the Apie sidecar is not running");
+      if (ctx.connection === undefined) throw new Error("the Apie sidecar is not running");
       const window = await vscode.window.showQuickPick(["24h", "7d", "30d"], { title: "Apie: boundary report over the last…" });
       if (window === undefined) return;
-      const res = await fetch(`${connection.baseUrl}/v1/boundary-reports`, {
-        method: "POST",
-        headers: { authorization: `Bearer ${connection.apiKey}`, "content-type": "application/json" },
-        body: JSON.stringify({ window }),
-      });
-      const body = (await res.json()) as { report?: BoundaryReport; error?: { message: string } };
-      if (!res.ok || body.report === undefined) throw new Error(body.error?.message ?? `HTTP ${res.status}`);
+      const body = await agentRequest<{ report: BoundaryReport }>(ctx.connection, "POST", "/v1/boundary-reports", { window });
       await vscode.window.showTextDocument(await vscode.workspace.openTextDocument({ language: "markdown", content: renderReport(body.report) }));
     },
     "apie.createMcpConfig": async () => {
@@ -156,6 +151,7 @@ export function createCommands(ctx: Ctx, activationTiming: () => { loadMs: numbe
       await vscode.window.showTextDocument(file);
     },
     "apie.guardCodingAgents": () => guardCodingAgents(ctx.extension, ctx.workspace),
+    "apie.tryApproval": () => tryApproval(ctx.connection, policyPath()),
     "apie.removeAgentGuards": () => removeAgentGuards(ctx.workspace),
     /** For tests and `Developer: Show Running Extensions`-style checks: how long activate() took. */
     "apie.activationTime": () => activationTiming(),

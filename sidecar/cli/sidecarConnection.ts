@@ -2,9 +2,9 @@ import { readFile } from "node:fs/promises";
 import { Agent, request, type IncomingMessage } from "node:http";
 import path from "node:path";
 import { z } from "zod";
+import { DEFAULT_STATE_DIR, DISCOVERY_FILE } from "../protocol/discovery";
 import { firstIssue } from "../protocol/issues";
 import { DiscoverySchema, type Discovery } from "../protocol/v1";
-import { DISCOVERY_FILE } from "../server/sidecar";
 import { isAlive } from "../server/stateDirLock";
 
 export { isAlive };
@@ -19,7 +19,6 @@ export { isAlive };
  * which prints it and exits 1.
  */
 
-export const DEFAULT_STATE_DIR = ".apie";
 export const DEFAULT_TIMEOUT_MS = 5000;
 
 /** admin: resolving approvals, listing them, changing the mode. agent: everything an agent may do. */

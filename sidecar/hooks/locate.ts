@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import * as z from "zod/mini";
+import { DEFAULT_STATE_DIR, DISCOVERY_FILE } from "../protocol/discovery";
 import { isAlive } from "../server/stateDirLock";
 import { once } from "./dialect";
 
@@ -15,8 +16,6 @@ import { once } from "./dialect";
  * schema to the sidecar's DiscoverySchema.
  */
 
-export const STATE_DIR = ".apie";
-export const DISCOVERY_FILE = "sidecar.json";
 
 /** Plain strings and a number, checked below: zod's url/int types cost a hook process their first use. */
 const LeanDiscovery = once(() => z.looseObject({ baseUrl: z.string(), apiKey: z.string(), pid: z.number() }));
@@ -34,7 +33,7 @@ export function locateSidecar(env: NodeJS.ProcessEnv, cwd: string): Located {
   // The nearest workspace's file decides: a dead sidecar there does not send the call to a parent
   // workspace's sidecar, whose policy is another one.
   for (const dir of upward(cwd)) {
-    const file = path.join(dir, STATE_DIR, DISCOVERY_FILE);
+    const file = path.join(dir, DEFAULT_STATE_DIR, DISCOVERY_FILE);
     let text: string;
     try {
       text = readFileSync(file, "utf8");
@@ -52,7 +51,7 @@ export function locateSidecar(env: NodeJS.ProcessEnv, cwd: string): Located {
     if (!isAlive(parsed.data.pid)) return { ok: false, why: `the sidecar recorded in ${file} (pid ${parsed.data.pid}) is not running` };
     return { ok: true, baseUrl: parsed.data.baseUrl, key: parsed.data.apiKey, source: file };
   }
-  return { ok: false, why: `no sidecar: APIE_BASE_URL is not set and no ${STATE_DIR}/${DISCOVERY_FILE} at or above ${cwd}` };
+  return { ok: false, why: `no sidecar: APIE_BASE_URL is not set and no ${DEFAULT_STATE_DIR}/${DISCOVERY_FILE} at or above ${cwd}` };
 }
 
 /** `dir` and each parent up to the root. */

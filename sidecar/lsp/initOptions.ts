@@ -1,5 +1,6 @@
 import path from "node:path";
 import { ErrorCodes, ResponseError, type InitializeError } from "vscode-languageserver/node";
+import { DEFAULT_STATE_DIR } from "../protocol/discovery";
 import { firstIssue } from "../protocol/issues";
 import { SidecarInitOptionsSchema } from "../protocol/lspParams";
 import type { SidecarOptions } from "../server/sidecar";
@@ -18,7 +19,7 @@ export function sidecarOptionsFrom(initializationOptions: unknown, log: (line: s
   const workspace = path.resolve(parsed.data.workspace);
   return {
     workspace,
-    stateDir: path.resolve(parsed.data.stateDir ?? path.join(workspace, ".apie")),
+    stateDir: path.resolve(parsed.data.stateDir ?? path.join(workspace, DEFAULT_STATE_DIR)),
     port: parsed.data.port ?? 0,
     mode: parsed.data.mode,
     log,

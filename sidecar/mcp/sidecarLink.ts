@@ -1,6 +1,6 @@
 import path from "node:path";
 import { isAlive, locateSidecar, readDiscovery, SidecarError, type SidecarLocation } from "../cli/sidecarConnection";
-import { DISCOVERY_FILE } from "../server/sidecar";
+import { DEFAULT_STATE_DIR, DISCOVERY_FILE } from "../protocol/discovery";
 import { Apie } from "../sdk/apie";
 import { HttpClient } from "../sdk/http";
 import { SidecarStream } from "../sdk/stream";
@@ -235,6 +235,6 @@ class LiveConnection implements Connection {
 
 /** Where to look for `.apie/sidecar.json`: next to the config file, then in the working directory. */
 export function stateDirsFor(configFile: string, cwd: string = process.cwd()): string[] {
-  const dirs = [path.join(path.dirname(path.resolve(configFile)), ".apie"), path.join(path.resolve(cwd), ".apie")];
+  const dirs = [path.join(path.dirname(path.resolve(configFile)), DEFAULT_STATE_DIR), path.join(path.resolve(cwd), DEFAULT_STATE_DIR)];
   return [...new Set(dirs)];
 }

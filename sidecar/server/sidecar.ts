@@ -4,6 +4,7 @@ import type { Server } from "node:http";
 import path from "node:path";
 import { GuardEngine } from "../guard/engine";
 import { hostPathContext } from "../guard/hostPaths";
+import { DISCOVERY_FILE } from "../protocol/discovery";
 import type { Discovery } from "../protocol/v1";
 import { EVENT_LOG_FILE, type RecoveryReport } from "../store/eventLog";
 import { Journal } from "../store/journal";
@@ -40,8 +41,6 @@ export interface RunningSidecar {
   /** Stops accepting requests, ends waits, flushes the log to disk, removes the discovery file. */
   close(): Promise<void>;
 }
-
-export const DISCOVERY_FILE = "sidecar.json";
 
 /** Start the headless sidecar: policy loaded and watched, HTTP API on 127.0.0.1, discovery file written. */
 export async function startSidecar(options: SidecarOptions): Promise<RunningSidecar> {

@@ -371,6 +371,36 @@ const TESTS: Test[] = [
     },
   },
   {
+    name: "(j) the walkthrough opens; its \"Try it safely\" step raises a real approval (enforced for that call, in a monitor workspace) that the notification answers; the step completes",
+    async run(s) {
+      await s.quickPick(">Welcome: Open Walkthrough", /Open Walkthrough/);
+      await s.page.locator(".quick-input-list .monaco-list-row", { hasText: "Get Started with Apie" }).first().click();
+      const page = s.page.locator(".gettingStartedContainer");
+      await page.locator(".getting-started-step", { hasText: "Guard your coding agents" }).waitFor({ state: "visible", timeout: 20_000 });
+      for (const title of ["Enable guardrail templates", "Switch to enforce", "Try it safely"]) await page.locator(".getting-started-step", { hasText: title }).waitFor({ state: "visible" });
+      // Room for the step's media column (the walkthrough hides it in a narrow editor).
+      await s.quickPick(">Secondary Side Bar", /(Close|Hide) Secondary Side Bar/);
+      const step = page.locator(".getting-started-step", { hasText: "Try it safely" });
+      await step.click();
+      // The step's markdown (media/walkthrough/try-approval.md, shipped in the VSIX) renders in a webview.
+      await s.page.frameLocator(".getting-started-media iframe").frameLocator("iframe#active-frame").getByText("Nothing is deployed").first().waitFor({ state: "visible", timeout: 20_000 });
+      await s.screenshot("walkthrough");
+      await page.getByRole("button", { name: "Raise a Demo Approval" }).click();
+      // (e) left the workspace in monitor: the demo's own mode "enforce" still makes its approval wait.
+      const toast = s.page.locator(".notification-toast", { hasText: "deploy.release" }).filter({ hasText: "apie-demo" });
+      await toast.waitFor({ state: "visible", timeout: 20_000 });
+      await s.screenshot("walkthrough-demo-approval");
+      // A link in today's progress notification; a button once notifications get real buttons.
+      await toast.getByRole("link", { name: "Approve" }).or(toast.getByRole("button", { name: "Approve" })).first().click();
+      await s.page.locator(".notification-toast", { hasText: "Apie demo: approved by editor" }).waitFor({ state: "visible", timeout: 20_000 });
+      await toast.waitFor({ state: "hidden", timeout: 10_000 });
+      check((await s.http("GET", "/v1/mode")).mode === "monitor", "the demo changed the workspace's mode");
+      // The step's check mark (completionEvents: onCommand:apie.tryApproval).
+      await step.locator('.codicon.complete[aria-checked="true"]').waitFor({ state: "visible", timeout: 10_000 });
+      await s.screenshot("walkthrough-demo-approved");
+    },
+  },
+  {
     name: "(f) a broken apie.mcp.json shows the language server's diagnostic in the Problems panel",
     async run(s) {
       await s.quickPick("apie.mcp.json", "apie.mcp.json");

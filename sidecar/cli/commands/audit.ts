@@ -1,5 +1,6 @@
 import path from "node:path";
 import { z } from "zod";
+import { DEFAULT_STATE_DIR } from "../../protocol/discovery";
 import { verifyLog } from "../../store/auditVerify";
 import { EVENT_LOG_FILE } from "../../store/eventLog";
 import { parseCommandArgs, UsageError } from "../args";
@@ -28,7 +29,7 @@ const VerifyArgs = z
 export async function auditCommand(argv: readonly string[], io: Io): Promise<number> {
   if (argv[0] !== "verify") throw new UsageError(argv[0] === undefined ? "missing subcommand" : `unknown subcommand "${argv[0]}"`);
   const args = parseCommandArgs(argv, { "state-dir": { type: "string" }, file: { type: "string" }, json: { type: "boolean" } }, VerifyArgs);
-  const file = args.file ?? path.join(args["state-dir"] ?? ".apie", EVENT_LOG_FILE);
+  const file = args.file ?? path.join(args["state-dir"] ?? DEFAULT_STATE_DIR, EVENT_LOG_FILE);
   let result;
   try {
     result = await verifyLog(file);

@@ -17,7 +17,8 @@ import { EVENT_LOG_FILE } from "../../store/eventLog";
 import { hooksStatus, type HostHookStatus } from "../../hooks/install";
 import { parseCommandArgs } from "../args";
 import type { Io } from "../io";
-import { DEFAULT_STATE_DIR, locateSidecar, SidecarClient, SidecarError, type SidecarLocation } from "../sidecarConnection";
+import { locateSidecar, SidecarClient, SidecarError, type SidecarLocation } from "../sidecarConnection";
+import { DEFAULT_STATE_DIR } from "../../protocol/discovery";
 
 export const DEFAULT_MCP_TIMEOUT_MS = 15_000;
 

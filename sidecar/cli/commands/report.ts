@@ -10,7 +10,7 @@ import {
 import { parseCommandArgs, UsageError } from "../args";
 import type { Io } from "../io";
 import { withSidecar } from "../sidecarConnection";
-import { renderReport } from "../../store/reportMarkdown";
+import { renderReport } from "../../protocol/reportMarkdown";
 
 export const reportUsage = `Usage:
   apie report create [--last 24h|7d|30d] [--agent KEY] [--env E,F] [--json] [--out FILE]

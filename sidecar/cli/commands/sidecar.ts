@@ -1,5 +1,6 @@
 import path from "node:path";
 import { z } from "zod";
+import { DEFAULT_STATE_DIR } from "../../protocol/discovery";
 import { startSidecar } from "../../server/sidecar";
 import { parseCommandArgs } from "../args";
 import type { Io } from "../io";
@@ -40,7 +41,7 @@ export async function sidecarCommand(argv: readonly string[], io: Io): Promise<n
       onStop!();
     });
   }
-  const sidecar = await startSidecar({ workspace, port: args.port, stateDir: path.resolve(args["state-dir"] ?? path.join(workspace, ".apie")),
+  const sidecar = await startSidecar({ workspace, port: args.port, stateDir: path.resolve(args["state-dir"] ?? path.join(workspace, DEFAULT_STATE_DIR)),
     requestTimeoutMs: args["request-timeout-ms"],
     log,
   });

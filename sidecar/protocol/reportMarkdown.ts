@@ -1,4 +1,4 @@
-import type { AgentBoundaryReport, BoundaryReport, ReportCounts } from "../protocol/reports";
+import type { AgentBoundaryReport, BoundaryReport, ReportCounts } from "./reports";
 
 /** Boundary reports as markdown: readable in a terminal, in a PR description, a wiki, or an editor tab. */
 
