@@ -13,7 +13,7 @@ import { locateSidecar } from "./locate";
  * It loads only what a hook needs: zod/mini, node:net, the dialects — no SDK, no WebSocket, no server.
  */
 
-export const HOOK_USAGE = `Usage: apie hook --host <vscode|claude-code|copilot-cli|codex|cursor|gemini-cli|auto> [--event pre|post] [--timeout SECONDS]
+export const HOOK_USAGE = `Usage: apie hook --host <vscode|claude-code|copilot-cli|codex|cursor|gemini-cli|auto> [--event pre|post|end] [--timeout SECONDS]
 
 Answers one coding-agent hook call: reads the host's payload on stdin, asks the sidecar, writes the host's
 answer on stdout, exits 0. --timeout is the hook timeout written in the host's config (seconds; default: the
@@ -34,7 +34,7 @@ export function parseHookArgs(argv: readonly string[], log: (line: string) => vo
       else log(`apie hook: unknown --host "${host ?? ""}"; recognising the host from the payload`);
     } else if (flag === "--event") {
       const event = value();
-      if (event === "pre" || event === "post") options.event = event;
+      if (event === "pre" || event === "post" || event === "end") options.event = event;
       else log(`apie hook: unknown --event "${event ?? ""}"; using pre`);
     } else if (flag === "--timeout") {
       const seconds = Number(value());
