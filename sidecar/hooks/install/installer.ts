@@ -53,10 +53,10 @@ export function planInstall(host: HookHost, scope: Scope | undefined, where: Whe
 
 /**
  * The session-end hook only tells the sidecar (one short request); a host waits for it while it exits
- * (Claude Code gives SessionEnd hooks 1.5 s by default), so its entry gets a short timeout, never the
- * approval-sized one.
+ * (Claude Code gives SessionEnd hooks 1.5 s by default; Codex clamps a SessionEnd hook's timeout to 3 s and
+ * says so on every run), so its entry gets a short timeout, never the approval-sized one.
  */
-export const END_HOOK_TIMEOUT_SECONDS = 10;
+export const END_HOOK_TIMEOUT_SECONDS = 3;
 
 function handlerTimeout(kind: HookEvent, timeoutSeconds: number): number {
   return kind === "end" ? Math.min(END_HOOK_TIMEOUT_SECONDS, timeoutSeconds) : timeoutSeconds;
