@@ -6,7 +6,7 @@ import { isHookHost } from "./hosts";
 import { locateSidecar } from "./locate";
 
 /**
- * `apie hook --host <host|auto> [--event pre|post] [--timeout SECONDS]` (contract item 2): what the lean
+ * `apie hook --host <host|auto> [--event pre|post|end] [--timeout SECONDS]` (contract item 2): what the lean
  * entry dist/hook.js (main.ts; what the launcher ~/.apie/bin/apie-hook runs) and `apie hook` in dist/cli.js
  * both run. Reads one payload on stdin, writes exactly one answer on stdout, exits 0 — whatever happens:
  * bad arguments, a payload that never ends, the host's SIGTERM, a bug. Diagnostics go to stderr only.
@@ -17,7 +17,8 @@ export const HOOK_USAGE = `Usage: apie hook --host <vscode|claude-code|copilot-c
 
 Answers one coding-agent hook call: reads the host's payload on stdin, asks the sidecar, writes the host's
 answer on stdout, exits 0. --timeout is the hook timeout written in the host's config (seconds; default: the
-host's own default); the hook answers before it (approval waits end 5 s earlier). See README "Hooks".`;
+host's own default); the hook answers before it (approval waits end 5 s earlier). --event end: the host's
+session ended (completes its Apie session; answers no opinion). See README "Hooks".`;
 
 /** How long a host may take to hand over the payload before the hook reads what it has. */
 const STDIN_DEADLINE_MS = 5_000;
