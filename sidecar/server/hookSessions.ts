@@ -59,6 +59,14 @@ export class HookSessions {
    * by the host is started again, with a new run (see above).
    */
   async runFor(agentKey: string, ref: HookRefBody, cwd: string): Promise<HookRun> {
+    const found = await this.openRun(agentKey, ref, cwd);
+    // An end that ran between this call's check and its creation ended the run just found: once more, which
+    // starts the session again with a new run (not a loop: a second end in that window leaves it as is).
+    if (this.s.journal.state.runs.get(found.runId)?.view.status === "running") return found;
+    return this.openRun(agentKey, ref, cwd);
+  }
+
+  private async openRun(agentKey: string, ref: HookRefBody, cwd: string): Promise<HookRun> {
     const sessionId = sessionIdOf(ref.host, ref.session_id, cwd);
     // A call racing the session's end lands after it: in a new run of the session started again.
     await this.creating.get(endKey(sessionId));
@@ -162,9 +170,10 @@ export class HookSessions {
     const { status, summary } = endOutcome(body.host, body.reason);
     const runIds: string[] = [];
     let ended = false;
-    // After the session's creation or restart in flight; calls arriving meanwhile wait for the end (runFor).
-    await this.creating.get(sessionId);
+    // Registered at once, so a call arriving from now on waits for the end (runFor); the end itself waits for
+    // the session's creation or restart in flight.
     await this.once(endKey(sessionId), async () => {
+      await this.creating.get(sessionId);
       const session = state.sessions.get(sessionId);
       if (session === undefined) return;
       for (const runId of session.run_ids) {
