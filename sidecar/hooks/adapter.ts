@@ -1,7 +1,8 @@
+import path from "node:path";
 import * as z from "zod/mini";
 import { nestingBeyond } from "../protocol/nesting";
 import { clip, once, type Dialect, type HookAnswer, type HookCall, type HookEvent } from "./dialect";
-import { DIALECTS, renderUnknownHost, sniffDialect } from "./dialects";
+import { DIALECTS, renderUnknownHost, sniffDialect, sniffSessionEnd } from "./dialects";
 import type { HookSettings } from "./hookSettings";
 import { LinkDown, type GuardLink, type LinkReply } from "./hookHttp";
 import { HOOK_HOST_INFO, type HookHost } from "./hosts";
@@ -40,7 +41,8 @@ import { guardBody, type HookGuardBody } from "./request";
  *   `--host auto` with no shape recognised, a deny carries every host's deny fields (dialects.ts);
  * - arguments nested past MAX_NESTING_DEPTH → deny (the guard's own rule for too-deep requests); a guard
  *   request over the sidecar's 1 MiB body limit → deny (what its 413 would say).
- * The post-tool-use event always answers no opinion: it records, it never decides.
+ * The post-tool-use event always answers no opinion: it records, it never decides. So does the session-end
+ * event (`--event end`): it completes the host session's Apie session and runs, and nothing else.
  */
 
 export const MAX_PAYLOAD_BYTES = 8 * 1024 * 1024;
@@ -103,6 +105,7 @@ export async function runHook(options: HookOptions, input: HookInput, env: HookE
   const started = env.startedAt ?? env.now();
   let render: (answer: HookAnswer) => string = (answer) => (options.host === "auto" ? renderUnknownHost(answer) : DIALECTS[options.host].render(answer, options.event));
   try {
+    if (options.event === "end") return render(await endSession(options, input, env));
     if ("tooLarge" in input && options.event === "pre") {
       // Not "guard unavailable": the guard would refuse a body this size too (its limit is 1 MiB), so the
       // answer is the refusal it would give, whatever the failure mode.
@@ -396,4 +399,47 @@ async function recordOutcome(dialect: Dialect, call: HookCall, env: HookEnvironm
     env.log(`apie hook: outcome not recorded: ${(error as Error).message}`);
   }
   return { kind: "none" };
+}
+
+// ------------------------------------------------------------------------------------------ session end
+
+/**
+ * The session-end hook (`--event end`): the host's session is over, so its Apie session and runs are
+ * completed (POST /v1/hooks/session-end). Never decides: whatever happens — no end event for this host, a
+ * payload of another event (a per-turn `Stop` wired to `--event end` by hand), no sidecar — the answer is
+ * the host's no opinion, and a session nobody ended simply stays running.
+ */
+async function endSession(options: HookOptions, input: HookInput, env: HookEnvironment): Promise<HookAnswer> {
+  const none: HookAnswer = { kind: "none" };
+  if ("tooLarge" in input) return env.log("apie hook: session end not recorded: the payload is too large"), none;
+  let payload: unknown;
+  try {
+    payload = JSON.parse(input.text);
+  } catch {
+    return env.log("apie hook: session end not recorded: the payload is not JSON"), none;
+  }
+  if (payload === null || typeof payload !== "object" || Array.isArray(payload)) return env.log("apie hook: session end not recorded: the payload is not a JSON object"), none;
+  const dialect = options.host === "auto" ? sniffSessionEnd(payload as Record<string, unknown>) : DIALECTS[options.host];
+  if (dialect === undefined) return env.log("apie hook: session end not recorded: no known host's shape (run with --host)"), none;
+  const end = dialect.end;
+  if (end === undefined) return env.log(`apie hook: ${dialect.host} has no session-end event; its sessions stay running`), none;
+  const parsed = end.schema().safeParse(payload);
+  if (!parsed.success) return env.log(`apie hook: session end not recorded: the ${dialect.host} payload is invalid (${parsed.error.issues[0]?.path.join(".") || "payload"})`), none;
+  const p = payload as Record<string, unknown>;
+  const eventName = p.hook_event_name ?? p.hookEventName;
+  if (eventName !== undefined && eventName !== null && !end.events.includes(String(eventName))) {
+    return env.log(`apie hook: "${clip(String(eventName)).slice(0, 100)}" is not ${dialect.host}'s session end (${end.events.join(", ")}); nothing recorded`), none;
+  }
+  const ended = end.read(parsed.data);
+  const cwd = path.resolve(env.processCwd, ended.cwd ?? ".");
+  const connected = env.connect(cwd);
+  if (!connected.ok) return env.log(`apie hook: session end not recorded: ${connected.why}`), none;
+  const body = { host: dialect.host, session_id: ended.sessionId ?? null, cwd, ...(ended.reason === undefined ? {} : { reason: ended.reason.slice(0, 200) }) };
+  try {
+    const reply = await connected.link.post("/v1/hooks/session-end", body, LATER_BUDGET_MS, env.signal, env.budgetMs ?? FIRST_BUDGET_MS);
+    if (reply.status !== 200) env.log(`apie hook: session end not recorded: HTTP ${reply.status} ${JSON.stringify(reply.json)?.slice(0, 500)}`);
+  } catch (error) {
+    env.log(`apie hook: session end not recorded: ${(error as Error).message}`);
+  }
+  return none;
 }

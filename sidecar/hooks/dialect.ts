@@ -23,9 +23,36 @@ export interface Dialect {
   tools: ToolVocabulary;
   /** The answer on stdout: the exact text (Codex: "" for no opinion). */
   render(answer: HookAnswer, event: HookEvent): string;
+  /**
+   * The host's session end (`apie hook --event end`), or undefined where the host has none: VS Code's Local
+   * harness has only `Stop`, which ends a request, not the session (README "Session end").
+   */
+  end: SessionEndDialect | undefined;
 }
 
-export type HookEvent = "pre" | "post";
+/**
+ * `pre`: before a tool call (decides); `post`: after it (records its outcome); `end`: the host's session
+ * ended (completes its Apie session and runs). `post` and `end` never decide: their answer is no opinion.
+ */
+export type HookEvent = "pre" | "post" | "end";
+
+/** How a host says its session ended: the event's payload, as data like the tool-call payloads. */
+export interface SessionEndDialect {
+  /** The host's event names that end a session (never a per-turn `Stop`). */
+  events: readonly string[];
+  /** The end payload as the host sends it. Loose, like the tool-call schemas. */
+  schema(): ZodMiniType<unknown>;
+  read(payload: any): HookSessionEnd;
+}
+
+/** A session end as every dialect reads it. */
+export interface HookSessionEnd {
+  /** The host's session id (Cursor: conversation id); undefined when it sent none. */
+  sessionId: string | undefined;
+  cwd: string | undefined;
+  /** The host's reason, as sent (Claude Code: `clear`, `logout`, `prompt_input_exit`, `other`…). */
+  reason: string | undefined;
+}
 
 /** One tool call as every dialect reads it. */
 export interface HookCall {
@@ -70,7 +97,7 @@ const json = (value: unknown): string => JSON.stringify(value);
  * `permissionDecision` allow/deny/ask, `systemMessage` for a warning, `{}` for no opinion.
  */
 export function renderHookSpecific(answer: HookAnswer, event: HookEvent, extraFlat = false): string {
-  if (event === "post" || answer.kind === "none") {
+  if (event !== "pre" || answer.kind === "none") {
     const warning = answer.kind === "none" ? answer.warning : undefined;
     return warning === undefined || extraFlat ? "{}" : json({ systemMessage: clip(warning) });
   }

@@ -1,5 +1,5 @@
 import * as z from "zod/mini";
-import { clip, once, renderHookSpecific, type Dialect, type HookAnswer, type HookCall, type HookEvent } from "./dialect";
+import { clip, once, renderHookSpecific, type Dialect, type HookAnswer, type HookCall, type HookEvent, type HookSessionEnd, type SessionEndDialect } from "./dialect";
 import type { HookHost } from "./hosts";
 import type { ToolVocabulary } from "./vocabulary";
 
@@ -33,6 +33,43 @@ export function failureOf(response: unknown): string | undefined {
   if (typeof code === "number" && code !== 0) return `exited with code ${code}`;
   return undefined;
 }
+
+// ---------------------------------------------------------------------------------------------- Session end
+
+/**
+ * The session-end payloads (`apie hook --event end`; README "Session end"). Every host that has one sends
+ * its session id, cwd and a reason; the answer is always the host's no opinion (the event cannot be refused).
+ * - Claude Code `SessionEnd` {session_id, transcript_path, cwd, hook_event_name, reason}; also in `claude -p`
+ *   when the process exits (test/integration/agentHostsClaudeCode.test.ts).
+ * - Codex `SessionEnd` {session_id, transcript_path, cwd, hook_event_name, reason: "other"} (the
+ *   session-end.command.input schema in the Codex 0.171.0 binary). Codex's `Stop` ends a turn: not used.
+ * - Gemini CLI `SessionEnd` {session_id, cwd, hook_event_name, reason}.
+ * - Copilot CLI `sessionEnd` {sessionId?, timestamp, cwd, reason} (camelCase config), `SessionEnd` with
+ *   snake_case fields in the PascalCase config our shared file uses.
+ * - Cursor `sessionEnd` {conversation_id, session_id, workspace_roots, reason, …}.
+ * - VS Code Local: none (`Stop` ends one request; a session goes on): its sessions stay running.
+ */
+const SessionEndPayload = () =>
+  z.looseObject({
+    session_id: str,
+    sessionId: str,
+    conversation_id: str,
+    cwd: str,
+    workspace_roots: z.optional(z.nullable(z.array(z.unknown()))),
+    hook_event_name: str,
+    hookEventName: str,
+    reason: str,
+  });
+
+function readSessionEnd(p: z.infer<ReturnType<typeof SessionEndPayload>>): HookSessionEnd {
+  return {
+    sessionId: opt(p.conversation_id) ?? opt(p.session_id) ?? opt(p.sessionId),
+    cwd: opt(p.cwd) ?? p.workspace_roots?.find((r): r is string => typeof r === "string"),
+    reason: opt(p.reason),
+  };
+}
+
+const sessionEnd = (...events: string[]): SessionEndDialect => ({ events, schema: once(SessionEndPayload), read: readSessionEnd });
 
 // ---------------------------------------------------------------------------------------------- Claude Code
 
@@ -95,6 +132,7 @@ const claudeCode: Dialect = {
   }),
   tools: CLAUDE_TOOLS,
   render: (answer, event) => renderHookSpecific(answer, event),
+  end: sessionEnd("SessionEnd"),
 };
 
 // ------------------------------------------------------------------------------------------ VS Code (Local)
@@ -167,6 +205,7 @@ const vscode: Dialect = {
   },
   tools: VSCODE_TOOLS,
   render: (answer, event) => renderHookSpecific(answer, event),
+  end: undefined,
 };
 
 // -------------------------------------------------------------------------------------------- Copilot CLI
@@ -251,6 +290,7 @@ const copilotCli: Dialect = {
   tools: COPILOT_TOOLS,
   // No documented warning field: a warning goes to stderr (adapter.ts), the answer stays `{}`.
   render: (answer, event) => renderHookSpecific(answer, event, true),
+  end: sessionEnd("sessionEnd", "SessionEnd"),
 };
 
 // -------------------------------------------------------------------------------------------------- Codex
@@ -285,7 +325,7 @@ const CodexPayload = () =>
  * and runs the tool (HOOKS.md §4, output_parser.rs).
  */
 function renderCodex(answer: HookAnswer, event: HookEvent): string {
-  if (event === "post" || answer.kind === "allow") return "";
+  if (event !== "pre" || answer.kind === "allow") return "";
   if (answer.kind === "none") return answer.warning === undefined ? "" : json({ systemMessage: clip(answer.warning) });
   const reason = answer.kind === "ask" ? `${answer.reason} (Codex has no approval prompt for hooks)` : answer.reason;
   return json({ hookSpecificOutput: { hookEventName: "PreToolUse", permissionDecision: "deny", permissionDecisionReason: clip(reason) || "apie: denied" } });
@@ -310,6 +350,7 @@ const codex: Dialect = {
   }),
   tools: CODEX_TOOLS,
   render: renderCodex,
+  end: sessionEnd("SessionEnd"),
 };
 
 // ------------------------------------------------------------------------------------------------- Cursor
@@ -347,7 +388,7 @@ const CursorPayload = () =>
 });
 
 function renderCursor(answer: HookAnswer, event: HookEvent): string {
-  if (event === "post" || answer.kind === "none") return "{}";
+  if (event !== "pre" || answer.kind === "none") return "{}";
   if (answer.kind === "allow") return json({ permission: "allow" });
   // `ask` is not enforced on preToolUse (HOOKS.md §5): the adapter never asks Cursor, but if it did, refuse.
   const reason = clip(answer.reason);
@@ -377,6 +418,7 @@ const cursor: Dialect = {
   },
   tools: CURSOR_TOOLS,
   render: renderCursor,
+  end: sessionEnd("sessionEnd"),
 };
 
 // --------------------------------------------------------------------------------------------- Gemini CLI
@@ -407,7 +449,7 @@ const GeminiPayload = () =>
 });
 
 function renderGemini(answer: HookAnswer, event: HookEvent): string {
-  if (event === "post" || answer.kind === "none") {
+  if (event !== "pre" || answer.kind === "none") {
     const warning = answer.kind === "none" ? answer.warning : undefined;
     return warning === undefined ? "{}" : json({ systemMessage: clip(warning) });
   }
@@ -434,6 +476,7 @@ const geminiCli: Dialect = {
   }),
   tools: GEMINI_TOOLS,
   render: renderGemini,
+  end: sessionEnd("SessionEnd"),
 };
 
 /**
@@ -476,4 +519,15 @@ export function renderUnknownHost(answer: HookAnswer): string {
     decision: "deny",
     reason,
   });
+}
+
+/**
+ * The dialect of a session-end payload under `--host auto`: only the marks that tell hosts apart there
+ * (Cursor's ids, Copilot's camelCase). Claude Code, Codex and Gemini send the same SessionEnd shape, so
+ * theirs is not guessed: the installed commands carry `--host`.
+ */
+export function sniffSessionEnd(payload: Record<string, unknown>): Dialect | undefined {
+  if (has(payload, "conversation_id") || has(payload, "cursor_version")) return cursor;
+  if (has(payload, "sessionId") || has(payload, "hookEventName")) return copilotCli;
+  return undefined;
 }

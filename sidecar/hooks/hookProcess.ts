@@ -6,18 +6,19 @@ import { isHookHost } from "./hosts";
 import { locateSidecar } from "./locate";
 
 /**
- * `apie hook --host <host|auto> [--event pre|post] [--timeout SECONDS]` (contract item 2): what the lean
+ * `apie hook --host <host|auto> [--event pre|post|end] [--timeout SECONDS]` (contract item 2): what the lean
  * entry dist/hook.js (main.ts; what the launcher ~/.apie/bin/apie-hook runs) and `apie hook` in dist/cli.js
  * both run. Reads one payload on stdin, writes exactly one answer on stdout, exits 0 — whatever happens:
  * bad arguments, a payload that never ends, the host's SIGTERM, a bug. Diagnostics go to stderr only.
  * It loads only what a hook needs: zod/mini, node:net, the dialects — no SDK, no WebSocket, no server.
  */
 
-export const HOOK_USAGE = `Usage: apie hook --host <vscode|claude-code|copilot-cli|codex|cursor|gemini-cli|auto> [--event pre|post] [--timeout SECONDS]
+export const HOOK_USAGE = `Usage: apie hook --host <vscode|claude-code|copilot-cli|codex|cursor|gemini-cli|auto> [--event pre|post|end] [--timeout SECONDS]
 
 Answers one coding-agent hook call: reads the host's payload on stdin, asks the sidecar, writes the host's
 answer on stdout, exits 0. --timeout is the hook timeout written in the host's config (seconds; default: the
-host's own default); the hook answers before it (approval waits end 5 s earlier). See README "Hooks".`;
+host's own default); the hook answers before it (approval waits end 5 s earlier). --event end: the host's
+session ended (completes its Apie session; answers no opinion). See README "Hooks".`;
 
 /** How long a host may take to hand over the payload before the hook reads what it has. */
 const STDIN_DEADLINE_MS = 5_000;
@@ -34,7 +35,7 @@ export function parseHookArgs(argv: readonly string[], log: (line: string) => vo
       else log(`apie hook: unknown --host "${host ?? ""}"; recognising the host from the payload`);
     } else if (flag === "--event") {
       const event = value();
-      if (event === "pre" || event === "post") options.event = event;
+      if (event === "pre" || event === "post" || event === "end") options.event = event;
       else log(`apie hook: unknown --event "${event ?? ""}"; using pre`);
     } else if (flag === "--timeout") {
       const seconds = Number(value());

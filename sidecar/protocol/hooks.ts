@@ -17,6 +17,13 @@ import { ident, opt } from "./wire";
  * POST /v1/hooks/outcome — the post-tool-use hook: what became of a call ({@link HookOutcomeBodySchema}),
  * journaled as its `agent.action.completed` / `agent.action.failed` timeline event, linked to the decision
  * by `metadata.decision_id` (found by the host's tool-use id) with `metadata.duration_ms` since the decision.
+ *
+ * POST /v1/hooks/session-end — the host's session ended ({@link HookSessionEndBodySchema}): every running
+ * run of its Apie session is completed, then the session (`run.completed` / `session.completed`, as
+ * POST /v1/runs/{id}/complete and /v1/sessions/{id}/complete journal them), `output_summary` naming the
+ * host's reason. Idempotent; a session the sidecar never saw is left alone (200, `ended: false`): nothing is
+ * created just to be closed. A later call in the same host session (Claude Code `--resume`) starts the session
+ * again and opens a NEW run in it (hookSessions.ts): the ended run keeps its outcome.
  */
 
 export const HookRefSchema = z
@@ -55,4 +62,23 @@ export type HookEvaluateResponse = EvaluateResponse & {
 export interface HookOutcomeResponse {
   /** The decision the outcome was linked to; null when none is known (the pre hook did not ask, or a restart). */
   decision_id: string | null;
+}
+
+export const HookSessionEndBodySchema = z.object({
+  host: z.enum(HOOK_HOSTS),
+  /** The host's session id; null when it sent none (the cwd's session is ended, as calls without one use it). */
+  session_id: opt(z.string().min(1).max(500)),
+  cwd: z.string().min(1).max(4096),
+  /** The host's reason for ending (Claude Code `clear`, `logout`, `prompt_input_exit`, `other`; Cursor `completed`, `error`…). */
+  reason: opt(z.string().max(200)),
+});
+export type HookSessionEndBody = z.infer<typeof HookSessionEndBodySchema>;
+
+export interface HookSessionEndResponse {
+  /** The Apie session of the host session; null when the sidecar never saw it (then nothing was done). */
+  session_id: string | null;
+  /** Whether this request completed it (false: unknown, or already completed). */
+  ended: boolean;
+  /** The runs this request completed. */
+  run_ids: string[];
 }

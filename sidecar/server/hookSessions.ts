@@ -1,9 +1,10 @@
 import { createHash } from "node:crypto";
 import type { GuardRequest } from "../guard/types";
-import { HOOK_HOST_INFO } from "../hooks/hosts";
-import type { HookRefBody } from "../protocol/hooks";
+import { HOOK_HOST_INFO, type HookHost } from "../hooks/hosts";
+import type { HookRefBody, HookSessionEndBody, HookSessionEndResponse } from "../protocol/hooks";
 import type { RecordDataByKind } from "../protocol/records";
 import type { RunView, SessionView } from "../protocol/runs";
+import { completeRun, completeSession } from "./completion";
 import { firstUserPrompt } from "./hookTranscript";
 import { nowIso, type SidecarServices } from "./routing";
 
@@ -17,6 +18,13 @@ import { nowIso, type SidecarServices } from "./routing";
  * - a restarted sidecar replays `session.started` / `run.started` into its projection and finds the same ids,
  *   so it never opens a second session for the same host session.
  * A host that sends no session id (VS Code's is optional) gets one session per working directory.
+ *
+ * The host's session end (POST /v1/hooks/session-end) completes the session and its running runs. A call
+ * that comes after it in the same host session (Claude Code `--resume`, Codex `resume`) starts the session
+ * again — a second `session.started` under the same id, carrying its runs so far, so the Runs view shows it
+ * running — and opens a NEW run in it: the ended run keeps its outcome, the new one is "generation" n of the
+ * agent key's run (id derived from host, session, agent key and n; n = 0 is the id a first run always had).
+ * After a restart the current generation is found again by walking past the completed ones (once per run).
  *
  * The sidecar also remembers, per call (host, session, tool-use id), the decision that let it run, so the
  * post-tool-use hook's outcome is linked to it: in memory (bounded), and in the decision record (`hook`), from
@@ -41,18 +49,39 @@ interface RememberedCall {
 export class HookSessions {
   private readonly creating = new Map<string, Promise<void>>();
   private readonly calls = new Map<string, RememberedCall>();
+  /** Per run key (agent key + host session): its current generation, bounded like `calls`. */
+  private readonly generations = new Map<string, number>();
 
   constructor(private readonly s: SidecarServices) {}
 
-  /** The session and run of a hook call, created (durably, once) if they do not exist yet. */
+  /**
+   * The session and run of a hook call, created (durably, once) if they do not exist yet; a session ended
+   * by the host is started again, with a new run (see above).
+   */
   async runFor(agentKey: string, ref: HookRefBody, cwd: string): Promise<HookRun> {
-    const sessionKey = sessionKeyOf(ref, cwd);
-    const sessionId = `ses_hook_${digest(sessionKey)}`;
+    const found = await this.openRun(agentKey, ref, cwd);
+    // An end that ran between this call's check and its creation ended the run just found: once more, which
+    // starts the session again with a new run (not a loop: a second end in that window leaves it as is).
+    if (this.s.journal.state.runs.get(found.runId)?.view.status === "running") return found;
+    return this.openRun(agentKey, ref, cwd);
+  }
+
+  private async openRun(agentKey: string, ref: HookRefBody, cwd: string): Promise<HookRun> {
+    const sessionId = sessionIdOf(ref.host, ref.session_id, cwd);
+    // A call racing the session's end lands after it: in a new run of the session started again.
+    await this.creating.get(endKey(sessionId));
     const runId = this.runIdOf(agentKey, ref, cwd);
     const state = this.s.journal.state;
-    if (state.runs.get(runId)?.view.session_id === sessionId) return { sessionId, runId };
+    const running = (status: string | undefined) => status === "running";
+    if (state.runs.get(runId)?.view.session_id === sessionId && running(state.sessions.get(sessionId)?.status)) return { sessionId, runId };
     await this.once(sessionId, async () => {
-      if (state.sessions.has(sessionId)) return;
+      const ended = state.sessions.get(sessionId);
+      if (running(ended?.status)) return;
+      if (ended !== undefined) {
+        const session: SessionView = { ...ended, status: "running", output_summary: null, completed_at: null, run_ids: [...ended.run_ids] };
+        await lazily(this.s.journal.record("session.started", { session, orchestrator_agent_key: HOOK_HOST_INFO[ref.host].agentKey }, { lazy: true }));
+        return;
+      }
       const summary = `${HOOK_HOST_INFO[ref.host].displayName} · ${(await firstUserPrompt(ref.transcript_path)) ?? cwd}`;
       const session: SessionView = {
         id: sessionId,
@@ -130,8 +159,43 @@ export class HookSessions {
     return undefined;
   }
 
+  /**
+   * Ends the host session: its running runs, then the session, completed with the host's reason. Unknown →
+   * nothing done (no session is created just to be closed); already ended → nothing more (idempotent).
+   */
+  async end(body: HookSessionEndBody): Promise<HookSessionEndResponse> {
+    const sessionId = sessionIdOf(body.host, body.session_id, body.cwd);
+    const state = this.s.journal.state;
+    if (!state.sessions.has(sessionId)) return { session_id: null, ended: false, run_ids: [] };
+    const { status, summary } = endOutcome(body.host, body.reason);
+    const runIds: string[] = [];
+    let ended = false;
+    // Registered at once, so a call arriving from now on waits for the end (runFor); the end itself waits for
+    // the session's creation or restart in flight.
+    await this.once(endKey(sessionId), async () => {
+      await this.creating.get(sessionId);
+      const session = state.sessions.get(sessionId);
+      if (session === undefined) return;
+      for (const runId of session.run_ids) {
+        const run = state.runs.get(runId)?.view;
+        if (run !== undefined && (await completeRun(this.s, run, status, summary))) runIds.push(runId);
+      }
+      ended = await completeSession(this.s, session, status, summary);
+    });
+    return { session_id: sessionId, ended, run_ids: runIds };
+  }
+
+  /** The run of the agent key in the session's current generation (see above). */
   private runIdOf(agentKey: string, ref: HookRefBody, cwd: string): string {
-    return `run_hook_${digest(`${agentKey}\u0000${sessionKeyOf(ref, cwd)}`)}`;
+    const key = `${agentKey}\u0000${sessionKeyOf(ref, cwd)}`;
+    const idOf = (n: number): string => `run_hook_${digest(n === 0 ? key : `${key}\u0000${n}`)}`;
+    const runs = this.s.journal.state.runs;
+    let n = this.generations.get(key) ?? 0;
+    while (runs.get(idOf(n))?.view.status !== undefined && runs.get(idOf(n))!.view.status !== "running") n++;
+    this.generations.delete(key);
+    this.generations.set(key, n);
+    if (this.generations.size > MAX_REMEMBERED_CALLS) this.generations.delete(this.generations.keys().next().value!);
+    return idOf(n);
   }
 
   private async once(id: string, create: () => Promise<void>): Promise<void> {
@@ -153,8 +217,23 @@ async function lazily(appended: { backlog?: Promise<void> | undefined }): Promis
   if (appended.backlog !== undefined) await appended.backlog;
 }
 
-function sessionKeyOf(ref: HookRefBody, cwd: string): string {
+function sessionKeyOf(ref: Pick<HookRefBody, "host" | "session_id">, cwd: string): string {
   return `${ref.host}\u0000${ref.session_id ?? `cwd:${cwd}`}`;
+}
+
+const endKey = (sessionId: string): string => `end:${sessionId}`;
+
+function sessionIdOf(host: HookHost, hostSessionId: string | undefined | null, cwd: string): string {
+  return `ses_hook_${digest(sessionKeyOf({ host, session_id: hostSessionId ?? undefined }, cwd))}`;
+}
+
+/**
+ * What a host's end reason means: an error → failed, the user aborting → cancelled (Cursor `error` /
+ * `aborted`, Copilot CLI `error` / `abort`); anything else (Claude's `clear`, `logout`, `other`…) → completed.
+ */
+export function endOutcome(host: HookHost, reason: string | undefined): { status: "completed" | "failed" | "cancelled"; summary: string } {
+  const status = reason === "error" ? "failed" : reason === "abort" || reason === "aborted" ? "cancelled" : "completed";
+  return { status, summary: `${HOOK_HOST_INFO[host].displayName} session ended${reason === undefined ? "" : ` (${reason})`}` };
 }
 
 function callKey(agentKey: string, ref: HookRefBody, cwd: string): string {

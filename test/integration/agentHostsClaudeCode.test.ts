@@ -4,6 +4,7 @@ import path from "node:path";
 import { CLAUDE_BIN, ClaudeResultSchema, claudeEnv, skipUnlessInstalled, startClaude, stopAllClis, type CliRun } from "../support/agentClis";
 import { lastToolResults, startScriptedAnthropic, type AssistantTurn, type MessagesRequest, type ScriptedAnthropic, toolResultCount } from "../support/scriptedAnthropic";
 import { outcomesRecorded, startAgentHostRig, type AgentHostRig } from "./agentHostRig";
+import { call } from "./sidecarHttp";
 
 /**
  * Claude Code, end to end (issue 12, "Real hosts"): the real `claude -p` CLI (test/hosts/setup.sh) runs headless
@@ -61,6 +62,38 @@ describe("agent hosts: Claude Code, end to end (real CLI, real sidecar, our hook
     assert.deepEqual(t.decisions.map((d) => [d.tool, d.effective, d.run_id]), [["Bash", "allow", t.runs[0]!.id]]);
     assert.deepEqual(t.outcomes, [{ type: "agent.action.completed", run_id: t.runs[0]!.id, decision_id: t.decisions[0]!.decision_id, tool_use_id: "toolu_scripted_1" }]);
     assert.ok(result.session_id);
+  });
+
+  it("the session ends when `claude -p` exits (SessionEnd); `--resume` reopens it with a new run, ended again on exit", async () => {
+    let turn = 0;
+    model = await startScriptedAnthropic((req) => {
+      if (lastToolResults(req).length > 0) return { text: "done" };
+      turn++;
+      return { toolUse: { name: "Bash", input: { command: `echo ${turn} >> marker`, description: "append" } } };
+    });
+    const first = await finish(start());
+    await outcomesRecorded(rig, "claude-code", 1);
+    const sessionOf = async (id: string) => (await call(rig.sidecar, "GET", `/v1/sessions/${id}`)).body;
+    const runOf = async (id: string) => (await call(rig.sidecar, "GET", `/v1/runs/${id}`)).body;
+    const [apieSession] = rig.timeline("claude-code").sessions;
+    // The SessionEnd hook runs before claude exits: the session is completed by the time it has.
+    const ended = await sessionOf(apieSession!.id);
+    assert.equal(ended.status, "completed", JSON.stringify(ended));
+    assert.equal(ended.output_summary, "Claude Code session ended (other)", "claude -p ends with reason other");
+    const [firstRun] = ended.run_ids as string[];
+    assert.equal((await runOf(firstRun!)).status, "completed");
+
+    const resumed = await finish(startClaude("one more", { cwd: rig.box.project, env: claudeEnv(rig.box.home, model.baseUrl), args: ["--resume", first.session_id] }));
+    assert.equal(resumed.session_id, first.session_id, "the same host session");
+    assert.equal(readFileSync(path.join(rig.box.project, "marker"), "utf8"), "1\n2\n");
+    const t = await outcomesRecorded(rig, "claude-code", 2);
+    assert.equal(new Set(t.sessions.map((s) => s.id)).size, 1, "one Apie session for the host session");
+    assert.equal(t.runs.length, 2, "the resumed session runs in a new run");
+    assert.deepEqual(t.decisions.map((d) => d.run_id), [firstRun, t.runs[1]!.id]);
+    const endedAgain = await sessionOf(apieSession!.id);
+    assert.equal(endedAgain.status, "completed");
+    assert.deepEqual(endedAgain.run_ids, [firstRun, t.runs[1]!.id]);
+    for (const id of endedAgain.run_ids as string[]) assert.equal((await runOf(id)).status, "completed");
   });
 
   it("a subagent's calls are decided under claude-code/<agent_type>, in their own run of the same session", async () => {

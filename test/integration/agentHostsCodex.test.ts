@@ -4,6 +4,7 @@ import path from "node:path";
 import { CODEX_BIN, codexEnv, codexEvents, skipUnlessInstalled, startCodex, stopAllClis, writeCodexConfig, type CliRun } from "../support/agentClis";
 import { functionOutputs, startScriptedResponses, type ResponsesTurn, type ScriptedResponses } from "../support/scriptedResponses";
 import { outcomesRecorded, startAgentHostRig, type AgentHostRig } from "./agentHostRig";
+import { call } from "./sidecarHttp";
 
 /**
  * Codex, end to end (issue 12, "Real hosts"): the real `codex exec` (test/hosts/setup.sh) runs headless with its
@@ -49,6 +50,18 @@ describe("agent hosts: Codex, end to end (real CLI, real sidecar, our hook)", fu
     assert.equal(outputs.length, 1, JSON.stringify(outputs));
     return outputs[0]!.output;
   }
+
+  it("the session ends when `codex exec` exits (SessionEnd, not the per-turn Stop): session and run completed", async () => {
+    await scriptOne(shell("echo hi > marker"));
+    const events = await finish(start());
+    // Codex clamps a SessionEnd hook's timeout to 3 s and reports a longer one as an error item: ours is 3 s.
+    assert.deepEqual(events.filter((e) => e.item?.type === "error").map((e) => e.item.message), []);
+    const t = await outcomesRecorded(rig, "codex", 1);
+    const session = (await call(rig.sidecar, "GET", `/v1/sessions/${t.sessions[0]!.id}`)).body;
+    assert.equal(session.status, "completed", JSON.stringify(session));
+    assert.equal(session.output_summary, "Codex session ended (other)");
+    assert.equal((await call(rig.sidecar, "GET", `/v1/runs/${t.runs[0]!.id}`)).body.status, "completed");
+  });
 
   it("a plain command runs; the Runs data shows the session, the allowed call and its outcome", async () => {
     await scriptOne(shell("echo hi > marker"));

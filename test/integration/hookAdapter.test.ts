@@ -220,6 +220,64 @@ describe("apie hook (dist/hook.js) against a real sidecar", function () {
     assert.equal(linked.metadata.decision_id, after.find((r) => r.kind === "decision" && r.data.request.arguments?.command === "npm run e2e")!.data.decision.decision_id);
   });
 
+  it("the session-end hook completes the session and its runs; again = nothing more; unknown = nothing created; a later call (--resume) reopens it with a new run, across a restart too", async () => {
+    const end = (sessionId: string, reason: string) => ({ session_id: sessionId, transcript_path: path.join(workspace, "transcript.jsonl"), cwd: workspace, hook_event_name: "SessionEnd", reason });
+    const get = async (what: "sessions" | "runs", id: string) => (await call(sidecar, "GET", `/v1/${what}/${id}`)).body;
+    const pre = claude("Bash", { command: "npm test" });
+    await hook(["--host", "claude-code"], pre);
+    await hook(["--host", "claude-code"], claude("Bash", { command: "ls" }, { agent_id: "a1", agent_type: "Explore" }));
+    await waitFor(() => records(workspace).filter((r) => r.kind === "run.started").length === 2);
+    const sessionId = records(workspace).find((r) => r.kind === "session.started")!.data.session.id as string;
+    const [mainRun, subRun] = records(workspace).filter((r) => r.kind === "run.started").map((r) => r.data.run.id as string);
+    assert.equal((await get("sessions", sessionId)).status, "running");
+
+    const ended = await hook(["--host", "claude-code", "--event", "end", "--timeout", "10"], end(`s-${session}`, "prompt_input_exit"));
+    assert.equal(ended.stdout, "{}\n", "the host's no opinion");
+    for (const id of [mainRun!, subRun!]) {
+      const run = await get("runs", id);
+      assert.deepEqual([run.status, run.output_summary], ["completed", "Claude Code session ended (prompt_input_exit)"]);
+      assert.ok(run.completed_at);
+    }
+    const closed = await get("sessions", sessionId);
+    assert.deepEqual([closed.status, closed.output_summary], ["completed", "Claude Code session ended (prompt_input_exit)"]);
+
+    // Twice: nothing more is journaled. An unknown session: nothing is created just to be closed.
+    await hook(["--host", "claude-code", "--event", "end"], end(`s-${session}`, "other"));
+    await hook(["--host", "claude-code", "--event", "end"], end("never-seen", "other"));
+    const direct = await call(sidecar, "POST", "/v1/hooks/session-end", { body: JSON.stringify({ host: "claude-code", session_id: "never-seen", cwd: workspace }) });
+    assert.deepEqual([direct.status, direct.body], [200, { session_id: null, ended: false, run_ids: [] }]);
+    const invalid = await call(sidecar, "POST", "/v1/hooks/session-end", { body: JSON.stringify({ host: "nope", cwd: workspace }) });
+    assert.equal(invalid.status, 400);
+    assert.match(JSON.stringify(invalid.body), /host/);
+    assert.equal(records(workspace).filter((r) => r.kind === "session.completed").length, 1);
+    assert.equal(records(workspace).filter((r) => r.kind === "run.completed").length, 2);
+    assert.equal(records(workspace).filter((r) => r.kind === "session.started").length, 1);
+    assert.equal((await get("sessions", sessionId)).output_summary, "Claude Code session ended (prompt_input_exit)", "the first end stays");
+
+    // `claude --resume`: the same host session calls again → the session runs again, in a new run; the ended run stays ended.
+    assert.equal((await hook(["--host", "claude-code"], claude("Bash", { command: "git status" }))).stdout, "{}\n");
+    await waitFor(() => records(workspace).some((r) => r.kind === "decision" && r.data.request.arguments?.command === "git status"));
+    const resumedRun = records(workspace).filter((r) => r.kind === "run.started").at(-1)!.data.run;
+    assert.notEqual(resumedRun.id, mainRun);
+    assert.equal(resumedRun.session_id, sessionId);
+    assert.equal(records(workspace).find((r) => r.kind === "decision" && r.data.request.arguments?.command === "git status")!.data.request.run_id, resumedRun.id);
+    const reopened = await get("sessions", sessionId);
+    assert.deepEqual([reopened.status, reopened.completed_at, reopened.run_ids], ["running", null, [mainRun, subRun, resumedRun.id]]);
+    assert.equal((await get("runs", mainRun!)).status, "completed");
+
+    // Ended again, then resumed after a restart: the projection replays both ends, and the next call opens a third run.
+    await hook(["--host", "claude-code", "--event", "end"], end(`s-${session}`, "other"));
+    assert.equal((await get("runs", resumedRun.id)).status, "completed");
+    await pool.stopAll();
+    sidecar = await pool.start();
+    assert.equal((await get("sessions", sessionId)).status, "completed");
+    await hook(["--host", "claude-code"], claude("Bash", { command: "git log" }));
+    await waitFor(() => records(workspace).some((r) => r.kind === "decision" && r.data.request.arguments?.command === "git log"));
+    const third = records(workspace).filter((r) => r.kind === "run.started").at(-1)!.data.run;
+    assert.ok(![mainRun, subRun, resumedRun.id].includes(third.id), "a new run, not an ended one");
+    assert.deepEqual([(await get("sessions", sessionId)).status, (await get("runs", third.id)).status], ["running", "running"]);
+  });
+
   it("Codex: a patch is judged as files, no opinion is an empty stdout; `apie hook` in dist/cli.js answers the same", async () => {
     const codex = { session_id: `c-${session}`, turn_id: "t1", transcript_path: null, cwd: workspace, hook_event_name: "PreToolUse", model: "m", permission_mode: "on-request", tool_name: "apply_patch", tool_use_id: "call_1" };
     const plain = await hook(["--host", "codex"], { ...codex, tool_input: { command: "*** Begin Patch\n*** Add File: src/a.ts\n+export {};\n*** End Patch" } });

@@ -54,10 +54,10 @@ describe("apie hooks (built CLI, HOME in a temp dir)", () => {
     const claude = JSON.parse(r.stdout).hosts.find((h: { host: string }) => h.host === "claude-code");
     assert.equal(claude.installed, true);
     assert.deepEqual(
-      claude.scopes.map((s: { scope: string; pre: boolean; post: boolean }) => [s.scope, s.pre, s.post]),
+      claude.scopes.map((s: { scope: string; pre: boolean; post: boolean; end: boolean }) => [s.scope, s.pre, s.post, s.end]),
       [
-        ["workspace", true, true],
-        ["user", false, false],
+        ["workspace", true, true, true],
+        ["user", false, false, false],
       ],
     );
     assert.equal(claude.resolves, existsSync(path.resolve(__dirname, "../../dist/hook.js")));
@@ -68,7 +68,7 @@ describe("apie hooks (built CLI, HOME in a temp dir)", () => {
 
     r = apie("hooks", "uninstall", "--host", "claude-code");
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /removed 3 Apie hooks from .* and deleted it/);
+    assert.match(r.stdout, /removed 4 Apie hooks from .* and deleted it/);
     assert.equal(existsSync(file), false);
   });
 

@@ -102,8 +102,9 @@ export function claudeEnv(home: string, modelBaseUrl: string, extra: Record<stri
 }
 
 /** `claude -p PROMPT --output-format json --permission-mode bypassPermissions`: only the hooks can refuse a call. */
-export function startClaude(prompt: string, options: { cwd: string; env: Record<string, string> }): CliRun {
-  return startCli(CLAUDE_BIN, ["-p", prompt, "--output-format", "json", "--permission-mode", "bypassPermissions"], options);
+/** `args`: more of claude's arguments, e.g. `["--resume", sessionId]`. */
+export function startClaude(prompt: string, options: { cwd: string; env: Record<string, string>; args?: string[] }): CliRun {
+  return startCli(CLAUDE_BIN, ["-p", prompt, "--output-format", "json", "--permission-mode", "bypassPermissions", ...(options.args ?? [])], options);
 }
 
 /** The one JSON result `claude -p --output-format json` prints. */
@@ -161,6 +162,7 @@ const CODEX_EVENT_KEYS: Record<string, string> = {
   PreToolUse: "pre_tool_use",
   PostToolUse: "post_tool_use",
   PermissionRequest: "permission_request",
+  SessionEnd: "session_end",
 };
 
 const CodexHooksFileSchema = z.object({

@@ -146,7 +146,7 @@ export function formatStatus(result: HooksStatus): string {
 export function formatHostStatus(h: HostHookStatus): string[] {
   const lines = [`${h.displayName} (${h.host}): ${h.detected.length > 0 ? `on this machine (${h.detected.join(", ")})` : "not found on this machine"}`];
   for (const s of h.scopes) {
-    const state = s.error ?? (s.pre || s.post ? `pre ${s.pre ? "yes" : "NO"}, post ${s.post ? "yes" : "NO"}${s.timeoutSeconds === undefined ? "" : `, timeout ${s.timeoutSeconds} s`}` : s.exists ? "no Apie hooks" : "no file");
+    const state = s.error ?? (s.pre || s.post ? `pre ${s.pre ? "yes" : "NO"}, post ${s.post ? "yes" : "NO"}, end ${s.end ? "yes" : "NO"}${s.timeoutSeconds === undefined ? "" : `, timeout ${s.timeoutSeconds} s`}` : s.exists ? "no Apie hooks" : "no file");
     lines.push(`  ${s.scope.padEnd(9)} ${home(s.file)}: ${state}`);
   }
   if (h.installed) lines.push(`  command resolves: ${h.resolves ? "yes" : "NO"}`);

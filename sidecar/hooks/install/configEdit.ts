@@ -2,7 +2,7 @@ import { applyEdits, getLocation, modify, parse, printParseErrorCode, type JSONP
 import type { HookHost } from "../hosts";
 import { isOurCommand } from "./hookCommand";
 import { appendMember, removeMember, type TextFormat } from "./jsonEdits";
-import { FORMATS, type ConfigFormat, type HandlerSpec, type HookEvent } from "./hostConfigs";
+import { FORMATS, HOOK_EVENT_KINDS, type ConfigFormat, type HandlerSpec, type HookEvent } from "./hostConfigs";
 
 /**
  * Text edits of one host hook file, in place with jsonc-parser: the user's other hooks (Rampart's, their
@@ -77,7 +77,7 @@ function commandOf(handler: Json, format: ConfigFormat): string {
 /** Our handlers in a parsed file, per event of the host's table. */
 export function findOurEntries(doc: Json, format: ConfigFormat, host: HookHost, events: Readonly<Record<HookEvent, readonly string[]>>): EventEntries[] {
   const hooks = isObject(doc.hooks) ? doc.hooks : {};
-  return (["pre", "post"] as const).flatMap((kind) =>
+  return HOOK_EVENT_KINDS.flatMap((kind) =>
     events[kind].map((event) => {
       const list = hooks[event];
       const found = Array.isArray(list) ? ourHandlerPaths(list, format, host) : [];
@@ -150,7 +150,7 @@ export function installHookEntries(
   const spec = FORMATS[format];
   const editor = new TextEditor(text ?? `${JSON.stringify(spec.newFile, null, 2)}\n`, file);
   editor.doc; // a file we cannot parse is refused before any edit
-  for (const kind of ["pre", "post"] as const) {
+  for (const kind of HOOK_EVENT_KINDS) {
     const handler = spec.handler(handlerFor(kind));
     for (const event of events[kind]) {
       const list = (editor.doc.hooks as Json | undefined)?.[event] as unknown[] | undefined;

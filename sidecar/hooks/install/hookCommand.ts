@@ -29,9 +29,9 @@ export function isOurCommand(command: unknown, host: HookHost): boolean {
   return typeof command === "string" && command.includes(HOOK_MARKER) && new RegExp(`--host[ =]${written}(?![\\w-])`).test(command);
 }
 
-/** The event (`pre`/`post`) and timeout a command of ours was written with. */
+/** The event (`pre`/`post`/`end`) and timeout a command of ours was written with. */
 export function parseOurCommand(command: string): { event: HookEvent | undefined; timeoutSeconds: number | undefined } {
-  const event = /--event[ =](pre|post)\b/.exec(command)?.[1] as HookEvent | undefined;
+  const event = /--event[ =](pre|post|end)\b/.exec(command)?.[1] as HookEvent | undefined;
   const timeout = /--timeout[ =](\d+)\b/.exec(command)?.[1];
   return { event, timeoutSeconds: timeout === undefined ? undefined : Number(timeout) };
 }

@@ -25,7 +25,9 @@ import type { HookHost } from "../hosts";
 
 export type Scope = "workspace" | "user";
 export const SCOPES = ["workspace", "user"] as const;
-export type HookEvent = "pre" | "post";
+export type HookEvent = "pre" | "post" | "end";
+/** Every kind of our hook entries, in the order they are written. */
+export const HOOK_EVENT_KINDS = ["pre", "post", "end"] as const;
 
 /** The file shapes. Every one keeps its hooks under a top-level `"hooks"` object keyed by event name. */
 export type ConfigFormat = "copilot" | "claude" | "codex" | "cursor" | "gemini";
@@ -40,7 +42,10 @@ export interface HostHookConfig {
   commandHost: HookHost;
   /** The other host whose entry this is too (VS Code's agent and Copilot CLI). */
   sharedWith?: HookHost;
-  /** The host's event names that run `apie hook --event pre` and `--event post`. */
+  /**
+   * The host's event names that run `apie hook --event pre`, `--event post` and `--event end` (its session
+   * end; none where the host has none — VS Code's Local harness, whose `Stop` ends a request, not a session).
+   */
   events: Readonly<Record<HookEvent, readonly string[]>>;
   /** What the host takes as "no opinion" on stdout (printed by a workspace file when the launcher is missing). */
   noOpinion: string;
@@ -58,7 +63,8 @@ export const HOST_HOOK_CONFIGS: Readonly<Record<HookHost, HostHookConfig>> = {
     format: "copilot",
     commandHost: "copilot-cli",
     sharedWith: "copilot-cli",
-    events: { pre: ["PreToolUse"], post: ["PostToolUse"] },
+    // The shared file's SessionEnd entry serves Copilot CLI; VS Code's Local harness has no such event.
+    events: { pre: ["PreToolUse"], post: ["PostToolUse"], end: ["SessionEnd"] },
     noOpinion: "{}",
     detect: { binaries: ["code", "code-insiders", "code-server"], homeDirs: [".vscode", ".vscode-server", ".vscode-insiders", ".vscode-oss"] },
     needs: {
@@ -78,7 +84,7 @@ export const HOST_HOOK_CONFIGS: Readonly<Record<HookHost, HostHookConfig>> = {
     defaultScope: "workspace",
     format: "claude",
     commandHost: "claude-code",
-    events: { pre: ["PreToolUse"], post: ["PostToolUse", "PostToolUseFailure"] },
+    events: { pre: ["PreToolUse"], post: ["PostToolUse", "PostToolUseFailure"], end: ["SessionEnd"] },
     noOpinion: "{}",
     detect: { binaries: ["claude"], homeDirs: [".claude"] },
     needs: {
@@ -93,7 +99,7 @@ export const HOST_HOOK_CONFIGS: Readonly<Record<HookHost, HostHookConfig>> = {
     format: "copilot",
     commandHost: "copilot-cli",
     sharedWith: "vscode",
-    events: { pre: ["PreToolUse"], post: ["PostToolUse"] },
+    events: { pre: ["PreToolUse"], post: ["PostToolUse"], end: ["SessionEnd"] },
     noOpinion: "{}",
     detect: { binaries: ["copilot"], homeDirs: [".copilot"] },
     needs: {
@@ -107,7 +113,8 @@ export const HOST_HOOK_CONFIGS: Readonly<Record<HookHost, HostHookConfig>> = {
     defaultScope: "user",
     format: "codex",
     commandHost: "codex",
-    events: { pre: ["PreToolUse"], post: ["PostToolUse"] },
+    // SessionEnd, not Stop: Codex's Stop ends a turn (the session goes on).
+    events: { pre: ["PreToolUse"], post: ["PostToolUse"], end: ["SessionEnd"] },
     // Codex reads empty stdout as "no objection" (HOOKS.md §4).
     noOpinion: "",
     detect: { binaries: ["codex"], homeDirs: [".codex"] },
@@ -125,7 +132,7 @@ export const HOST_HOOK_CONFIGS: Readonly<Record<HookHost, HostHookConfig>> = {
     defaultScope: "user",
     format: "cursor",
     commandHost: "cursor",
-    events: { pre: ["preToolUse"], post: ["postToolUse"] },
+    events: { pre: ["preToolUse"], post: ["postToolUse"], end: ["sessionEnd"] },
     noOpinion: "{}",
     detect: { binaries: ["cursor-agent", "cursor"], homeDirs: [".cursor"] },
     needs: { workspace: [], user: [] },
@@ -136,7 +143,7 @@ export const HOST_HOOK_CONFIGS: Readonly<Record<HookHost, HostHookConfig>> = {
     defaultScope: "user",
     format: "gemini",
     commandHost: "gemini-cli",
-    events: { pre: ["BeforeTool"], post: ["AfterTool"] },
+    events: { pre: ["BeforeTool"], post: ["AfterTool"], end: ["SessionEnd"] },
     noOpinion: "{}",
     detect: { binaries: ["gemini"], homeDirs: [".gemini"] },
     needs: {

@@ -4,7 +4,7 @@ import { HOOK_HOST_INFO, type HookHost } from "../hosts";
 import { installHookEntries, removeHookEntries } from "./configEdit";
 import { deleteCreated, readTextIfExists, rememberCreated, wasCreatedByUs, writeTextAtomic } from "./configFile";
 import { DEFAULT_HOOK_TIMEOUT_SECONDS, hookCommand } from "./hookCommand";
-import { HOST_HOOK_CONFIGS, type HookEvent, type Scope } from "./hostConfigs";
+import { HOOK_EVENT_KINDS, HOST_HOOK_CONFIGS, type HookEvent, type Scope } from "./hostConfigs";
 import { writeLauncher, type LauncherTarget } from "./launcher";
 
 /**
@@ -47,8 +47,19 @@ export function planInstall(host: HookHost, scope: Scope | undefined, where: Whe
   const location = hookLocation(host, scope, where);
   const config = HOST_HOOK_CONFIGS[host];
   const home = where.home ?? os.homedir();
-  const entries = (["pre", "post"] as const).flatMap((kind) => config.events[kind].map((event) => ({ event, kind, command: hookCommand(host, kind, timeoutSeconds, location.scope, home) })));
+  const entries = HOOK_EVENT_KINDS.flatMap((kind) => config.events[kind].map((event) => ({ event, kind, command: hookCommand(host, kind, handlerTimeout(kind, timeoutSeconds), location.scope, home) })));
   return { ...location, timeoutSeconds, entries, needs: config.needs[location.scope] };
+}
+
+/**
+ * The session-end hook only tells the sidecar (one short request); a host waits for it while it exits
+ * (Claude Code gives SessionEnd hooks 1.5 s by default; Codex clamps a SessionEnd hook's timeout to 3 s and
+ * says so on every run), so its entry gets a short timeout, never the approval-sized one.
+ */
+export const END_HOOK_TIMEOUT_SECONDS = 3;
+
+function handlerTimeout(kind: HookEvent, timeoutSeconds: number): number {
+  return kind === "end" ? Math.min(END_HOOK_TIMEOUT_SECONDS, timeoutSeconds) : timeoutSeconds;
 }
 
 export interface InstallResult extends InstallPlan {
@@ -77,8 +88,8 @@ export async function installHooks(options: InstallOptions): Promise<InstallResu
   const launcher = options.launcher === undefined ? undefined : await writeLauncher(options.launcher, home);
   const before = await readTextIfExists(plan.file);
   const after = installHookEntries(before, plan.file, config.format, options.host, config.events, (kind) => ({
-    command: hookCommand(options.host, kind, timeout, plan.scope, home),
-    timeoutSeconds: timeout,
+    command: hookCommand(options.host, kind, handlerTimeout(kind, timeout), plan.scope, home),
+    timeoutSeconds: handlerTimeout(kind, timeout),
   }));
   if (after !== before) {
     await writeTextAtomic(plan.file, after);

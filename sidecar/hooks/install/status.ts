@@ -5,7 +5,7 @@ import path from "node:path";
 import { HOOK_HOST_INFO, HOOK_HOSTS, type HookHost } from "../hosts";
 import { findOurEntries, HookConfigError, parseHookFile } from "./configEdit";
 import { readTextIfExists } from "./configFile";
-import { FORMATS, HOST_HOOK_CONFIGS, SCOPES, type Scope } from "./hostConfigs";
+import { FORMATS, HOST_HOOK_CONFIGS, SCOPES, type HookEvent, type Scope } from "./hostConfigs";
 import { hookLocation, type Where } from "./installer";
 import { LAUNCHER_RELATIVE_PATH, launcherPath, readLauncher, type LauncherState } from "./launcher";
 
@@ -22,6 +22,8 @@ export interface ScopeStatus {
   /** Our pre-tool-use hook is in the file for every pre event of the host (and likewise post). */
   pre: boolean;
   post: boolean;
+  /** Our session-end hook is there for every end event of the host (true where the host has none). */
+  end: boolean;
   /** The timeout our entries were written with, in seconds. */
   timeoutSeconds: number | undefined;
   /** The file could not be read as a hook file (it is then never edited). */
@@ -73,6 +75,7 @@ async function hostStatus(host: HookHost, where: Where & { home: string }, env: 
   for (const s of installedScopes) {
     if (!s.pre) needs.push(`${s.file} has no pre-tool-use hook of ours: run \`apie hooks install --host ${host} --scope ${s.scope}\``);
     if (!s.post) needs.push(`${s.file} has no post-tool-use hook of ours (outcomes are not recorded): run \`apie hooks install --host ${host} --scope ${s.scope}\``);
+    if (!s.end) needs.push(`${s.file} has no session-end hook of ours (the Runs view shows its sessions running forever): run \`apie hooks install --host ${host} --scope ${s.scope}\``);
     if (s.foreignLauncher !== undefined) needs.push(`${s.file} runs ${s.foreignLauncher}, not this machine's ${launcherPath(where.home)}: run \`apie hooks install --host ${host} --scope ${s.scope}\``);
   }
   needs.push(...(await hostSettingsProblems(host, where)));
@@ -84,7 +87,7 @@ async function hostStatus(host: HookHost, where: Where & { home: string }, env: 
 async function scopeStatus(host: HookHost, scope: Scope, where: Where & { home: string }): Promise<ScopeStatus> {
   const { file } = hookLocation(host, scope, where);
   const config = HOST_HOOK_CONFIGS[host];
-  const empty: ScopeStatus = { scope, file, exists: false, pre: false, post: false, timeoutSeconds: undefined, error: undefined, foreignLauncher: undefined };
+  const empty: ScopeStatus = { scope, file, exists: false, pre: false, post: false, end: false, timeoutSeconds: undefined, error: undefined, foreignLauncher: undefined };
   let text: string | undefined;
   try {
     text = await readTextIfExists(file);
@@ -99,15 +102,17 @@ async function scopeStatus(host: HookHost, scope: Scope, where: Where & { home: 
     if (error instanceof HookConfigError) return { ...empty, exists: true, error: error.message };
     throw error;
   }
-  const has = (kind: "pre" | "post") => entries.filter((e) => e.kind === kind).every((e) => e.handlers.length > 0);
+  const has = (kind: HookEvent) => entries.filter((e) => e.kind === kind).every((e) => e.handlers.length > 0);
   const handlers = entries.flatMap((e) => e.handlers);
-  const timeout = handlers.map((h) => h.timeout).find((t): t is number => typeof t === "number");
+  // The pre and post entries' timeout (the session end's is always short: installer.ts END_HOOK_TIMEOUT_SECONDS).
+  const timeout = entries.filter((e) => e.kind !== "end").flatMap((e) => e.handlers).map((h) => h.timeout).find((t): t is number => typeof t === "number");
   const foreign = handlers.map((h) => launcherOfCommand(h.command)).find((l) => l !== undefined && l !== "$HOME" && l !== launcherPath(where.home));
   return {
     ...empty,
     exists: true,
     pre: has("pre"),
     post: has("post"),
+    end: has("end"),
     timeoutSeconds: timeout === undefined ? undefined : FORMATS[config.format].timeout.unit === "ms" ? timeout / 1000 : timeout,
     foreignLauncher: foreign,
   };

@@ -1,5 +1,12 @@
 import { DIALECTS } from "../../hooks/dialects";
-import { HookMetadataSchema, HookOutcomeBodySchema, type HookEvaluateResponse, type HookOutcomeResponse } from "../../protocol/hooks";
+import {
+  HookMetadataSchema,
+  HookOutcomeBodySchema,
+  HookSessionEndBodySchema,
+  type HookEvaluateResponse,
+  type HookOutcomeResponse,
+  type HookSessionEndResponse,
+} from "../../protocol/hooks";
 import { EvaluateBodySchema, toGuardRequest } from "../../protocol/v1";
 import { HookSessions } from "../hookSessions";
 import { logRedactor } from "../redaction";
@@ -9,7 +16,8 @@ import { evaluate } from "./guardrails";
 
 /**
  * Our routes for coding-agent hooks (`apie hook`; contract in protocol/hooks.ts): the hook's decision,
- * decided under the host session's run, and the post-tool-use outcome linked to that decision.
+ * decided under the host session's run, the post-tool-use outcome linked to that decision, and the host's
+ * session end.
  */
 export function hookRoutes(s: SidecarServices): Route[] {
   const sessions = new HookSessions(s);
@@ -29,6 +37,11 @@ export function hookRoutes(s: SidecarServices): Route[] {
         sessions.remember(call.agent_key, hook, cwd, answer.decision_id, toGuardRequest(decided));
         return { ...answer, hook: { session_id: run.sessionId, run_id: run.runId, ask: hostAsks && answer.enforcement_action === "wait_for_approval" } };
       },
+    },
+    {
+      method: "POST",
+      path: "/v1/hooks/session-end",
+      handle: ({ body }): Promise<HookSessionEndResponse> => sessions.end(parseBody(HookSessionEndBodySchema, body)),
     },
     {
       method: "POST",

@@ -9,6 +9,7 @@ import {
   type RunView,
   type SessionView,
 } from "../../protocol/runs";
+import { completeRun, completeSession } from "../completion";
 import { HttpError, notFound, nowIso, parseBody, type Route, type SidecarServices } from "../routing";
 
 const newId = (prefix: string): string => `${prefix}_${randomBytes(12).toString("base64url")}`;
@@ -80,10 +81,7 @@ export function runRoutes(s: SidecarServices): Route[] {
         const b = parseBody(CompleteRunBodySchema, body);
         const run = id === undefined ? undefined : state.runs.get(id);
         if (run === undefined) throw notFound("run", id);
-        // Completing twice keeps the first outcome: a retried request must not rewrite history.
-        if (run.view.status === "running") {
-          await s.journal.record("run.completed", { id: run.view.id, status: b.status ?? "completed", output_summary: b.output_summary ?? null, completed_at: nowIso() }).durable;
-        }
+        await completeRun(s, run.view, b.status ?? "completed", b.output_summary ?? null);
         return { ...run.view };
       },
     },
@@ -108,14 +106,18 @@ export function runRoutes(s: SidecarServices): Route[] {
       },
     },
     {
+      // Our addition (as GET /v1/runs/{id}): a session's status, e.g. a coding agent's ended by its host.
+      method: "GET",
+      path: /^\/v1\/sessions\/([^/]+)$/,
+      handle: ({ params: [id] }) => ({ ...session(id), run_ids: [...session(id).run_ids] }),
+    },
+    {
       method: "POST",
       path: /^\/v1\/sessions\/([^/]+)\/complete$/,
       handle: async ({ body, params: [id] }) => {
         const b = parseBody(CompleteSessionBodySchema, body);
         const found = session(id);
-        if (found.status === "running") {
-          await s.journal.record("session.completed", { id: found.id, status: b.status, output_summary: b.output_summary ?? null, completed_at: nowIso() }).durable;
-        }
+        await completeSession(s, found, b.status, b.output_summary ?? null);
         return { ...found };
       },
     },

@@ -5,7 +5,8 @@ import path from "node:path";
 import { parse } from "jsonc-parser";
 import { HOOK_HOSTS, type HookHost } from "../../../sidecar/hooks/hosts";
 import { HookConfigError, hooksStatus, HOST_HOOK_CONFIGS, installHooks, planInstall, uninstallHooks } from "../../../sidecar/hooks/install";
-import { FORMATS } from "../../../sidecar/hooks/install/hostConfigs";
+import { FORMATS, HOOK_EVENT_KINDS } from "../../../sidecar/hooks/install/hostConfigs";
+import { END_HOOK_TIMEOUT_SECONDS } from "../../../sidecar/hooks/install/installer";
 import { EXISTING_FILES, FOREIGN_COMMAND } from "./installFixtures";
 
 type Json = Record<string, any>;
@@ -48,11 +49,13 @@ describe("apie hooks install / uninstall: each host's file edited in place", () 
           Object.keys(doc.hooks).some((event) => handlersOf(doc, event).some((h) => commandOf(h) === FOREIGN_COMMAND[host])),
           "the other hook is gone",
         );
-        for (const kind of ["pre", "post"] as const) {
+        for (const kind of HOOK_EVENT_KINDS) {
           for (const event of config.events[kind]) {
             const found = ours(doc, event);
             assert.equal(found.length, 1, `${event}: ${JSON.stringify(doc.hooks[event])}`);
-            assert.match(commandOf(found[0]!), new RegExp(`apie-hook"? --host ${config.commandHost} --event ${kind} --timeout 900\\b`));
+            // The session end only tells the sidecar: a short timeout, never the approval-sized one.
+            const timeout = kind === "end" ? END_HOOK_TIMEOUT_SECONDS : 900;
+            assert.match(commandOf(found[0]!), new RegExp(`apie-hook"? --host ${config.commandHost} --event ${kind} --timeout ${timeout}\\b`));
           }
         }
         const second = await installHooks({ host, scope, workspace, home });
@@ -60,7 +63,7 @@ describe("apie hooks install / uninstall: each host's file edited in place", () 
         assert.equal(readFileSync(file, "utf8"), text);
 
         const removed = await uninstallHooks({ host, scope, workspace, home });
-        assert.equal(removed.removed, config.events.pre.length + config.events.post.length);
+        assert.equal(removed.removed, config.events.pre.length + config.events.post.length + config.events.end.length);
         assert.equal(removed.deleted, false);
         assert.equal(readFileSync(file, "utf8"), EXISTING_FILES[host]);
       });
@@ -73,17 +76,18 @@ describe("apie hooks install / uninstall: each host's file edited in place", () 
       const doc = JSON.parse(readFileSync(result.file, "utf8")) as Json;
       const spec = FORMATS[config.format];
       for (const [key, value] of Object.entries(spec.newFile)) assert.deepEqual(doc[key], value);
-      for (const kind of ["pre", "post"] as const) {
+      for (const kind of HOOK_EVENT_KINDS) {
         for (const event of config.events[kind]) {
           const entries = doc.hooks[event] as Json[];
           assert.equal(entries.length, 1);
           if (spec.matcher !== undefined) assert.deepEqual(Object.keys(entries[0]!), ["matcher", "hooks"]);
           if (spec.matcher !== undefined) assert.equal(entries[0]!.matcher, spec.matcher);
           const handler = handlersOf(doc, event)[0]!;
-          assert.equal(handler[spec.timeout.field], spec.timeout.unit === "ms" ? 900_000 : 900);
+          const seconds = kind === "end" ? END_HOOK_TIMEOUT_SECONDS : 900;
+          assert.equal(handler[spec.timeout.field], spec.timeout.unit === "ms" ? seconds * 1000 : seconds);
         }
       }
-      assert.deepEqual(Object.keys(doc.hooks), [...config.events.pre, ...config.events.post]);
+      assert.deepEqual(Object.keys(doc.hooks), [...config.events.pre, ...config.events.post, ...config.events.end]);
       const removed = await uninstallHooks({ host, workspace, home });
       assert.equal(removed.deleted, true);
       assert.equal(existsSync(result.file), false);
@@ -97,18 +101,32 @@ describe("apie hooks install / uninstall: each host's file edited in place", () 
     const claude = await file("claude-code");
     assert.deepEqual(claude.hooks.PreToolUse, [{ matcher: "*", hooks: [{ type: "command", command: cmd("claude-code", "pre"), timeout: 600, statusMessage: "apie: checking policy" }] }]);
     assert.deepEqual(handlersOf(claude, "PostToolUseFailure")[0]!.command, cmd("claude-code", "post"));
+    const end = (host: string) => `${launcher} --host ${host} --event end --timeout ${END_HOOK_TIMEOUT_SECONDS}`;
+    assert.deepEqual(claude.hooks.SessionEnd, [{ matcher: "*", hooks: [{ type: "command", command: end("claude-code"), timeout: END_HOOK_TIMEOUT_SECONDS, statusMessage: "apie: checking policy" }] }]);
     const codex = await file("codex");
     assert.deepEqual(codex.hooks.PostToolUse, [{ matcher: "*", hooks: [{ type: "command", command: cmd("codex", "post"), timeout: 600, statusMessage: "apie: checking policy" }] }]);
+    // Codex's session end is SessionEnd; its Stop (one per turn) is never ours.
+    assert.equal(handlersOf(codex, "SessionEnd")[0]!.command, end("codex"));
+    assert.equal(codex.hooks.Stop, undefined);
     const copilot = await file("copilot-cli");
     assert.equal(copilot.version, 1);
     assert.deepEqual(copilot.hooks.PreToolUse, [{ type: "command", bash: cmd("copilot-cli", "pre"), powershell: "Write-Output '{}'", timeoutSec: 600, timeout: 600 }]);
     const cursor = await file("cursor");
-    assert.deepEqual(cursor, { version: 1, hooks: { preToolUse: [{ type: "command", command: cmd("cursor", "pre"), timeout: 600, failClosed: true }], postToolUse: [{ type: "command", command: cmd("cursor", "post"), timeout: 600, failClosed: true }] } });
+    assert.deepEqual(cursor, {
+      version: 1,
+      hooks: {
+        preToolUse: [{ type: "command", command: cmd("cursor", "pre"), timeout: 600, failClosed: true }],
+        postToolUse: [{ type: "command", command: cmd("cursor", "post"), timeout: 600, failClosed: true }],
+        sessionEnd: [{ type: "command", command: end("cursor"), timeout: END_HOOK_TIMEOUT_SECONDS, failClosed: true }],
+      },
+    });
     const gemini = await file("gemini-cli");
     assert.deepEqual(gemini.hooks.BeforeTool, [{ matcher: ".*", hooks: [{ name: "apie", type: "command", command: cmd("gemini-cli", "pre"), timeout: 600_000 }] }]);
+    assert.deepEqual(gemini.hooks.SessionEnd, [{ matcher: ".*", hooks: [{ name: "apie", type: "command", command: end("gemini-cli"), timeout: END_HOOK_TIMEOUT_SECONDS * 1000 }] }]);
     // VS Code's agent reads the same ~/.copilot/hooks/apie.json: one shared entry, Copilot's format.
     const vscode = await file("vscode");
     assert.deepEqual(vscode, copilot);
+    assert.equal(copilot.hooks.SessionEnd[0].bash, end("copilot-cli"));
     assert.equal(planInstall("vscode", "user", { workspace, home }).file, path.join(home, ".copilot/hooks/apie.json"));
     assert.equal(planInstall("copilot-cli", "workspace", { workspace, home }).file, path.join(workspace, ".github/hooks/apie.json"));
   });

@@ -61,6 +61,7 @@ export function scriptedEnvironment(script: Script, settings: Partial<HookSettin
       return { status: 200, json: { ...ALLOW, ...(redeem ? (script.redeemed ?? {}) : script.decision) } };
     }
     if (path === "/v1/hooks/outcome") return { status: 200, json: { decision_id: "dec_1" } };
+    if (path === "/v1/hooks/session-end") return { status: 200, json: { session_id: "ses_hook_1", ended: true, run_ids: ["run_hook_1"] } };
     if (path.endsWith("/cancel")) return { status: 200, json: { approval: { status: "cancelled" } } };
     const wait = /^\/v1\/approvals\/([^/]+)\/wait\?timeout=(\d+)$/.exec(path);
     if (wait !== null) {

@@ -42,13 +42,13 @@ describe("apie hooks status", () => {
     assert.equal(codex.installed, true);
     assert.equal(codex.resolves, true);
     const user = codex.scopes.find((s) => s.scope === "user")!;
-    assert.deepEqual([user.file, user.pre, user.post, user.timeoutSeconds], [path.join(home, ".codex/hooks.json"), true, true, 300]);
+    assert.deepEqual([user.file, user.pre, user.post, user.end, user.timeoutSeconds], [path.join(home, ".codex/hooks.json"), true, true, true, 300]);
     assert.ok(codex.needs.some((n) => n.includes("/hooks")), codex.needs.join("\n"));
     const gemini = await hostOf("gemini-cli");
     const ws = gemini.scopes.find((s) => s.scope === "workspace")!;
     assert.equal(ws.timeoutSeconds, 900); // written in milliseconds, reported in seconds
     assert.ok(gemini.needs.some((n) => /confirm/.test(n)));
-    assert.match(formatHostStatus(codex).join("\n"), /user\s+.*hooks\.json: pre yes, post yes, timeout 300 s[\s\S]*command resolves: yes/);
+    assert.match(formatHostStatus(codex).join("\n"), /user\s+.*hooks\.json: pre yes, post yes, end yes, timeout 300 s[\s\S]*command resolves: yes/);
   });
 
   it("a launcher whose dist/hook.js is gone: installed but does not resolve, and says why", async () => {
@@ -66,9 +66,10 @@ describe("apie hooks status", () => {
     await writeLauncher({ node: process.execPath, hookScript }, home);
     const cursor = await hostOf("cursor");
     const user = cursor.scopes.find((s) => s.scope === "user")!;
-    assert.deepEqual([user.pre, user.post, user.foreignLauncher], [true, false, "/home/someone/.apie/bin/apie-hook"]);
+    assert.deepEqual([user.pre, user.post, user.end, user.foreignLauncher], [true, false, false, "/home/someone/.apie/bin/apie-hook"]);
     assert.equal(cursor.resolves, false);
     assert.ok(cursor.needs.some((n) => n.includes("no post-tool-use hook")));
+    assert.ok(cursor.needs.some((n) => n.includes("no session-end hook")));
     assert.ok(cursor.needs.some((n) => n.includes("/home/someone/.apie/bin/apie-hook")));
   });
 
