@@ -83,11 +83,13 @@ export class Ctx implements vscode.Disposable {
    * Applies an answer from a notification's button, the Approvals view's button or a pick (apie.approve /
    * apie.deny / apie.approvePending / apie.denyPending): the same act everywhere. An approval this window
    * already knows is no longer pending (answered elsewhere, expired, cancelled) is not sent: the click says so
-   * and does nothing. Otherwise the sidecar keeps the first answer and refuses the next, said the same way.
+   * and does nothing. Otherwise (also for an id this window does not know) the sidecar decides: it keeps the
+   * first answer and refuses the next, said the same way.
    * `reason` (a Deny's) reaches the agent as the approval's resolution_reason.
    */
   async answer(id: string, status: "approved" | "rejected", reason?: string): Promise<void> {
-    const stale = staleApprovalMessage(id, this.model.approvals.get(id), Date.now());
+    const known = this.model.approvals.get(id);
+    const stale = known === undefined ? undefined : staleApprovalMessage(id, known, Date.now());
     if (stale !== undefined) {
       void vscode.window.showInformationMessage(stale);
       return;
@@ -108,7 +110,8 @@ export class Ctx implements vscode.Disposable {
    * rejected: Escape means "not now" everywhere else in VS Code.
    */
   async deny(id: string, reason?: string): Promise<void> {
-    const stale = staleApprovalMessage(id, this.model.approvals.get(id), Date.now());
+    const known = this.model.approvals.get(id);
+    const stale = known === undefined ? undefined : staleApprovalMessage(id, known, Date.now());
     if (stale !== undefined) {
       void vscode.window.showInformationMessage(stale);
       return;

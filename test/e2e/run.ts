@@ -343,7 +343,7 @@ const TESTS: Test[] = [
         await input.waitFor({ state: "visible" });
         await input.press("Escape");
         await input.waitFor({ state: "hidden" });
-        await s.page.locator(".statusbar-item", { hasText: /Apie: not denied; approval apr_\w+ is still pending/ }).waitFor({ state: "visible", timeout: 10_000 });
+        // (Had Escape denied it, the agent would end below without the reason "rolled back".)
         const { approvals } = await s.admin("GET", "/v1/approvals?status=pending");
         check(approvals.length === 1 && approvals[0].agent_key === "release-gate", `pending after Escape: ${JSON.stringify(approvals)}`);
         await s.status.filter({ hasText: "Apie: Enforce · 1 pending" }).waitFor({ state: "visible" });
@@ -457,20 +457,25 @@ const TESTS: Test[] = [
   {
     name: "(j) a stale notification: the approval is approved with the admin key first; the notification's Approve then says 'already approved' and changes nothing",
     async run(s) {
-      const decision = await s.http("POST", "/v1/guardrails/evaluate", { ...RESTART_REQUEST, agent_key: "night-ops" });
+      const decision = await s.http("POST", "/v1/guardrails/evaluate", { ...DEPLOY_REQUEST, agent_key: "night-ops" });
       const id: string | undefined = decision.approval_request?.id;
       check(decision.enforcement_action === "wait_for_approval" && id !== undefined, `evaluate: ${JSON.stringify(decision)}`);
-      const toast = s.page.locator(".notification-toast", { hasText: "Apie: night-ops wants to run service.restart" });
+      const toast = s.page.locator(".notification-toast", { hasText: "Apie: night-ops wants to run deploy.release" });
       await toast.waitFor({ state: "visible", timeout: 15_000 });
+      // Details opens the approval as a document and raises the notification again (a click closes it).
+      await toast.getByRole("button", { name: "Details", exact: true }).click();
+      await s.page.locator(".monaco-editor .view-lines", { hasText: `# Approval ${id}: pending` }).waitFor({ state: "visible", timeout: 10_000 });
+      await s.page.locator(".monaco-editor .view-lines", { hasText: "guardrail prod-deploys (require_approval)" }).waitFor({ state: "visible" });
+      await toast.getByRole("button", { name: "Approve", exact: true }).waitFor({ state: "visible", timeout: 10_000 });
       await s.admin("POST", `/v1/approvals/${id}/approve`, { reason: "done from the CLI" });
       const { approval } = await s.http("GET", `/v1/approvals/${id}`);
       check(approval.status === "approved" && approval.resolved_by === "admin-key", `the approval: ${JSON.stringify(approval)}`);
-      await s.pane("Approvals").locator(".monaco-list-row", { hasText: "service.restart" }).filter({ hasText: "night-ops" }).waitFor({ state: "hidden", timeout: 10_000 });
+      await s.pane("Approvals").locator(".monaco-list-row", { hasText: "deploy.release" }).filter({ hasText: "night-ops" }).waitFor({ state: "hidden", timeout: 10_000 });
       await s.status.filter({ hasText: /^\s*Apie: Enforce\s*$/ }).waitFor({ state: "visible", timeout: 10_000 });
-      const stale = await s.notification("Apie: night-ops wants to run service.restart");
+      const stale = await s.notification("Apie: night-ops wants to run deploy.release");
       await stale.getByRole("button", { name: "Approve", exact: true }).click();
       await s.page
-        .locator(".notification-toast", { hasText: /service\.restart \(night-ops\) was already approved with the admin key \(apie approvals or the API\) at \d\d:\d\d:\d\d \(done from the CLI\); nothing was done/ })
+        .locator(".notification-toast", { hasText: /deploy\.release \(night-ops\) was already approved with the admin key \(apie approvals or the API\) at \d\d:\d\d:\d\d \(done from the CLI\); nothing was done/ })
         .waitFor({ state: "visible", timeout: 10_000 });
       await s.screenshot("stale-notification-click");
       const after = (await s.http("GET", `/v1/approvals/${id}`)).approval;
