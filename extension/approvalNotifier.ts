@@ -1,81 +1,72 @@
 import * as vscode from "vscode";
 import type { ApprovalView } from "../sidecar/protocol/approvals";
-import { approvalNotice } from "./model/presenters";
+import { APPROVAL_BUTTONS, approvalNotice, type ApprovalButton } from "./model/approvalNotice";
+
+/** What the notifier's buttons do (Ctx): the same acts as the Approvals view's buttons and the pick commands. */
+export interface ApprovalActions {
+  approve(id: string): Promise<void>;
+  /** Asks for the optional reason first (Ctx.deny). */
+  deny(id: string): Promise<void>;
+  details(id: string): Promise<void>;
+}
 
 /**
- * One notification per pending approval, open exactly as long as the approval is pending: answered here, in
- * the Approvals view or with `apie approvals`, expired or cancelled, it goes away.
+ * One notification per pending approval, with Approve, Deny and Details as real buttons: a warning message for
+ * high and critical risk, an info message otherwise (approvalNotice words it: who, what, why, until when).
  *
- * Why a progress notification: `showInformationMessage`/`showWarningMessage` return no handle and VS Code has
- * no API to close them, so an expired approval's buttons used to stay on screen. `withProgress` at
- * `ProgressLocation.Notification` closes its notification when the task's promise settles (after at least
- * 800 ms), so the task is "until this approval stops pending". A progress notification has no buttons of its
- * own, so Approve, Deny and Details are `command:` links in its message (VS Code runs a notification's command
- * links): Approve and Deny run `apie.approve` / `apie.deny` with the approval's id, the very commands of the
- * Approvals view's inline buttons (`Ctx.answer`), so it is the same act; the sidecar refuses a second
- * resolution and `Ctx.answer` says so. The message counts down (`expiresIn`, re-sent only when its text
- * changes, about once a minute and every second in the last one).
+ * The trade-off, and how it is handled: VS Code has no API to close a message notification (show*Message
+ * returns only a promise of the button clicked), so a notification outlives an approval answered elsewhere,
+ * expired or cancelled. Such a late click does nothing and says why ("… was already approved in the editor at
+ * 14:05:09", "… expired at …"): Ctx checks the approval as this window knows it (staleApprovalMessage) before
+ * acting, and the sidecar, which keeps the first answer and refuses any other, has the last word. What is
+ * always current is the Approvals view and the status bar's "N pending", and a status bar message says when
+ * an approval ends. (Until now a progress notification with command links stood here: closable, but it had
+ * only a Cancel button, was always info level, and its links sat inside the text.)
  *
- * It is cancellable because VS Code shows a toast expanded only when it has a button: without one the toast
- * is a single truncated line that hides the links. Cancel only hides the notification (nothing is resolved:
- * the approval stays in the Approvals view and the status bar's count, and expires if nobody answers), so the
- * misreading "cancel the agent's request" errs on the safe side.
- *
- * Trade-off: a progress notification is always info level, so a high or critical risk approval no longer
- * gets a warning-level toast. It starts with `⚠ HIGH RISK` instead, and its Approvals row has the warning
- * icon. A warning message that can never be closed was judged worse: once the approval expired its Approve
- * could only say "already expired", and stale prompts teach people to click without reading.
+ * Details opens the approval's details and raises its notification again while it still pends: clicking any
+ * button closes a message notification, and looking closer should not cost the buttons.
  */
 export class ApprovalNotifier implements vscode.Disposable {
-  /** Pending approvals with a notification on screen, and how to close each. */
-  private readonly open = new Map<string, () => void>();
-  /** Pending approvals whose notification the user cancelled: a later snapshot does not raise them again. */
-  private readonly dismissed = new Set<string>();
+  /** Approvals whose notification was raised: a snapshot after a sidecar restart lists them again. */
+  private readonly shown = new Set<string>();
 
-  /** Raises the approval's notification (once: a snapshot after a sidecar restart lists it again). */
+  constructor(
+    private readonly actions: ApprovalActions,
+    private readonly current: (id: string) => ApprovalView | undefined,
+  ) {}
+
+  /** Raises the approval's notification, once per approval. */
   opened(approval: ApprovalView): void {
-    const { id } = approval;
-    if (approval.status !== "pending" || this.open.has(id) || this.dismissed.has(id)) return;
-    const options = { location: vscode.ProgressLocation.Notification, cancellable: true };
-    void vscode.window.withProgress(options, (progress, cancelled) => {
-      let message = approvalNotice(approval, Date.now());
-      progress.report({ message });
-      return new Promise<void>((resolve) => {
-        const ticker = setInterval(() => {
-          const next = approvalNotice(approval, Date.now());
-          if (next !== message) progress.report({ message: (message = next) });
-        }, 1000);
-        const close = (): void => {
-          clearInterval(ticker);
-          this.open.delete(id);
-          resolve();
-        };
-        cancelled.onCancellationRequested(() => {
-          this.dismissed.add(id);
-          close();
-        });
-        this.open.set(id, close);
-      });
-    });
+    if (approval.status !== "pending" || this.shown.has(approval.id)) return;
+    this.shown.add(approval.id);
+    void this.raise(approval);
   }
 
-  /** The approval stopped pending (any resolution, anywhere): its notification goes away. */
+  /** The approval stopped pending (any resolution, anywhere): said in the status bar for 5 s. */
   closed(approval: ApprovalView): void {
-    this.dismissed.delete(approval.id);
-    const close = this.open.get(approval.id);
-    if (close === undefined) return;
-    close();
     vscode.window.setStatusBarMessage(`Apie: approval ${approval.id} ${approval.status}${approval.resolved_by ? ` (${approval.resolved_by})` : ""}`, 5000);
   }
 
-  /** After a snapshot: closes the notifications of approvals that ended while the sidecar was away. */
+  /** After a snapshot: forgets approvals that are no longer pending. */
   keepOnly(pending: readonly ApprovalView[]): void {
     const ids = new Set(pending.map((a) => a.id));
-    for (const id of this.dismissed) if (!ids.has(id)) this.dismissed.delete(id);
-    for (const [id, close] of [...this.open]) if (!ids.has(id)) close();
+    for (const id of this.shown) if (!ids.has(id)) this.shown.delete(id);
   }
 
   dispose(): void {
-    this.keepOnly([]);
+    this.shown.clear();
+  }
+
+  private async raise(approval: ApprovalView): Promise<void> {
+    const { level, text } = approvalNotice(approval, Date.now());
+    const show = level === "warning" ? vscode.window.showWarningMessage : vscode.window.showInformationMessage;
+    const clicked = (await show<ApprovalButton>(text, ...APPROVAL_BUTTONS)) as ApprovalButton | undefined;
+    // Closed with ×, or hidden and cleared from the notification center: the approval still waits in the
+    // Approvals view, the status bar and the pick commands, and expires if nobody answers.
+    if (clicked === undefined) return;
+    if (clicked === "Approve") return this.actions.approve(approval.id);
+    if (clicked === "Deny") return this.actions.deny(approval.id);
+    await this.actions.details(approval.id);
+    if (this.current(approval.id)?.status === "pending") void this.raise(this.current(approval.id)!);
   }
 }

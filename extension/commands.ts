@@ -39,9 +39,12 @@ export function createCommands(ctx: Ctx, activationTiming: () => { loadMs: numbe
     },
     "apie.enforce": () => ctx.setMode("enforce"),
     "apie.monitor": () => ctx.setMode("monitor"),
-    // From the Approvals view's inline buttons (a tree node) or a notification's command link (the approval's id).
-    "apie.approve": (target: ApprovalsNode | string) => answer(ctx, target, "approved"),
-    "apie.deny": (target: ApprovalsNode | string) => answer(ctx, target, "rejected"),
+    // From the Approvals view's inline buttons (a tree node) or a caller with the approval's id. Deny asks for
+    // the optional reason the agent receives unless a caller gives one.
+    "apie.approve": (target: ApprovalsNode | string) => withApprovalId(target, (id) => ctx.answer(id, "approved")),
+    "apie.deny": (target: ApprovalsNode | string, reason?: string) => withApprovalId(target, (id) => ctx.deny(id, typeof reason === "string" ? reason : undefined)),
+    "apie.approvePending": () => ctx.pickPending("approve"),
+    "apie.denyPending": () => ctx.pickPending("deny"),
     "apie.restartSidecar": () => ctx.client.start(),
     "apie.showLog": () => ctx.log.show(),
     "apie.openPolicy": async () => {
@@ -158,9 +161,9 @@ export function createCommands(ctx: Ctx, activationTiming: () => { loadMs: numbe
   };
 }
 
-function answer(ctx: Ctx, target: ApprovalsNode | string | undefined, status: "approved" | "rejected"): Promise<void> | undefined {
+function withApprovalId(target: ApprovalsNode | string | undefined, act: (id: string) => Promise<void>): Promise<void> | undefined {
   const id = typeof target === "string" ? target : target?.type === "approval" ? target.approval.id : undefined;
-  return id === undefined ? undefined : ctx.answer(id, status);
+  return id === undefined ? undefined : act(id);
 }
 
 async function pickRun(ctx: Ctx): Promise<RunView | undefined> {

@@ -1,6 +1,8 @@
 import * as vscode from "vscode";
 import type { Mode } from "../sidecar/guard/types";
 import { ApprovalNotifier } from "./approvalNotifier";
+import { approvalDetails, approvalNotice, staleApprovalMessage } from "./model/approvalNotice";
+import { agentLabel, expiresIn } from "./model/presenters";
 import { readSettings, writeMode } from "./config";
 import { TimelineModel, type TimelineChange } from "./model/timeline";
 import { SidecarClient } from "./sidecarClient";
@@ -40,7 +42,10 @@ export class Ctx implements vscode.Disposable {
     this.runs = new RunsTreeProvider(this.model, (runId) => this.loadRun(runId));
     this.approvals = new ApprovalsTreeProvider(this.model);
     this.boundary = new BoundaryTreeProvider(this.model);
-    this.notifier = new ApprovalNotifier();
+    this.notifier = new ApprovalNotifier(
+      { approve: (id) => this.answer(id, "approved"), deny: (id) => this.deny(id), details: (id) => this.showApproval(id) },
+      (id) => this.model.approvals.get(id),
+    );
     this.runsView = vscode.window.createTreeView("apie.runs", { treeDataProvider: this.runs, showCollapseAll: true });
     this.extCleanup.push(
       this.log,
@@ -75,21 +80,90 @@ export class Ctx implements vscode.Disposable {
   }
 
   /**
-   * Applies an answer from a notification's link or the Approvals view's button (both run apie.approve /
-   * apie.deny): the same act either way. The sidecar keeps the first answer and refuses the next.
+   * Applies an answer from a notification's button, the Approvals view's button or a pick (apie.approve /
+   * apie.deny / apie.approvePending / apie.denyPending): the same act everywhere. An approval this window
+   * already knows is no longer pending (answered elsewhere, expired, cancelled) is not sent: the click says so
+   * and does nothing. Otherwise (also for an id this window does not know) the sidecar decides: it keeps the
+   * first answer and refuses the next, said the same way.
+   * `reason` (a Deny's) reaches the agent as the approval's resolution_reason.
    */
-  async answer(id: string, status: "approved" | "rejected"): Promise<void> {
+  async answer(id: string, status: "approved" | "rejected", reason?: string): Promise<void> {
+    const known = this.model.approvals.get(id);
+    const stale = known === undefined ? undefined : staleApprovalMessage(id, known, Date.now());
+    if (stale !== undefined) {
+      void vscode.window.showInformationMessage(stale);
+      return;
+    }
     try {
-      const result = await this.client.resolveApproval(id, status);
-      if (!result.ok) {
-        const now = result.approval;
-        void vscode.window.showWarningMessage(
-          result.reason === "unknown" ? `Apie: approval ${id} no longer exists.` : `Apie: approval ${id} was already ${now?.status ?? "resolved"}${now?.resolved_by ? ` by ${now.resolved_by}` : ""}.`,
-        );
-      }
+      const result = await this.client.resolveApproval(id, status, reason);
+      if (!result.ok) void vscode.window.showInformationMessage(staleApprovalMessage(id, result.approval, Date.now()) ?? `Apie: approval ${id} was already resolved; nothing was done.`);
     } catch (error) {
       void vscode.window.showErrorMessage(`Apie: could not answer approval ${id}: ${(error as Error).message}`);
     }
+  }
+
+  /**
+   * Deny with an optional reason the agent receives (the SDK's ApieError message, the hook's deny reason).
+   * Enter denies (an empty box: no reason); Escape, or the box losing focus, does NOT deny: it cancels, the
+   * approval stays pending (view, status bar, Apie: Deny Pending…) and expires if nobody answers — which the
+   * agent meets as a refusal too, so a cancelled box never lets anything run. Denying silently on Escape was
+   * rejected: Escape means "not now" everywhere else in VS Code.
+   */
+  async deny(id: string, reason?: string): Promise<void> {
+    const known = this.model.approvals.get(id);
+    const stale = known === undefined ? undefined : staleApprovalMessage(id, known, Date.now());
+    if (stale !== undefined) {
+      void vscode.window.showInformationMessage(stale);
+      return;
+    }
+    if (reason === undefined) {
+      const typed = await vscode.window.showInputBox({
+        title: "Apie: deny this approval",
+        prompt: "Reason for the agent (optional). Enter denies; Escape cancels and leaves the approval pending.",
+        placeHolder: "e.g. not in production on a Friday",
+        validateInput: (v) => (v.length > 2000 ? "At most 2000 characters" : undefined),
+      });
+      if (typed === undefined) {
+        vscode.window.setStatusBarMessage(`Apie: not denied; approval ${id} is still pending`, 5000);
+        return;
+      }
+      reason = typed.trim();
+    }
+    await this.answer(id, "rejected", reason === "" ? undefined : reason);
+  }
+
+  /** Opens an approval's details (what runs, why, arguments, its answer if any) as a markdown document. */
+  async showApproval(id: string): Promise<void> {
+    const approval = this.model.approvals.get(id);
+    if (approval === undefined) {
+      void vscode.window.showInformationMessage(`Apie: approval ${id} no longer exists.`);
+      return;
+    }
+    await vscode.window.showTextDocument(await vscode.workspace.openTextDocument({ language: "markdown", content: approvalDetails(approval) }), { preview: true });
+  }
+
+  /**
+   * The keyboard path (apie.approvePending / apie.denyPending): a pick of the pending approvals, who / what /
+   * why. Shown even for a single approval, so a keypress never answers one unseen.
+   */
+  async pickPending(verb: "approve" | "deny"): Promise<void> {
+    const pending = this.model.pending();
+    if (pending.length === 0) {
+      void vscode.window.showInformationMessage("Apie: no approval is pending.");
+      return;
+    }
+    const now = Date.now();
+    const pick = await vscode.window.showQuickPick(
+      pending.map((a) => ({
+        label: `$(${a.risk_level === "high" || a.risk_level === "critical" ? "warning" : "watch"}) ${a.tool.name ?? a.action.name ?? a.id}`,
+        description: `${agentLabel(a.agent_key)} · ${a.risk_level ?? "?"} risk · ${expiresIn(a.expires_at, now)}`,
+        detail: approvalNotice(a, now).text.replace(/^(\w+ RISK · )?Apie: /, ""),
+        id: a.id,
+      })),
+      { title: verb === "approve" ? "Apie: approve which pending approval?" : "Apie: deny which pending approval?", matchOnDescription: true, matchOnDetail: true },
+    );
+    if (pick === undefined) return;
+    await (verb === "approve" ? this.answer(pick.id, "approved") : this.deny(pick.id));
   }
 
   /** Selects a record in the Runs tree (story card links, replay steps), loading its run first. */
@@ -121,7 +195,10 @@ export class Ctx implements vscode.Disposable {
 
   private apply(change: TimelineChange): void {
     this.runs.changed(change);
-    if (change.approvals) this.approvals.refresh();
+    if (change.approvals) {
+      this.approvals.refresh();
+      void vscode.commands.executeCommand("setContext", "apie.approvalsPending", this.model.pending().length > 0);
+    }
     for (const approval of change.opened) this.notifier.opened(approval);
     for (const approval of change.closed) this.notifier.closed(approval);
     if (change.roots && change.status) this.boundary.refresh();

@@ -151,23 +151,29 @@ export function presentRecord(record: StreamRecord): RecordPresentation {
  * agent's hook names the host and what it runs: "Claude Code wants to run `cat ~/.ssh/id_rsa` (Bash) …".
  */
 export function approvalPrompt(a: ApprovalView): string {
+  const { who, what, where, guardrails } = approvalParts(a);
+  return `${who} wants to run ${what}${where}${guardrails.length ? ` [${guardrails.join(", ")}]` : ""}: ${a.reason}`;
+}
+
+/**
+ * The pieces of an approval's prompt: who asks (the host for a coding agent's hook, "Claude Code (Explore)" for
+ * a subagent; else the agent key), what exactly runs (the command or path in a code span, else the tool), where
+ * (" (execute) on deployment_event in production") and the guardrails that asked for the approval.
+ */
+export function approvalParts(a: ApprovalView): { who: string; what: string; where: string; guardrails: string[] } {
+  const action = a.action.type ? ` (${a.action.type})` : "";
+  const resource = resourceLabel(a.resource);
+  const where = `${action}${resource ? ` on ${resource}` : ""}`;
+  const guardrails = a.matched_guardrails.filter((g) => g.decision === "require_approval").map((g) => g.key);
   const host = hookHostOfAgentKey(a.agent_key);
   if (host !== undefined) {
     const sub = a.agent_key.includes("/") ? ` (${a.agent_key.slice(a.agent_key.indexOf("/") + 1)})` : "";
-    const what = hookCallSummary(a);
+    const summary = hookCallSummary(a);
     const tool = a.tool.name ?? "a tool";
-    const run = what === undefined ? tool : what.startsWith(`${tool} `) ? `\`${what}\`` : `\`${what}\` (${tool})`;
-    return `${host.displayName}${sub} wants to run ${run}${approvalTail(a)}`;
+    const what = summary === undefined ? tool : summary.startsWith(`${tool} `) ? `\`${summary}\`` : `\`${summary}\` (${tool})`;
+    return { who: `${host.displayName}${sub}`, what, where, guardrails };
   }
-  const tool = a.tool.name ?? a.action.name ?? "a tool";
-  return `${a.agent_key} wants to run ${tool}${approvalTail(a)}`;
-}
-
-function approvalTail(a: ApprovalView): string {
-  const action = a.action.type ? ` (${a.action.type})` : "";
-  const where = resourceLabel(a.resource);
-  const guardrails = a.matched_guardrails.filter((g) => g.decision === "require_approval").map((g) => g.key);
-  return `${action}${where ? ` on ${where}` : ""}${guardrails.length ? ` [${guardrails.join(", ")}]` : ""}: ${a.reason}`;
+  return { who: a.agent_key, what: a.tool.name ?? a.action.name ?? "a tool", where, guardrails };
 }
 
 /**
@@ -220,34 +226,9 @@ export function statusBarText(mode: Mode, pending: number, health: SidecarHealth
   return `${icon} Apie: ${name}${tail}`;
 }
 
-/**
- * Time left as a notification shows it: whole minutes (rounded up), then seconds in the last minute. Coarse on
- * purpose: the notifier re-sends its message only when this text changes, so a 5-minute wait costs ~65 updates.
- */
+/** Time left as an approval's notification says it when raised: whole minutes (rounded up), then seconds. */
 export function expiresIn(expiresAt: string, now: number): string {
   const s = Math.ceil((Date.parse(expiresAt) - now) / 1000);
   if (s <= 0) return "expiring";
   return s < 60 ? `expires in ${s} s` : `expires in ${Math.ceil(s / 60)} min`;
-}
-
-/**
- * A markdown link that runs one of the extension's commands when clicked in a notification; `args` travel as a
- * JSON array in the query. Parentheses and quotes are escaped too, since VS Code's link syntax ends at `)`.
- */
-export function commandLink(label: string, command: string, args: unknown[] = []): string {
-  const query = encodeURIComponent(JSON.stringify(args)).replace(/[()'!*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
-  return `[${label}](command:${command}${args.length ? `?${query}` : ""})`;
-}
-
-/**
- * The text of an approval's notification: the prompt, then Approve and Deny (the Approvals view's own commands,
- * given the approval's id), Details and the time left. The prompt's square brackets are turned round: the agent
- * names its tool and resource, and VS Code turns `[text](command:…)` in a notification into a link that runs
- * any command, so an agent must not be able to add one. The links come last, the prompt is read first.
- */
-export function approvalNotice(a: ApprovalView, now: number): string {
-  const prompt = approvalPrompt(a).replace(/\[/g, "(").replace(/\]/g, ")");
-  const risk = isHighRisk(a) ? `⚠ ${a.risk_level!.toUpperCase()} RISK · ` : "";
-  const links = [commandLink("Approve", "apie.approve", [a.id]), commandLink("Deny", "apie.deny", [a.id]), commandLink("Details", "apie.approvals.focus")];
-  return `${risk}Apie: ${prompt} — ${links.join(" · ")} (${expiresIn(a.expires_at, now)})`;
 }

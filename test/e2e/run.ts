@@ -104,6 +104,33 @@ class Session {
     return this.page.locator(".notification-toast", { hasText: "Apie: release-gate wants to run deploy.release" });
   }
 
+  /**
+   * Checks an approval's notification (extension/approvalNotifier.ts): a message notification at `level`
+   * (its severity icon) with Approve, Deny and Details buttons, and no link anywhere in its text.
+   */
+  async checkApprovalToast(toast: Locator, level: "warning" | "info"): Promise<string> {
+    const text = await toast.innerText();
+    for (const name of ["Approve", "Deny", "Details"]) check((await toast.getByRole("button", { name, exact: true }).count()) === 1, `no ${name} button: ${text}`);
+    check((await toast.locator(".notification-list-item-message a").count()) === 0, `a link in the notification's text: ${await toast.locator(".notification-list-item-message").innerHTML()}`);
+    const other = level === "warning" ? "info" : "warning";
+    check((await toast.locator(`.codicon-${level}`).count()) === 1 && (await toast.locator(`.codicon-${other}`).count()) === 0, `not ${level} level: ${await toast.innerHTML()}`);
+    check(/Why: .+\. Expires at \d\d:\d\d:\d\d \(in \d+ (min|s)\)\./.test(text), `the notification does not say why and until when: ${text}`);
+    return text;
+  }
+
+  /**
+   * A notification still on screen: its toast, else its row in the notification center (a message
+   * notification's toast hides itself after some seconds; the center keeps it, buttons and all).
+   */
+  async notification(hasText: string): Promise<Locator> {
+    const toast = this.page.locator(".notification-toast", { hasText });
+    if (await toast.isVisible()) return toast;
+    await this.quickPick(">Notifications: Show Notifications", /Show Notifications/);
+    const item = this.page.locator(".notifications-center .notification-list-item", { hasText });
+    await item.waitFor({ state: "visible" });
+    return item;
+  }
+
   pane(title: string): Locator {
     return this.page.locator(".pane", { has: this.page.locator(".pane-header", { hasText: new RegExp(`^\\s*${title}`) }) });
   }
@@ -145,6 +172,12 @@ class Session {
 
   async http(method: string, route: string, body?: unknown): Promise<any> {
     return api(this.discovery ?? (await this.readDiscovery()), method, route, body);
+  }
+
+  /** The same with the admin key (what `apie approvals approve` uses). */
+  async admin(method: string, route: string, body?: unknown): Promise<any> {
+    const d = this.discovery ?? (await this.readDiscovery());
+    return api(d, method, route, body, d.adminKey);
   }
 
   /** Starts test/e2e/agent.mjs on this Node (20) against the editor's sidecar; resolves with its report. */
@@ -228,9 +261,10 @@ const TESTS: Test[] = [
         await pendingRow.waitFor({ state: "visible" });
         await s.status.filter({ hasText: "Apie: Enforce · 1 pending" }).waitFor({ state: "visible" });
         await s.screenshot("approval-notification");
-        // Approve, Deny and Details are command links in a progress notification (extension/approvalNotifier.ts).
-        check(/⚠ HIGH RISK/.test(await toast.innerText()), `a high-risk approval's notification does not say so: ${await toast.innerText()}`);
-        await toast.getByRole("link", { name: "Approve" }).click();
+        // Approve, Deny and Details are buttons of a warning-level message (extension/approvalNotifier.ts).
+        const text = await s.checkApprovalToast(toast, "warning");
+        check(/HIGH RISK · Apie: release-gate wants to run deploy\.release \(execute\) on deployment_event in production\. Why: guardrail prod-deploys/.test(text), `the notification: ${text}`);
+        await toast.getByRole("button", { name: "Approve", exact: true }).click();
         const outcome = await agent.outcome;
         check(outcome.done.ok && outcome.deployed === 1 && outcome.done.deploys === 1, `agent: ${JSON.stringify(outcome)}`);
         await toast.waitFor({ state: "hidden", timeout: 10_000 });
@@ -244,17 +278,23 @@ const TESTS: Test[] = [
     },
   },
   {
-    name: "(c) enforce: Deny in the notification ends the agent's call with ApieError approval_rejected",
+    name: "(c) enforce: the notification's Deny, with a reason, ends the agent's call with ApieError approval_rejected carrying that reason",
     async run(s) {
       const agent = s.startAgent();
       try {
         const toast = s.approvalToast();
         await toast.waitFor({ state: "visible", timeout: 30_000 });
         await s.screenshot("deny-notification");
-        await toast.getByRole("link", { name: "Deny" }).click();
+        await toast.getByRole("button", { name: "Deny", exact: true }).click();
+        const input = s.page.locator(".quick-input-widget input");
+        await input.waitFor({ state: "visible" });
+        await input.fill("not on a Friday");
+        await s.screenshot("deny-reason");
+        await input.press("Enter");
         const outcome = await agent.outcome;
         await toast.waitFor({ state: "hidden", timeout: 10_000 });
         check(!outcome.done.ok && outcome.done.isApieError && outcome.done.code === "approval_rejected", `agent: ${JSON.stringify(outcome)}`);
+        check(outcome.done.message?.endsWith(": not on a Friday"), `the agent's ApieError does not carry the reason: ${JSON.stringify(outcome)}`);
         check(outcome.deployed === 0, `the deploy ran ${outcome.deployed} time(s) after a Deny`);
       } finally {
         agent.stop();
@@ -266,22 +306,86 @@ const TESTS: Test[] = [
     },
   },
   {
-    name: "(d) an approval nobody answers expires, and its notification goes away by itself",
+    name: "(k) \"Apie: Approve Pending…\" from the command palette picks the waiting deploy and approves it; the agent proceeds",
+    async run(s) {
+      const agent = s.startAgent();
+      try {
+        await s.approvalToast().waitFor({ state: "visible", timeout: 30_000 });
+        await s.quickPick(">Apie: Approve Pending", /Approve Pending/);
+        // One approval pending: still a pick (who, what, why), so no keypress approves unseen.
+        const row = s.page.locator(".quick-input-list .monaco-list-row", { hasText: "deploy.release" }).filter({ hasText: "release-gate" });
+        await row.filter({ hasText: /Why: guardrail prod-deploys/ }).waitFor({ state: "visible" });
+        await s.screenshot("approve-pending-pick");
+        await row.first().click();
+        const outcome = await agent.outcome;
+        check(outcome.done.ok && outcome.deployed === 1, `agent: ${JSON.stringify(outcome)}`);
+        await s.status.filter({ hasText: /^\s*Apie: Enforce\s*$/ }).waitFor({ state: "visible", timeout: 10_000 });
+        // Its notification is still on screen (VS Code cannot close it from code): Approve there now says so.
+        await s.approvalToast().getByRole("button", { name: "Approve", exact: true }).click();
+        await s.page.locator(".notification-toast", { hasText: /deploy\.release \(release-gate\) was already approved in the editor at \d\d:\d\d:\d\d; nothing was done/ }).waitFor({ state: "visible", timeout: 10_000 });
+        await s.approvalToast().waitFor({ state: "hidden" });
+        // The pointer rests on that answer's toast, whose hover would cover the next toast's buttons.
+        await s.page.mouse.move(400, 300);
+      } finally {
+        agent.stop();
+      }
+    },
+  },
+  {
+    name: "(l) Escape in Deny's reason box denies nothing (the approval still pends); ctrl+alt+n (Apie: Deny Pending…) then denies it with a reason the agent gets",
+    async run(s) {
+      const agent = s.startAgent();
+      try {
+        const toast = s.approvalToast();
+        await toast.waitFor({ state: "visible", timeout: 30_000 });
+        await toast.getByRole("button", { name: "Deny", exact: true }).click();
+        const input = s.page.locator(".quick-input-widget input");
+        await input.waitFor({ state: "visible" });
+        await input.press("Escape");
+        await input.waitFor({ state: "hidden" });
+        // (Had Escape denied it, the agent would end below without the reason "rolled back".)
+        const { approvals } = await s.admin("GET", "/v1/approvals?status=pending");
+        check(approvals.length === 1 && approvals[0].agent_key === "release-gate", `pending after Escape: ${JSON.stringify(approvals)}`);
+        await s.status.filter({ hasText: "Apie: Enforce · 1 pending" }).waitFor({ state: "visible" });
+        // The default keybinding (package.json, while apie.approvalsPending) opens the pick.
+        await s.page.locator(".monaco-workbench").press("Control+Alt+n");
+        await s.page.locator(".quick-input-list .monaco-list-row", { hasText: "deploy.release" }).first().click();
+        await input.waitFor({ state: "visible" });
+        await input.fill("rolled back");
+        await input.press("Enter");
+        const outcome = await agent.outcome;
+        check(!outcome.done.ok && outcome.done.code === "approval_rejected" && outcome.done.message?.endsWith(": rolled back") && outcome.deployed === 0, `agent: ${JSON.stringify(outcome)}`);
+      } finally {
+        agent.stop();
+      }
+    },
+  },
+  {
+    name: "(d) an approval nobody answers expires: the Approvals view and the status bar drop it; its notification's Deny then says it expired and does nothing",
     async run(s) {
       const decision = await s.http("POST", "/v1/guardrails/evaluate", RESTART_REQUEST);
       const id: string | undefined = decision.approval_request?.id;
       check(decision.enforcement_action === "wait_for_approval" && id !== undefined, `evaluate: ${JSON.stringify(decision)}`);
       const toast = s.page.locator(".notification-toast", { hasText: "Apie: ops-bot wants to run service.restart" });
       await toast.waitFor({ state: "visible", timeout: 15_000 });
-      const text = await toast.innerText();
-      check(/expires in \d+ s/.test(text) && !/HIGH RISK/.test(text), `the notification: ${JSON.stringify(text)}`);
+      const text = await s.checkApprovalToast(toast, "info");
+      check(/\(in \d+ s\)/.test(text) && !/RISK/.test(text), `the notification: ${JSON.stringify(text)}`);
       await s.screenshot("expiring-notification");
-      await toast.waitFor({ state: "hidden", timeout: SHORT_APPROVAL_MS + 10_000 });
+      await waitFor("the approval to expire", async () => (await s.http("GET", `/v1/approvals/${id}`)).approval.status !== "pending", SHORT_APPROVAL_MS + 10_000);
       const { approval } = await s.http("GET", `/v1/approvals/${id}`);
       check(approval.status === "expired" && approval.resolved_by === "expiry", `the approval: ${JSON.stringify(approval)}`);
-      // Nothing of it is left among the toasts (the notification center keeps only what is still running).
-      check((await s.page.locator(".notification-toast", { hasText: "service.restart" }).count()) === 0, "a toast of the expired approval is still there");
-      await s.screenshot("expired-notification-gone");
+      // What is always current: the view and the status bar.
+      await s.openApieViews();
+      await s.pane("Approvals").locator(".monaco-list-row", { hasText: "service.restart" }).filter({ hasText: "ops-bot" }).waitFor({ state: "hidden", timeout: 10_000 });
+      await s.status.filter({ hasText: /^\s*Apie: Enforce\s*$/ }).waitFor({ state: "visible", timeout: 10_000 });
+      // VS Code cannot close a message notification from code: a click on it now says so, and asks nothing.
+      const stale = await s.notification("Apie: ops-bot wants to run service.restart");
+      await stale.getByRole("button", { name: "Deny", exact: true }).click();
+      await s.page.locator(".notification-toast", { hasText: /service\.restart \(ops-bot\) expired at \d\d:\d\d:\d\d; nothing was done/ }).waitFor({ state: "visible", timeout: 10_000 });
+      check(!(await s.page.locator(".quick-input-widget input").isVisible()), "a Deny of an expired approval asked for a reason");
+      await s.screenshot("expired-notification-click");
+      const after = (await s.http("GET", `/v1/approvals/${id}`)).approval;
+      check(after.status === "expired" && after.resolved_at === approval.resolved_at, `the click changed the approval: ${JSON.stringify(after)}`);
     },
   },
   {
@@ -331,7 +435,8 @@ const TESTS: Test[] = [
         check((await toast.innerText()).includes("Read ~/.ssh/id_rsa"), `the notification: ${await toast.innerText()}`);
         check(exit === undefined, `the hook answered before anyone approved: ${stdout} ${stderr}`);
         await s.screenshot("hook-approval-notification");
-        await toast.getByRole("link", { name: "Approve" }).click();
+        await s.checkApprovalToast(toast, "info");
+        await toast.getByRole("button", { name: "Approve", exact: true }).click();
         await waitFor("the hook to answer", () => exit !== undefined, 30_000);
         check(exit === 0, `hook exit ${exit}: ${stderr}`);
         const answer = JSON.parse(stdout);
@@ -347,6 +452,34 @@ const TESTS: Test[] = [
       await boundary.locator(".monaco-list-row", { hasText: /^\s*Claude Code/ }).waitFor({ state: "visible", timeout: 15_000 });
       await boundary.locator(".monaco-list-row", { hasText: /^\s*Read/ }).waitFor({ state: "visible" });
       await s.screenshot("boundary-claude-code");
+    },
+  },
+  {
+    name: "(j) a stale notification: the approval is approved with the admin key first; the notification's Approve then says 'already approved' and changes nothing",
+    async run(s) {
+      const decision = await s.http("POST", "/v1/guardrails/evaluate", { ...DEPLOY_REQUEST, agent_key: "night-ops" });
+      const id: string | undefined = decision.approval_request?.id;
+      check(decision.enforcement_action === "wait_for_approval" && id !== undefined, `evaluate: ${JSON.stringify(decision)}`);
+      const toast = s.page.locator(".notification-toast", { hasText: "Apie: night-ops wants to run deploy.release" });
+      await toast.waitFor({ state: "visible", timeout: 15_000 });
+      // Details opens the approval as a document and raises the notification again (a click closes it).
+      await toast.getByRole("button", { name: "Details", exact: true }).click();
+      await s.page.locator(".monaco-editor .view-lines", { hasText: `# Approval ${id}: pending` }).waitFor({ state: "visible", timeout: 10_000 });
+      await s.page.locator(".monaco-editor .view-lines", { hasText: "guardrail prod-deploys (require_approval)" }).waitFor({ state: "visible" });
+      await toast.getByRole("button", { name: "Approve", exact: true }).waitFor({ state: "visible", timeout: 10_000 });
+      await s.admin("POST", `/v1/approvals/${id}/approve`, { reason: "done from the CLI" });
+      const { approval } = await s.http("GET", `/v1/approvals/${id}`);
+      check(approval.status === "approved" && approval.resolved_by === "admin-key", `the approval: ${JSON.stringify(approval)}`);
+      await s.pane("Approvals").locator(".monaco-list-row", { hasText: "deploy.release" }).filter({ hasText: "night-ops" }).waitFor({ state: "hidden", timeout: 10_000 });
+      await s.status.filter({ hasText: /^\s*Apie: Enforce\s*$/ }).waitFor({ state: "visible", timeout: 10_000 });
+      const stale = await s.notification("Apie: night-ops wants to run deploy.release");
+      await stale.getByRole("button", { name: "Approve", exact: true }).click();
+      await s.page
+        .locator(".notification-toast", { hasText: /deploy\.release \(night-ops\) was already approved with the admin key \(apie approvals or the API\) at \d\d:\d\d:\d\d \(done from the CLI\); nothing was done/ })
+        .waitFor({ state: "visible", timeout: 10_000 });
+      await s.screenshot("stale-notification-click");
+      const after = (await s.http("GET", `/v1/approvals/${id}`)).approval;
+      check(after.status === "approved" && after.resolved_by === "admin-key" && after.resolved_at === approval.resolved_at, `the click changed the approval: ${JSON.stringify(after)}`);
     },
   },
   {

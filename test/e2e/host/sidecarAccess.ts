@@ -42,11 +42,11 @@ export function readDiscovery(workspace: string, timeoutMs = 30_000): Promise<Di
   );
 }
 
-/** A v1 API call with the agent key, as an agent makes it. */
-export async function api(d: Discovery, method: string, route: string, body?: unknown): Promise<any> {
+/** A v1 API call with the agent key, as an agent makes it (`key`: another, e.g. the admin key). */
+export async function api(d: Discovery, method: string, route: string, body?: unknown, key = d.apiKey): Promise<any> {
   const res = await fetch(d.baseUrl + route, {
     method,
-    headers: { authorization: `Bearer ${d.apiKey}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
+    headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const json = await res.json();

@@ -1,5 +1,5 @@
 import { strict as assert } from "node:assert";
-import { agentLabel, approvalNotice, approvalPrompt, commandLink, decisionOutcome, expiresIn, isHighRisk, presentRecord, statusBarText, timeLeft } from "../../../extension/model/presenters";
+import { agentLabel, approvalPrompt, decisionOutcome, expiresIn, isHighRisk, presentRecord, statusBarText, timeLeft } from "../../../extension/model/presenters";
 import { approval, decision, rec, request } from "./fixtures";
 import type { ApprovalView } from "../../../sidecar/protocol/approvals";
 
@@ -74,33 +74,6 @@ describe("extension presenters", () => {
     assert.equal(at("12:04:59.100"), "expires in 1 s");
     assert.equal(at("12:05:00.000"), "expiring");
   });
-
-  it("builds command links whose JSON arguments survive VS Code's link syntax", () => {
-    assert.equal(commandLink("Details", "apie.approvals.focus"), "[Details](command:apie.approvals.focus)");
-    const link = commandLink("Approve", "apie.approve", ["apr_(1)' x"]);
-    const href = /^\[Approve\]\((command:[^)\s]+)\)$/.exec(link)?.[1];
-    assert.ok(href, `not one link: ${link}`);
-    const uri = new URL(href);
-    assert.equal(uri.pathname, "apie.approve");
-    assert.deepEqual(JSON.parse(decodeURIComponent(uri.search.slice(1))), ["apr_(1)' x"]);
-  });
-
-  it("words an approval's notification: the prompt, then Approve / Deny / Details for this approval, and the time left", () => {
-    const now = Date.parse("2026-11-24T12:04:30.000Z");
-    const approve = commandLink("Approve", "apie.approve", ["apr_1"]);
-    const deny = commandLink("Deny", "apie.deny", ["apr_1"]);
-    assert.equal(
-      approvalNotice(approval(), now),
-      `⚠ HIGH RISK · Apie: release-gate wants to run deploy.release (execute) on deployment_event in production (prod-deploys): deployment in production — ${approve} · ${deny} · [Details](command:apie.approvals.focus) (expires in 30 s)`,
-    );
-    assert.match(approvalNotice(approval({ risk_level: "medium" }), now), /^Apie: release-gate wants/);
-  });
-
-  it("lets no agent-chosen name add a link to an approval's notification", () => {
-    const evil = approval({ tool: { name: "[Approve](command:workbench.action.terminal.sendSequence?%5B%5D)", provider: null } });
-    const links = approvalNotice(evil, 0).match(/\[[^\]]+\]\(command:[^)\s]+\)/g) ?? [];
-    assert.deepEqual(links.map((l) => l.slice(0, l.indexOf("?") >>> 0)), ["[Approve](command:apie.approve", "[Deny](command:apie.deny", "[Details](command:apie.approvals.focus)"]);
-  });
 });
 
 describe("presenters: coding agents' hooks", () => {
@@ -121,8 +94,6 @@ describe("presenters: coding agents' hooks", () => {
     assert.equal(prompt.split("`").length, 3, prompt);
     assert.ok(!prompt.includes("\n"));
     assert.match(prompt, /^Gemini CLI wants to run `echo x \[Approve\]\(command:evil\)y+\.\.\.` \(run_shell_command\)/);
-    const links = approvalNotice(evil, 0).match(/\[[^\]]+\]\(command:[^)\s]+\)/g) ?? [];
-    assert.deepEqual(links.map((l) => l.slice(0, l.indexOf("?") >>> 0)), ["[Approve](command:apie.approve", "[Deny](command:apie.deny", "[Details](command:apie.approvals.focus)"]);
   });
 
   it("an SDK agent's prompt is unchanged", () => {
