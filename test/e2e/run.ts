@@ -504,7 +504,7 @@ const TESTS: Test[] = [
     },
   },
   {
-    name: "(j) the walkthrough opens; its \"Try it safely\" step raises a real approval (enforced for that call, in a monitor workspace) that the notification answers; the step completes",
+    name: "(m) the walkthrough opens; its \"Try it safely\" step raises a real approval (enforced for that call, in a monitor workspace) that the notification answers; the step completes",
     async run(s) {
       await s.quickPick(">Welcome: Open Walkthrough", /Open Walkthrough/);
       await s.page.locator(".quick-input-list .monaco-list-row", { hasText: "Get Started with Apie" }).first().click();
