@@ -113,13 +113,9 @@ function claudeEventFailure(event: string, error: unknown, response: unknown): s
   return failureOf(response);
 }
 
-const claudeCode: Dialect = {
-  host: "claude-code",
-  nativeAsk: true,
-  defaultTimeoutS: 600,
-  fits: (p) => has(p, "hook_event_name") && has(p, "permission_mode") && has(p, "tool_use_id") && !has(p, "turn_id"),
-  schema: once(ClaudePayload),
-  read: (p: z.infer<ReturnType<typeof ClaudePayload>>): HookCall => ({
+/** A Claude-shaped payload (Claude Code, and Codex, which adds `turn_id`) as the adapter's one call shape. */
+function readClaudeShape(p: z.infer<ReturnType<typeof ClaudePayload>>): HookCall {
+  return {
     event: /^Post/.test(p.hook_event_name) ? "post" : "pre",
     sessionId: opt(p.session_id),
     toolName: p.tool_name,
@@ -129,7 +125,16 @@ const claudeCode: Dialect = {
     subagentType: opt(p.agent_type),
     transcriptPath: opt(p.transcript_path),
     failure: claudeEventFailure(p.hook_event_name, p.error, p.tool_response),
-  }),
+  };
+}
+
+const claudeCode: Dialect = {
+  host: "claude-code",
+  nativeAsk: true,
+  defaultTimeoutS: 600,
+  fits: (p) => has(p, "hook_event_name") && has(p, "permission_mode") && has(p, "tool_use_id") && !has(p, "turn_id"),
+  schema: once(ClaudePayload),
+  read: readClaudeShape,
   tools: CLAUDE_TOOLS,
   render: (answer, event) => renderHookSpecific(answer, event),
   end: sessionEnd("SessionEnd"),
@@ -304,20 +309,7 @@ const CODEX_TOOLS: ToolVocabulary = {
 };
 
 /** Codex CLI / IDE extension / app (HOOKS.md §4): Claude-like, plus `turn_id`; `transcript_path` nullable. */
-const CodexPayload = () =>
-  z.looseObject({
-  session_id: z.string(),
-  turn_id: anyValue,
-  transcript_path: str,
-  cwd: str,
-  hook_event_name: z.string(),
-  tool_name: z.string(),
-  tool_input: anyValue,
-  tool_use_id: str,
-  agent_type: str,
-  tool_response: anyValue,
-  error: anyValue,
-});
+const CodexPayload = () => z.extend(ClaudePayload(), { turn_id: anyValue });
 
 /**
  * Codex accepts only a deny (and a warning's systemMessage): no opinion and allow are an empty stdout, since
@@ -337,17 +329,7 @@ const codex: Dialect = {
   defaultTimeoutS: 600,
   fits: (p) => has(p, "turn_id"),
   schema: once(CodexPayload),
-  read: (p: z.infer<ReturnType<typeof CodexPayload>>): HookCall => ({
-    event: /^Post/.test(p.hook_event_name) ? "post" : "pre",
-    sessionId: opt(p.session_id),
-    toolName: p.tool_name,
-    toolInput: p.tool_input,
-    toolUseId: opt(p.tool_use_id),
-    cwd: opt(p.cwd),
-    subagentType: opt(p.agent_type),
-    transcriptPath: opt(p.transcript_path),
-    failure: claudeEventFailure(p.hook_event_name, p.error, p.tool_response),
-  }),
+  read: readClaudeShape,
   tools: CODEX_TOOLS,
   render: renderCodex,
   end: sessionEnd("SessionEnd"),
