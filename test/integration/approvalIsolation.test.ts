@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import WebSocket from "ws";
 import { call } from "./sidecarHttp";
+import { productionDeploy } from "./requests";
 import { startSidecarProcess, waitFor, type SidecarUnderTest } from "./sidecarProcess";
 
 /**
@@ -11,17 +12,7 @@ import { startSidecarProcess, waitFor, type SidecarUnderTest } from "./sidecarPr
  * ones its own calls opened, or whose id it presents), and a grant is bound to everything the human saw.
  */
 
-const deploy = (extra: Record<string, unknown> = {}) => ({
-  agent_key: "release-gate",
-  mode: "enforce",
-  run_id: "run_release",
-  action: { type: "execute", name: "deploy.release" },
-  resource: { type: "deployment_event", environment: "production" },
-  tool: { name: "deploy.release", provider: "cicd", riskLevel: "high" },
-  arguments: { version: "1.4.2" },
-  metadata: { ticket: "OPS-42" },
-  ...extra,
-});
+const deploy = (extra: Record<string, unknown> = {}) => ({ ...productionDeploy, run_id: "run_release", metadata: { ticket: "OPS-42" }, ...extra });
 
 /** A raw `/v1/stream` client holding every frame it got. */
 async function openStream(sidecar: SidecarUnderTest, key: string) {
