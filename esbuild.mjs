@@ -19,7 +19,7 @@ const entries = [
   { in: "sidecar/guard/index.ts", out: "guard" },
   { in: "sidecar/sdk/index.ts", out: "sdk" },
   { in: "sidecar/lsp/main.ts", out: "sidecar" },
-  // `apie hook`, run by coding agents once per tool call: its own small bundle (zod/mini, node:http, the
+  // `apie hook`, run by coding agents once per tool call: its own small bundle (zod/mini, HTTP over node:net, the
   // dialects), so a hook starts nearly as fast as bare node (bench/hook.bench.ts).
   { in: "sidecar/hooks/main.ts", out: "hook" },
   // The extension host loads this; `vscode` stays external (it is the host's module).

@@ -178,7 +178,7 @@ function unguardable(why: string, settings: HookSettings, dialect: Dialect | und
     return { kind: "none", warning: `apie: guard unavailable (${why}); this call is not guarded (hooks.failureMode: fail_open)` };
   }
   const reason = `apie guard unavailable (${why}); hooks.failureMode is fail_closed`;
-  if (dialect?.nativeAsk === true && settings.approvals === "host") return { kind: "ask", reason: `${reason}: confirm to proceed without the guard` };
+  if (dialect !== undefined && HOOK_HOST_INFO[dialect.host].nativeAsk && settings.approvals === "host") return { kind: "ask", reason: `${reason}: confirm to proceed without the guard` };
   return { kind: "deny", reason };
 }
 
@@ -250,7 +250,7 @@ async function decide(dialect: Dialect, call: HookCall, options: HookOptions, en
       return { kind: "deny", reason: `apie: blocked${keysOf(decision, "block")} — ${decision.reason}` };
     case "wait_for_approval": {
       const why = `approval required${keysOf(decision, "require_approval")} — ${decision.reason}`;
-      if (decision.hook?.ask === true && dialect.nativeAsk) return { kind: "ask", reason: `apie: ${why}` };
+      if (decision.hook?.ask === true && HOOK_HOST_INFO[dialect.host].nativeAsk) return { kind: "ask", reason: `apie: ${why}` };
       const opened = decision.approval_request;
       if (opened == null) return { kind: "deny", reason: `apie: ${why}; no approval could be opened` };
       return awaitApproval(link, body, opened.id, why, name, timeoutMs(dialect, options), started, env);

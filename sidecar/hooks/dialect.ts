@@ -10,8 +10,6 @@ import type { ToolVocabulary } from "./vocabulary";
  */
 export interface Dialect {
   host: HookHost;
-  /** Where the host has its own approval prompt that a hook's `ask` opens (HOOKS.md §8.3 strategy A). */
-  nativeAsk: boolean;
   /** The host's default hook timeout in seconds, for a hook run without `--timeout`. */
   defaultTimeoutS: number;
   /** Whether a parsed JSON payload has this host's shape (HOOKS.md §8.2); checked in DIALECTS order. */
@@ -78,7 +76,7 @@ export interface HookCall {
  *   host can show one (systemMessage), else written to stderr;
  * - allow: an explicit allow (after an approval) — skips the host's own prompt where the host has one;
  * - deny: refused, `reason` reaches the model (and the user);
- * - ask: the host's own prompt decides (only where `nativeAsk`).
+ * - ask: the host's own prompt decides (only where the host has one: HOOK_HOST_INFO nativeAsk).
  */
 export type HookAnswer =
   | { kind: "none"; warning?: string | undefined }

@@ -130,7 +130,6 @@ function readClaudeShape(p: z.infer<ReturnType<typeof ClaudePayload>>): HookCall
 
 const claudeCode: Dialect = {
   host: "claude-code",
-  nativeAsk: true,
   defaultTimeoutS: 600,
   fits: (p) => has(p, "hook_event_name") && has(p, "permission_mode") && has(p, "tool_use_id") && !has(p, "turn_id"),
   schema: once(ClaudePayload),
@@ -190,7 +189,6 @@ const VsCodePayload = () =>
 
 const vscode: Dialect = {
   host: "vscode",
-  nativeAsk: true,
   defaultTimeoutS: 30,
   fits: (p) => (has(p, "hook_event_name") || has(p, "hookEventName")) && has(p, "tool_use_id") && !has(p, "permission_mode") && !has(p, "turn_id"),
   schema: once(VsCodePayload),
@@ -270,7 +268,6 @@ function copilotFailure(p: z.infer<ReturnType<typeof CopilotPayload>>): string |
 
 const copilotCli: Dialect = {
   host: "copilot-cli",
-  nativeAsk: true,
   defaultTimeoutS: 30,
   fits: (p) =>
     has(p, "toolName") ||
@@ -325,7 +322,6 @@ function renderCodex(answer: HookAnswer, event: HookEvent): string {
 
 const codex: Dialect = {
   host: "codex",
-  nativeAsk: false,
   defaultTimeoutS: 600,
   fits: (p) => has(p, "turn_id"),
   schema: once(CodexPayload),
@@ -379,7 +375,6 @@ function renderCursor(answer: HookAnswer, event: HookEvent): string {
 
 const cursor: Dialect = {
   host: "cursor",
-  nativeAsk: false,
   defaultTimeoutS: 30,
   fits: (p) => has(p, "conversation_id") || has(p, "generation_id") || has(p, "cursor_version"),
   schema: once(CursorPayload),
@@ -441,7 +436,6 @@ function renderGemini(answer: HookAnswer, event: HookEvent): string {
 
 const geminiCli: Dialect = {
   host: "gemini-cli",
-  nativeAsk: false,
   defaultTimeoutS: 60,
   fits: (p) => p.hook_event_name === "BeforeTool" || p.hook_event_name === "AfterTool",
   schema: once(GeminiPayload),

@@ -17,15 +17,20 @@ export interface HookHostInfo {
    * (see {@link hookAgentKey}).
    */
   agentKey: string;
+  /**
+   * Whether the host has its own approval prompt that a hook's `ask` opens (HOOKS.md §8.3 strategy A):
+   * `hooks.approvals: "host"` hands approvals to it; elsewhere the hook waits for the editor's approval.
+   */
+  nativeAsk: boolean;
 }
 
 export const HOOK_HOST_INFO: Readonly<Record<HookHost, HookHostInfo>> = {
-  vscode: { id: "vscode", displayName: "VS Code agent", agentKey: "vscode-agent" },
-  "claude-code": { id: "claude-code", displayName: "Claude Code", agentKey: "claude-code" },
-  "copilot-cli": { id: "copilot-cli", displayName: "Copilot CLI", agentKey: "copilot-cli" },
-  codex: { id: "codex", displayName: "Codex", agentKey: "codex" },
-  cursor: { id: "cursor", displayName: "Cursor", agentKey: "cursor" },
-  "gemini-cli": { id: "gemini-cli", displayName: "Gemini CLI", agentKey: "gemini-cli" },
+  vscode: { id: "vscode", displayName: "VS Code agent", agentKey: "vscode-agent", nativeAsk: true },
+  "claude-code": { id: "claude-code", displayName: "Claude Code", agentKey: "claude-code", nativeAsk: true },
+  "copilot-cli": { id: "copilot-cli", displayName: "Copilot CLI", agentKey: "copilot-cli", nativeAsk: true },
+  codex: { id: "codex", displayName: "Codex", agentKey: "codex", nativeAsk: false },
+  cursor: { id: "cursor", displayName: "Cursor", agentKey: "cursor", nativeAsk: false },
+  "gemini-cli": { id: "gemini-cli", displayName: "Gemini CLI", agentKey: "gemini-cli", nativeAsk: false },
 };
 
 export function isHookHost(value: string): value is HookHost {

@@ -1,4 +1,4 @@
-import { DIALECTS } from "../../hooks/dialects";
+import { HOOK_HOST_INFO } from "../../hooks/hosts";
 import {
   HookMetadataSchema,
   HookOutcomeBodySchema,
@@ -29,7 +29,7 @@ export function hookRoutes(s: SidecarServices): Route[] {
         const call = parseBody(EvaluateBodySchema, body);
         const { cwd, hook } = parseBody(HookMetadataSchema, call.metadata ?? undefined, "metadata");
         const run = await sessions.runFor(call.agent_key, hook, cwd);
-        const hostAsks = s.engine.compiledPolicy.hooks.approvals === "host" && DIALECTS[hook.host].nativeAsk;
+        const hostAsks = s.engine.compiledPolicy.hooks.approvals === "host" && HOOK_HOST_INFO[hook.host].nativeAsk;
         const decided = { ...call, run_id: run.runId };
         const hookRef = { host: hook.host, session_id: hook.session_id ?? null, tool_use_id: hook.tool_use_id };
         const askedElsewhere = hostAsks ? "the host's own prompt asks instead (hooks.approvals: host)" : undefined;
