@@ -12,3 +12,11 @@ export function parseDuration(text: string): number | undefined {
 
 type Unit = "ms" | "s" | "m" | "h";
 const UNIT_MS: Record<Unit, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 };
+
+/** The other way round, for messages: `30 min`, `90 s`, `1.5 h`, `500 ms`. */
+export function formatDuration(ms: number): string {
+  if (ms % 3_600_000 === 0) return `${ms / 3_600_000} h`;
+  if (ms % 60_000 === 0) return `${ms / 60_000} min`;
+  if (ms % 1_000 === 0) return `${ms / 1_000} s`;
+  return `${ms} ms`;
+}

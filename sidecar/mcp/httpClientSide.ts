@@ -1,11 +1,12 @@
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
-import { isInitializeRequest, SUPPORTED_PROTOCOL_VERSIONS } from "@modelcontextprotocol/sdk/types.js";
+import { isInitializeRequest, JSONRPCMessageSchema, SUPPORTED_PROTOCOL_VERSIONS } from "@modelcontextprotocol/sdk/types.js";
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { ApieLogger } from "../sdk/types";
-import { ErrorCodes } from "./messages";
+import { formatDuration } from "./duration";
+import { ErrorCodes, type RequestId } from "./messages";
 
 /**
  * The host's side of an HTTP proxy (`--transport http`): MCP Streamable HTTP at `http://127.0.0.1:PORT/mcp`,
@@ -19,13 +20,25 @@ import { ErrorCodes } from "./messages";
  * - an `mcp-protocol-version` header the SDK does not know (a host newer than the SDK, e.g. 2026-07-28) is
  *   removed before the transport sees it — the SDK would answer 400. The proxy forwards messages as they are
  *   and only needs the header for the transport's own bookkeeping, so removing it is safe: the upstream gets
- *   the version its own initialize answer named.
+ *   the version its own initialize answer named;
+ * - a POST body that is JSON but no JSON-RPC message is answered with -32600 and the id it named, when it
+ *   named a readable one (the SDK would say -32700 with `"id": null`);
+ * - a request whose response stream closes before its answer (the client vanished: no cancel, no DELETE)
+ *   is reported to its session ({@link HttpSession.requesterGone}): a call held for approval is then
+ *   abandoned, its approval cancelled, and never run;
+ * - sessions expire after `idleTimeoutMs` without a request (a request still being answered, e.g. a call
+ *   waiting for approval, keeps its session alive): the session and its upstream are closed, and the
+ *   client's next request gets 404, so it initializes again; at most `maxSessions` are open at once, an
+ *   initialize past that gets 503 naming the limit.
  */
 
 export interface HttpSession {
   /** Resolves when the session ends (client closed it, or its upstream exited). */
   done: Promise<unknown>;
-  close(): Promise<void>;
+  /** `reason` is what a call still waiting for approval is cancelled with (default: from how it ended). */
+  close(reason?: string): Promise<void>;
+  /** The client can no longer receive the answer to request `id` (see the module comment). */
+  requesterGone(id: RequestId, reason: string): void;
 }
 
 export interface HttpClientSideOptions {
@@ -34,7 +47,16 @@ export interface HttpClientSideOptions {
   logger: ApieLogger;
   /** Connects a new session's transport to a fresh upstream; rejects when the upstream cannot start. */
   openSession(transport: Transport): Promise<HttpSession>;
+  /** A session with no request for this long is closed with its upstream (default 30 min). */
+  idleTimeoutMs?: number;
+  /** Sessions open at once (default 64); an initialize past that is refused with 503. */
+  maxSessions?: number;
 }
+
+export const DEFAULT_SESSION_IDLE_TIMEOUT_MS = 30 * 60_000;
+export const DEFAULT_MAX_SESSIONS = 64;
+/** Why a call still waiting for approval is abandoned when its requester's response stream closed. */
+export const REQUESTER_GONE = "the MCP client disconnected";
 
 const MAX_BODY_BYTES = 4 * 1024 * 1024;
 const MCP_PATH = "/mcp";
@@ -42,18 +64,28 @@ const MCP_PATH = "/mcp";
 interface Entry {
   transport: StreamableHTTPServerTransport;
   session: HttpSession;
+  /** POSTs of this session not answered yet (their response still open). */
+  inFlight: number;
+  idleTimer: NodeJS.Timeout | undefined;
 }
 
 export class HttpClientSide {
   private readonly sessions = new Map<string, Entry>();
   private readonly opening = new Set<Promise<unknown>>();
+  /** Sessions being opened or open: what `maxSessions` counts. */
+  private sessionCount = 0;
+  private readonly idleTimeoutMs: number;
+  private readonly maxSessions: number;
   private port = 0;
   private closed = false;
 
   private constructor(
     private readonly server: Server,
     private readonly options: HttpClientSideOptions,
-  ) {}
+  ) {
+    this.idleTimeoutMs = options.idleTimeoutMs ?? DEFAULT_SESSION_IDLE_TIMEOUT_MS;
+    this.maxSessions = options.maxSessions ?? DEFAULT_MAX_SESSIONS;
+  }
 
   /** Listens on 127.0.0.1; resolves once bound. */
   static async listen(options: HttpClientSideOptions): Promise<HttpClientSide> {
@@ -83,6 +115,7 @@ export class HttpClientSide {
     this.closed = true;
     const stopped = new Promise<void>((resolve) => this.server.close(() => resolve()));
     await Promise.allSettled([...this.opening]);
+    for (const entry of this.sessions.values()) clearTimeout(entry.idleTimer);
     await Promise.allSettled([...this.sessions.values()].map((e) => e.session.close()));
     this.sessions.clear();
     this.server.closeAllConnections();
@@ -106,30 +139,42 @@ export class HttpClientSide {
         reply(res, 404, -32001, "Session not found");
         return;
       }
-      await entry.transport.handleRequest(req, res);
+      if (req.method !== "POST") {
+        this.touch(entry); // a GET stream or a DELETE is activity, but no answer the session waits on
+        await entry.transport.handleRequest(req, res);
+        return;
+      }
+      const body = await readMessage(req, res);
+      if (body === undefined) return;
+      this.track(entry, res, body);
+      await entry.transport.handleRequest(req, res, body);
       return;
     }
     if (req.method !== "POST") {
       reply(res, req.method === "GET" || req.method === "DELETE" ? 400 : 405, -32000, "Bad Request: Mcp-Session-Id header is required");
       return;
     }
-    const body = await readJson(req);
-    if (!body.ok) {
-      reply(res, body.status, body.status === 413 ? -32000 : ErrorCodes.parseError, body.message);
+    const body = await readMessage(req, res);
+    if (body === undefined) return;
+    if (!isInitializeRequest(body)) {
+      reply(res, 400, -32000, "Bad Request: Mcp-Session-Id header is required (only initialize opens a session)", idOf(body));
       return;
     }
-    if (!isInitializeRequest(body.value)) {
-      reply(res, 400, -32000, "Bad Request: Mcp-Session-Id header is required (only initialize opens a session)");
-      return;
-    }
-    await this.openSession(req, res, body.value);
+    await this.openSession(req, res, body);
   }
 
   private async openSession(req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
     if (this.closed) {
-      reply(res, 503, -32000, "The MCP proxy is shutting down");
+      reply(res, 503, -32000, "The MCP proxy is shutting down", idOf(body));
       return;
     }
+    if (this.sessionCount >= this.maxSessions) {
+      this.options.logger.warn(`refused a new MCP session: ${this.sessionCount} are open, the limit is ${this.maxSessions}`);
+      const message = `Too many MCP sessions: this proxy serves at most ${this.maxSessions} at once (--max-sessions); end one (HTTP DELETE) or wait for an idle one to expire (after ${formatDuration(this.idleTimeoutMs)})`;
+      reply(res, 503, -32000, message, idOf(body));
+      return;
+    }
+    this.sessionCount += 1;
     let entry: Entry | undefined;
     const transport = new StreamableHTTPServerTransport({
       sessionIdGenerator: randomUUID,
@@ -144,18 +189,53 @@ export class HttpClientSide {
     try {
       session = await opening;
     } catch (error) {
-      reply(res, 502, ErrorCodes.internalError, `could not start the upstream MCP server: ${(error as Error).message}`);
+      this.sessionCount -= 1;
+      reply(res, 502, ErrorCodes.internalError, `could not start the upstream MCP server: ${(error as Error).message}`, idOf(body));
       return;
     } finally {
       this.opening.delete(opening);
     }
-    entry = { transport, session };
+    const opened: Entry = { transport, session, inFlight: 0, idleTimer: undefined };
+    entry = opened;
     void session.done.then(() => {
-      if (transport.sessionId !== undefined) this.sessions.delete(transport.sessionId);
+      this.sessionCount -= 1;
+      clearTimeout(opened.idleTimer);
+      if (transport.sessionId !== undefined && this.sessions.get(transport.sessionId) === opened) this.sessions.delete(transport.sessionId);
       void session.close();
     });
+    this.track(opened, res, body);
     await transport.handleRequest(req, res, body);
     if (transport.sessionId === undefined) await session.close(); // the transport refused the initialize
+  }
+
+  /**
+   * Follows one POST of a session until its response is over: the session is not idle meanwhile, and a
+   * response closed before it was complete means the client can no longer receive the answers to the
+   * requests it carried.
+   */
+  private track(entry: Entry, res: ServerResponse, body: unknown): void {
+    entry.inFlight += 1;
+    this.touch(entry);
+    res.once("close", () => {
+      entry.inFlight -= 1;
+      if (!res.writableFinished) for (const id of requestIds(body)) entry.session.requesterGone(id, REQUESTER_GONE);
+      this.touch(entry);
+    });
+  }
+
+  /** Restarts the session's idle clock, which runs only while none of its POSTs is being answered. */
+  private touch(entry: Entry): void {
+    clearTimeout(entry.idleTimer);
+    entry.idleTimer = entry.inFlight > 0 || this.closed ? undefined : setTimeout(() => this.expire(entry), this.idleTimeoutMs).unref();
+  }
+
+  private expire(entry: Entry): void {
+    const id = entry.transport.sessionId;
+    if (id === undefined || this.sessions.get(id) !== entry) return;
+    this.sessions.delete(id); // from now on the client gets 404 and initializes again
+    const idle = formatDuration(this.idleTimeoutMs);
+    this.options.logger.warn(`MCP session ${id} expired after ${idle} without a request; its upstream is closed`);
+    void entry.session.close(`the MCP session expired after ${idle} idle`);
   }
 
   private allowedHost(host: string | undefined): boolean {
@@ -176,6 +256,41 @@ function dropUnknownProtocolVersion(req: IncomingMessage): void {
   for (let i = raw.length - 2; i >= 0; i -= 2) if (raw[i]!.toLowerCase() === "mcp-protocol-version") raw.splice(i, 2);
 }
 
+/**
+ * The POST body as one JSON-RPC message or a batch the SDK's schema accepts, else undefined once `res` has
+ * the error: 413 (too big), -32700 (not JSON), -32600 with the message's id when it had a readable one.
+ */
+async function readMessage(req: IncomingMessage, res: ServerResponse): Promise<unknown> {
+  const body = await readJson(req);
+  if (!body.ok) {
+    reply(res, body.status, body.status === 413 ? -32000 : ErrorCodes.parseError, body.message);
+    return undefined;
+  }
+  const messages = Array.isArray(body.value) ? body.value : [body.value];
+  const invalid = messages.find((m) => !JSONRPCMessageSchema.safeParse(m).success);
+  if (messages.length === 0 || invalid !== undefined) {
+    reply(res, 400, ErrorCodes.invalidRequest, "Invalid Request: not a JSON-RPC 2.0 message", idOf(invalid));
+    return undefined;
+  }
+  return body.value;
+}
+
+/** A message's id when it has a readable one (a string or a number), else null (JSON-RPC's "unknown"). */
+function idOf(message: unknown): RequestId | null {
+  const id = (message as { id?: unknown } | null | undefined)?.id;
+  return typeof id === "string" || (typeof id === "number" && Number.isFinite(id)) ? id : null;
+}
+
+/** The ids of the requests in a POST body (one message or a batch). */
+function requestIds(body: unknown): RequestId[] {
+  const messages = Array.isArray(body) ? body : [body];
+  const ids: RequestId[] = [];
+  for (const m of messages as { id?: unknown; method?: unknown }[]) {
+    if (typeof m.method === "string" && (typeof m.id === "string" || typeof m.id === "number")) ids.push(m.id);
+  }
+  return ids;
+}
+
 async function readJson(req: IncomingMessage): Promise<{ ok: true; value: unknown } | { ok: false; status: number; message: string }> {
   if (Number(req.headers["content-length"]) > MAX_BODY_BYTES) return { ok: false, status: 413, message: `Payload Too Large: over ${MAX_BODY_BYTES} bytes` };
   const chunks: Buffer[] = [];
@@ -192,6 +307,6 @@ async function readJson(req: IncomingMessage): Promise<{ ok: true; value: unknow
   }
 }
 
-function reply(res: ServerResponse, status: number, code: number, message: string): void {
-  res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify({ jsonrpc: "2.0", error: { code, message }, id: null }));
+function reply(res: ServerResponse, status: number, code: number, message: string, id: RequestId | null = null): void {
+  res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify({ jsonrpc: "2.0", id, error: { code, message } }));
 }

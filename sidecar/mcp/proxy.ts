@@ -92,19 +92,35 @@ export class McpProxy {
   }
 
   /**
-   * Stops both sides: held calls are abandoned (their approvals cancelled; waits at most 2 s for that),
-   * the upstream closed (stdio: stdin closed, then SIGTERM/SIGKILL), the client transport closed. Idempotent.
+   * Stops both sides: held calls are abandoned (their approvals cancelled with `reason`; waits at most 2 s
+   * for that), the upstream closed (stdio: stdin closed, then SIGTERM/SIGKILL), the client transport closed.
+   * Without `reason` the cause is named from how the session ended: the client closed it (end of stdin, an
+   * HTTP DELETE), else the proxy is shutting down. Idempotent.
    */
-  close(): Promise<void> {
+  close(reason?: string): Promise<void> {
     this.closing ??= (async () => {
+      const why = reason ?? (this.ended?.reason === "client_closed" ? "the MCP client closed its session" : "the MCP proxy is shutting down");
       this.finish({ reason: "client_closed" });
-      for (const pending of this.pending.values()) pending.abort?.abort("the MCP proxy is shutting down");
+      for (const pending of this.pending.values()) pending.abort?.abort(why);
       this.pending.clear();
       await Promise.race([Promise.allSettled([...this.deciding]), delay(2_000)]);
       await Promise.race([this.lastClientSend, delay(1_000)]);
       await Promise.allSettled([this.upstream.close(), this.client.close()]);
     })();
     return this.closing;
+  }
+
+  /**
+   * The client can no longer receive the answer to request `id` (over HTTP: its response stream closed
+   * before the answer, with no cancel and no DELETE). A call still held for a decision is abandoned — its
+   * approval cancelled with `reason` — and never forwarded: nobody could receive its result. A request the
+   * upstream already has is left to finish (the 2025 revisions do not make a disconnect a cancellation).
+   */
+  requesterGone(id: RequestId, reason: string): void {
+    const pending = this.pending.get(id);
+    if (pending?.state !== "held") return;
+    this.pending.delete(id);
+    pending.abort?.abort(reason);
   }
 
   private fromClient(message: JSONRPCMessage): void {

@@ -25,6 +25,10 @@ export interface ProxyRunOptions {
   transport: "stdio" | "http";
   /** For `--transport http`; 0 = any free port. */
   port: number;
+  /** For `--transport http`: idle sessions close after this long (default 30 min). */
+  sessionIdleTimeoutMs?: number | undefined;
+  /** For `--transport http`: sessions open at once (default 64). */
+  maxSessions?: number | undefined;
   runId: string | undefined;
   /** Where to look for `.apie/sidecar.json`. */
   stateDirs: readonly string[];
@@ -92,6 +96,8 @@ async function serveHttp(options: ProxyRunOptions, newProxy: (client: Transport)
   const side = await HttpClientSide.listen({
     port: options.port,
     logger,
+    idleTimeoutMs: options.sessionIdleTimeoutMs,
+    maxSessions: options.maxSessions,
     openSession: async (transport): Promise<HttpSession> => {
       const proxy = newProxy(transport);
       try {
@@ -104,7 +110,7 @@ async function serveHttp(options: ProxyRunOptions, newProxy: (client: Transport)
       void proxy.done.then((end) => {
         if (end.reason === "upstream_closed") logger.warn(`${end.message}; its session is closed`);
       });
-      return { done: proxy.done, close: () => proxy.close() };
+      return { done: proxy.done, close: (reason) => proxy.close(reason), requesterGone: (id, reason) => proxy.requesterGone(id, reason) };
     },
   });
   logger.warn(`proxying ${label} at ${side.url}`);

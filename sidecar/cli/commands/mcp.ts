@@ -7,6 +7,7 @@ import type { Io } from "../io";
 
 export const mcpUsage = `Usage:
   apie mcp proxy [--config apie.mcp.json] [--server NAME] [--transport stdio|http] [--port N]
+                 [--session-idle-timeout 30m] [--max-sessions N]
                  [--mode monitor|enforce] [--approval-timeout 10m|30s|500ms|N]
                  [--upstream-command CMD] [--upstream-arg ARG]... [--run-id ID]
 Runs an MCP server behind Apie's guardrails: put this command where the host (.vscode/mcp.json, Claude
@@ -22,6 +23,9 @@ Options (flags override the file):
   --transport stdio|http     how the host connects (default stdio); http serves Streamable HTTP at
                              http://127.0.0.1:PORT/mcp and prints {"url","pid"} on stdout when ready
   --port N                   port for --transport http (default 0: any free port)
+  --session-idle-timeout T   --transport http: a session with no request for this long is closed with its
+                             upstream; the client's next request gets 404 and it initializes again (default 30m)
+  --max-sessions N           --transport http: sessions open at once, each with its own upstream (default 64)
   --mode monitor|enforce     monitor: everything is forwarded, would-block logged; enforce: decisions apply
   --approval-timeout T       how long a call waits for approval: 10m, 30s, 500ms, or milliseconds
   --upstream-command CMD     start this upstream server instead of the file's "upstream"
@@ -30,6 +34,10 @@ Options (flags override the file):
 Exit codes: 0 the host closed the connection (or SIGTERM/SIGINT); 1 the upstream exited or could not start,
 or the config is invalid; 2 usage.`;
 
+const DurationArg = z
+  .string()
+  .transform((text, ctx) => parseDuration(text) ?? (ctx.addIssue({ code: "custom", message: `"${text}" is not a duration (10m, 30s, 500ms, or milliseconds)` }), z.NEVER));
+
 const McpProxyArgs = z
   .object({
     config: z.string().min(1).optional(),
@@ -37,17 +45,18 @@ const McpProxyArgs = z
     transport: z.enum(["stdio", "http"]).default("stdio"),
     port: z.coerce.number().int().min(0).max(65535).optional(),
     mode: z.enum(["monitor", "enforce"]).optional(),
-    "approval-timeout": z
-      .string()
-      .transform((text, ctx) => parseDuration(text) ?? (ctx.addIssue({ code: "custom", message: `"${text}" is not a duration (10m, 30s, 500ms, or milliseconds)` }), z.NEVER))
-      .optional(),
+    "approval-timeout": DurationArg.optional(),
+    "session-idle-timeout": DurationArg.optional(),
+    "max-sessions": z.coerce.number().int().min(1).max(10_000).optional(),
     "upstream-command": z.string().min(1).optional(),
     "upstream-arg": z.array(z.string()).optional(),
     "run-id": z.string().min(1).optional(),
     positionals: z.tuple([z.literal("proxy", { error: 'expected the subcommand "proxy"' })], { error: 'expected the subcommand "proxy"' }),
   })
   .superRefine((args, ctx) => {
-    if (args.port !== undefined && args.transport !== "http") ctx.addIssue({ code: "custom", path: ["port"], message: "only with --transport http" });
+    for (const flag of ["port", "session-idle-timeout", "max-sessions"] as const) {
+      if (args[flag] !== undefined && args.transport !== "http") ctx.addIssue({ code: "custom", path: [flag], message: "only with --transport http" });
+    }
     if (args["upstream-arg"] !== undefined && args["upstream-command"] === undefined) {
       ctx.addIssue({ code: "custom", path: ["upstream-arg"], message: "only with --upstream-command" });
     }
@@ -60,6 +69,8 @@ const OPTIONS = {
   port: { type: "string" },
   mode: { type: "string" },
   "approval-timeout": { type: "string" },
+  "session-idle-timeout": { type: "string" },
+  "max-sessions": { type: "string" },
   "upstream-command": { type: "string" },
   "upstream-arg": { type: "string", multiple: true },
   "run-id": { type: "string" },
@@ -82,6 +93,8 @@ export async function mcpCommand(argv: readonly string[], io: Io): Promise<numbe
     config,
     transport: args.transport,
     port: args.port ?? 0,
+    sessionIdleTimeoutMs: args["session-idle-timeout"],
+    maxSessions: args["max-sessions"],
     runId: args["run-id"] ?? (process.env.APIE_RUN_ID?.trim() || undefined),
     stateDirs: stateDirsFor(configFile),
     env: process.env,

@@ -1,5 +1,5 @@
 import { strict as assert } from "node:assert";
-import { parseDuration } from "../../../sidecar/mcp/duration";
+import { formatDuration, parseDuration } from "../../../sidecar/mcp/duration";
 
 describe("mcp: --approval-timeout durations", () => {
   it("reads ms, s, m, h and bare milliseconds", () => {
@@ -14,5 +14,9 @@ describe("mcp: --approval-timeout durations", () => {
 
   it("refuses what is not a positive duration", () => {
     for (const text of ["", "soon", "10 minutes", "-5s", "0", "0ms", "5d", "1e3", "s", "0.0001ms"]) assert.equal(parseDuration(text), undefined, text);
+  });
+
+  it("says a duration in the largest whole unit (for messages)", () => {
+    assert.deepEqual([1_800_000, 7_200_000, 90_000, 1_000, 1_500].map(formatDuration), ["30 min", "2 h", "90 s", "1 s", "1500 ms"]);
   });
 });
