@@ -6,7 +6,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import type { ApieLogger } from "../sdk/types";
 import { formatDuration } from "./duration";
-import { ErrorCodes, type RequestId } from "./messages";
+import { ErrorCodes, isRequest, type JSONRPCMessage, type RequestId } from "./messages";
+import { headerMismatch, isModernMessage, ModernErrorCodes } from "./requestMetadata";
+import { StatelessClientSide } from "./statelessClientSide";
 
 /**
  * The host's side of an HTTP proxy (`--transport http`): MCP Streamable HTTP at `http://127.0.0.1:PORT/mcp`,
@@ -26,6 +28,10 @@ import { ErrorCodes, type RequestId } from "./messages";
  * - a request whose response stream closes before its answer (the client vanished: no cancel, no DELETE)
  *   is reported to its session ({@link HttpSession.requesterGone}): a call held for approval is then
  *   abandoned, its approval cancelled, and never run;
+ * - a session-less request of the modern revisions (2026-07-28 and later: `server/discover`, or `_meta`
+ *   declaring the protocol version) is served without a session: its headers are checked against its body
+ *   (400, -32020), and it goes to the one stateless pump, whose upstream is started with the first such
+ *   request and closed like an idle session (see StatelessClientSide);
  * - sessions expire after `idleTimeoutMs` without a request (a request still being answered, e.g. a call
  *   waiting for approval, keeps its session alive): the session and its upstream are closed, and the
  *   client's next request gets 404, so it initializes again; at most `maxSessions` are open at once, an
@@ -61,8 +67,13 @@ export const REQUESTER_GONE = "the MCP client disconnected";
 const MAX_BODY_BYTES = 4 * 1024 * 1024;
 const MCP_PATH = "/mcp";
 
+/** The pump of session-less requests (modern revisions). */
+interface Lane extends Entry {
+  transport: StatelessClientSide;
+}
+
 interface Entry {
-  transport: StreamableHTTPServerTransport;
+  transport: Transport;
   session: HttpSession;
   /** POSTs of this session not answered yet (their response still open). */
   inFlight: number;
@@ -72,6 +83,8 @@ interface Entry {
 export class HttpClientSide {
   private readonly sessions = new Map<string, Entry>();
   private readonly opening = new Set<Promise<unknown>>();
+  private lane: Promise<Lane> | undefined;
+  private currentLane: Lane | undefined;
   /** Sessions being opened or open: what `maxSessions` counts. */
   private sessionCount = 0;
   private readonly idleTimeoutMs: number;
@@ -116,7 +129,9 @@ export class HttpClientSide {
     const stopped = new Promise<void>((resolve) => this.server.close(() => resolve()));
     await Promise.allSettled([...this.opening]);
     for (const entry of this.sessions.values()) clearTimeout(entry.idleTimer);
-    await Promise.allSettled([...this.sessions.values()].map((e) => e.session.close()));
+    const lane = await this.lane?.catch(() => undefined);
+    if (lane !== undefined) clearTimeout(lane.idleTimer);
+    await Promise.allSettled([...this.sessions.values(), ...(lane ? [lane] : [])].map((e) => e.session.close()));
     this.sessions.clear();
     this.server.closeAllConnections();
     await stopped;
@@ -131,6 +146,7 @@ export class HttpClientSide {
       reply(res, 404, -32000, `Not found: the MCP endpoint is ${MCP_PATH}`);
       return;
     }
+    const protocolHeader = req.headers["mcp-protocol-version"];
     dropUnknownProtocolVersion(req);
     const sessionId = req.headers["mcp-session-id"];
     if (typeof sessionId === "string") {
@@ -139,15 +155,16 @@ export class HttpClientSide {
         reply(res, 404, -32001, "Session not found");
         return;
       }
+      const transport = entry.transport as StreamableHTTPServerTransport;
       if (req.method !== "POST") {
         this.touch(entry); // a GET stream or a DELETE is activity, but no answer the session waits on
-        await entry.transport.handleRequest(req, res);
+        await transport.handleRequest(req, res);
         return;
       }
       const body = await readMessage(req, res);
       if (body === undefined) return;
       this.track(entry, res, body);
-      await entry.transport.handleRequest(req, res, body);
+      await transport.handleRequest(req, res, body);
       return;
     }
     if (req.method !== "POST") {
@@ -156,6 +173,10 @@ export class HttpClientSide {
     }
     const body = await readMessage(req, res);
     if (body === undefined) return;
+    if (isModernMessage(body, req.headers)) {
+      await this.serveStateless(req, res, body, typeof protocolHeader === "string" ? protocolHeader : undefined);
+      return;
+    }
     if (!isInitializeRequest(body)) {
       reply(res, 400, -32000, "Bad Request: Mcp-Session-Id header is required (only initialize opens a session)", idOf(body));
       return;
@@ -208,17 +229,72 @@ export class HttpClientSide {
     if (transport.sessionId === undefined) await session.close(); // the transport refused the initialize
   }
 
+  /** A session-less request or notification of the modern revisions (see the module comment). */
+  private async serveStateless(req: IncomingMessage, res: ServerResponse, message: JSONRPCMessage & { method: string }, protocolHeader: string | undefined): Promise<void> {
+    const mismatch = headerMismatch(message, req.headers, protocolHeader);
+    if (mismatch !== undefined) {
+      reply(res, 400, ModernErrorCodes.headerMismatch, mismatch, idOf(message));
+      return;
+    }
+    if (this.closed) {
+      reply(res, 503, -32000, "The MCP proxy is shutting down", idOf(message));
+      return;
+    }
+    let lane: Lane;
+    try {
+      lane = await (this.lane ??= this.openLane());
+    } catch (error) {
+      this.lane = undefined;
+      reply(res, 502, ErrorCodes.internalError, `could not start the upstream MCP server: ${(error as Error).message}`, idOf(message));
+      return;
+    }
+    this.track(lane, res, message, false);
+    if (isRequest(message)) {
+      lane.transport.request(message, res);
+      return;
+    }
+    lane.transport.notify(message);
+    res.writeHead(202).end();
+  }
+
+  private async openLane(): Promise<Lane> {
+    const transport = new StatelessClientSide();
+    const opening = this.options.openSession(transport);
+    this.opening.add(opening);
+    let session: HttpSession;
+    try {
+      session = await opening;
+    } finally {
+      this.opening.delete(opening);
+    }
+    const lane: Lane = { transport, session, inFlight: 0, idleTimer: undefined };
+    this.currentLane = lane;
+    void session.done.then(() => {
+      clearTimeout(lane.idleTimer);
+      this.forgetLane(lane);
+      void session.close();
+    });
+    return lane;
+  }
+
+  /** The next session-less request starts a new pump (and upstream). */
+  private forgetLane(lane: Lane): void {
+    if (this.currentLane !== lane) return;
+    this.currentLane = undefined;
+    this.lane = undefined;
+  }
+
   /**
    * Follows one POST of a session until its response is over: the session is not idle meanwhile, and a
    * response closed before it was complete means the client can no longer receive the answers to the
    * requests it carried.
    */
-  private track(entry: Entry, res: ServerResponse, body: unknown): void {
+  private track(entry: Entry, res: ServerResponse, body: unknown, reportGone = true): void {
     entry.inFlight += 1;
     this.touch(entry);
     res.once("close", () => {
       entry.inFlight -= 1;
-      if (!res.writableFinished) for (const id of requestIds(body)) entry.session.requesterGone(id, REQUESTER_GONE);
+      if (reportGone && !res.writableFinished) for (const id of requestIds(body)) entry.session.requesterGone(id, REQUESTER_GONE);
       this.touch(entry);
     });
   }
@@ -230,10 +306,16 @@ export class HttpClientSide {
   }
 
   private expire(entry: Entry): void {
+    const idle = formatDuration(this.idleTimeoutMs);
+    if (entry.transport instanceof StatelessClientSide) {
+      this.forgetLane(entry as Lane);
+      this.options.logger.warn(`no session-less MCP request for ${idle}: their upstream is closed`);
+      void entry.session.close(`the stateless MCP pump expired after ${idle} idle`);
+      return;
+    }
     const id = entry.transport.sessionId;
     if (id === undefined || this.sessions.get(id) !== entry) return;
     this.sessions.delete(id); // from now on the client gets 404 and initializes again
-    const idle = formatDuration(this.idleTimeoutMs);
     this.options.logger.warn(`MCP session ${id} expired after ${idle} without a request; its upstream is closed`);
     void entry.session.close(`the MCP session expired after ${idle} idle`);
   }

@@ -8,7 +8,8 @@ import { SidecarLink } from "./sidecarLink";
 import { ToolCallGuard } from "./toolCallGuard";
 import { ToolCatalog } from "./toolCatalog";
 import { ToolMetadataTable } from "./toolMetadata";
-import { createUpstream, describeUpstream } from "./upstream";
+import { StatelessClientSide } from "./statelessClientSide";
+import { createStatelessUpstream, createUpstream, describeUpstream } from "./upstream";
 
 /**
  * `apie mcp proxy`, composed: one sidecar link (one `Apie` client, one run) and one guard for the process;
@@ -55,7 +56,9 @@ export async function runProxy(options: ProxyRunOptions): Promise<number> {
     settled: (ticket, response) => guard.settled(ticket, response),
     toolsListed: (result) => catalog.listed(result),
   };
-  const newProxy = (client: Transport) => new McpProxy(client, createUpstream(config.upstream, options.env), handler, { upstreamLabel, logger });
+  // Session-less requests of the modern revisions (HTTP) share one pump, whose HTTP upstream gets their headers.
+  const upstreamFor = (client: Transport) => (client instanceof StatelessClientSide ? createStatelessUpstream : createUpstream)(config.upstream, options.env);
+  const newProxy = (client: Transport) => new McpProxy(client, upstreamFor(client), handler, { upstreamLabel, logger });
   const stop = stopSignal();
   try {
     if (options.transport === "stdio") {

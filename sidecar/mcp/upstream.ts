@@ -2,6 +2,7 @@ import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import type { Transport, TransportSendOptions } from "@modelcontextprotocol/sdk/shared/transport.js";
 import { isInitializedNotification, type JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
+import { mirroredHeaders } from "./requestMetadata";
 import type { Upstream } from "./configSchema";
 
 /**
@@ -52,8 +53,8 @@ class HttpUpstream extends StreamableHTTPClientTransport {
   /** Set while `notifications/initialized` is in flight and its GET stream not yet answered. */
   private held: Promise<void> | undefined;
 
-  constructor(url: URL, headers: Record<string, string>) {
-    const watch = new StandaloneStreamWatch();
+  constructor(url: URL, headers: Record<string, string>, options: { mirrorRequestMetadata?: boolean } = {}) {
+    const watch = new StandaloneStreamWatch(options.mirrorRequestMetadata === true);
     super(url, { requestInit: { headers }, fetch: watch.fetch });
     this.watch = watch;
   }
@@ -90,6 +91,8 @@ const STANDALONE_STREAM_WAIT_MS = 10_000;
  * opens the standalone stream with a GET) and the answer to that GET.
  */
 class StandaloneStreamWatch {
+  constructor(private readonly mirrorRequestMetadata: boolean) {}
+
   private expecting = false;
   private answered: Promise<void> | undefined;
   private settle: (() => void) | undefined;
@@ -116,6 +119,7 @@ class StandaloneStreamWatch {
       this.settle = undefined;
       return fetch(input, init).finally(() => settle?.());
     }
+    if (this.mirrorRequestMetadata) return modernPost(input, init);
     const response = await fetch(input, init);
     if (this.expecting && method === "POST" && response.status === 202 && isInitializedBody(init?.body)) {
       this.expecting = false;
@@ -123,6 +127,40 @@ class StandaloneStreamWatch {
     }
     return response;
   };
+}
+
+/**
+ * A session-less POST of the modern revisions (2026-07-28 and later): the headers they require are written
+ * from the body, and an error the server answers with a 4xx status and a JSON-RPC body (unsupported
+ * version, header mismatch, unknown method) is handed to the SDK as the message it is — the SDK would throw
+ * it away for an HTTP error, and the host must see it.
+ */
+async function modernPost(input: string | URL, init: RequestInit | undefined): Promise<Response> {
+  const body = typeof init?.body === "string" ? parseOrUndefined(init.body) : undefined;
+  const mirrored = mirroredHeaders(body);
+  if (mirrored === undefined) return fetch(input, init);
+  const headers = new Headers(init?.headers);
+  for (const [name, value] of Object.entries(mirrored)) headers.set(name, value);
+  const response = await fetch(input, { ...init, headers });
+  if (response.ok || !response.headers.get("content-type")?.includes("application/json")) return response;
+  const text = await response.text();
+  const answer = parseOrUndefined(text) as { jsonrpc?: unknown; error?: unknown } | undefined;
+  if (answer?.jsonrpc !== "2.0" || answer.error === undefined) return new Response(text, { status: response.status, statusText: response.statusText, headers: response.headers });
+  return new Response(text, { status: 200, headers: { "content-type": "application/json" } });
+}
+
+function parseOrUndefined(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The transport toward the upstream for session-less requests of the modern revisions (see modernPost). */
+export function createStatelessUpstream(upstream: Upstream, env: NodeJS.ProcessEnv = process.env): Transport {
+  if ("url" in upstream) return new HttpUpstream(new URL(upstream.url), upstream.headers ?? {}, { mirrorRequestMetadata: true });
+  return createUpstream(upstream, env);
 }
 
 function isInitializedBody(body: unknown): boolean {

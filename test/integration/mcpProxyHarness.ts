@@ -1,7 +1,7 @@
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { spawn, type ChildProcess } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type AddressInfo } from "node:net";
 import path from "node:path";
 import { createInterface } from "node:readline";
@@ -185,4 +185,14 @@ export async function startHttpProxy(args: string[], env: Record<string, string>
     child.once("exit", (code) => reject(new Error(`the HTTP proxy exited (${code}) before ready:\n${err}`)));
   });
   return { child, url: (JSON.parse(line) as { url: string }).url, stderr: () => err, exited };
+}
+
+/** After a suite of HTTP proxies: each stopped (SIGTERM, its exit awaited), then the sidecar, then the workspace removed. */
+export async function stopAll(proxies: HttpProxy[], sidecar: SidecarUnderTest | undefined, workspace: string): Promise<void> {
+  for (const proxy of proxies.splice(0)) {
+    if (proxy.child.exitCode === null) proxy.child.kill("SIGTERM");
+    await proxy.exited;
+  }
+  await sidecar?.stop();
+  rmSync(workspace, { recursive: true, force: true });
 }

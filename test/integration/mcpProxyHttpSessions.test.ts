@@ -1,8 +1,8 @@
 import { strict as assert } from "node:assert";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { sidecarEnv, pendingApproval, resolveApproval, startHttpProxy, writeJson, type HttpProxy } from "./mcpProxyHarness";
+import { sidecarEnv, pendingApproval, resolveApproval, startHttpProxy, stopAll, writeJson, type HttpProxy } from "./mcpProxyHarness";
 import { call } from "./sidecarHttp";
 import { startSidecarProcess, waitFor, type SidecarUnderTest } from "./sidecarProcess";
 
@@ -39,14 +39,7 @@ describe("apie mcp proxy --transport http: sessions (real processes)", function 
     configFile = writeJson(workspace, "apie.mcp.json", { agentKey: "mcp-sessions", serverName: "recording", mode: "enforce", upstream: { command: process.execPath, args: [RECORDING] } });
     sidecar = await startSidecarProcess(workspace);
   });
-  after(async () => {
-    for (const proxy of proxies) {
-      proxy.child.kill("SIGTERM");
-      await proxy.exited;
-    }
-    await sidecar?.stop();
-    rmSync(workspace, { recursive: true, force: true });
-  });
+  after(() => stopAll(proxies, sidecar, workspace));
 
   describe("default limits", () => {
     let proxy: HttpProxy;

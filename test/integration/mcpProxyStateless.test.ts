@@ -1,0 +1,146 @@
+import { strict as assert } from "node:assert";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { spawnUntilReady, type ReadyProcess } from "../support/readyProcess";
+import { EVERYTHING, sidecarEnv, startHttpProxy, stopAll, writeJson, type HttpProxy } from "./mcpProxyHarness";
+import { startSidecarProcess, type SidecarUnderTest } from "./sidecarProcess";
+
+const MODERN = path.resolve(__dirname, "../fixtures/mcp/modernServer.mjs");
+const VERSION = "2026-07-28";
+
+/**
+ * Issue 14, item 2: protocol revision 2026-07-28 (no initialize, no session) through `--transport http`,
+ * as it already works over stdio: session-less requests reach the upstream, are guarded like any call and
+ * come back with the host's own ids; headers are checked against the body; a handshake-era upstream still
+ * lets a dual-era host fall back to initialize.
+ */
+describe("apie mcp proxy --transport http: the stateless revision 2026-07-28 (real processes)", function () {
+  this.timeout(60_000);
+  let workspace: string;
+  let sidecar: SidecarUnderTest;
+  const proxies: HttpProxy[] = [];
+  const startProxy = async (name: string, upstream: unknown) => {
+    const file = writeJson(workspace, `${name}.mcp.json`, { agentKey: `mcp-${name}`, serverName: name, mode: "enforce", upstream });
+    const proxy = await startHttpProxy(["--config", file], sidecarEnv(sidecar));
+    proxies.push(proxy);
+    return proxy;
+  };
+
+  before(async () => {
+    workspace = mkdtempSync(path.join(tmpdir(), "apie-mcp-stateless-"));
+    writeJson(workspace, "apie.policy.json", {
+      version: 1,
+      guardrails: [{ key: "no-secret-echo", name: "No secret echo", decision: "block", reason: "echoing secrets is not allowed", match: { "tool.name": "modern.echo", arguments: { "$.message": { glob: "secret*" } } } }],
+    });
+    sidecar = await startSidecarProcess(workspace);
+  });
+  after(() => stopAll(proxies, sidecar, workspace));
+
+  describe("a modern upstream (stdio)", () => {
+    let url: string;
+    before(async () => (url = (await startProxy("modern", { command: process.execPath, args: [MODERN] })).url));
+
+    it("server/discover without a session: the upstream's answer, under the host's id, and no session", async () => {
+      const answer = await modern(url, "d-1", "server/discover");
+      assert.equal(answer.status, 200, JSON.stringify(answer.messages));
+      assert.equal(answer.headers.get("mcp-session-id"), null);
+      const [result] = answer.messages;
+      assert.equal(result.id, "d-1");
+      assert.deepEqual(result.result.supportedVersions, [VERSION]);
+    });
+
+    it("tools/call is guarded: allowed → the upstream's result, blocked → -32001; two hosts using the same id at once each get their own answer", async () => {
+      const [slow, fast, blocked] = await Promise.all([
+        modern(url, 1, "tools/call", { name: "echo", arguments: { message: "first host", delayMs: 300 } }),
+        modern(url, 1, "tools/call", { name: "echo", arguments: { message: "second host" } }),
+        modern(url, 2, "tools/call", { name: "echo", arguments: { message: "secret stuff" } }),
+      ]);
+      assert.deepEqual(slow.messages, [{ jsonrpc: "2.0", id: 1, result: { content: [{ type: "text", text: "echo: first host" }] } }]);
+      assert.deepEqual(fast.messages, [{ jsonrpc: "2.0", id: 1, result: { content: [{ type: "text", text: "echo: second host" }] } }]);
+      assert.equal(blocked.messages[0].id, 2);
+      assert.equal(blocked.messages[0].error.code, -32001);
+      assert.equal(blocked.messages[0].error.data.matched_guardrail, "no-secret-echo");
+    });
+
+    it("progress comes on the request's own SSE stream, with the host's token, before the answer", async () => {
+      const answer = await modern(url, 5, "tools/call", { name: "echo", arguments: { message: "with progress" }, _meta: { progressToken: "my-token" } });
+      assert.match(answer.headers.get("content-type") ?? "", /text\/event-stream/);
+      assert.deepEqual(
+        answer.messages.map((m) => m.params?.progressToken ?? m.id),
+        ["my-token", 5],
+      );
+      assert.equal(answer.messages[1].result.content[0].text, "echo: with progress");
+    });
+
+    it("headers that disagree with the body: 400 -32020 (HeaderMismatch)", async () => {
+      const answer = await modern(url, 9, "tools/call", { name: "echo", arguments: { message: "x" } }, { "mcp-name": "something-else" });
+      assert.equal(answer.status, 400);
+      assert.deepEqual([answer.messages[0].id, answer.messages[0].error.code], [9, -32020]);
+    });
+
+    it("the upstream's modern errors keep their meaning: an unsupported version → 400 with -32022 and the versions it supports", async () => {
+      const answer = await modern(url, 11, "server/discover", {}, {}, "2099-01-01");
+      assert.equal(answer.status, 400);
+      assert.equal(answer.messages[0].error.code, -32022);
+      assert.deepEqual(answer.messages[0].error.data.supported, [VERSION]);
+    });
+  });
+
+  describe("a modern upstream reached by URL", () => {
+    let upstream: ReadyProcess;
+    let url: string;
+    before(async () => {
+      upstream = await spawnUntilReady([MODERN, "--http"]);
+      url = (await startProxy("modern", { url: (JSON.parse(upstream.readyLine) as { url: string }).url })).url;
+    });
+    after(async () => {
+      upstream?.child.kill("SIGTERM");
+      await upstream?.exited;
+    });
+
+    it("requests reach it with the headers the revision requires, and its answers and errors come back as it gave them", async () => {
+      const discover = await modern(url, "d-2", "server/discover");
+      assert.equal(discover.status, 200, JSON.stringify(discover.messages));
+      assert.deepEqual(discover.messages[0].result.supportedVersions, [VERSION]);
+      const echo = await modern(url, 3, "tools/call", { name: "echo", arguments: { message: "over http" } });
+      assert.deepEqual(echo.messages, [{ jsonrpc: "2.0", id: 3, result: { content: [{ type: "text", text: "echo: over http" }] } }]);
+      const unknown = await modern(url, 4, "resources/list");
+      assert.deepEqual([unknown.status, unknown.messages[0].id, unknown.messages[0].error.code], [404, 4, -32601]);
+      const unsupported = await modern(url, 6, "server/discover", {}, {}, "2099-01-01");
+      assert.deepEqual([unsupported.status, unsupported.messages[0].error.code], [400, -32022]);
+    });
+  });
+
+  describe("a handshake-era upstream (server-everything, stdio)", () => {
+    let url: string;
+    before(async () => (url = (await startProxy("everything", { command: process.execPath, args: [EVERYTHING] })).url));
+
+    it("server/discover → 400 without a modern error, so a dual-era host falls back to initialize, which opens a session", async () => {
+      const probe = await modern(url, "probe", "server/discover");
+      assert.equal(probe.status, 400);
+      assert.equal(probe.messages[0].id, "probe");
+      assert.ok(![-32020, -32021, -32022, -32601].includes(probe.messages[0].error.code), JSON.stringify(probe.messages));
+      assert.match(probe.messages[0].error.message, /initialize/);
+      const init = await post(url, { jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "dual-era", version: "1" } } });
+      assert.equal(init.status, 200);
+      assert.ok(init.headers.get("mcp-session-id"));
+    });
+  });
+});
+
+/** A modern request as a 2026-07-28 host sends it: `_meta` in the body, the mirrored headers. */
+function modern(url: string, id: string | number, method: string, params: Record<string, any> = {}, headers: Record<string, string> = {}, version = VERSION) {
+  const meta = { ...params._meta, "io.modelcontextprotocol/protocolVersion": version, "io.modelcontextprotocol/clientInfo": { name: "modern-host", version: "1" }, "io.modelcontextprotocol/clientCapabilities": {} };
+  const name: Record<string, string> = typeof params.name === "string" ? { "mcp-name": params.name } : {};
+  return post(url, { jsonrpc: "2.0", id, method, params: { ...params, _meta: meta } }, { "mcp-protocol-version": version, "mcp-method": method, ...name, ...headers });
+}
+
+/** One POST: its status, headers and the JSON-RPC messages it carried (JSON, or each SSE event). */
+async function post(url: string, message: unknown, headers: Record<string, string> = {}): Promise<{ status: number; headers: Headers; messages: any[] }> {
+  const response = await fetch(url, { method: "POST", headers: { "content-type": "application/json", accept: "application/json, text/event-stream", ...headers }, body: JSON.stringify(message) });
+  const text = await response.text();
+  const sse = response.headers.get("content-type")?.includes("text/event-stream");
+  const messages = sse ? text.split("\n").filter((l) => l.startsWith("data: ")).map((l) => JSON.parse(l.slice(6))) : text ? [JSON.parse(text)] : [];
+  return { status: response.status, headers: response.headers, messages };
+}
