@@ -1,11 +1,14 @@
 import { strict as assert } from "node:assert";
+import { execFile } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { sidecarEnv, pendingApproval, resolveApproval, startHttpProxy, stopAll, writeJson, type HttpProxy } from "./mcpProxyHarness";
+import { promisify } from "node:util";
+import { cleanEnv, sidecarEnv, pendingApproval, resolveApproval, startHttpProxy, stopAll, writeJson, type HttpProxy } from "./mcpProxyHarness";
 import { call } from "./sidecarHttp";
-import { startSidecarProcess, waitFor, type SidecarUnderTest } from "./sidecarProcess";
+import { CLI, startSidecarProcess, waitFor, type SidecarUnderTest } from "./sidecarProcess";
 
+const run = promisify(execFile);
 const RECORDING = path.resolve(__dirname, "../fixtures/mcp/recordingServer.mjs");
 
 /**
@@ -99,6 +102,22 @@ describe("apie mcp proxy --transport http: sessions (real processes)", function 
       assert.match(await third.callText("whoami"), /^\d+$/);
       await Promise.all([second.delete(), third.delete()]);
     });
+  });
+
+  it("the flags are checked: durations, a positive limit, and only with --transport http (exit 2, naming the flag)", async () => {
+    for (const [args, message] of [
+      [["--transport", "http", "--session-idle-timeout", "soon"], /--session-idle-timeout: "soon" is not a duration/],
+      [["--transport", "http", "--max-sessions", "0"], /--max-sessions: /],
+      [["--max-sessions", "4"], /--max-sessions: only with --transport http/],
+      [["--session-idle-timeout", "5m"], /--session-idle-timeout: only with --transport http/],
+    ] as const) {
+      const result = await run(process.execPath, [CLI, "mcp", "proxy", "--config", configFile, ...args], { env: cleanEnv() }).then(
+        () => ({ code: 0, stderr: "" }),
+        (e: { code: number; stderr: string }) => e,
+      );
+      assert.equal(result.code, 2, `${args.join(" ")}: ${result.stderr}`);
+      assert.match(result.stderr, message);
+    }
   });
 
   describe("--session-idle-timeout", () => {
