@@ -3,8 +3,8 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { spawnUntilReady, type ReadyProcess } from "../support/readyProcess";
-import { EVERYTHING, sidecarEnv, startHttpProxy, stopAll, writeJson, type HttpProxy } from "./mcpProxyHarness";
-import { startSidecarProcess, type SidecarUnderTest } from "./sidecarProcess";
+import { approvalStatus, EVERYTHING, pendingApproval, sidecarEnv, startHttpProxy, stopAll, writeJson, type HttpProxy } from "./mcpProxyHarness";
+import { startSidecarProcess, waitFor, type SidecarUnderTest } from "./sidecarProcess";
 
 const MODERN = path.resolve(__dirname, "../fixtures/mcp/modernServer.mjs");
 const VERSION = "2026-07-28";
@@ -31,7 +31,10 @@ describe("apie mcp proxy --transport http: the stateless revision 2026-07-28 (re
     workspace = mkdtempSync(path.join(tmpdir(), "apie-mcp-stateless-"));
     writeJson(workspace, "apie.policy.json", {
       version: 1,
-      guardrails: [{ key: "no-secret-echo", name: "No secret echo", decision: "block", reason: "echoing secrets is not allowed", match: { "tool.name": "modern.echo", arguments: { "$.message": { glob: "secret*" } } } }],
+      guardrails: [
+        { key: "deploy-echo-needs-approval", name: "Deploy echoes need approval", decision: "require_approval", reason: "deploys are reviewed", match: { "tool.name": "modern.echo", arguments: { "$.message": { glob: "deploy*" } } } },
+        { key: "no-secret-echo", name: "No secret echo", decision: "block", reason: "echoing secrets is not allowed", match: { "tool.name": "modern.echo", arguments: { "$.message": { glob: "secret*" } } } },
+      ],
     });
     sidecar = await startSidecarProcess(workspace);
   });
@@ -71,6 +74,17 @@ describe("apie mcp proxy --transport http: the stateless revision 2026-07-28 (re
         ["my-token", 5],
       );
       assert.equal(answer.messages[1].result.content[0].text, "echo: with progress");
+    });
+
+    it("closing a request's response cancels it (the revision's rule): a call waiting for approval gets its approval cancelled", async () => {
+      const gone = new AbortController();
+      const waiting = modern(url, 7, "tools/call", { name: "echo", arguments: { message: "deploy prod" } }, {}, VERSION, gone.signal);
+      const approvalId = await pendingApproval(sidecar);
+      gone.abort();
+      await waiting.catch(() => undefined);
+      await waitFor(async () => (await approvalStatus(sidecar, approvalId)) === "cancelled");
+      const again = await modern(url, 8, "tools/call", { name: "echo", arguments: { message: "still served" } });
+      assert.equal(again.messages[0].result.content[0].text, "echo: still served");
     });
 
     it("headers that disagree with the body: 400 -32020 (HeaderMismatch)", async () => {
@@ -130,15 +144,15 @@ describe("apie mcp proxy --transport http: the stateless revision 2026-07-28 (re
 });
 
 /** A modern request as a 2026-07-28 host sends it: `_meta` in the body, the mirrored headers. */
-function modern(url: string, id: string | number, method: string, params: Record<string, any> = {}, headers: Record<string, string> = {}, version = VERSION) {
+function modern(url: string, id: string | number, method: string, params: Record<string, any> = {}, headers: Record<string, string> = {}, version = VERSION, signal?: AbortSignal) {
   const meta = { ...params._meta, "io.modelcontextprotocol/protocolVersion": version, "io.modelcontextprotocol/clientInfo": { name: "modern-host", version: "1" }, "io.modelcontextprotocol/clientCapabilities": {} };
   const name: Record<string, string> = typeof params.name === "string" ? { "mcp-name": params.name } : {};
-  return post(url, { jsonrpc: "2.0", id, method, params: { ...params, _meta: meta } }, { "mcp-protocol-version": version, "mcp-method": method, ...name, ...headers });
+  return post(url, { jsonrpc: "2.0", id, method, params: { ...params, _meta: meta } }, { "mcp-protocol-version": version, "mcp-method": method, ...name, ...headers }, signal);
 }
 
 /** One POST: its status, headers and the JSON-RPC messages it carried (JSON, or each SSE event). */
-async function post(url: string, message: unknown, headers: Record<string, string> = {}): Promise<{ status: number; headers: Headers; messages: any[] }> {
-  const response = await fetch(url, { method: "POST", headers: { "content-type": "application/json", accept: "application/json, text/event-stream", ...headers }, body: JSON.stringify(message) });
+async function post(url: string, message: unknown, headers: Record<string, string> = {}, signal?: AbortSignal): Promise<{ status: number; headers: Headers; messages: any[] }> {
+  const response = await fetch(url, { method: "POST", headers: { "content-type": "application/json", accept: "application/json, text/event-stream", ...headers }, body: JSON.stringify(message), signal });
   const text = await response.text();
   const sse = response.headers.get("content-type")?.includes("text/event-stream");
   const messages = sse ? text.split("\n").filter((l) => l.startsWith("data: ")).map((l) => JSON.parse(l.slice(6))) : text ? [JSON.parse(text)] : [];
