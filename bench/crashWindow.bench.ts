@@ -17,7 +17,7 @@ import { SEARCH_DOCS_REQUEST as BODY } from "./requests";
  *
  * Scenarios: guard calls only (nothing else forces a write: the worst case for lazy records); guard calls
  * plus POST /v1/events from every agent (fdatasync'ed batches in between); guard calls only while HOGS busy
- * processes compete for the CPU. Figures depend on the machine and its load; they are what the README quotes.
+ * processes compete for the CPU. Figures depend on the machine and its load; they are what docs/performance.md quotes.
  */
 
 const AGENTS = 50;

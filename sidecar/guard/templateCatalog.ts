@@ -19,7 +19,7 @@ export interface TemplateInfo {
   key: string;
   name: string;
   defaultDecision: Decision;
-  /** Exactly what the template matches; shown in hovers and the README. */
+  /** Exactly what the template matches; shown in hovers and docs/policy.md. */
   description: string;
 }
 

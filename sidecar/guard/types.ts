@@ -135,7 +135,7 @@ export interface GuardDecision {
   drift_warnings: DriftWarning[];
   /** How long an approval should wait, when the policy decision is require_approval. */
   approval_timeout_ms: number | null;
-  /** Health of apie.policy.json behind this decision (see README "Bad input"). */
+  /** Health of apie.policy.json behind this decision (see docs/policy.md, "Bad input"). */
   policy: { state: PolicyState; message: string | null };
   /**
    * Present only while the `secret-then-network` template is on, on a call that gives the agent a secret

@@ -33,7 +33,7 @@ import { guardBody, type HookGuardBody } from "./request";
  *   fail_open → no opinion + warning; fail_closed → deny ("apie guard unavailable"), or `ask` where the host
  *   has a prompt and hooks.approvals is "host".
  *
- * Payloads that cannot be guarded (choice documented in the README, "Hooks"):
+ * Payloads that cannot be guarded (choice documented in docs/coding-agents.md):
  * - larger than MAX_PAYLOAD_BYTES → deny, whatever the failure mode (the sidecar refuses bodies over 1 MiB
  *   with an error, which is a deny as well: a large payload is never waved through);
  * - not JSON, truncated, or of no known shape → like a guard that cannot answer: fail_closed → deny,

@@ -23,7 +23,7 @@ export interface Dialect {
   render(answer: HookAnswer, event: HookEvent): string;
   /**
    * The host's session end (`apie hook --event end`), or undefined where the host has none: VS Code's Local
-   * harness has only `Stop`, which ends a request, not the session (README "Session end").
+   * harness has only `Stop`, which ends a request, not the session (docs/coding-agents.md, "Session end").
    */
   end: SessionEndDialect | undefined;
 }

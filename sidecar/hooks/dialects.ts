@@ -37,7 +37,7 @@ export function failureOf(response: unknown): string | undefined {
 // ---------------------------------------------------------------------------------------------- Session end
 
 /**
- * The session-end payloads (`apie hook --event end`; README "Session end"). Every host that has one sends
+ * The session-end payloads (`apie hook --event end`; docs/coding-agents.md, "Session end"). Every host that has one sends
  * its session id, cwd and a reason; the answer is always the host's no opinion (the event cannot be refused).
  * - Claude Code `SessionEnd` {session_id, transcript_path, cwd, hook_event_name, reason}; also in `claude -p`
  *   when the process exits (test/integration/agentHostsClaudeCode.test.ts).

@@ -18,7 +18,7 @@ export const HOOK_USAGE = `Usage: apie hook --host <vscode|claude-code|copilot-c
 Answers one coding-agent hook call: reads the host's payload on stdin, asks the sidecar, writes the host's
 answer on stdout, exits 0. --timeout is the hook timeout written in the host's config (seconds; default: the
 host's own default); the hook answers before it (approval waits end 5 s earlier). --event end: the host's
-session ended (completes its Apie session; answers no opinion). See README "Hooks".`;
+session ended (completes its Apie session; answers no opinion). See docs/coding-agents.md.`;
 
 /** How long a host may take to hand over the payload before the hook reads what it has. */
 const STDIN_DEADLINE_MS = 5_000;

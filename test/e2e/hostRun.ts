@@ -47,14 +47,14 @@ export interface HostOutcome {
 }
 
 /** Compiles the suite file by file (mocha loads extension.test.js itself; `vscode` and `mocha` stay requires). */
-async function compileSuite(): Promise<string> {
+export async function compileSuite(): Promise<string> {
   rmSync(SUITE_OUT, { recursive: true, force: true });
   await build({ entryPoints: SUITE_SOURCES, outdir: SUITE_OUT, format: "cjs", platform: "node", target: "node20", logLevel: "warning" });
   return path.join(SUITE_OUT, "index.js");
 }
 
 /** The folder the window opens: enforce, prod-deploys (approval) and prod-shell (block, for the agent's second call). */
-function writeWorkspace(run: RunDir): void {
+export function writeWorkspace(run: RunDir): void {
   writeFileSync(path.join(run.workspace, "apie.policy.json"), JSON.stringify({ mode: "enforce", templates: { "prod-deploys": true, "prod-shell": true } }, null, 2) + "\n");
 }
 

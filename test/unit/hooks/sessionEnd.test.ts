@@ -8,7 +8,7 @@ import { endOutcome } from "../../../sidecar/server/hookSessions";
 import { scriptedEnvironment, type Script } from "./scriptedSidecar";
 
 /**
- * `apie hook --event end` (README "Session end"): each host's session-end payload → one POST
+ * `apie hook --event end` (docs/coding-agents.md, "Session end"): each host's session-end payload → one POST
  * /v1/hooks/session-end naming the host's session, and the host's no-opinion answer, whatever happens.
  */
 
