@@ -18,6 +18,7 @@ const BENCHES: readonly { name: string; load: () => Promise<BenchModule> }[] = [
   { name: "event log durable append vs raw write+fdatasync, recovery", load: () => import("./store.bench") },
   { name: "sidecar footprint: cold start and RSS after 100k events", load: () => import("./footprint.bench") },
   { name: "mcp proxy tools/call vs direct and bare pass-through", load: () => import("./mcp.bench") },
+  { name: "mcp proxy over Streamable HTTP vs supergateway and mcp-proxy", load: () => import("./mcpHttp.bench") },
   { name: "extension Runs tree with 10 000 records", load: () => import("./tree.bench") },
   { name: "sidecar under sustained hostile load: RSS and answers", load: () => import("./hostile.bench") },
   { name: "guard latency during a storm of boundary reports", load: () => import("./reportStorm.bench") },
