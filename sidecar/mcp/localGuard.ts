@@ -6,9 +6,10 @@ import type { Mode } from "../guard/types";
 import { trustedGuardRequest, type ReportedOutcome } from "../protocol/v1";
 import { EventQueue } from "../sdk/eventQueue";
 import { evaluateBody } from "../sdk/guardClient";
-import { RawJson, type HttpClient } from "../sdk/http";
+import { isRetryable, RawJson, type HttpClient } from "../sdk/http";
 import type { SidecarStream } from "../sdk/stream";
 import type { ApieLogger, GuardInput } from "../sdk/types";
+import { boundedReportJson } from "./largeArguments";
 
 /**
  * The MCP proxy's fast path: a replica of the sidecar's guard engine, in the proxy's own process, that decides
@@ -25,6 +26,11 @@ import type { ApieLogger, GuardInput } from "../sdk/types";
  * path, with the call's outcome when the call ended within OUTCOME_WAIT_MS); the sidecar decides it again
  * under the same id and journals its own answer, flagged `diverged` if the replica was behind — possible
  * only in the instant between a change and its frame arriving.
+ *
+ * A report always fits what the sidecar takes: arguments too large for it go as size + SHA-256 + preview
+ * (largeArguments.ts), so no call runs whose decision the sidecar would refuse for its size. A report the
+ * sidecar refuses anyway (an error answer, not unreachability) turns the fast path off for the rest of the
+ * process: every later call waits for the sidecar's own decision, which is journaled before it runs.
  */
 
 const SnapshotSchema = z.object({
@@ -91,6 +97,8 @@ export class LocalGuard {
   private readonly redactor: Redactor | undefined;
   private readonly stopListening: () => void;
   private lastError: string | undefined;
+  /** Why the fast path is off for good: the sidecar refused a report (its decisions are not in the log). */
+  private refused: string | undefined;
 
   /** `http` sends over `stream` (HttpClient.useStream), which also connects it. */
   constructor(
@@ -109,7 +117,7 @@ export class LocalGuard {
       dropPolicy: "drop_oldest",
       retry: { attempts: 3, baseDelayMs: 250 },
       keyOf: (report) => String(report.decision_id),
-      onError: (error) => this.warnOnce(`could not report local decisions: ${(error as Error).message}`),
+      onError: (error) => this.reportFailed(error),
     });
     this.reports.start();
     stream.subscribe(["guard"]);
@@ -129,6 +137,7 @@ export class LocalGuard {
   decide(input: GuardInput & { runId?: string | undefined }): { decisionId: string } | "not_plain" | undefined {
     const replica = this.replica;
     if (input.approvalId !== undefined) return undefined; // redeeming a grant is the sidecar's business
+    if (this.refused !== undefined) return undefined;
     if (replica === undefined || this.replicaVersion !== this.announcedVersion || !this.stream.callsAvailable) {
       this.stream.warm();
       return undefined;
@@ -190,7 +199,7 @@ export class LocalGuard {
 
   private queue({ report, decidedAt }: Waiting): void {
     report.decided_at = new Date(performance.timeOrigin + decidedAt).toISOString();
-    this.reports.enqueue(report as unknown as Record<string, unknown>);
+    this.reports.enqueue(report as unknown as Record<string, unknown>, boundedReportJson(report));
   }
 
   /** Fetches the snapshot of the latest announced version (one fetch at a time; again if it moved meanwhile). */
@@ -213,6 +222,21 @@ export class LocalGuard {
       this.replicaVersion = -1;
       this.warnOnce(`the local fast path is off, every call asks the sidecar: ${(error as Error).message}`);
     }
+  }
+
+  /**
+   * A batch of reports that did not reach the log. Unreachable (its retries spent): it stays queued for the next
+   * flush, and while the stream is down no call is decided here anyway. Refused (the sidecar answered an
+   * error, e.g. a 400): those decisions will never be journaled, so the replica decides nothing more — every
+   * later call waits for the sidecar's own decision, journaled before it runs.
+   */
+  private reportFailed(error: unknown): void {
+    if (isRetryable(error)) {
+      this.warnOnce(`could not report local decisions: ${(error as Error).message}`);
+      return;
+    }
+    this.refused ??= (error as Error).message;
+    this.warnOnce(`the sidecar refused a report of local decisions (${this.refused}); the local fast path is off, every call asks the sidecar`);
   }
 
   private warnOnce(message: string): void {

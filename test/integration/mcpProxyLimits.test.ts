@@ -2,15 +2,18 @@ import { strict as assert } from "node:assert";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { CRASHING, RawMcp, sidecarEnv, writeJson } from "./mcpProxyHarness";
-import { startSidecarProcess, type SidecarUnderTest } from "./sidecarProcess";
+import { canonicalHash } from "../../sidecar/store/canonical";
+import { CRASHING, logRecords, RawMcp, sidecarEnv, writeJson } from "./mcpProxyHarness";
+import { startSidecarProcess, waitFor, type SidecarUnderTest } from "./sidecarProcess";
 
 /**
  * Messages too big for the proxy's stdio framing (issue 14, item 6): a line over the limit, from the host or
  * from the upstream, is dropped unread and answered with an error under its id; the proxy keeps serving.
+ * Arguments too big for the sidecar's body limit (item 3): the call's decision is journaled all the same,
+ * its arguments by digest.
  * Real processes: `apie mcp proxy` over stdio, a real sidecar, the raw fixture server as upstream.
  */
-describe("apie mcp proxy: oversized stdio lines (real processes)", function () {
+describe("apie mcp proxy: oversized lines and arguments (real processes)", function () {
   this.timeout(60_000);
   let workspace: string;
   let sidecar: SidecarUnderTest;
@@ -58,5 +61,32 @@ describe("apie mcp proxy: oversized stdio lines (real processes)", function () {
     assert.equal(proxy.child.exitCode, null);
     assert.ok(!proxy.messages.some((m) => m.method === "notifications/message"), "the oversized notification was dropped, not forwarded");
     assert.match(proxy.stderr(), /from the upstream MCP server exceeds the proxy's \d+-byte limit; dropped \(no id to answer\)/);
+  });
+
+  it("an allowed call with 2 MiB of arguments: its decision is journaled (arguments by size, SHA-256 and preview) before its outcome", async () => {
+    // Plain allows are decided in the proxy once its replica is current: warm up until one was reported.
+    let n = 100;
+    await waitFor(async () => {
+      await echo(++n, "warm-up");
+      return logRecords(workspace).some((r) => r.kind === "decision" && r.data.reported?.by === "replica");
+    }, 15_000);
+    const big = { message: `big ${"z".repeat(2 * 1024 * 1024)}` };
+    const answer = await proxy.request(200, "tools/call", { name: "echo", arguments: big }, 30_000);
+    assert.equal(answer.result?.content?.[0]?.text?.length, big.message.length + "echo: ".length, "the call ran");
+    const sha256 = canonicalHash(big);
+    const decisionOfBig = () => logRecords(workspace).find((r) => r.kind === "decision" && r.data.request.arguments?.apie_too_large?.sha256 === sha256);
+    await waitFor(() => decisionOfBig() !== undefined, 10_000);
+    const decision = decisionOfBig();
+    assert.equal(decision.data.decision.effective_decision, "allow");
+    assert.equal(decision.data.reported?.by, "replica");
+    const placeholder = decision.data.request.arguments.apie_too_large;
+    assert.equal(placeholder.bytes, Buffer.byteLength(JSON.stringify(big)));
+    assert.match(placeholder.preview.message, /^big zzz.*… \[\d+ more characters\]$/);
+    const id = decision.data.decision.decision_id;
+    await waitFor(() => logRecords(workspace).some((r) => r.kind === "event" && r.data.event.metadata?.decision_id === id), 10_000);
+    const outcome = logRecords(workspace).find((r) => r.kind === "event" && r.data.event.metadata?.decision_id === id);
+    assert.equal(outcome.data.event.type, "agent.action.completed");
+    assert.ok(decision.seq < outcome.seq, "the decision is in the log before the outcome");
+    assert.doesNotMatch(proxy.stderr(), /could not report|refused a report/);
   });
 });
