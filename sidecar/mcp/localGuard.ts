@@ -4,6 +4,7 @@ import { CapabilitySchema, ModeSchema, RiskLevelSchema } from "../guard/policySc
 import { createRedactor, type Redactor } from "../guard/redact";
 import type { Mode } from "../guard/types";
 import { trustedGuardRequest } from "../protocol/v1";
+import { MAX_IDENT_CHARS } from "../protocol/wire";
 import { evaluateBody } from "../sdk/guardClient";
 import { isRetryable, type HttpClient } from "../sdk/http";
 import type { SidecarStream } from "../sdk/stream";
@@ -103,6 +104,10 @@ export class LocalGuard {
     const replica = this.replica;
     if (input.approvalId !== undefined) return undefined; // redeeming a grant is the sidecar's business
     if (this.refused !== undefined) return undefined;
+    // The one part of the body a call chooses that the sidecar's schema bounds (the rest is the config's, or
+    // arguments, which have no bound but depth and size, both handled): a report the sidecar would refuse as
+    // invalid would take its whole batch with it. Such a call is the sidecar's to refuse.
+    if ((input.tool?.name.length ?? 0) > MAX_IDENT_CHARS) return undefined;
     if (replica === undefined || this.replicaVersion !== this.announcedVersion || !this.stream.callsAvailable) {
       this.stream.warm();
       return undefined;

@@ -89,4 +89,16 @@ describe("apie mcp proxy: oversized lines and arguments (real processes)", funct
     assert.ok(decision.seq < outcome.seq, "the decision is in the log before the outcome");
     assert.doesNotMatch(proxy.stderr(), /could not report|refused a report/);
   });
+
+  it("a tool name longer than the sidecar takes: refused (-32603, the sidecar's 400), never run; the fast path and its reports go on", async () => {
+    const name = `echo-${"n".repeat(300)}`;
+    const answer = await proxy.request(300, "tools/call", { name, arguments: { message: "long name" } }, 20_000);
+    assert.equal(answer.error?.code, -32603, JSON.stringify(answer));
+    assert.match(answer.error.message, /guard request failed/);
+    // The next plain allows are still decided in the proxy and journaled.
+    const before = logRecords(workspace).filter((r) => r.kind === "decision" && r.data.reported?.by === "replica").length;
+    assert.deepEqual(await echo(301, "after the long name"), { content: [{ type: "text", text: "echo: after the long name" }] });
+    await waitFor(() => logRecords(workspace).filter((r) => r.kind === "decision" && r.data.reported?.by === "replica").length > before, 10_000);
+    assert.doesNotMatch(proxy.stderr(), /refused a report/);
+  });
 });
