@@ -24,9 +24,8 @@ import { ReportOutbox, type CallOutcome } from "./reportOutbox";
  * latest the sidecar announced (`hello`, then a `guard` frame on every change, which makes it fetch a new
  * snapshot). Every decision it makes is reported (POST /v1/guardrails/decisions, through the ReportOutbox:
  * batched, off the call's path, with the call's outcome; what the log then holds, and when, is said there);
- * the sidecar decides it again
- * under the same id and journals its own answer, flagged `diverged` if the replica was behind — possible
- * only in the instant between a change and its frame arriving.
+ * the sidecar decides it again under the same id and journals its own answer, flagged `diverged` if the
+ * replica was behind — possible only in the instant between a change and its frame arriving.
  *
  * A report always fits what the sidecar takes: arguments too large for it go as size + SHA-256 + preview
  * (largeArguments.ts), so no call runs whose decision the sidecar would refuse for its size. A report the
