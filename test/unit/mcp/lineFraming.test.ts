@@ -1,0 +1,59 @@
+import { strict as assert } from "node:assert";
+import { idAtEnd, LineReader, parseLine, scanFront, type OversizedLine } from "../../../sidecar/mcp/lineFraming";
+
+/** The proxy's stdio framing: lines across chunks, the bound, and what the edges of an oversized line tell. */
+describe("lineFraming", () => {
+  function reader(max: number) {
+    const lines: string[] = [];
+    const oversized: OversizedLine[] = [];
+    return { r: new LineReader(max, { line: (l) => lines.push(l), oversized: (o) => oversized.push(o) }), lines, oversized };
+  }
+
+  it("splits lines across chunks (a multi-byte character cut in two included), drops \\r and blank lines", () => {
+    const { r, lines } = reader(1_000);
+    const bytes = Buffer.from('{"a":"é"}\r\n\n{"b":1}\n{"c"');
+    r.push(bytes.subarray(0, 7)); // inside "é"
+    r.push(bytes.subarray(7));
+    r.push(Buffer.from(":2}\n"));
+    assert.deepEqual(lines, ['{"a":"é"}', '{"b":1}', '{"c":2}']);
+  });
+
+  it("a line over the bound is reported once with its length and the id found at its start or its end, and the next line is read", () => {
+    const { r, lines, oversized } = reader(100);
+    r.push(Buffer.from(`{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"x":"${"y".repeat(150)}`));
+    r.push(Buffer.from(`${"y".repeat(150)}"}}\n{"ok":1}\n`));
+    r.push(Buffer.from(`{"result":{"t":"${"z".repeat(300)}"},"jsonrpc":"2.0","id":"r-1"}\n`));
+    assert.deepEqual(lines, ['{"ok":1}']);
+    assert.deepEqual(
+      oversized.map((o) => [o.id, o.method]),
+      [
+        [7, "tools/call"],
+        ["r-1", undefined],
+      ],
+    );
+    assert.equal(oversized[0]!.bytes, Buffer.byteLength(`{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"x":"${"y".repeat(300)}"}}`));
+  });
+
+  it("scanFront reads top-level members only: an id inside params is not the message's", () => {
+    assert.deepEqual(scanFront('{"jsonrpc":"2.0","params":{"id":99,"s":"a\\"b"},"method":"m","id":3}'), { id: 3, method: "m" });
+    assert.deepEqual(scanFront('{"jsonrpc":"2.0","params":{"id":99,"big":"unfinish'), { id: undefined, method: undefined });
+    assert.deepEqual(scanFront('{"id":12'), { id: undefined, method: undefined }, "a number the edge cut may be longer");
+    assert.equal(idAtEnd('{"result":{"x":{"id":1}}}'), undefined);
+    assert.equal(idAtEnd('{"result":{},"id":42}  '), 42);
+  });
+
+  it("parseLine: the SDK's schema decides; an invalid message's readable id is kept for the answer", () => {
+    assert.equal(parseLine('{"jsonrpc":"2.0","id":1,"method":"ping"}').ok, true);
+    assert.deepEqual(parseLine("nope"), { ok: false, code: -32700, detail: parseLineDetail("nope"), id: undefined });
+    assert.deepEqual(parseLine('{"jsonrpc":"1.0","id":5,"method":"ping"}'), { ok: false, code: -32600, detail: "not a JSON-RPC 2.0 message", id: 5 });
+  });
+});
+
+function parseLineDetail(text: string): string {
+  try {
+    JSON.parse(text);
+    return "";
+  } catch (error) {
+    return (error as Error).message;
+  }
+}
