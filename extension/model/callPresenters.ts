@@ -191,6 +191,9 @@ export function callSteps(call: ToolCall): StepRow[] {
       seqs: seqsOf(call, (r) => r.kind === "event" && /^agent\.(action\.(completed|failed)|error)$/.test((r.data as RecordDataByKind["event"]).event.type)),
     });
   }
+  if (call.outcome === undefined && call.agentError !== undefined) {
+    rows.push({ part: "outcome", label: "Outcome: not run", description: `the agent got: ${call.agentError}`, ...iconOf(callState(call)), seqs: seqsOf(call, (r) => r.kind === "event") });
+  }
   return rows;
 }
 

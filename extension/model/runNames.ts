@@ -1,3 +1,4 @@
+import path from "node:path";
 import { hookHostOfAgentKey } from "../../sidecar/hooks/hosts";
 import type { RunView, SessionView } from "../../sidecar/protocol/runs";
 import { agentLabel } from "./presenters";
@@ -29,8 +30,11 @@ function taskOf(summary: string | null, group: string): string | undefined {
   return summary;
 }
 
+/** A session named by its task; one the sidecar could only name by its folder (no prompt found): "in <folder>". */
 export function sessionLabel(session: SessionView, group: string): string {
-  return taskOf(session.input_summary, group) ?? `session ${session.id}`;
+  const task = taskOf(session.input_summary, group);
+  if (task === undefined) return `session ${session.id}`;
+  return path.isAbsolute(task) ? `in ${path.basename(task) || task}` : task;
 }
 
 /** A run on its own (no session): its task; inside a session: its agent, and its own task if it has one. */

@@ -77,6 +77,8 @@ export interface ToolCall {
   outcome: CallOutcome | undefined;
   /** Every record of the call, as they happened. */
   records: StreamRecord[];
+  /** What the agent reported it got for a call that did not run (the ApieError of a refusal), or its failure again. */
+  agentError?: string;
   /** A coding agent's call: the host's ids. */
   hook: { host: string; session_id: string | null; tool_use_id: string } | undefined;
 }
@@ -187,9 +189,12 @@ class Folder {
     if (OUTCOME_TYPES.has(event.type)) return this.outcomeEvent(record, event);
     if (LOCAL_TYPES.has(event.type)) return this.localEvent(record, event);
     if (event.type === "agent.error") {
+      // The SDK's report of what the call ended with: the failure it repeats, or the refusal the agent got
+      // (withRun logs the ApieError of a blocked or rejected call that ended the run).
       const last = this.lastEntry?.type === "call" ? this.lastEntry.call : undefined;
-      if (last?.outcome?.status === "failed" && last.outcome.error === errorOf(event)) {
+      if (last !== undefined && ((last.outcome?.status === "failed" && last.outcome.error === errorOf(event)) || (last.outcome === undefined && refused(last)))) {
         last.records.push(record);
+        last.agentError ??= errorOf(event) ?? "error";
         return;
       }
     }
@@ -275,6 +280,13 @@ class Folder {
     this.entries.push(entry);
     this.lastEntry = entry;
   }
+}
+
+/** A call the guard or a human refused: blocked, or its approval rejected, expired or cancelled. */
+function refused(call: ToolCall): boolean {
+  const status = call.approval?.approval.status;
+  if (status === "rejected" || status === "expired" || status === "cancelled") return true;
+  return call.decisions[call.decisions.length - 1]?.data.decision.enforcement_action === "block";
 }
 
 function lastIndexWhere<T>(items: readonly T[], test: (item: T) => boolean): number {

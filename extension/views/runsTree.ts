@@ -301,9 +301,9 @@ function themeIcon(icon: { icon: string; color?: string | undefined }): vscode.T
   return new vscode.ThemeIcon(icon.icon, icon.color === undefined ? undefined : new vscode.ThemeColor(icon.color));
 }
 
-/** "12:03:05" today, else the date: when a session or run started, at a glance. */
+/** "13:05" today, else the date: when a session or run started, at a glance. */
 function since(iso: string): string {
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return iso;
-  return d.toDateString() === new Date().toDateString() ? d.toLocaleTimeString() : d.toLocaleDateString();
+  return d.toDateString() === new Date().toDateString() ? d.toTimeString().slice(0, 5) : d.toLocaleDateString();
 }

@@ -495,6 +495,9 @@ const TESTS: Test[] = [
       await s.http("POST", "/v1/hooks/outcome", { ...bash, metadata, status: "completed" });
 
       const runs = await s.openApieViews();
+      // Room for the Runs view (its rows are virtualized: only what fits is in the page): the other views fold.
+      const others = [s.pane("Approvals"), s.pane("Boundary")];
+      for (const pane of others) if ((await pane.locator(".pane-header").getAttribute("aria-expanded")) === "true") await pane.locator(".pane-header").click();
       const row = (text: string | RegExp) => runs.locator(".monaco-list-row", { hasText: text });
       await row(/^\s*release-gate/).first().waitFor({ state: "visible", timeout: 15_000 });
       await row("fix the login bug").first().waitFor({ state: "visible", timeout: 15_000 });
@@ -532,7 +535,11 @@ const TESTS: Test[] = [
       await s.screenshot("runs-timeline");
       await details.locator('a[data-guardrail="prod-deploys"]').click();
       await s.page.locator(".tab.active", { hasText: "apie.policy.json" }).waitFor({ state: "visible", timeout: 10_000 });
-      await s.quickPick(">View: Close All Editors", /Close All Editors/);
+      // Leave the window as the next tests expect it: the policy file and the details panel closed, the views unfolded.
+      await s.quickPick(">View: Close Editor", /^\s*View: Close Editor\s*$/);
+      await s.page.locator(".tab", { hasText: "deploy.release · production — approved" }).click();
+      await s.quickPick(">View: Close Editor", /^\s*View: Close Editor\s*$/);
+      for (const pane of others) if ((await pane.locator(".pane-header").getAttribute("aria-expanded")) === "false") await pane.locator(".pane-header").click();
     },
   },
   {

@@ -112,6 +112,7 @@ describe("presenters: sessions and runs named for people, grouped by agent or ho
   it("a coding agent's session: the host's group, named by the first prompt; its runs by agent", () => {
     assert.equal(groupOf("claude-code/Explore"), "Claude Code");
     assert.equal(sessionLabel(session("Claude Code · fix the login bug"), "Claude Code"), "fix the login bug");
+    assert.equal(sessionLabel(session("Claude Code · /home/dev/app"), "Claude Code"), "in app", "no prompt found: named by its folder");
     assert.equal(runLabel(run("claude-code", "Claude Code · fix the login bug", "ses_1"), true), "Claude Code");
     assert.equal(runLabel(run("claude-code/Explore", "Claude Code (Explore) · fix the login bug", "ses_1"), true), "Claude Code · Explore");
   });

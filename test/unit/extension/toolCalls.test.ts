@@ -61,6 +61,11 @@ describe("tool calls: a run's records folded into one row per call", () => {
       if (status === "rejected") assert.deepEqual([approvalRow.label, approvalRow.description.startsWith("not on a Friday")], ["Approval: rejected by editor", true]);
       if (status === "expired") assert.equal(approvalRow.label, "Approval: nobody answered in time");
     }
+    // The SDK's run ends with the ApieError the agent got: it is the rejected call's, not a row of its own.
+    const rejected = rec("approval.resolved", { id: "apr_1", status: "rejected", resolved_at: "2026-11-24T12:00:09.000Z", resolved_by: "editor", resolution_reason: "not on a Friday" });
+    const entries = foldRun("run_1", [decided, requested, rejected, event("agent.error", { tool: undefined, error: { message: "Approval apr_1 (prod-deploys) was rejected: not on a Friday" } })]);
+    assert.deepEqual(entries.map((e) => e.type), ["call"]);
+    assert.deepEqual(callSteps(calls(entries)[0]!).map((s) => s.label), ["Decision: approval required", "Approval: rejected by editor", "Outcome: not run"]);
   });
 
   it("keeps two calls apart, and joins each outcome to its own decision even when logged out of order", () => {
