@@ -144,7 +144,8 @@ export function presentCall(call: ToolCall, places: Places = {}): CallRow {
   const state = callState(call);
   const label = callLabel(call.request, places);
   const guardrails = decidingGuardrails(call).map((g) => g.name);
-  const duration = callDurationMs(call);
+  // A call still waiting has no duration yet (its records so far say nothing about how long it will take).
+  const duration = state === "waiting" ? undefined : callDurationMs(call);
   const description = [callStateLabel(state), ...(guardrails.length ? [guardrails.join(", ")] : []), ...(duration === undefined ? [] : [formatDuration(duration)])].join(" · ");
   const reason = lastDecision(call)?.data.decision.reason ?? call.local?.reason;
   const tooltip = [`${label}: ${callStateLabel(state)}`, ...(reason ? [reason] : []), ...(call.outcome?.error ? [`error: ${call.outcome.error}`] : [])].join("\n");

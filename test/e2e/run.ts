@@ -40,6 +40,9 @@ const DEPLOY_REQUEST = {
   tool: { name: "deploy.release", provider: "cicd", riskLevel: "high" },
 };
 
+/** How much (t) widens the side bar for the Runs view's descriptions (and narrows it back after). */
+const SIDEBAR_WIDENED = 260;
+
 /** How long the approvals of (d)'s guardrail wait (apie.policy.json's approvalTimeoutMs). */
 const SHORT_APPROVAL_MS = 6000;
 
@@ -152,6 +155,19 @@ class Session {
       await collapsed.first().click();
       await waitFor("the run row to expand", async () => (await collapsed.count()) < before, 10_000);
     }
+  }
+
+  /** Drags the side bar's edge by `dx` pixels (wider when positive). */
+  async resizeSideBar(dx: number): Promise<void> {
+    const box = await this.page.locator(".part.sidebar").boundingBox();
+    check(box !== null, "no side bar");
+    const x = box.x + box.width;
+    const y = box.y + box.height / 2;
+    await this.page.mouse.move(x, y);
+    await this.page.mouse.down();
+    await this.page.mouse.move(x + dx, y, { steps: 5 });
+    await this.page.mouse.up();
+    await waitFor("the side bar to resize", async () => Math.abs(((await this.page.locator(".part.sidebar").boundingBox())?.width ?? 0) - (box.width + dx)) < 20, 5000);
   }
 
   /** F1, then `text` in the quick input (">…" for commands, a file name for Go to File), and the row `pick`. */
@@ -498,6 +514,8 @@ const TESTS: Test[] = [
       // Room for the Runs view (its rows are virtualized: only what fits is in the page): the other views fold.
       const others = [s.pane("Approvals"), s.pane("Boundary")];
       for (const pane of others) if ((await pane.locator(".pane-header").getAttribute("aria-expanded")) === "true") await pane.locator(".pane-header").click();
+      // …and room for the rows' descriptions (state, guardrail, duration).
+      await s.resizeSideBar(SIDEBAR_WIDENED);
       const row = (text: string | RegExp) => runs.locator(".monaco-list-row", { hasText: text });
       await row(/^\s*release-gate/).first().waitFor({ state: "visible", timeout: 15_000 });
       await row("fix the login bug").first().waitFor({ state: "visible", timeout: 15_000 });
@@ -535,10 +553,15 @@ const TESTS: Test[] = [
       await s.screenshot("runs-timeline");
       await details.locator('a[data-guardrail="prod-deploys"]').click();
       await s.page.locator(".tab.active", { hasText: "apie.policy.json" }).waitFor({ state: "visible", timeout: 10_000 });
-      // Leave the window as the next tests expect it: the policy file and the details panel closed, the views unfolded.
-      await s.quickPick(">View: Close Editor", /^\s*View: Close Editor\s*$/);
-      await s.page.locator(".tab", { hasText: "deploy.release · production — approved" }).click();
-      await s.quickPick(">View: Close Editor", /^\s*View: Close Editor\s*$/);
+      // Leave the window as the next tests expect it: the policy file and the details panel closed, the side bar
+      // at its width, the views unfolded.
+      for (const title of ["apie.policy.json", "deploy.release · production — approved"]) {
+        // A middle click closes an editor's tab.
+        const tab = s.page.locator(".tab", { hasText: title });
+        await tab.click({ button: "middle" });
+        await tab.waitFor({ state: "detached" });
+      }
+      await s.resizeSideBar(-SIDEBAR_WIDENED);
       for (const pane of others) if ((await pane.locator(".pane-header").getAttribute("aria-expanded")) === "false") await pane.locator(".pane-header").click();
     },
   },

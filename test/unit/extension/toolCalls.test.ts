@@ -52,7 +52,9 @@ describe("tool calls: a run's records folded into one row per call", () => {
 
   it("says while the call waits, and when the answer was no, expired or cancelled", () => {
     const [decided, requested] = [rec("decision", { request: request(), decision: requireApproval, approval_id: "apr_1" }), rec("approval.requested", { approval: approval() })];
-    assert.equal(callState(calls(foldRun("run_1", [decided, requested]))[0]!), "waiting");
+    const waiting = calls(foldRun("run_1", [decided, requested]))[0]!;
+    assert.equal(callState(waiting), "waiting");
+    assert.equal(presentCall(waiting).description, "waiting for approval · Production deploys", "no duration while it waits");
     for (const status of ["rejected", "expired", "cancelled"] as const) {
       const resolved = rec("approval.resolved", { id: "apr_1", status, resolved_at: "2026-11-24T12:00:09.000Z", resolved_by: status === "expired" ? "expiry" : "editor", resolution_reason: status === "rejected" ? "not on a Friday" : null });
       const [call] = calls(foldRun("run_1", [decided, requested, resolved]));
