@@ -41,8 +41,9 @@ export function callEssence(request: CallRequest, places: Places = {}): string |
   const command = commandText(pick(args, COMMAND_KEYS));
   if (command !== undefined) return cut(command);
   const one = pick(args, PATH_KEYS);
-  const many = PATHS_KEYS.map((k) => args[k]).find((v): v is unknown[] => Array.isArray(v) && v.some((p) => typeof p === "string"));
-  const paths = typeof one === "string" && one.trim() !== "" ? [one] : (many?.filter((p): p is string => typeof p === "string") ?? []);
+  if (typeof one === "string" && one.trim() !== "") return cut(displayPath(one, places));
+  const many = pick(args, PATHS_KEYS);
+  const paths = Array.isArray(many) ? many.filter((p): p is string => typeof p === "string") : [];
   if (paths.length > 0) return cut(displayPath(paths[0]!, places)) + (paths.length > 1 ? ` +${paths.length - 1}` : "");
   const urls = pick(args, URL_KEYS);
   const url = Array.isArray(urls) ? urls.find((u): u is string => typeof u === "string") : urls;
@@ -52,8 +53,11 @@ export function callEssence(request: CallRequest, places: Places = {}): string |
   const resource = request.resource.external_id ?? request.resource.environment;
   if (resource) return cut(resource);
   // An MCP tool or an SDK tool with its own argument names: its first short text argument.
-  const text = Object.values(args).find((v): v is string => typeof v === "string" && v.trim() !== "" && v.length <= 200);
-  return text === undefined ? undefined : cut(text);
+  for (const key in args) {
+    const v = args[key];
+    if (typeof v === "string" && v.length <= 200 && v.trim() !== "") return cut(v);
+  }
+  return undefined;
 }
 
 /** A path as a person reads it here: workspace-relative, `~/…` under the home folder, else as given. */
@@ -96,7 +100,7 @@ function pick(args: Record<string, unknown>, keys: readonly string[]): unknown {
 }
 
 function cut(text: string): string {
-  const flat = text.replace(/\s+/g, " ").trim();
+  const flat = /\s/.test(text) ? text.replace(/\s+/g, " ").trim() : text;
   return flat.length > MAX_ESSENCE ? `${flat.slice(0, MAX_ESSENCE - 1)}…` : flat;
 }
 

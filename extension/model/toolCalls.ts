@@ -96,11 +96,40 @@ const GRANT_SPENT = /^approved \((apr_[A-Za-z0-9_-]+)\)/;
 
 /** Folds a run's records (as they happened: TimelineModel.recordsOf) into calls and notes, in order. */
 export function foldRun(runId: string, records: readonly StreamRecord[]): RunEntry[] {
-  return new Folder(runId).fold(records);
+  const folder = new Folder(runId);
+  for (const record of records) folder.add(record);
+  return folder.entries();
+}
+
+/**
+ * The folds of the runs on screen, kept between refreshes: a run's records only grow, almost always at the
+ * end (TimelineModel.appendToRun), so a refresh folds only the records that came since, and its calls are the
+ * same objects as before, changed in place. A record inserted before the folded ones (an SDK batch that
+ * arrived late), or a reload of the run, folds it again from the start.
+ */
+export class RunFolds {
+  private readonly folds = new Map<string, { records: readonly StreamRecord[]; done: number; folder: Folder }>();
+
+  entries(runId: string, records: readonly StreamRecord[]): RunEntry[] {
+    let fold = this.folds.get(runId);
+    const intact = fold !== undefined && fold.records === records && fold.done <= records.length && (fold.done === 0 || records[fold.done - 1] === fold.folder.lastRecord);
+    if (fold === undefined || !intact) {
+      fold = { records, done: 0, folder: new Folder(runId) };
+      this.folds.set(runId, fold);
+    }
+    for (; fold.done < records.length; fold.done++) fold.folder.add(records[fold.done]!);
+    return fold.folder.entries();
+  }
+
+  forget(runId: string): void {
+    this.folds.delete(runId);
+  }
 }
 
 class Folder {
-  private readonly entries: RunEntry[] = [];
+  private readonly folded: RunEntry[] = [];
+  /** The last record added: RunFolds checks it is still where it was. */
+  lastRecord: StreamRecord | undefined;
   private readonly byDecision = new Map<string, ToolCall>();
   private readonly byApproval = new Map<string, ToolCall>();
   private readonly byHookCall = new Map<string, ToolCall>();
@@ -112,14 +141,14 @@ class Folder {
 
   constructor(private readonly runId: string) {}
 
-  fold(records: readonly StreamRecord[]): RunEntry[] {
-    for (const record of records) this.add(record);
-    // An outcome whose decision never came (not loaded, or logged elsewhere) is still a call that ran.
-    for (const record of this.early.values()) this.outcomeOnly(record);
-    return this.entries;
+  /** The run's rows so far. An outcome whose decision has not come (not loaded, or logged elsewhere) is still a call that ran. */
+  entries(): RunEntry[] {
+    if (this.early.size === 0) return this.folded;
+    return [...this.folded, ...[...this.early.values()].map((record): RunEntry => ({ type: "call", call: outcomeOnlyCall(this.runId, record) }))];
   }
 
-  private add(record: StreamRecord): void {
+  add(record: StreamRecord): void {
+    this.lastRecord = record;
     switch (record.kind) {
       case "decision":
         return this.decision(record, record.data as RecordDataByKind["decision"]);
@@ -147,7 +176,8 @@ class Folder {
 
   private decision(record: StreamRecord, data: RecordDataByKind["decision"]): void {
     const id = data.decision.decision_id;
-    const granted = GRANT_SPENT.exec(data.decision.reason)?.[1];
+    const reason = data.decision.reason;
+    const granted = reason.startsWith("approved (") ? GRANT_SPENT.exec(reason)?.[1] : undefined;
     let call = this.byDecision.get(id) ?? (granted === undefined ? undefined : this.byApproval.get(granted));
     if (call === undefined) {
       call = this.newCall(record, { ...data.request, agentKey: data.request.agent_key });
@@ -162,7 +192,7 @@ class Folder {
     const early = this.early.get(id);
     if (early !== undefined) {
       this.early.delete(id);
-      this.setOutcome(call, early);
+      setOutcome(call, early);
     }
   }
 
@@ -218,7 +248,7 @@ class Folder {
     }
     if (call === undefined || call.outcome !== undefined) return this.outcomeOnly(record);
     call.records.push(record);
-    this.setOutcome(call, record);
+    setOutcome(call, record);
   }
 
   /**
@@ -245,29 +275,11 @@ class Folder {
   }
 
   private outcomeOnly(record: StreamRecord): void {
-    const event = (record.data as RecordDataByKind["event"]).event;
-    const call = this.newCall(record, requestOfEvent(event));
-    this.setOutcome(call, record);
-  }
-
-  private setOutcome(call: ToolCall, record: StreamRecord): void {
-    const event = (record.data as RecordDataByKind["event"]).event;
-    if (!call.records.includes(record)) {
-      call.records.push(record);
-      call.records.sort((a, b) => happenedAt(a) - happenedAt(b));
-    }
-    const duration = event.metadata?.["duration_ms"];
-    call.outcome = {
-      record,
-      status: event.type === "agent.action.failed" ? "failed" : "completed",
-      error: event.type === "agent.action.failed" ? (errorOf(event) ?? "failed") : null,
-      durationMs: typeof duration === "number" && Number.isFinite(duration) ? duration : null,
-    };
-    fillRequest(call.request, event);
+    this.push({ type: "call", call: outcomeOnlyCall(this.runId, record) });
   }
 
   private newCall(record: StreamRecord, request: CallRequest): ToolCall {
-    const call: ToolCall = { id: `${this.runId}:${record.seq}`, runId: this.runId, request, decisions: [], local: undefined, approval: undefined, outcome: undefined, records: [record], hook: undefined };
+    const call = newCall(this.runId, record, request);
     this.push({ type: "call", call });
     return call;
   }
@@ -277,7 +289,7 @@ class Folder {
   }
 
   private push(entry: RunEntry): void {
-    this.entries.push(entry);
+    this.folded.push(entry);
     this.lastEntry = entry;
   }
 }
@@ -292,6 +304,33 @@ function refused(call: ToolCall): boolean {
 function lastIndexWhere<T>(items: readonly T[], test: (item: T) => boolean): number {
   for (let i = items.length - 1; i >= 0; i--) if (test(items[i]!)) return i;
   return -1;
+}
+
+function newCall(runId: string, record: StreamRecord, request: CallRequest): ToolCall {
+  return { id: `${runId}:${record.seq}`, runId, request, decisions: [], local: undefined, approval: undefined, outcome: undefined, records: [record], hook: undefined };
+}
+
+/** A call known only by its outcome (its decision not among the run's records). */
+function outcomeOnlyCall(runId: string, record: StreamRecord): ToolCall {
+  const call = newCall(runId, record, requestOfEvent((record.data as RecordDataByKind["event"]).event));
+  setOutcome(call, record);
+  return call;
+}
+
+function setOutcome(call: ToolCall, record: StreamRecord): void {
+  const event = (record.data as RecordDataByKind["event"]).event;
+  if (!call.records.includes(record)) {
+    call.records.push(record);
+    call.records.sort((a, b) => happenedAt(a) - happenedAt(b));
+  }
+  const duration = event.metadata?.["duration_ms"];
+  call.outcome = {
+    record,
+    status: event.type === "agent.action.failed" ? "failed" : "completed",
+    error: event.type === "agent.action.failed" ? (errorOf(event) ?? "failed") : null,
+    durationMs: typeof duration === "number" && Number.isFinite(duration) ? duration : null,
+  };
+  fillRequest(call.request, event);
 }
 
 function sameTool(call: ToolCall, tool: string | null): boolean {

@@ -2,11 +2,11 @@ import * as vscode from "vscode";
 import type { RunView, SessionView } from "../../sidecar/protocol/runs";
 import type { StreamRecord } from "../../sidecar/protocol/stream";
 import type { Places } from "../model/callLabel";
-import { CALL_STATE_ICON, callSteps, matchesStates, presentCall, presentNote, type CallState, type StepRow } from "../model/callPresenters";
+import { CALL_STATE_ICON, callSteps, matchesStates, presentCall, presentNote, type CallRow, type CallState, type StepRow } from "../model/callPresenters";
 import { agentLabel } from "../model/presenters";
 import { fullName, groupOf, runLabel, sessionLabel } from "../model/runNames";
 import type { TimelineChange, TimelineModel } from "../model/timeline";
-import { foldRun, type ToolCall } from "../model/toolCalls";
+import { RunFolds, type ToolCall } from "../model/toolCalls";
 
 export type RunsNode =
   | { type: "group"; group: string }
@@ -37,6 +37,9 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
   private pending: { all: boolean; ids: Set<string> } = { all: false, ids: new Set() };
   private timer: NodeJS.Timeout | undefined;
   private filterValue: RunsFilter = {};
+  private readonly folds = new RunFolds();
+  /** A call's row as last presented, while the call has as many records as then (each change adds one). */
+  private readonly presented = new WeakMap<ToolCall, { records: number; row: CallRow }>();
 
   constructor(
     private readonly model: TimelineModel,
@@ -105,7 +108,7 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
         return item;
       }
       case "call": {
-        const p = presentCall(node.call, this.places());
+        const p = this.present(node.call);
         const item = new vscode.TreeItem(p.label, vscode.TreeItemCollapsibleState.Collapsed);
         item.id = nodeId(node);
         item.description = p.description;
@@ -215,7 +218,15 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
 
   /** A run's calls and notes, folded from its records (as they happened). */
   private entries(runId: string) {
-    return foldRun(runId, this.model.recordsOf(runId) ?? []);
+    return this.folds.entries(runId, this.model.recordsOf(runId) ?? []);
+  }
+
+  private present(call: ToolCall): CallRow {
+    const cached = this.presented.get(call);
+    if (cached !== undefined && cached.records === call.records.length) return cached.row;
+    const row = presentCall(call, this.places());
+    this.presented.set(call, { records: call.records.length, row });
+    return row;
   }
 
   /** The groups that have something to show, the most recently active first. */

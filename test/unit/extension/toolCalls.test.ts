@@ -2,7 +2,7 @@ import { strict as assert } from "node:assert";
 import type { WireEvent } from "../../../sidecar/protocol/events";
 import { callSteps, callState, presentCall } from "../../../extension/model/callPresenters";
 import { callDetails } from "../../../extension/model/callDetails";
-import { foldRun, type ToolCall } from "../../../extension/model/toolCalls";
+import { foldRun, RunFolds, type ToolCall } from "../../../extension/model/toolCalls";
 import { approval, decision, rec, request, resetSeq } from "./fixtures";
 
 /** A wire event as an SDK sends it: only the fields it has (the schema keeps the rest as sent). */
@@ -139,5 +139,27 @@ describe("tool calls: a run's records folded into one row per call", () => {
     const secret = { ...request(), arguments: { token: "[REDACTED]", version: "1.4.2" } };
     const [call] = calls(foldRun("run_1", [rec("decision", { request: secret, decision: decision(), approval_id: null })]));
     assert.match(callDetails(call!, "r").arguments!, /"token": "\[REDACTED\]"/);
+  });
+
+  it("a run followed live folds only what came since, and the same as folding it whole; an insertion before the folded records folds it again", () => {
+    const all = approvedDeploy();
+    const folds = new RunFolds();
+    const live: typeof all = [];
+    const seen: string[] = [];
+    for (const record of all) {
+      live.push(record);
+      const entries = folds.entries("run_1", live);
+      seen.push(entries.map((e) => (e.type === "call" ? callState(e.call) : "note")).join(","));
+    }
+    assert.deepEqual(seen, ["", "waiting", "waiting", "approved", "approved", "approved", "approved"]);
+    const whole = foldRun("run_1", all);
+    const followed = folds.entries("run_1", live);
+    assert.deepEqual(followed.map((e) => e.type === "call" && callSteps(e.call).map((s) => s.label)), whole.map((e) => e.type === "call" && callSteps(e.call).map((s) => s.label)));
+    // An SDK outcome that happened before the last record: TimelineModel inserts it in place.
+    const late = event("agent.action.failed", { error: { message: "exit 1" } });
+    live.splice(1, 0, late);
+    const refolded = folds.entries("run_1", live);
+    assert.deepEqual(refolded.map((e) => e.type), foldRun("run_1", live).map((e) => e.type));
+    assert.equal(refolded.length, 2, "the inserted outcome is a call of its own, as a whole fold has it");
   });
 });
