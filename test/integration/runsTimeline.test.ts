@@ -29,6 +29,20 @@ describe("Runs timeline: real runs (SDK, hooks) fold into one row per tool call"
     sidecar = await startSidecarProcess(workspace);
     sdk = new SdkClients();
   });
+  /** Every record the sidecar logs from now on, as the admin key's `events` topic pushes them. */
+  async function watchLog() {
+    const stream = await openCalls(sidecar, sidecar.discovery.adminKey);
+    stream.send({ type: "subscribe", topics: ["events"] });
+    return { records: () => stream.frames.filter((f) => f.type === "event").map((f) => f.record as StreamRecord), close: () => stream.ws.close() };
+  }
+  /** What the Runs view does with them: the live records applied to the editor's model (an expanded run follows them). */
+  function followed(runId: string, records: StreamRecord[]): TimelineModel {
+    const model = new TimelineModel();
+    model.setRunRecords(runId, []);
+    model.applyRecords(records);
+    return model;
+  }
+
   afterEach(async () => {
     await sdk.shutdownAll();
     await sidecar.stop();
@@ -36,8 +50,7 @@ describe("Runs timeline: real runs (SDK, hooks) fold into one row per tool call"
   });
 
   it("an allowed read, a blocked shell command and a deploy approved in between: three rows, the deploy's children decision / approval / outcome", async () => {
-    const stream = await openCalls(sidecar, sidecar.discovery.adminKey);
-    stream.send({ type: "subscribe", topics: ["events"] });
+    const log = await watchLog();
     const admin = sidecar.discovery.adminKey;
     const apie = sdk.make({ agent: { key: "release-gate" }, baseUrl: sidecar.discovery.baseUrl, apiKey: sidecar.discovery.apiKey, mode: "enforce" });
     let runId = "";
@@ -62,13 +75,8 @@ describe("Runs timeline: real runs (SDK, hooks) fold into one row per tool call"
     await done;
     await apie.shutdown();
 
-    const logged = () => stream.frames.filter((f) => f.type === "event").map((f) => f.record as StreamRecord);
-    await waitFor(() => logged().some((r) => r.kind === "run.completed"));
-    // What the Runs view does: the live records applied to the editor's model (an expanded run follows them), folded.
-    const model = new TimelineModel();
-    model.setRunRecords(runId, []);
-    model.applyRecords(logged());
-    const ofRun = model.recordsOf(runId)!;
+    await waitFor(() => log.records().some((r) => r.kind === "run.completed"));
+    const ofRun = followed(runId, log.records()).recordsOf(runId)!;
     const entries = foldRun(runId, ofRun);
     const calls = entries.flatMap((e) => (e.type === "call" ? [e.call] : [])) as ToolCall[];
     assert.deepEqual(
@@ -80,12 +88,11 @@ describe("Runs timeline: real runs (SDK, hooks) fold into one row per tool call"
     const deploy = calls[2]!;
     assert.deepEqual(callSteps(deploy).map((s) => s.label), ["Decision: approval required", "Approval: approved by admin-key", "Outcome: completed"]);
     assert.equal(deploy.decisions.length, 2, "the decision that spent the grant belongs to the same call");
-    stream.ws.close();
+    log.close();
   });
 
   it("a coding agent's calls through the hooks: one row each, named in the host's words, the session named for the first prompt", async () => {
-    const stream = await openCalls(sidecar, sidecar.discovery.adminKey);
-    stream.send({ type: "subscribe", topics: ["events"] });
+    const log = await watchLog();
     const transcript = path.join(workspace, "transcript.jsonl");
     writeFileSync(transcript, JSON.stringify({ type: "user", message: { role: "user", content: "fix the login bug" } }) + "\n");
     const hook = (id: string) => ({ cwd: workspace, hook: { host: "claude-code", session_id: "s-1", tool_use_id: id, transcript_path: transcript } });
@@ -103,16 +110,13 @@ describe("Runs timeline: real runs (SDK, hooks) fold into one row per tool call"
       const outcome = { agent_key: "claude-code", tool: { name: c.tool, provider: "claude-code" }, metadata: hook(c.id), status: c.tool === "Edit" ? "failed" : "completed", ...(c.tool === "Edit" ? { error: "old_string not found" } : {}) };
       assert.equal((await call(sidecar, "POST", "/v1/hooks/outcome", { ...key, body: JSON.stringify(outcome) })).status, 200);
     }
-    const logged = () => stream.frames.filter((f) => f.type === "event").map((f) => f.record as StreamRecord);
-    await waitFor(() => logged().filter((r) => r.kind === "event").length === 2);
-    const model = new TimelineModel();
-    model.setRunRecords(runId, []);
-    model.applyRecords(logged());
+    await waitFor(() => log.records().filter((r) => r.kind === "event").length === 2);
+    const model = followed(runId, log.records());
     const session = [...model.sessions.values()][0]!;
     assert.equal(session.input_summary, "Claude Code · fix the login bug");
     const entries = foldRun(runId, model.recordsOf(runId)!);
     const rows = entries.map((e) => (e.type === "call" ? `${presentCall(e.call, { workspace }).label}: ${callState(e.call)}` : `note ${e.note.record.kind}`));
     assert.deepEqual(rows, ["Bash · npm test: completed", "Edit · src/app.ts: failed"]);
-    stream.ws.close();
+    log.close();
   });
 });
