@@ -109,10 +109,13 @@ export function matchesStates(call: ToolCall, states: ReadonlySet<CallState> | u
   return false;
 }
 
-/** The guardrails that made the decision (those at the policy's decision), by name. */
+/** The guardrails that made the decision (those at the policy's decision, else every one that objected), by name. */
 export function decidingGuardrails(call: ToolCall): { key: string; name: string }[] {
   const first = call.decisions[0]?.data.decision;
-  if (first !== undefined) return first.matched_guardrails.filter((g) => g.decision === first.policy_decision).map((g) => ({ key: g.key, name: g.name || g.key }));
+  if (first !== undefined) {
+    const at = first.matched_guardrails.filter((g) => g.decision === first.policy_decision);
+    return (at.length > 0 ? at : first.matched_guardrails.filter((g) => g.decision !== "allow")).map((g) => ({ key: g.key, name: g.name || g.key }));
+  }
   return (call.local?.matchedGuardrails ?? []).filter((g) => g.decision !== "allow").map((g) => ({ key: g.key, name: g.key }));
 }
 
