@@ -2,6 +2,7 @@ import { strict as assert } from "node:assert";
 import type { WireEvent } from "../../../sidecar/protocol/events";
 import { callSteps, callState, presentCall } from "../../../extension/model/callPresenters";
 import { callDetails } from "../../../extension/model/callDetails";
+import { renderCallDetails } from "../../../extension/story/callDetailsHtml";
 import { foldRun, RunFolds, type ToolCall } from "../../../extension/model/toolCalls";
 import { approval, decision, rec, request, resetSeq } from "./fixtures";
 
@@ -133,6 +134,16 @@ describe("tool calls: a run's records folded into one row per call", () => {
     assert.match(d.approval!.events[1]!.text, /^approved by editor · scope: this call only/);
     assert.equal(d.outcome?.text, "completed");
     assert.ok(d.timings.some((t) => t.name === "Waited for the answer"));
+  });
+
+  it("details page: agent-supplied text cannot add markup or script; each guardrail links by its key", () => {
+    const hostile = { ...request(), tool: { name: "<img src=x onerror=alert(1)>", provider: null, risk_level: null }, arguments: { cmd: "</pre><script>alert(1)</script>" } };
+    const [call] = calls(foldRun("run_1", [rec("decision", { request: hostile, decision: decision({ reason: "<b>bold</b>" }), approval_id: null })]));
+    const html = renderCallDetails(callDetails(call!, "r"), "vscode-resource:", "NONCE");
+    assert.doesNotMatch(html, /<img|<script>alert|<b>bold/);
+    assert.equal(html.match(/<script/g)?.length, 1, "only the page's own script");
+    assert.match(html, /<script nonce="NONCE">/);
+    assert.match(html, /data-guardrail="prod-deploys"/);
   });
 
   it("details never show what the records do not carry: a redacted secret stays redacted", () => {
