@@ -190,7 +190,7 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
 
   /**
    * The tree node showing a record (story links, replay): the call's decision, approval or outcome row, else
-   * the call, or a note; creating the nodes on its path the way the view would (reveal() needs getParent to
+   * the call, a note, or the run itself for its start and end; creating the nodes on its path the way the view would (reveal() needs getParent to
    * reach known elements). Undefined when a filter hides it.
    */
   async recordNode(runId: string, seq: number): Promise<RunsNode | undefined> {
@@ -208,7 +208,8 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
       const steps = await this.getChildren(child);
       return steps.find((s) => s.type === "step" && s.step.seqs.includes(seq)) ?? child;
     }
-    return undefined;
+    // The run's start and end are the run's own row.
+    return this.model.recordsOf(runId)?.some((r) => r.seq === seq && (r.kind === "run.started" || r.kind === "run.completed")) ? runNode : undefined;
   }
 
   dispose(): void {

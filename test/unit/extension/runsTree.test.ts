@@ -88,6 +88,8 @@ describe("Runs view provider: agents → sessions → runs → one row per tool 
     assert.equal(node?.type, "step");
     assert.equal(tree.getTreeItem(node!).label, "Approval: approved by editor");
     assert.equal(tree.getTreeItem(tree.getParent(node!)!).label, "deploy.release · production");
+    const blocked = await tree.recordNode("run_1", records[4]!.seq);
+    assert.equal(tree.getTreeItem(blocked!).label, "Decision: blocked");
     tree.dispose();
   });
 });
