@@ -139,7 +139,6 @@ export interface CallRow {
   label: string;
   description: string;
   state: CallState;
-  tooltip: string;
 }
 
 /** The call's row: `deploy.release · production`, "approved · Production deploys · 3.2 s". */
@@ -150,9 +149,13 @@ export function presentCall(call: ToolCall, places: Places = {}): CallRow {
   // A call still waiting has no duration yet (its records so far say nothing about how long it will take).
   const duration = state === "waiting" ? undefined : callDurationMs(call);
   const description = [callStateLabel(state), ...(guardrails.length ? [guardrails.join(", ")] : []), ...(duration === undefined ? [] : [formatDuration(duration)])].join(" · ");
+  return { label, description, state };
+}
+
+/** The call's hover: its state, the guard's reason and the error it ended with. */
+export function callTooltip(call: ToolCall, row: CallRow): string {
   const reason = lastDecision(call)?.data.decision.reason ?? call.local?.reason;
-  const tooltip = [`${label}: ${callStateLabel(state)}`, ...(reason ? [reason] : []), ...(call.outcome?.error ? [`error: ${call.outcome.error}`] : [])].join("\n");
-  return { label, description, state, tooltip };
+  return [`${row.label}: ${callStateLabel(row.state)}`, ...(reason ? [reason] : []), ...(call.outcome?.error ? [`error: ${call.outcome.error}`] : [])].join("\n");
 }
 
 export interface StepRow {

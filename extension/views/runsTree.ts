@@ -2,7 +2,7 @@ import * as vscode from "vscode";
 import type { RunView, SessionView } from "../../sidecar/protocol/runs";
 import type { StreamRecord } from "../../sidecar/protocol/stream";
 import type { Places } from "../model/callLabel";
-import { CALL_STATE_ICON, callSteps, matchesStates, presentCall, presentNote, type CallRow, type CallState, type StepRow } from "../model/callPresenters";
+import { CALL_STATE_ICON, callSteps, callTooltip, matchesStates, presentCall, presentNote, type CallRow, type CallState, type StepRow } from "../model/callPresenters";
 import { agentLabel } from "../model/presenters";
 import { fullName, groupOf, runLabel, sessionLabel } from "../model/runNames";
 import type { TimelineChange, TimelineModel } from "../model/timeline";
@@ -112,9 +112,8 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
         const item = new vscode.TreeItem(p.label, vscode.TreeItemCollapsibleState.Collapsed);
         item.id = nodeId(node);
         item.description = p.description;
-        item.tooltip = p.tooltip;
+        // The tooltip is filled on hover (resolveTreeItem): a run can hold thousands of calls.
         item.iconPath = themeIcon(CALL_STATE_ICON[p.state]);
-        item.accessibilityInformation = { label: `${p.label}, ${p.description}` };
         item.contextValue = node.call.decisions.length > 0 ? "apie.call.decided" : "apie.call";
         item.command = { command: "apie.showCall", title: "Show Call Details", arguments: [node] };
         return item;
@@ -140,6 +139,11 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
         return item;
       }
     }
+  }
+
+  resolveTreeItem(item: vscode.TreeItem, node: RunsNode): vscode.TreeItem {
+    if (node.type === "call") item.tooltip = callTooltip(node.call, this.present(node.call));
+    return item;
   }
 
   async getChildren(node?: RunsNode): Promise<RunsNode[]> {
@@ -309,8 +313,17 @@ function nodeId(node: RunsNode): string {
   }
 }
 
+const themeIcons = new Map<string, vscode.ThemeIcon>();
+
+/** One ThemeIcon per codicon and color, shared by every row that shows it. */
 function themeIcon(icon: { icon: string; color?: string | undefined }): vscode.ThemeIcon {
-  return new vscode.ThemeIcon(icon.icon, icon.color === undefined ? undefined : new vscode.ThemeColor(icon.color));
+  const key = `${icon.icon} ${icon.color ?? ""}`;
+  let theme = themeIcons.get(key);
+  if (theme === undefined) {
+    theme = new vscode.ThemeIcon(icon.icon, icon.color === undefined ? undefined : new vscode.ThemeColor(icon.color));
+    themeIcons.set(key, theme);
+  }
+  return theme;
 }
 
 /** "13:05" today, else the date: when a session or run started, at a glance. */
