@@ -66,6 +66,7 @@ describe("Runs view provider: agents → sessions → runs → one row per tool 
     const item = tree.getTreeItem(rows[0]!);
     assert.equal((item.iconPath as { id: string }).id, "check");
     assert.equal((item.command as { command: string }).command, "apie.showCall");
+    assert.equal(tree.resolveTreeItem(tree.getTreeItem(rows[1]!), rows[1]!).tooltip, "deploy.release · production: blocked\ndeployment in production", "the hover says why");
     assert.deepEqual((await tree.getChildren(rows[0])).map((n) => tree.getTreeItem(n).label), ["Decision: approval required", "Approval: approved by editor", "Outcome: completed"]);
   });
 
