@@ -8,7 +8,8 @@ import { formatTable } from "./stats";
  * The Runs view with 10 000 records: the real TimelineModel and RunsTreeProvider (extension/), with a
  * stand-in `vscode` module (bench/fixtures/vscodeStub.ts: plain TreeItem/ThemeIcon holders — the editor API
  * cannot run here). Measured: applying 10 000 live records as the sidecar pushes them, and a full refresh of
- * one run holding all of them — getChildren plus getTreeItem for every row, which is what VS Code asks for.
+ * one run holding all of them — getChildren (the records folded into one row per tool call) plus getTreeItem
+ * for every row, which is what VS Code asks for.
  * Baseline in the same run: JSON.parse of the same records (what merely receiving them costs).
  * Goal (issue 5): tree refresh with 10 000 events ≤ 50 ms.
  */
@@ -64,6 +65,17 @@ function time(fn: () => void, repeat: number): number {
   return samples.sort((a, b) => a - b)[Math.floor(samples.length / 2)]!;
 }
 
+async function timeAsync(fn: () => Promise<void>, repeat: number): Promise<number> {
+  await fn(); // warm-up
+  const samples: number[] = [];
+  for (let r = 0; r < repeat; r++) {
+    const t0 = process.hrtime.bigint();
+    await fn();
+    samples.push(Number(process.hrtime.bigint() - t0) / 1e6);
+  }
+  return samples.sort((a, b) => a - b)[Math.floor(samples.length / 2)]!;
+}
+
 export async function run(report: (line: string) => void): Promise<void> {
   installVscodeStub();
   const { TimelineModel } = await import("../extension/model/timeline");
@@ -85,7 +97,8 @@ export async function run(report: (line: string) => void): Promise<void> {
   model.setRunRecords("run_1", []);
   for (const r of all) model.applyRecord(r);
   const tree = new RunsTreeProvider(model, async () => undefined);
-  const [runNode] = await tree.getChildren();
+  const [groupNode] = await tree.getChildren();
+  const [runNode] = await tree.getChildren(groupNode);
   let refreshMs = 0;
   {
     const samples: number[] = [];
@@ -97,6 +110,21 @@ export async function run(report: (line: string) => void): Promise<void> {
     }
     refreshMs = samples.slice(1).sort((a, b) => a - b)[2]!;
   }
+  // The first expansion of the run: nothing folded yet (a fresh provider each time).
+  const firstMs = await timeAsync(async () => {
+    const fresh = new RunsTreeProvider(model, async () => undefined);
+    const [group] = await fresh.getChildren();
+    const [runRow] = await fresh.getChildren(group);
+    for (const row of await fresh.getChildren(runRow)) fresh.getTreeItem(row);
+    fresh.dispose();
+  }, 5);
+  // The live case: one more record arrives, then the run is refreshed (only the new record is folded).
+  let next = RECORDS;
+  const liveMs = await timeAsync(async () => {
+    next++;
+    model.applyRecord({ ...all[next % RECORDS]!, seq: next, ts: new Date(Date.UTC(2026, 10, 24, 12, 1, 0, next)).toISOString() });
+    for (const row of await tree.getChildren(runNode)) tree.getTreeItem(row);
+  }, 5);
   tree.dispose();
   report(
     formatTable(
@@ -105,6 +133,8 @@ export async function run(report: (line: string) => void): Promise<void> {
         ["baseline: JSON.parse of the records", parseMs.toFixed(1)],
         ["apply as live records (TimelineModel)", applyMs.toFixed(1)],
         ["full refresh of the run (getChildren + getTreeItem for every row)", refreshMs.toFixed(1)],
+        ["first expansion (every record folded into calls, every row)", firstMs.toFixed(1)],
+        ["refresh after one more live record", liveMs.toFixed(1)],
       ],
     ),
   );

@@ -1,7 +1,6 @@
 import * as vscode from "vscode";
 import path from "node:path";
 import { TEMPLATE_CATALOG } from "../sidecar/guard/templateCatalog";
-import type { RecordDataByKind } from "../sidecar/protocol/records";
 import { declareCapabilities, enableTemplate } from "../sidecar/policy/policyFile";
 import type { BoundaryReport } from "../sidecar/protocol/reports";
 import { renderReport } from "../sidecar/protocol/reportMarkdown";
@@ -10,7 +9,10 @@ import { agentRequest } from "./agentApi";
 import { guardCodingAgents, removeAgentGuards } from "./agentGuards";
 import { tryApproval } from "./tryApproval";
 import type { Ctx } from "./ctx";
-import { OUTCOME_ICON, outcomeLabel, presentRecord, type Outcome } from "./model/presenters";
+import { CALL_STATE_ICON, CALL_STATES, callStateLabel } from "./model/callPresenters";
+import { callDetails } from "./model/callDetails";
+import { runLabel } from "./model/runNames";
+import { CallPanel } from "./story/callPanel";
 import type { ApprovalsNode } from "./views/approvalsTree";
 import type { RunsNode } from "./views/runsTree";
 import { guardrailOffset } from "./story/guardrailLocation";
@@ -22,6 +24,8 @@ export const POLICY_FILE = "apie.policy.json";
 /** Every command of the extension (category "Apie" in package.json), by id. */
 export function createCommands(ctx: Ctx, activationTiming: () => { loadMs: number; activateMs: number }): Record<string, (...args: never[]) => unknown> {
   const policyPath = () => path.join(ctx.workspace.uri.fsPath, POLICY_FILE);
+  let callPanel: CallPanel | undefined;
+  ctx.extension.subscriptions.push({ dispose: () => callPanel?.dispose() });
   return {
     "apie.toggleMode": async () => {
       if (ctx.model.mode === "enforce") {
@@ -65,25 +69,27 @@ export function createCommands(ctx: Ctx, activationTiming: () => { loadMs: numbe
       await enableTemplate(policyPath(), pick.label, undefined);
       void vscode.window.showInformationMessage(`Apie: enabled ${pick.label} in ${POLICY_FILE}.`);
     },
-    "apie.showRecord": async (node: RunsNode) => {
-      if (node?.type !== "record") return;
-      const p = presentRecord(node.record);
-      const body = [`# ${p.label}`, "", `${p.description}`, "", `- time: ${node.record.ts}`, `- run: ${node.runId}`, `- record: #${node.record.seq} (${node.record.kind})`, "", ...p.details.map((d) => `- ${d}`)];
-      await vscode.window.showTextDocument(await vscode.workspace.openTextDocument({ language: "markdown", content: body.join("\n") }), { preview: true });
+    "apie.showCall": (node: RunsNode) => {
+      if (node?.type !== "call" && node?.type !== "step") return;
+      const run = ctx.model.runs.get(node.runId);
+      const runName = run === undefined ? node.runId : runLabel(run, run.session_id !== null);
+      callPanel ??= new CallPanel((key) => openGuardrail(policyPath(), key));
+      callPanel.show(callDetails(node.call, runName, ctx.places()));
     },
     "apie.copyDecisionId": async (node: RunsNode) => {
-      if (node?.type !== "record" || node.record.kind !== "decision") return;
-      const id = (node.record.data as RecordDataByKind["decision"]).decision.decision_id;
+      if (node?.type !== "call" && node?.type !== "step") return;
+      const id = node.call.decisions[node.call.decisions.length - 1]?.data.decision.decision_id;
+      if (id === undefined) return;
       await vscode.env.clipboard.writeText(id);
       vscode.window.setStatusBarMessage(`Apie: copied ${id}`, 3000);
     },
     "apie.filterRuns": async () => {
-      const outcomes = (Object.keys(OUTCOME_ICON) as Outcome[]).map((o) => ({ label: `$(${OUTCOME_ICON[o]}) ${outcomeLabel(o)}`, outcome: o, picked: ctx.runs.filter.outcomes?.has(o) ?? false }));
-      const picked = await vscode.window.showQuickPick(outcomes, { canPickMany: true, title: "Apie: show only these outcomes (none = all)" });
+      const states = CALL_STATES.map((state) => ({ label: `$(${CALL_STATE_ICON[state].icon}) ${callStateLabel(state)}`, state, picked: ctx.runs.filter.states?.has(state) ?? false }));
+      const picked = await vscode.window.showQuickPick(states, { canPickMany: true, title: "Apie: show only tool calls that were… (none = all)" });
       if (picked === undefined) return;
       const agents = [...new Set([...ctx.model.runs.values()].map((r) => r.agent_key))].sort();
       const agent = agents.length > 1 ? await vscode.window.showQuickPick(["(all agents)", ...agents], { title: "Apie: show only this agent" }) : undefined;
-      ctx.runs.setFilter({ outcomes: new Set(picked.map((p) => p.outcome)), agent: agent === undefined || agent === "(all agents)" ? undefined : agent });
+      ctx.runs.setFilter({ states: new Set(picked.map((p) => p.state)), agent: agent === undefined || agent === "(all agents)" ? undefined : agent });
       void vscode.commands.executeCommand("setContext", "apie.runsFiltered", true);
     },
     "apie.clearRunsFilter": () => {

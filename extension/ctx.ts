@@ -1,8 +1,10 @@
+import os from "node:os";
 import * as vscode from "vscode";
 import type { Mode } from "../sidecar/guard/types";
 import { ApprovalNotifier } from "./approvalNotifier";
 import { approvalDetails, approvalNotice, staleApprovalMessage } from "./model/approvalNotice";
 import { agentLabel, expiresIn } from "./model/presenters";
+import type { Places } from "./model/callLabel";
 import { readSettings, writeMode } from "./config";
 import { TimelineModel, type TimelineChange } from "./model/timeline";
 import { SidecarClient } from "./sidecarClient";
@@ -39,7 +41,7 @@ export class Ctx implements vscode.Disposable {
   ) {
     this.client = new SidecarClient(extension.asAbsolutePath("dist/sidecar.js"), () => this.initOptions(), this.log);
     this.statusBar = new ApieStatusBar(this.model);
-    this.runs = new RunsTreeProvider(this.model, (runId) => this.loadRun(runId));
+    this.runs = new RunsTreeProvider(this.model, (runId) => this.loadRun(runId), () => this.places());
     this.approvals = new ApprovalsTreeProvider(this.model);
     this.boundary = new BoundaryTreeProvider(this.model);
     this.notifier = new ApprovalNotifier(
@@ -130,6 +132,11 @@ export class Ctx implements vscode.Disposable {
       reason = typed.trim();
     }
     await this.answer(id, "rejected", reason === "" ? undefined : reason);
+  }
+
+  /** Where the Runs view shows paths from: the workspace (relative), the home folder (`~/…`). */
+  places(): Places {
+    return { workspace: this.workspace.uri.fsPath, home: os.homedir() };
   }
 
   /** Opens an approval's details (what runs, why, arguments, its answer if any) as a markdown document. */

@@ -53,12 +53,15 @@ export class TimelineModel {
   policy: { state: PolicyState; message: string | null } = { state: "none", message: null };
   lastSeq = 0;
   private readonly loadedRecords = new Map<string, StreamRecord[]>();
+  /** The agent that orchestrates a session, when its `session.started` said (the snapshot does not). */
+  private readonly sessionAgents = new Map<string, string>();
 
   applySnapshot(snapshot: Snapshot): TimelineChange {
     this.sessions.clear();
     this.runs.clear();
     this.approvals.clear();
     this.loadedRecords.clear();
+    this.sessionAgents.clear();
     for (const s of snapshot.sessions) this.sessions.set(s.id, { ...s, run_ids: [...s.run_ids] });
     for (const r of snapshot.runs) this.runs.set(r.id, { ...r });
     for (const a of snapshot.approvals) this.approvals.set(a.id, { ...a });
@@ -76,6 +79,10 @@ export class TimelineModel {
   /** Runs of a session, or the runs outside any session, oldest first. */
   runsOf(sessionId: string | null): RunView[] {
     return [...this.runs.values()].filter((r) => r.session_id === sessionId).sort((a, b) => a.started_at.localeCompare(b.started_at));
+  }
+
+  sessionAgent(sessionId: string): string | undefined {
+    return this.sessionAgents.get(sessionId);
   }
 
   recordsOf(runId: string): StreamRecord[] | undefined {
@@ -140,6 +147,7 @@ export class TimelineModel {
   private readonly handlers: { [K in RecordKind]?: (data: RecordDataByKind[K], record: StreamRecord, change: TimelineChange) => void } = {
     "session.started": (d, _r, change) => {
       this.sessions.set(d.session.id, { ...d.session, run_ids: [...d.session.run_ids] });
+      if (d.orchestrator_agent_key) this.sessionAgents.set(d.session.id, d.orchestrator_agent_key);
       change.roots = true;
     },
     "session.completed": (d, _r, change) => {

@@ -1,25 +1,34 @@
 import * as vscode from "vscode";
 import type { RunView, SessionView } from "../../sidecar/protocol/runs";
 import type { StreamRecord } from "../../sidecar/protocol/stream";
-import { presentRecord, type Outcome } from "../model/presenters";
+import type { Places } from "../model/callLabel";
+import { CALL_STATE_ICON, callSteps, callTooltip, matchesStates, presentCall, presentNote, type CallRow, type CallState, type StepRow } from "../model/callPresenters";
+import { agentLabel } from "../model/presenters";
+import { fullName, groupOf, runLabel, sessionLabel } from "../model/runNames";
 import type { TimelineChange, TimelineModel } from "../model/timeline";
+import { RunFolds, type ToolCall } from "../model/toolCalls";
 
 export type RunsNode =
+  | { type: "group"; group: string }
   | { type: "session"; session: SessionView }
   | { type: "run"; run: RunView }
-  | { type: "record"; runId: string; record: StreamRecord };
+  | { type: "call"; runId: string; call: ToolCall }
+  | { type: "step"; runId: string; call: ToolCall; step: StepRow }
+  | { type: "note"; runId: string; record: StreamRecord };
 
 export interface RunsFilter {
   agent?: string | undefined;
-  outcomes?: ReadonlySet<Outcome> | undefined;
+  /** Calls whose final state, verdict or outcome is one of these (callFacets); none: every call. */
+  states?: ReadonlySet<CallState> | undefined;
 }
 
 const REFRESH_DEBOUNCE_MS = 100;
 
 /**
- * Runs view: sessions → runs → records in log order. A run's records are fetched when it is expanded and then
- * follow the live feed. Refreshes are debounced and name only the nodes that changed (the whole tree only
- * when the top level did), so a busy agent does not redraw the view on every record.
+ * Runs view: agents and hosts → sessions → runs → tool calls, one row per call (toolCalls.ts folds a run's
+ * records), whose children are its decision, approval and outcome. A run's records are fetched when it is
+ * expanded and then follow the live feed. Refreshes are debounced and name only the nodes that changed (the
+ * whole tree only when the top level did), so a busy agent does not redraw the view on every record.
  */
 export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vscode.Disposable {
   private readonly emitter = new vscode.EventEmitter<RunsNode | RunsNode[] | undefined>();
@@ -28,10 +37,14 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
   private pending: { all: boolean; ids: Set<string> } = { all: false, ids: new Set() };
   private timer: NodeJS.Timeout | undefined;
   private filterValue: RunsFilter = {};
+  private readonly folds = new RunFolds();
+  /** A call's row as last presented, while the call has as many records as then (each change adds one). */
+  private readonly presented = new WeakMap<ToolCall, { records: number; row: CallRow }>();
 
   constructor(
     private readonly model: TimelineModel,
     private readonly loadRun: (runId: string) => Promise<StreamRecord[] | undefined>,
+    private readonly places: () => Places = () => ({}),
   ) {}
 
   get filter(): RunsFilter {
@@ -48,6 +61,7 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
     if (change.roots) this.pending.all = true;
     for (const id of change.sessions) this.pending.ids.add(`session:${id}`);
     for (const id of change.runs) this.pending.ids.add(`run:${id}`);
+    // A run's new record changes its calls; a new run in a session changes its group's counts only.
     if (!this.pending.all && this.pending.ids.size === 0) return;
     this.timer ??= setTimeout(() => this.flush(), REFRESH_DEBOUNCE_MS);
   }
@@ -59,74 +73,147 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
 
   getTreeItem(node: RunsNode): vscode.TreeItem {
     switch (node.type) {
+      case "group": {
+        const item = new vscode.TreeItem(node.group, vscode.TreeItemCollapsibleState.Expanded);
+        item.id = nodeId(node);
+        const { sessions, runs, running } = this.groupCounts(node.group);
+        const parts = [...(sessions ? [`${sessions} session${sessions === 1 ? "" : "s"}`] : []), ...(runs ? [`${runs} run${runs === 1 ? "" : "s"}`] : []), ...(running ? [`${running} running`] : [])];
+        item.description = parts.join(" · ");
+        item.iconPath = new vscode.ThemeIcon("hubot");
+        item.contextValue = "apie.group";
+        return item;
+      }
       case "session": {
         const s = node.session;
-        const item = new vscode.TreeItem(s.input_summary ?? `session ${s.id}`, vscode.TreeItemCollapsibleState.Expanded);
-        item.id = `session:${s.id}`;
-        item.description = `${s.kind ?? "session"} · ${s.status}`;
+        const group = this.groupOfSession(s);
+        const label = sessionLabel(s, group);
+        const item = new vscode.TreeItem(label, vscode.TreeItemCollapsibleState.Expanded);
+        item.id = nodeId(node);
+        item.description = `${s.status} · ${since(s.started_at)}`;
+        item.tooltip = `${fullName(group, label)}\nsession ${s.id} · ${s.status}\nstarted ${s.started_at}${s.output_summary ? `\n${s.output_summary}` : ""}`;
         item.iconPath = new vscode.ThemeIcon("layers");
         item.contextValue = "apie.session";
         return item;
       }
       case "run": {
         const r = node.run;
-        const item = new vscode.TreeItem(r.input_summary ?? r.id, vscode.TreeItemCollapsibleState.Collapsed);
-        item.id = `run:${r.id}`;
-        item.description = `${r.agent_key} · ${r.status} · ${r.event_count} record${r.event_count === 1 ? "" : "s"}`;
-        item.tooltip = `${r.id}\nagent ${r.agent_key}${r.environment ? `\nenvironment ${r.environment}` : ""}\nstarted ${r.started_at}`;
+        const label = runLabel(r, r.session_id !== null && this.model.sessions.has(r.session_id));
+        const item = new vscode.TreeItem(label, vscode.TreeItemCollapsibleState.Collapsed);
+        item.id = nodeId(node);
+        const calls = this.model.recordsOf(r.id) === undefined ? undefined : this.entries(r.id).filter((e) => e.type === "call").length;
+        item.description = [r.status, since(r.started_at), ...(calls === undefined ? [] : [`${calls} call${calls === 1 ? "" : "s"}`])].join(" · ");
+        item.tooltip = `${fullName(groupOf(r.agent_key), label)}\nrun ${r.id} · ${agentLabel(r.agent_key)}${r.environment ? ` · ${r.environment}` : ""}\nstarted ${r.started_at}${r.output_summary ? `\n${r.output_summary}` : ""}`;
         item.iconPath = new vscode.ThemeIcon(r.status === "running" ? "sync" : r.status === "completed" ? "pass" : "error");
         item.contextValue = "apie.run";
         return item;
       }
-      case "record": {
-        const p = presentRecord(node.record);
-        const item = new vscode.TreeItem(p.label, vscode.TreeItemCollapsibleState.None);
-        item.id = `record:${node.record.seq}`;
+      case "call": {
+        const p = this.present(node.call);
+        const item = new vscode.TreeItem(p.label, vscode.TreeItemCollapsibleState.Collapsed);
+        item.id = nodeId(node);
         item.description = p.description;
-        item.tooltip = [new Date(node.record.ts).toLocaleTimeString(), ...p.details].join("\n");
-        item.iconPath = new vscode.ThemeIcon(p.icon);
-        item.contextValue = node.record.kind === "decision" ? "apie.decision" : "apie.record";
-        item.command = { command: "apie.showRecord", title: "Show details", arguments: [node] };
+        // The tooltip is filled on hover (resolveTreeItem): a run can hold thousands of calls.
+        item.iconPath = themeIcon(CALL_STATE_ICON[p.state]);
+        item.contextValue = node.call.decisions.length > 0 ? "apie.call.decided" : "apie.call";
+        item.command = { command: "apie.showCall", title: "Show Call Details", arguments: [node] };
+        return item;
+      }
+      case "step": {
+        const item = new vscode.TreeItem(node.step.label, vscode.TreeItemCollapsibleState.None);
+        item.id = nodeId(node);
+        item.description = node.step.description;
+        item.tooltip = `${node.step.label}\n${node.step.description}`;
+        item.iconPath = themeIcon(node.step);
+        item.contextValue = node.step.part === "decision" && node.call.decisions.length > 0 ? "apie.call.decided" : "apie.step";
+        item.command = { command: "apie.showCall", title: "Show Call Details", arguments: [node] };
+        return item;
+      }
+      case "note": {
+        const p = presentNote(node.record);
+        const item = new vscode.TreeItem(p.label, vscode.TreeItemCollapsibleState.None);
+        item.id = nodeId(node);
+        item.description = p.description;
+        item.tooltip = `${new Date(node.record.ts).toLocaleTimeString()} · ${p.label}${p.description ? `\n${p.description}` : ""}`;
+        item.iconPath = new vscode.ThemeIcon(p.icon, new vscode.ThemeColor("descriptionForeground"));
+        item.contextValue = "apie.note";
         return item;
       }
     }
   }
 
+  resolveTreeItem(item: vscode.TreeItem, node: RunsNode): vscode.TreeItem {
+    if (node.type === "call") item.tooltip = callTooltip(node.call, this.present(node.call));
+    return item;
+  }
+
   async getChildren(node?: RunsNode): Promise<RunsNode[]> {
-    if (node === undefined) {
-      const sessions = [...this.model.sessions.values()].sort((a, b) => b.started_at.localeCompare(a.started_at)).map((session) => this.node({ type: "session", session }));
-      const loose = this.model.runsOf(null).filter((r) => this.showsRun(r)).reverse().map((run) => this.node({ type: "run", run }));
-      return [...sessions, ...loose];
+    if (node === undefined) return this.groups().map((group) => this.node({ type: "group", group }));
+    switch (node.type) {
+      case "group": {
+        const sessions = [...this.model.sessions.values()].filter((s) => this.groupOfSession(s) === node.group && this.showsSession(s));
+        const loose = this.model.runsOf(null).filter((r) => groupOf(r.agent_key) === node.group && this.showsRun(r));
+        const items: { started: string; node: RunsNode }[] = [
+          ...sessions.map((session) => ({ started: session.started_at, node: { type: "session", session } as RunsNode })),
+          ...loose.map((run) => ({ started: run.started_at, node: { type: "run", run } as RunsNode })),
+        ];
+        return items.sort((a, b) => b.started.localeCompare(a.started)).map((i) => this.node(i.node));
+      }
+      case "session":
+        return this.model.runsOf(node.session.id).filter((r) => this.showsRun(r)).map((run) => this.node({ type: "run", run }));
+      case "run": {
+        if (this.model.recordsOf(node.run.id) === undefined) await this.loadRun(node.run.id);
+        const runId = node.run.id;
+        const states = this.filterValue.states;
+        const filtering = states !== undefined && states.size > 0;
+        return this.entries(runId)
+          .filter((e) => (e.type === "call" ? matchesStates(e.call, states) : !filtering))
+          .map((e) => this.node(e.type === "call" ? { type: "call", runId, call: e.call } : { type: "note", runId, record: e.note.record }));
+      }
+      case "call":
+        return callSteps(node.call).map((step) => this.node({ type: "step", runId: node.runId, call: node.call, step }));
+      default:
+        return [];
     }
-    if (node.type === "session") return this.model.runsOf(node.session.id).filter((r) => this.showsRun(r)).map((run) => this.node({ type: "run", run }));
-    if (node.type === "run") {
-      const records = this.model.recordsOf(node.run.id) ?? (await this.loadRun(node.run.id)) ?? [];
-      return records.filter((r) => this.showsRecord(r)).map((record) => this.node({ type: "record", runId: node.run.id, record }));
-    }
-    return [];
   }
 
   getParent(node: RunsNode): RunsNode | undefined {
-    if (node.type === "record") return this.nodes.get(`run:${node.runId}`);
-    if (node.type === "run" && node.run.session_id) return this.nodes.get(`session:${node.run.session_id}`);
-    return undefined;
+    switch (node.type) {
+      case "step":
+        return this.nodes.get(`call:${node.call.id}`);
+      case "call":
+      case "note":
+        return this.nodes.get(`run:${node.runId}`);
+      case "run":
+        return node.run.session_id && this.model.sessions.has(node.run.session_id) ? this.nodes.get(`session:${node.run.session_id}`) : this.nodes.get(`group:${groupOf(node.run.agent_key)}`);
+      case "session":
+        return this.nodes.get(`group:${this.groupOfSession(node.session)}`);
+      default:
+        return undefined;
+    }
   }
 
   /**
-   * The tree node of a record (story links, replay), creating the nodes on its path the way the view would
-   * (reveal() needs getParent to reach known elements). Undefined when a filter hides it.
+   * The tree node showing a record (story links, replay): the call's decision, approval or outcome row, else
+   * the call, a note, or the run itself for its start and end; creating the nodes on its path the way the view would (reveal() needs getParent to
+   * reach known elements). Undefined when a filter hides it.
    */
   async recordNode(runId: string, seq: number): Promise<RunsNode | undefined> {
-    const roots = await this.getChildren();
     const run = this.model.runs.get(runId);
-    if (run?.session_id) {
-      const session = roots.find((n) => n.type === "session" && n.session.id === run.session_id);
-      if (session) await this.getChildren(session);
+    if (run === undefined) return undefined;
+    for (const group of await this.getChildren()) {
+      if (group.type !== "group" || group.group !== this.groupOfRun(run)) continue;
+      for (const child of await this.getChildren(group)) if (child.type === "session" && child.session.id === run.session_id) await this.getChildren(child);
     }
     const runNode = this.nodes.get(`run:${runId}`);
     if (runNode === undefined) return undefined;
-    await this.getChildren(runNode);
-    return this.nodes.get(`record:${seq}`);
+    for (const child of await this.getChildren(runNode)) {
+      if (child.type === "note" && child.record.seq === seq) return child;
+      if (child.type !== "call" || !child.call.records.some((r) => r.seq === seq)) continue;
+      const steps = await this.getChildren(child);
+      return steps.find((s) => s.type === "step" && s.step.seqs.includes(seq)) ?? child;
+    }
+    // The run's start and end are the run's own row.
+    return this.model.recordsOf(runId)?.some((r) => r.seq === seq && (r.kind === "run.started" || r.kind === "run.completed")) ? runNode : undefined;
   }
 
   dispose(): void {
@@ -134,20 +221,59 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
     this.emitter.dispose();
   }
 
+  /** A run's calls and notes, folded from its records (as they happened). */
+  private entries(runId: string) {
+    return this.folds.entries(runId, this.model.recordsOf(runId) ?? []);
+  }
+
+  private present(call: ToolCall): CallRow {
+    const cached = this.presented.get(call);
+    if (cached !== undefined && cached.records === call.records.length) return cached.row;
+    const row = presentCall(call, this.places());
+    this.presented.set(call, { records: call.records.length, row });
+    return row;
+  }
+
+  /** The groups that have something to show, the most recently active first. */
+  private groups(): string[] {
+    const latest = new Map<string, string>();
+    const note = (group: string, at: string) => {
+      if ((latest.get(group) ?? "") < at) latest.set(group, at);
+    };
+    for (const s of this.model.sessions.values()) if (this.showsSession(s)) note(this.groupOfSession(s), s.started_at);
+    for (const r of this.model.runsOf(null)) if (this.showsRun(r)) note(groupOf(r.agent_key), r.started_at);
+    return [...latest.entries()].sort((a, b) => b[1].localeCompare(a[1])).map(([group]) => group);
+  }
+
+  private groupCounts(group: string): { sessions: number; runs: number; running: number } {
+    const sessions = [...this.model.sessions.values()].filter((s) => this.groupOfSession(s) === group);
+    const runs = this.model.runsOf(null).filter((r) => groupOf(r.agent_key) === group);
+    const running = sessions.filter((s) => s.status === "running").length + runs.filter((r) => r.status === "running").length;
+    return { sessions: sessions.length, runs: runs.length, running };
+  }
+
+  /** A session's group: the agent that orchestrates it (its first run's), its host for a coding agent. */
+  private groupOfSession(session: SessionView): string {
+    const agent = this.model.sessionAgent(session.id) ?? this.model.runsOf(session.id)[0]?.agent_key;
+    return agent === undefined ? "Sessions" : groupOf(agent);
+  }
+
+  private groupOfRun(run: RunView): string {
+    const session = run.session_id ? this.model.sessions.get(run.session_id) : undefined;
+    return session === undefined ? groupOf(run.agent_key) : this.groupOfSession(session);
+  }
+
+  private showsSession(session: SessionView): boolean {
+    return this.filterValue.agent === undefined || this.model.runsOf(session.id).some((r) => this.showsRun(r));
+  }
+
   private showsRun(run: RunView): boolean {
     return this.filterValue.agent === undefined || run.agent_key === this.filterValue.agent;
   }
 
-  private showsRecord(record: StreamRecord): boolean {
-    const outcomes = this.filterValue.outcomes;
-    if (outcomes === undefined || outcomes.size === 0) return true;
-    const outcome = presentRecord(record).outcome;
-    return outcome !== undefined && outcomes.has(outcome);
-  }
-
   /** One node object per id, so refreshes can name the element the view already holds. */
   private node(fresh: RunsNode): RunsNode {
-    const id = fresh.type === "session" ? `session:${fresh.session.id}` : fresh.type === "run" ? `run:${fresh.run.id}` : `record:${fresh.record.seq}`;
+    const id = nodeId(fresh);
     const existing = this.nodes.get(id);
     if (existing === undefined) {
       this.nodes.set(id, fresh);
@@ -168,4 +294,41 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
     const nodes = [...ids].map((id) => this.nodes.get(id)).filter((n): n is RunsNode => n !== undefined);
     if (nodes.length > 0) this.emitter.fire(nodes);
   }
+}
+
+function nodeId(node: RunsNode): string {
+  switch (node.type) {
+    case "group":
+      return `group:${node.group}`;
+    case "session":
+      return `session:${node.session.id}`;
+    case "run":
+      return `run:${node.run.id}`;
+    case "call":
+      return `call:${node.call.id}`;
+    case "step":
+      return `step:${node.call.id}:${node.step.part}`;
+    case "note":
+      return `note:${node.record.seq}`;
+  }
+}
+
+const themeIcons = new Map<string, vscode.ThemeIcon>();
+
+/** One ThemeIcon per codicon and color, shared by every row that shows it. */
+function themeIcon(icon: { icon: string; color?: string | undefined }): vscode.ThemeIcon {
+  const key = `${icon.icon} ${icon.color ?? ""}`;
+  let theme = themeIcons.get(key);
+  if (theme === undefined) {
+    theme = new vscode.ThemeIcon(icon.icon, icon.color === undefined ? undefined : new vscode.ThemeColor(icon.color));
+    themeIcons.set(key, theme);
+  }
+  return theme;
+}
+
+/** "13:05" today, else the date: when a session or run started, at a glance. */
+function since(iso: string): string {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso;
+  return d.toDateString() === new Date().toDateString() ? d.toTimeString().slice(0, 5) : d.toLocaleDateString();
 }

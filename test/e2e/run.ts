@@ -40,6 +40,9 @@ const DEPLOY_REQUEST = {
   tool: { name: "deploy.release", provider: "cicd", riskLevel: "high" },
 };
 
+/** How much (t) widens the side bar for the Runs view's descriptions (and narrows it back after). */
+const SIDEBAR_WIDENED = 260;
+
 /** How long the approvals of (d)'s guardrail wait (apie.policy.json's approvalTimeoutMs). */
 const SHORT_APPROVAL_MS = 6000;
 
@@ -154,6 +157,19 @@ class Session {
     }
   }
 
+  /** Drags the side bar's edge by `dx` pixels (wider when positive). */
+  async resizeSideBar(dx: number): Promise<void> {
+    const box = await this.page.locator(".part.sidebar").boundingBox();
+    check(box !== null, "no side bar");
+    const x = box.x + box.width;
+    const y = box.y + box.height / 2;
+    await this.page.mouse.move(x, y);
+    await this.page.mouse.down();
+    await this.page.mouse.move(x + dx, y, { steps: 5 });
+    await this.page.mouse.up();
+    await waitFor("the side bar to resize", async () => Math.abs(((await this.page.locator(".part.sidebar").boundingBox())?.width ?? 0) - (box.width + dx)) < 20, 5000);
+  }
+
   /** F1, then `text` in the quick input (">…" for commands, a file name for Go to File), and the row `pick`. */
   async quickPick(text: string, pick: string | RegExp): Promise<void> {
     await this.page.keyboard.press("F1");
@@ -249,7 +265,7 @@ const TESTS: Test[] = [
     },
   },
   {
-    name: "(b) enforce: an SDK agent hits prod-deploys, the notification's Approve lets the deploy run once; Runs shows 'approved'",
+    name: "(b) enforce: an SDK agent hits prod-deploys, the notification's Approve lets the deploy run once; Runs shows the call 'approved'",
     async run(s) {
       const runs = await s.openApieViews();
       const pendingRow = s.pane("Approvals").locator(".monaco-list-row", { hasText: "deploy.release" }).filter({ hasText: "release-gate" });
@@ -273,7 +289,7 @@ const TESTS: Test[] = [
         agent.stop();
       }
       await s.expandRuns(runs);
-      await runs.locator(".monaco-list-row", { hasText: /approval approved/ }).filter({ hasText: /by editor/ }).waitFor({ state: "visible", timeout: 15_000 });
+      await runs.locator(".monaco-list-row", { hasText: "deploy.release · production" }).filter({ hasText: /approved · Production deploys/ }).waitFor({ state: "visible", timeout: 15_000 });
       await s.screenshot("runs-approved");
     },
   },
@@ -301,7 +317,7 @@ const TESTS: Test[] = [
       }
       const runs = await s.openApieViews();
       await s.expandRuns(runs);
-      await runs.locator(".monaco-list-row", { hasText: /approval rejected/ }).filter({ hasText: /by editor/ }).waitFor({ state: "visible", timeout: 15_000 });
+      await runs.locator(".monaco-list-row", { hasText: "deploy.release · production" }).filter({ hasText: /rejected · Production deploys/ }).waitFor({ state: "visible", timeout: 15_000 });
       await s.screenshot("runs-rejected");
     },
   },
@@ -480,6 +496,73 @@ const TESTS: Test[] = [
       await s.screenshot("stale-notification-click");
       const after = (await s.http("GET", `/v1/approvals/${id}`)).approval;
       check(after.status === "approved" && after.resolved_by === "admin-key" && after.resolved_at === approval.resolved_at, `the click changed the approval: ${JSON.stringify(after)}`);
+    },
+  },
+  {
+    name: "(t) Runs timeline: agents and hosts → sessions named for people → one row per tool call; the approved deploy's children are its decision, approval and outcome; its details link to the guardrail",
+    async run(s) {
+      // A Claude Code session whose first prompt names it: its hook's calls, as `apie hook` sends them.
+      const transcript = path.join(s.run.dir, "login-transcript.jsonl");
+      writeFileSync(transcript, JSON.stringify({ type: "user", message: { role: "user", content: "fix the login bug" } }) + "\n");
+      const metadata = { cwd: s.run.workspace, hook: { host: "claude-code", session_id: "e2e-login", tool_use_id: "toolu_login_1", transcript_path: transcript } };
+      const bash = { agent_key: "claude-code", tool: { name: "Bash", provider: "claude-code" } };
+      const answer = await s.http("POST", "/v1/hooks/evaluate", { ...bash, action: { type: "execute", name: "Bash" }, resource: { type: "shell_command" }, arguments: { command: "npm test" }, metadata });
+      check(answer.enforcement_action === "proceed", `npm test: ${JSON.stringify(answer)}`);
+      await s.http("POST", "/v1/hooks/outcome", { ...bash, metadata, status: "completed" });
+
+      const runs = await s.openApieViews();
+      // Room for the Runs view (its rows are virtualized: only what fits is in the page): the other views fold.
+      const others = [s.pane("Approvals"), s.pane("Boundary")];
+      for (const pane of others) if ((await pane.locator(".pane-header").getAttribute("aria-expanded")) === "true") await pane.locator(".pane-header").click();
+      // …and room for the rows' descriptions (state, guardrail, duration).
+      await s.resizeSideBar(SIDEBAR_WIDENED);
+      const row = (text: string | RegExp) => runs.locator(".monaco-list-row", { hasText: text });
+      await row(/^\s*release-gate/).first().waitFor({ state: "visible", timeout: 15_000 });
+      await row("fix the login bug").first().waitFor({ state: "visible", timeout: 15_000 });
+      await s.expandRuns(runs);
+      // One row per call: each run's only child is its deploy (aria-setsize counts a row's siblings).
+      const deploys = row("deploy.release · production");
+      await deploys.first().waitFor({ state: "visible" });
+      for (const deploy of await deploys.all()) {
+        check((await deploy.getAttribute("aria-level")) === "3" && (await deploy.getAttribute("aria-setsize")) === "1", `not one row per call: ${await deploy.innerText()} (level ${await deploy.getAttribute("aria-level")}, ${await deploy.getAttribute("aria-setsize")} siblings)`);
+      }
+      const raw = row(/approval\.requested|approval\.resolved|action\.completed|agent\.|run started|run completed/);
+      check((await raw.count()) === 0, `raw record rows: ${(await raw.allInnerTexts()).join(" | ")}`);
+      // The approved deploy (b): its children are the decision, the approval and the outcome, in words.
+      const approved = deploys.filter({ hasText: /approved · Production deploys/ }).first();
+      await approved.locator(".monaco-tl-twistie").click();
+      for (const child of ["Decision: approval required", "Approval: approved by editor", "Outcome: completed"]) {
+        const r = row(child).first();
+        await r.waitFor({ state: "visible", timeout: 10_000 });
+        check((await r.getAttribute("aria-level")) === "4" && (await r.getAttribute("aria-setsize")) === "3", `${child}: level ${await r.getAttribute("aria-level")}, ${await r.getAttribute("aria-setsize")} siblings`);
+      }
+      // The Claude Code sessions' runs (level 3, under the host's group and the session): the call in the host's words.
+      const claudeRuns = runs.locator('.monaco-list-row[aria-level="3"][aria-expanded="false"]', { hasText: /^\s*Claude Code/ });
+      while ((await claudeRuns.count()) > 0) {
+        const before = await claudeRuns.count();
+        await claudeRuns.first().click();
+        await waitFor("the Claude Code run to expand", async () => (await claudeRuns.count()) < before, 10_000);
+      }
+      await row("Bash · npm test").filter({ hasText: "completed" }).first().waitFor({ state: "visible", timeout: 10_000 });
+      // Its details: a panel titled with the call and its state; the guardrail's link opens apie.policy.json.
+      await approved.locator(".label-name").click();
+      await s.page.locator(".tab", { hasText: "deploy.release · production — approved" }).waitFor({ state: "visible", timeout: 10_000 });
+      const details = s.page.frameLocator("iframe.webview").last().frameLocator("iframe#active-frame");
+      await details.getByText("Approval").first().waitFor({ state: "visible", timeout: 10_000 });
+      await details.getByText(/approved by editor · scope: this call only/).waitFor({ state: "visible" });
+      await s.screenshot("runs-timeline");
+      await details.locator('a[data-guardrail="prod-deploys"]').click();
+      await s.page.locator(".tab.active", { hasText: "apie.policy.json" }).waitFor({ state: "visible", timeout: 10_000 });
+      // Leave the window as the next tests expect it: the policy file and the details panel closed, the side bar
+      // at its width, the views unfolded.
+      for (const title of ["apie.policy.json", "deploy.release · production — approved"]) {
+        // A middle click closes an editor's tab.
+        const tab = s.page.locator(".tab", { hasText: title });
+        await tab.click({ button: "middle" });
+        await tab.waitFor({ state: "detached" });
+      }
+      await s.resizeSideBar(-SIDEBAR_WIDENED);
+      for (const pane of others) if ((await pane.locator(".pane-header").getAttribute("aria-expanded")) === "false") await pane.locator(".pane-header").click();
     },
   },
   {

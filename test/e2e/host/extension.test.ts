@@ -87,7 +87,7 @@ suite("Apie in the extension host", () => {
     assert.deepEqual(env, { baseUrl: d.baseUrl, apiKey: d.apiKey }, "the terminal's APIE_BASE_URL/APIE_API_KEY are not the sidecar's");
   });
 
-  test("Runs tree after a real SDK run: the run's rows show the allowed and the blocked call in order", async () => {
+  test("Runs tree after a real SDK run: one row per tool call, the allowed read and the blocked shell command in order", async () => {
     const d = await sidecar();
     const summary = `host test ${Date.now().toString(36)}`;
     const agentStarted = Date.now();
@@ -99,26 +99,10 @@ suite("Apie in the extension host", () => {
     note(`agent (Node ${agent.node}, ${agentMs} ms) run ${agent.runId}: ${agent.blocked.message}`);
 
     const treeStarted = Date.now();
-    const rows = await readRunRows(agent.runId);
-    note(`Runs tree (read in ${Date.now() - treeStarted} ms), run "${summary}": ${rows.map((r) => `${r.label} (${r.description})`).join(" · ")}`);
-    assert.ok(rows.every((r) => r.runId === agent.runId), `rows of another run: ${JSON.stringify(rows)}`);
-    // Rows are in the order things happened, not the log's: an SDK's outcome event, sent in a later batch,
-    // can be logged after the next decision and still comes first. Each record shows once.
-    const seqs = rows.map((r) => r.seq);
-    assert.equal(new Set(seqs).size, seqs.length, `a record shows twice: ${seqs.join(", ")}`);
-
-    const at = (what: string, match: (r: Row) => boolean) => {
-      const i = rows.findIndex(match);
-      assert.ok(i >= 0, `no row for ${what} in ${JSON.stringify(rows.map((r) => `${r.label} | ${r.description}`))}`);
-      return i;
-    };
-    const started = at("run started", (r) => r.kind === "run.started" && r.label === "run started" && r.description === summary);
-    const allowed = at("the allowed fs.read_file", (r) => r.kind === "decision" && r.label === "fs.read_file" && r.description === "allowed");
-    const blocked = at("the blocked shell.exec", (r) => r.kind === "decision" && r.label === "shell.exec" && /^blocked · prod-shell\b/.test(r.description));
-    const completed = at("run completed", (r) => r.kind === "run.completed" && r.label === "run completed");
-    assert.ok(started < allowed && allowed < blocked && blocked < completed, `order: started ${started}, allowed ${allowed}, blocked ${blocked}, completed ${completed}`);
-    // The blocked row's details name the guardrail and its reason, as Show Details shows them.
-    assert.match(rows[blocked]!.details, /prod-shell \(block\): destructive shell command/);
+    const rows = await readCallRows();
+    note(`Runs tree (read in ${Date.now() - treeStarted} ms), run "${summary}": ${rows.join(" · ")}`);
+    // One row per call, in the order they happened; the run's start, its records and its end are no rows.
+    assert.deepEqual(rows, ["fs.read_file · README.md — completed", "shell.exec · rm -rf / — blocked"]);
   });
 
   test("commands: apie.monitor / apie.enforce switch the sidecar and the apie.mode setting; apie.openPolicy opens apie.policy.json", async () => {
@@ -243,113 +227,75 @@ function runAgent(d: Discovery, summary: string): Promise<AgentReport> {
 
 // --- the Runs tree, read the way a keyboard user reads it --------------------------------------------------
 
-interface Row {
-  label: string;
-  description: string;
-  runId: string;
-  seq: number;
-  kind: string;
-  details: string;
+/** The title of the call details panel (extension/story/callPanel.ts): "<call> — <state>"; undefined while none is open. */
+function callPanelTitle(): string | undefined {
+  const tabs = vscode.window.tabGroups.all.flatMap((g) => g.tabs);
+  return tabs.find((t) => t.input instanceof vscode.TabInputWebview && t.input.viewType.endsWith("apie.call"))?.label;
 }
 
 /**
- * The record rows under the run `runId` in the Runs view, top to bottom. There is no API that lists a tree's
- * items, so this does what a keyboard user does: focus the view (apie.runs.focus), Home, → to expand the
- * run, ↓ and Enter on each row. Enter runs the row's command, apie.showRecord, which opens its details
- * ("# label", the description, "- run: …", "- record: #seq (kind)", the detail lines) as a new untitled
- * markdown document; those documents are what is read. The view must hold this one run only.
+ * The call rows of the one run in the Runs view, top to bottom, as "<call> — <state>". There is no API that
+ * lists a tree's items, so this does what a keyboard user does: focus the view (apie.runs.focus), Home (the
+ * agent's group), ↓ to the run, → to expand it, ↓ and Enter on each call. Enter runs the row's command,
+ * apie.showCall, which shows the call in the details panel (one panel, reused), titled "<call> — <state>";
+ * that title is what is read. A row with a command expands only on its twistie, so ↓ walks the calls alone.
+ * The view must hold this one run only.
  */
-async function readRunRows(runId: string): Promise<Row[]> {
+async function readCallRows(): Promise<string[]> {
   const exec = (command: string) => vscode.commands.executeCommand(command);
-  const seen = new Set<vscode.TextDocument>();
-  /** Waits for the next details document apie.showRecord opens; undefined if none comes within `ms`. */
-  const nextDetails = (ms: number) =>
+  let last = callPanelTitle();
+  /** Waits for the panel to show another call; undefined if none comes within `ms`. */
+  const nextTitle = (ms: number) =>
     waitFor(
-      "a record's details",
+      "a call's details",
       () => {
-        const doc = vscode.window.activeTextEditor?.document;
-        if (doc === undefined || seen.has(doc) || doc.uri.scheme !== "untitled" || !/^- record: #\d+/m.test(doc.getText())) return undefined;
-        seen.add(doc);
-        return parseDetails(doc.getText());
+        const title = callPanelTitle();
+        if (title === undefined || title === last) return undefined;
+        last = title;
+        return title;
       },
       ms,
     ).catch(() => undefined);
 
   // The run's records load when it expands (the extension asks the sidecar), after `list.expand` returns. Until
-  // they show, ↓ stays on the run row and Enter toggles it (collapsing it again if it expanded meanwhile), so
-  // each attempt gives the expansion a little longer before ↓ Enter: the attempts cannot keep racing it.
+  // they show, ↓ from the run row finds nothing to open; each attempt gives the expansion a little longer.
   let attempt = 0;
   const first = await waitFor(
-    "the run's first row (run started) to open its details",
+    "the run's first call to open its details",
     async () => {
       attempt++;
       await exec("apie.runs.focus");
       await exec("list.focusFirst");
-      // → expands a collapsed run, and moves the focus to the first record of an expanded one: Home again.
+      await exec("list.focusDown");
       await exec("list.expand");
       if (attempt > 1) await new Promise((r) => setTimeout(r, Math.min(100 * (attempt - 1), 1000)));
       await exec("list.focusFirst");
       await exec("list.focusDown");
+      await exec("list.focusDown");
       await exec("list.select");
-      // A details document that opens after this window is read by the next attempt (the same row).
-      return nextDetails(500);
+      return nextTitle(500);
     },
     30_000,
     0,
   ).catch((error: Error) => {
-    const active = vscode.window.activeTextEditor?.document;
-    throw new Error(`${error.message} (${attempt} attempts; active editor: ${active ? `${active.uri.toString()} ${JSON.stringify(active.getText().slice(0, 80))}` : "none"})`);
+    throw new Error(`${error.message} (${attempt} attempts; panel: ${callPanelTitle() ?? "none"})`);
   });
   const rows = [first];
-  const read = new Set([first.seq]);
-  // Past the last row ↓ stays put, and Enter opens nothing new (or the same row again). A live refresh of the
-  // tree (records still arriving) can do the same, or move the focus back a row or two: so that is taken as the
-  // end only after a few tries; rows read already are skipped. (Not "a smaller seq than the last row": rows
-  // are in the order things happened, and an outcome logged late sits above the decision logged before it.)
-  for (let misses = 0; ; ) {
+  // Past the last row ↓ stays put and Enter shows the same call again: taken as the end after a few tries (a
+  // live refresh of the tree can move the focus too).
+  for (let misses = 0; misses <= 3; ) {
     await exec("apie.runs.focus");
     await exec("list.focusDown");
     await exec("list.select");
-    const row = await nextDetails(misses === 0 ? 3000 : 1000);
-    if (row === undefined || read.has(row.seq)) {
-      if (++misses > 3) break;
+    const row = await nextTitle(misses === 0 ? 3000 : 1000);
+    if (row === undefined || rows.includes(row)) {
+      misses++;
       continue;
     }
     misses = 0;
-    read.add(row.seq);
     rows.push(row);
-    if (row.kind === "run.completed") break;
-    if (rows.length > 50) throw new Error("more than 50 rows under the run");
+    if (rows.length > 50) throw new Error("more than 50 calls under the run");
   }
-  await closeDetails(seen);
-  return rows.filter((r) => r.runId === runId || assert.fail(`a row of run ${r.runId}, not ${runId}: the view holds another run`));
-}
-
-/**
- * Closes the details documents without saving them (untitled documents with content are dirty: closing them
- * with workbench.action.closeAllEditors would ask whether to save, in a modal dialog nobody answers).
- */
-async function closeDetails(docs: Set<vscode.TextDocument>): Promise<void> {
-  for (const doc of docs) {
-    if (doc.isClosed) continue;
-    await vscode.window.showTextDocument(doc, { preview: false });
-    await vscode.commands.executeCommand("workbench.action.revertAndCloseActiveEditor");
-  }
-}
-
-/** apie.showRecord's document: "# label", "", description, "", "- time: …", "- run: …", "- record: #seq (kind)", details. */
-function parseDetails(text: string): Row {
-  const lines = text.split("\n");
-  const field = (name: string) => lines.find((l) => l.startsWith(`- ${name}: `))?.slice(name.length + 4) ?? "";
-  const record = /^#(\d+) \((.+)\)$/.exec(field("record"));
-  assert.ok(record, `unexpected details document:\n${text}`);
-  const detailsStart = lines.findIndex((l) => l.startsWith("- record: ")) + 1;
-  return {
-    label: (lines[0] ?? "").replace(/^# /, ""),
-    description: lines[2] ?? "",
-    runId: field("run"),
-    seq: Number(record[1]),
-    kind: record[2]!,
-    details: lines.slice(detailsStart).join("\n"),
-  };
+  await vscode.commands.executeCommand("workbench.action.closeAllEditors");
+  return rows;
 }
