@@ -89,6 +89,8 @@ export interface CompiledRule {
   decision: Decision;
   source: GuardrailSource;
   approvalTimeoutMs: number | undefined;
+  /** An allow rule's `overrides`: keys whose require_approval / warn it lifts for the calls it matches. */
+  overrides?: readonly string[] | undefined;
   test(ctx: EvaluationContext): string | null;
 }
 
