@@ -1,0 +1,54 @@
+import { modify, parse, type FormattingOptions } from "jsonc-parser";
+import * as vscode from "vscode";
+import type { ApprovalView } from "../sidecar/protocol/approvals";
+import { alwaysAllowGuardrail } from "./model/approvalScope";
+import { plainNotificationText } from "./model/approvalNotice";
+
+const FORMAT: FormattingOptions = { insertSpaces: true, tabSize: 2, eol: "\n" };
+const NEW_POLICY = `{\n  "version": 1\n}\n`;
+
+/**
+ * "Always allow…" (issue 13): inserts the proposed guardrail (model/approvalScope.ts) into apie.policy.json as
+ * an UNSAVED edit of the open document — jsonc-parser `modify`, so comments and formatting of the rest stay —
+ * and selects it. Nothing changes until the human saves: the sidecar reads the file on disk. A missing policy
+ * file opens as an untitled document at its path (saving creates it). The approval it came from is not
+ * answered: it stays pending until the human answers it, as the message says.
+ */
+export async function proposeAlwaysAllow(approval: ApprovalView, policyFile: string): Promise<void> {
+  const onDisk = vscode.Uri.file(policyFile);
+  const exists = await vscode.workspace.fs.stat(onDisk).then(
+    () => true,
+    () => false,
+  );
+  const doc = await vscode.workspace.openTextDocument(exists ? onDisk : onDisk.with({ scheme: "untitled" }));
+  const editor = await vscode.window.showTextDocument(doc, { preview: false });
+  if (doc.getText().trim() === "") await editor.edit((b) => b.insert(new vscode.Position(0, 0), NEW_POLICY));
+
+  const text = doc.getText();
+  const existing = (parse(text) as { guardrails?: unknown } | undefined)?.guardrails;
+  const list = Array.isArray(existing) ? (existing as { key?: unknown }[]) : undefined;
+  const keys = (list ?? []).map((g) => g?.key).filter((k): k is string => typeof k === "string");
+  const { guardrail, summary } = alwaysAllowGuardrail(approval, keys);
+  const edits =
+    list === undefined
+      ? modify(text, ["guardrails"], [guardrail], { formattingOptions: FORMAT })
+      : modify(text, ["guardrails", list.length], guardrail, { formattingOptions: FORMAT, isArrayInsertion: true });
+  const edit = new vscode.WorkspaceEdit();
+  for (const e of edits) edit.replace(doc.uri, new vscode.Range(doc.positionAt(e.offset), doc.positionAt(e.offset + e.length)), e.content);
+  if (!(await vscode.workspace.applyEdit(edit))) {
+    void vscode.window.showErrorMessage("Apie: could not edit apie.policy.json (is it read-only?); nothing was changed.");
+    return;
+  }
+  const at = doc.getText().indexOf(`"${guardrail.key}"`);
+  if (at >= 0) {
+    const line = doc.positionAt(at).line;
+    editor.selection = new vscode.Selection(line, 0, line, doc.lineAt(line).text.length);
+    editor.revealRange(new vscode.Range(line, 0, line, 0), vscode.TextEditorRevealType.InCenterIfOutsideViewport);
+  }
+  void vscode.window.showInformationMessage(
+    plainNotificationText(
+      `Apie: proposed guardrail ${guardrail.key} in apie.policy.json (unsaved): it ${summary}. Review it and save to apply, or undo to drop it. ` +
+        `Approval ${approval.id} is still pending: answer it in its notification or the Approvals view.`,
+    ),
+  );
+}
