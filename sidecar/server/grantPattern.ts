@@ -1,5 +1,5 @@
 import { normalizeCommand } from "../protocol/commandText";
-import { canonicalHash } from "../store/canonical";
+import { canonicalHash, requestIdentity } from "../store/canonical";
 import { extractPaths, extractShellCommands } from "../guard/context";
 import { resolvePath } from "../guard/paths";
 import type { Facts, GuardRequest } from "../guard/types";
@@ -46,19 +46,7 @@ const SHELL_DIRS = ["workdir", "cwd", "directory"];
 export function grantPatternOf(request: GuardRequest, homeDir: string | undefined): GrantPattern {
   const metadata = request.metadata ?? {};
   const cwd = typeof metadata["cwd"] === "string" ? metadata["cwd"] : undefined;
-  const bound = {
-    agent: request.agentKey,
-    run: request.runId ?? null,
-    tool: { name: request.tool?.name ?? null, provider: request.tool?.provider ?? null },
-    riskLevel: request.tool?.riskLevel ?? request.riskLevel ?? null,
-    action: { type: request.action?.type ?? null, name: request.action?.name ?? null },
-    resource: {
-      type: request.resource?.type ?? null,
-      environment: request.resource?.environment ?? null,
-      externalId: request.resource?.externalId ?? null,
-      provider: request.resource?.provider ?? null,
-    },
-  };
+  const bound = requestIdentity(request);
   const args = request.arguments;
   const resourceType = request.resource?.type;
   if (resourceType === "shell_command") {
