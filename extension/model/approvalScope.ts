@@ -29,10 +29,10 @@ export function canApproveForSession(a: ApprovalView): boolean {
   return a.grant_pattern !== undefined && a.run_id !== null;
 }
 
-/** "approved for this session" / "approved once" / "approved" (older logs), for the stale and details texts. */
+/** "approved for this session" / "approved" (once, or a log before scopes) / "denied" …, for the stale and details texts. */
 export function approvedHow(a: Pick<ApprovalView, "status" | "scope">): string {
   if (a.status !== "approved") return a.status === "rejected" ? "denied" : a.status;
-  return a.scope === "session" ? "approved for this session" : a.scope === "once" ? "approved once" : "approved";
+  return a.scope === "session" ? "approved for this session" : "approved";
 }
 
 export interface AlwaysAllowProposal {

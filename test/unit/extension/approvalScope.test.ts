@@ -45,7 +45,7 @@ describe("approval scopes in the editor", () => {
     const resolved = bash({ status: "approved", scope: "session", resolved_by: "editor", resolved_at: "2026-11-24T12:02:00.000Z" });
     assert.match(staleApprovalMessage("apr_1", resolved, now, clock)!, /was already approved for this session in the editor at T12:02:00; nothing was done\.$/);
     assert.match(approvalDetails(resolved, clock), /- approved for this session \(`git push --force origin feature` \(Bash\) in \/w\) in the editor at T12:02:00/);
-    assert.match(staleApprovalMessage("apr_1", { ...resolved, scope: "once" }, now, clock)!, /already approved once in the editor/);
+    assert.match(staleApprovalMessage("apr_1", { ...resolved, scope: "once" }, now, clock)!, /already approved in the editor/);
   });
 
   it("Always allow… proposes a guardrail the policy accepts, which lifts the asking template for the same command only", () => {
