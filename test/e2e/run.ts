@@ -532,7 +532,7 @@ const TESTS: Test[] = [
       // The same read again: allowed by the session grant, and no notification is raised for it.
       const second = read("~/.ssh/id_rsa", 2);
       const again = await second.answer;
-      check(again.hookSpecificOutput?.permissionDecision !== "deny" && again.hookSpecificOutput?.permissionDecision !== "ask", `second read: ${JSON.stringify(again)}`);
+      check(again.hookSpecificOutput?.permissionDecision === "allow" && again.hookSpecificOutput.permissionDecisionReason === `apie: approved for this session (${granted.id})`, `second read: ${JSON.stringify(again)}`);
       check((await s.admin("GET", "/v1/approvals?status=pending")).approvals.length === 0, "the second read opened an approval");
 
       // Another secret file still prompts.

@@ -79,7 +79,8 @@ describe("approval scopes: approve for this session (real hook, real sidecar)", 
     assert.equal(permission((await first.done).stdout), "allow");
 
     const again = await runHook(bash("npm test"));
-    assert.equal(permission(again.stdout), "allow (no opinion)", "the second identical call passes without asking");
+    assert.equal(permission(again.stdout), "allow", "the second identical call passes without asking (and Claude Code does not ask either)");
+    assert.equal(JSON.parse(again.stdout).hookSpecificOutput.permissionDecisionReason, `apie: approved for this session (${first.approval.id})`);
     assert.deepEqual(await pending(), [], "no new approval was opened");
     // An allow is logged lazily: it reaches the file shortly after the answer.
     await waitFor(() => log().some((r) => r.kind === "decision" && r.data.session_grant !== undefined));

@@ -194,7 +194,7 @@ export async function evaluate(
   if (approval === undefined) {
     if (!proceeds) await logged.durable;
     else if (logged.backlog !== undefined) await logged.backlog;
-    return { ...decision, approval_request: null };
+    return { ...decision, approval_request: null, ...(sessionGrant === undefined ? {} : { session_grant: sessionGrant }) };
   }
   const opened = await s.approvals.open(approval);
   return { ...decision, approval_request: { id: opened.id, status: "pending", expires_at: opened.expires_at } };

@@ -85,6 +85,7 @@ describe("session grants: approve for this session", () => {
     const again = await hookCall("Bash", { command: "  npm   test -- --grep 'a  b'  ", description: "Run them again", timeout: 60000 });
     assert.equal(again.enforcement_action, "proceed");
     assert.equal(again.approval_request, null);
+    assert.equal(again.session_grant.approval_id, id, "the answer names the grant (a hook answers an explicit allow)");
     assert.match(again.reason, new RegExp(`approved for this session \\(${id}, by admin-key at `));
     assert.deepEqual(lastDecision().session_grant, { approval_id: id, resolved_by: "admin-key", resolved_at: approvals.get(id)!.resolved_at });
     assert.equal(approvals.list("pending").length, 0, "no approval was opened for the second call");
