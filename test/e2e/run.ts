@@ -336,7 +336,8 @@ const TESTS: Test[] = [
       const agent = s.startAgent();
       try {
         await s.approvalToast().waitFor({ state: "visible", timeout: 30_000 });
-        await s.quickPick(">Apie: Approve Pending", /Approve Pending/);
+        // "Approve Pending…", not "Approve Pending for Session…"
+        await s.quickPick(">Apie: Approve Pending", /Approve Pending…/);
         // One approval pending: still a pick (who, what, why), so no keypress approves unseen.
         const row = s.page.locator(".quick-input-list .monaco-list-row", { hasText: "deploy.release" }).filter({ hasText: "release-gate" });
         await row.filter({ hasText: /Why: guardrail prod-deploys/ }).waitFor({ state: "visible" });

@@ -1,10 +1,10 @@
 import { strict as assert } from "node:assert";
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { call } from "./sidecarHttp";
-import { sidecarPool, waitFor, type SidecarUnderTest } from "./sidecarProcess";
+import { CLI, sidecarPool, waitFor, type SidecarUnderTest } from "./sidecarProcess";
 
 /**
  * "Approve for this session" (issue 13) end to end: Claude Code's hook (`node dist/hook.js`, spawned as the
@@ -105,5 +105,18 @@ describe("approval scopes: approve for this session (real hook, real sidecar)", 
     assert.ok(resumed.approval, "after the session ended the same command asks again");
     await call(sidecar, "POST", `/v1/approvals/${resumed.approval.id}/reject`, { key: admin(), body: "{}" });
     await resumed.done;
+  });
+
+  it("`apie approvals approve ID --session` (admin key) grants the session; --session with reject is a usage error", async () => {
+    const env = { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("APIE_"))), APIE_BASE_URL: sidecar.discovery.baseUrl, APIE_ADMIN_KEY: admin() };
+    const apie = (args: string[]) => spawnSync(process.execPath, [CLI, ...args], { cwd: tmpdir(), env, encoding: "utf8", timeout: 15_000 });
+    const first = await asking("make lint");
+    assert.equal(apie(["approvals", "reject", first.approval.id, "--session"]).status, 2);
+    const approved = apie(["approvals", "approve", first.approval.id, "--session"]);
+    assert.equal(approved.status, 0, approved.stderr);
+    assert.match(approved.stdout, new RegExp(`^approved for this session ${first.approval.id}: `));
+    assert.equal(permission((await first.done).stdout), "allow");
+    assert.equal(permission((await runHook(bash("make  lint"))).stdout), "allow");
+    assert.deepEqual(await pending(), []);
   });
 });
