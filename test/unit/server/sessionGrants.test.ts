@@ -124,6 +124,18 @@ describe("session grants: approve for this session", () => {
     assert.equal((await hookCall("Bash", { command: "npm test" })).enforcement_action, "wait_for_approval");
   });
 
+  it("survives a sidecar restart while the session runs: the grant is rebuilt from the log", async () => {
+    await grantSession("Bash", { command: "npm test" });
+    approvals.close();
+    await journal.close();
+    journal = (await Journal.open(path.join(dir, "events.jsonl"), { sync: false })).journal;
+    approvals = new ApprovalBroker(journal, Date.now, "/home/dev");
+    approvals.restore();
+    routes = new RouteDispatcher({ engine, journal, approvals, keys: { apiKey: "a", adminKey: "b" }, workspace: dir, startedAt: Date.now(), baseUrl: () => "" });
+    assert.equal(journal.state.sessionGrants.size, 1);
+    assert.equal((await hookCall("Bash", { command: "npm test" })).enforcement_action, "proceed");
+  });
+
   it("only the admin key (or the editor) chooses a scope; once is the default; a call outside a run cannot be approved for a session", async () => {
     const first = (await hookCall("Bash", { command: "npm test" })).approval_request.id as string;
     await assert.rejects(approve(first, "session", "agent"), /admin/);
