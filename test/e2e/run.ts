@@ -336,8 +336,10 @@ const TESTS: Test[] = [
       const agent = s.startAgent();
       try {
         await s.approvalToast().waitFor({ state: "visible", timeout: 30_000 });
-        // "Approve Pending…", not "Approve Pending for Session…"
+        // "Approve Pending…", not "Approve Pending for Session…" (the second row: move the pointer off the pick,
+        // or the hover of the approval's row that opens under it covers the row).
         await s.quickPick(">Apie: Approve Pending", /Approve Pending…/);
+        await s.page.mouse.move(400, 300);
         // One approval pending: still a pick (who, what, why), so no keypress approves unseen.
         const row = s.page.locator(".quick-input-list .monaco-list-row", { hasText: "deploy.release" }).filter({ hasText: "release-gate" });
         await row.filter({ hasText: /Why: guardrail prod-deploys/ }).waitFor({ state: "visible" });
