@@ -120,6 +120,18 @@ class Session {
   }
 
   /**
+   * The notification of an approval that is opening: waits until the sidecar lists a pending approval, then
+   * gives its toast, or its row in the notification center (where VS Code may put it straight away when
+   * earlier notifications are still around: then it raises no toast).
+   */
+  async pendingNotification(hasText: string): Promise<Locator> {
+    await waitFor("the approval to open", async () => (await this.admin("GET", "/v1/approvals?status=pending")).approvals.length > 0, 30_000);
+    const toast = this.page.locator(".notification-toast", { hasText });
+    await toast.waitFor({ state: "visible", timeout: 5_000 }).catch(() => undefined);
+    return this.notification(hasText);
+  }
+
+  /**
    * A notification still on screen: its toast, else its row in the notification center (a message
    * notification's toast hides itself after some seconds; the center keeps it, buttons and all).
    */
@@ -517,8 +529,7 @@ const TESTS: Test[] = [
       const read = (file: string, n: number) => s.claudeHook({ session_id: "e2e-scopes", tool_name: "Read", tool_input: { file_path: file }, tool_use_id: `toolu_scopes_${n}` });
       const first = read("~/.ssh/id_rsa", 1);
       try {
-        const toast = s.page.locator(".notification-toast", { hasText: "Apie: Claude Code wants to run Read ~/.ssh/id_rsa" });
-        await toast.waitFor({ state: "visible", timeout: 30_000 });
+        const toast = await s.pendingNotification("Apie: Claude Code wants to run Read ~/.ssh/id_rsa");
         await s.checkApprovalToast(toast, "info");
         check(/Approve for Session also allows Read of .*\/\.ssh\/id_rsa until this session ends\./.test(await toast.innerText()), `the notification does not say what the session grant covers: ${await toast.innerText()}`);
         await s.screenshot("approve-for-session-notification");
@@ -541,8 +552,7 @@ const TESTS: Test[] = [
       // Another secret file still prompts.
       const other = read("~/.aws/credentials", 3);
       try {
-        const toast = s.page.locator(".notification-toast", { hasText: "Apie: Claude Code wants to run Read ~/.aws/credentials" });
-        await toast.waitFor({ state: "visible", timeout: 30_000 });
+        const toast = await s.pendingNotification("Apie: Claude Code wants to run Read ~/.aws/credentials");
         await toast.getByRole("button", { name: "Deny", exact: true }).click();
         const reason = s.page.locator(".quick-input-widget input");
         await reason.waitFor({ state: "visible" });
@@ -564,8 +574,7 @@ const TESTS: Test[] = [
       const before = readFileSync(policyFile, "utf8");
       const call = s.claudeHook({ session_id: "e2e-always", tool_name: "Read", tool_input: { file_path: ".env" }, tool_use_id: "toolu_always_1" });
       try {
-        const toast = s.page.locator(".notification-toast", { hasText: "Apie: Claude Code wants to run Read .env" });
-        await toast.waitFor({ state: "visible", timeout: 30_000 });
+        const toast = await s.pendingNotification("Apie: Claude Code wants to run Read .env");
         await toast.getByRole("button", { name: "More…", exact: true }).click();
         await s.page.locator(".quick-input-list .monaco-list-row", { hasText: "Always allow…" }).first().click();
         const tab = s.page.locator(".tabs-container .tab", { hasText: "apie.policy.json" });
@@ -574,7 +583,8 @@ const TESTS: Test[] = [
         await s.page.locator(".monaco-editor .view-lines", { hasText: '"local-secret-files"' }).waitFor({ state: "visible" });
         check(await tab.evaluate((el) => (el as { classList: { contains(c: string): boolean } }).classList.contains("dirty")), "the proposed guardrail was saved, not left for review");
         check(readFileSync(policyFile, "utf8") === before, "apie.policy.json changed on disk before the user saved");
-        await s.page.locator(".notification-toast", { hasText: /proposed guardrail always-allow-read-1 in apie\.policy\.json \(unsaved\).*is still pending/ }).waitFor({ state: "visible", timeout: 10_000 });
+        const said = s.page.locator(".notification-toast, .notifications-center .notification-list-item", { hasText: /proposed guardrail always-allow-read-1 in apie\.policy\.json \(unsaved\).*is still pending/ });
+        await waitFor("the proposal's message", async () => (await said.count()) > 0, 10_000);
         await s.screenshot("always-allow-proposal");
         const pending = (await s.admin("GET", "/v1/approvals?status=pending")).approvals;
         check(pending.length === 1 && pending[0].tool.name === "Read", `the approval did not stay pending: ${JSON.stringify(pending)}`);
