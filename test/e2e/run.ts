@@ -529,7 +529,7 @@ const TESTS: Test[] = [
       const read = (file: string, n: number) => s.claudeHook({ session_id: "e2e-scopes", tool_name: "Read", tool_input: { file_path: file }, tool_use_id: `toolu_scopes_${n}` });
       const first = read("~/.ssh/id_rsa", 1);
       try {
-        const toast = await s.pendingNotification("Apie: Claude Code wants to run Read ~/.ssh/id_rsa");
+        const toast = await s.pendingNotification("Apie: Claude Code wants to run `Read ~/.ssh/id_rsa`");
         await s.checkApprovalToast(toast, "info");
         check(/Approve for Session also allows Read of .*\/\.ssh\/id_rsa until this session ends\./.test(await toast.innerText()), `the notification does not say what the session grant covers: ${await toast.innerText()}`);
         await s.screenshot("approve-for-session-notification");
@@ -552,7 +552,7 @@ const TESTS: Test[] = [
       // Another secret file still prompts.
       const other = read("~/.aws/credentials", 3);
       try {
-        const toast = await s.pendingNotification("Apie: Claude Code wants to run Read ~/.aws/credentials");
+        const toast = await s.pendingNotification("Apie: Claude Code wants to run `Read ~/.aws/credentials`");
         await toast.getByRole("button", { name: "Deny", exact: true }).click();
         const reason = s.page.locator(".quick-input-widget input");
         await reason.waitFor({ state: "visible" });
@@ -574,7 +574,7 @@ const TESTS: Test[] = [
       const before = readFileSync(policyFile, "utf8");
       const call = s.claudeHook({ session_id: "e2e-always", tool_name: "Read", tool_input: { file_path: ".env" }, tool_use_id: "toolu_always_1" });
       try {
-        const toast = await s.pendingNotification("Apie: Claude Code wants to run Read .env");
+        const toast = await s.pendingNotification("Apie: Claude Code wants to run `Read .env`");
         await toast.getByRole("button", { name: "More…", exact: true }).click();
         await s.page.locator(".quick-input-list .monaco-list-row", { hasText: "Always allow…" }).first().click();
         const tab = s.page.locator(".tabs-container .tab", { hasText: "apie.policy.json" });
