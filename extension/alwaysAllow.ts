@@ -9,7 +9,7 @@ const NEW_POLICY = `{\n  "version": 1\n}\n`;
 
 /**
  * "Always allow…" (issue 13): inserts the proposed guardrail (model/approvalScope.ts) into apie.policy.json as
- * an UNSAVED edit of the open document — jsonc-parser `modify`, so comments and formatting of the rest stay —
+ * an UNSAVED, undoable edit of the open document — jsonc-parser `modify`, so comments and formatting of the rest stay —
  * and selects it. Nothing changes until the human saves: the sidecar reads the file on disk. A missing policy
  * file opens as an untitled document at its path (saving creates it). The approval it came from is not
  * answered: it stays pending until the human answers it, as the message says.
@@ -33,9 +33,12 @@ export async function proposeAlwaysAllow(approval: ApprovalView, policyFile: str
     list === undefined
       ? modify(text, ["guardrails"], [guardrail], { formattingOptions: FORMAT })
       : modify(text, ["guardrails", list.length], guardrail, { formattingOptions: FORMAT, isArrayInsertion: true });
-  const edit = new vscode.WorkspaceEdit();
-  for (const e of edits) edit.replace(doc.uri, new vscode.Range(doc.positionAt(e.offset), doc.positionAt(e.offset + e.length)), e.content);
-  if (!(await vscode.workspace.applyEdit(edit))) {
+  // The editor's own edit, not workspace.applyEdit: VS Code saves the files a WorkspaceEdit touches when
+  // `files.refactoring.autoSave` is on (its default) — seen in code-server — and this edit must stay unsaved.
+  const applied = await editor.edit((b) => {
+    for (const e of edits) b.replace(new vscode.Range(doc.positionAt(e.offset), doc.positionAt(e.offset + e.length)), e.content);
+  });
+  if (!applied) {
     void vscode.window.showErrorMessage("Apie: could not edit apie.policy.json (is it read-only?); nothing was changed.");
     return;
   }
