@@ -10,7 +10,8 @@ const NEW_POLICY = `{\n  "version": 1\n}\n`;
 /**
  * "Always allow…" (issue 13): inserts the proposed guardrail (model/approvalScope.ts) into apie.policy.json as
  * an UNSAVED, undoable edit of the open document — jsonc-parser `modify`, so comments and formatting of the rest stay —
- * and selects it. Nothing changes until the human saves: the sidecar reads the file on disk. A missing policy
+ * and selects it. Nothing changes until the human saves: the sidecar reads the file on disk (with Auto Save on,
+ * the human confirms in a modal first, since the edit would be saved at once). A missing policy
  * file opens as an untitled document at its path (saving creates it). The approval it came from is not
  * answered: it stays pending until the human answers it, as the message says.
  */
@@ -29,6 +30,18 @@ export async function proposeAlwaysAllow(approval: ApprovalView, policyFile: str
   const list = Array.isArray(existing) ? (existing as { key?: unknown }[]) : undefined;
   const keys = (list ?? []).map((g) => g?.key).filter((k): k is string => typeof k === "string");
   const { guardrail, summary } = alwaysAllowGuardrail(approval, keys);
+  // With Auto Save on (code-server's and vscode.dev's default: afterDelay) an inserted edit is saved, and so
+  // applied, within a second: then the human agrees first, in a modal that says what the rule does.
+  const autoSave = vscode.workspace.getConfiguration("files", doc.uri).get<string>("autoSave", "off");
+  if (autoSave !== "off" && !doc.isUntitled) {
+    const add = "Add Guardrail";
+    const answer = await vscode.window.showWarningMessage(
+      plainNotificationText(`Apie: add guardrail ${guardrail.key} to apie.policy.json? It ${summary}.`),
+      { modal: true, detail: `Auto Save is on (files.autoSave: ${autoSave}), so it is saved, and applied, as soon as it is added. Approval ${approval.id} stays pending either way.` },
+      add,
+    );
+    if (answer !== add) return;
+  }
   const edits =
     list === undefined
       ? modify(text, ["guardrails"], [guardrail], { formattingOptions: FORMAT })

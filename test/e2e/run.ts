@@ -568,20 +568,39 @@ const TESTS: Test[] = [
     },
   },
   {
-    name: "(o) \"Always allow…\" (More…) opens apie.policy.json with the proposed allow guardrail unsaved; the approval stays pending",
+    name: "(o) \"Always allow…\" (More…): with code-server's Auto Save on it asks first (Cancel adds nothing); with it off, apie.policy.json opens with the proposed guardrail unsaved; the approval stays pending",
     async run(s) {
       const policyFile = path.join(s.run.workspace, "apie.policy.json");
       const before = readFileSync(policyFile, "utf8");
-      const call = s.claudeHook({ session_id: "e2e-always", tool_name: "Read", tool_input: { file_path: ".env" }, tool_use_id: "toolu_always_1" });
-      try {
+      const isDirty = (tab: Locator) => tab.evaluate((el) => (el as { classList: { contains(c: string): boolean } }).classList.contains("dirty"));
+      const alwaysAllow = async () => {
         const toast = await s.pendingNotification("Apie: Claude Code wants to run `Read .env`");
         await toast.getByRole("button", { name: "More…", exact: true }).click();
         await s.page.locator(".quick-input-list .monaco-list-row", { hasText: "Always allow…" }).first().click();
+      };
+      const call = s.claudeHook({ session_id: "e2e-always", tool_name: "Read", tool_input: { file_path: ".env" }, tool_use_id: "toolu_always_1" });
+      let autoSaveOff = false;
+      try {
+        // code-server (like vscode.dev) saves edits after a delay by default: the rule would apply at once, so
+        // the human is asked first; Cancel adds nothing.
+        await alwaysAllow();
+        const dialog = s.page.locator(".monaco-dialog-box", { hasText: "add guardrail always-allow-read-1 to apie.policy.json?" });
+        await dialog.waitFor({ state: "visible", timeout: 15_000 });
+        check(/Auto Save is on/.test(await dialog.innerText()), `the dialog: ${await dialog.innerText()}`);
+        await s.screenshot("always-allow-autosave-confirm");
+        await dialog.getByRole("button", { name: "Cancel" }).click();
+        await dialog.waitFor({ state: "hidden" });
+        check(readFileSync(policyFile, "utf8") === before, "Cancel changed apie.policy.json");
+
+        // Auto Save off (the desktop default): the proposal is inserted unsaved, for review.
+        await s.quickPick(">File: Toggle Auto Save", /Toggle Auto Save/);
+        autoSaveOff = true;
+        await alwaysAllow();
         const tab = s.page.locator(".tabs-container .tab", { hasText: "apie.policy.json" });
         await tab.waitFor({ state: "visible", timeout: 15_000 });
         await s.page.locator(".monaco-editor .view-lines", { hasText: '"always-allow-read-1"' }).waitFor({ state: "visible", timeout: 10_000 });
         await s.page.locator(".monaco-editor .view-lines", { hasText: '"local-secret-files"' }).waitFor({ state: "visible" });
-        check(await tab.evaluate((el) => (el as { classList: { contains(c: string): boolean } }).classList.contains("dirty")), "the proposed guardrail was saved, not left for review");
+        check(await isDirty(tab), "the proposed guardrail was saved, not left for review");
         check(readFileSync(policyFile, "utf8") === before, "apie.policy.json changed on disk before the user saved");
         const said = s.page.locator(".notification-toast, .notifications-center .notification-list-item", { hasText: /proposed guardrail always-allow-read-1 in apie\.policy\.json \(unsaved\).*is still pending/ });
         await waitFor("the proposal's message", async () => (await said.count()) > 0, 10_000);
@@ -591,11 +610,12 @@ const TESTS: Test[] = [
         check(!call.exited(), "the hook was answered by Always allow…");
         // Leave the workspace as it was: drop the unsaved proposal, deny the read.
         await s.quickPick(">File: Revert File", /Revert File/);
-        await waitFor("the tab to be clean", async () => !(await tab.evaluate((el) => (el as { classList: { contains(c: string): boolean } }).classList.contains("dirty"))), 10_000);
+        await waitFor("the tab to be clean", async () => !(await isDirty(tab)), 10_000);
         await s.admin("POST", `/v1/approvals/${pending[0].id}/reject`, { reason: "e2e" });
         await call.answer;
       } finally {
         call.kill();
+        if (autoSaveOff) await s.quickPick(">File: Toggle Auto Save", /Toggle Auto Save/);
       }
     },
   },
