@@ -70,11 +70,15 @@ export function evaluate(policy: CompiledPolicy, req: GuardRequest, env: Evaluat
   }
   // An allow guardrail with `overrides` lifts the require_approval / warn of the guardrails it names for the
   // calls it matches (the editor's "Always allow…"); they are still reported, marked, but do not decide.
-  const lifted = new Map<string, string>();
-  for (const { rule } of hits) if (rule.decision === "allow") for (const key of rule.overrides ?? []) if (!lifted.has(key)) lifted.set(key, rule.key);
+  let lifted: Map<string, string> | undefined;
+  for (const { rule } of hits) {
+    if (rule.decision !== "allow" || rule.overrides === undefined) continue;
+    lifted ??= new Map();
+    for (const key of rule.overrides) if (!lifted.has(key)) lifted.set(key, rule.key);
+  }
   for (const { rule, reason } of hits) {
     const m: MatchedGuardrail = { key: rule.key, name: rule.name, decision: rule.decision, reason, source: rule.source };
-    const by = rule.decision === "require_approval" || rule.decision === "warn" ? lifted.get(rule.key) : undefined;
+    const by = lifted !== undefined && (rule.decision === "require_approval" || rule.decision === "warn") ? lifted.get(rule.key) : undefined;
     if (by === undefined) record(m, rule.approvalTimeoutMs);
     else matched.push({ ...m, overridden_by: by });
   }
