@@ -47,7 +47,10 @@ export function createCommands(ctx: Ctx, activationTiming: () => { loadMs: numbe
     // the optional reason the agent receives unless a caller gives one.
     "apie.approve": (target: ApprovalsNode | string) => withApprovalId(target, (id) => ctx.answer(id, "approved")),
     "apie.deny": (target: ApprovalsNode | string, reason?: string) => withApprovalId(target, (id) => ctx.deny(id, typeof reason === "string" ? reason : undefined)),
+    "apie.approveForSession": (target: ApprovalsNode | string) => withApprovalId(target, (id) => ctx.answer(id, "approved", undefined, "session")),
+    "apie.alwaysAllow": (target: ApprovalsNode | string) => withApprovalId(target, (id) => ctx.alwaysAllow(id)),
     "apie.approvePending": () => ctx.pickPending("approve"),
+    "apie.approvePendingForSession": () => ctx.pickPending("approveForSession"),
     "apie.denyPending": () => ctx.pickPending("deny"),
     "apie.restartSidecar": () => ctx.client.start(),
     "apie.showLog": () => ctx.log.show(),

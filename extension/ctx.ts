@@ -1,8 +1,13 @@
 import os from "node:os";
+import path from "node:path";
 import * as vscode from "vscode";
 import type { Mode } from "../sidecar/guard/types";
+import type { ApprovalScope } from "../sidecar/protocol/approvals";
+import { POLICY_FILE } from "./commands";
+import { proposeAlwaysAllow } from "./alwaysAllow";
+import { canApproveForSession, sessionScopeText } from "./model/approvalScope";
 import { ApprovalNotifier } from "./approvalNotifier";
-import { approvalDetails, approvalNotice, staleApprovalMessage } from "./model/approvalNotice";
+import { approvalDetails, approvalNotice, plainNotificationText, staleApprovalMessage } from "./model/approvalNotice";
 import { agentLabel, expiresIn } from "./model/presenters";
 import type { Places } from "./model/callLabel";
 import { readSettings, writeMode } from "./config";
@@ -12,6 +17,12 @@ import { ApieStatusBar } from "./statusBar";
 import { ApprovalsTreeProvider } from "./views/approvalsTree";
 import { BoundaryTreeProvider } from "./views/boundaryTree";
 import { RunsTreeProvider } from "./views/runsTree";
+
+const PICK_TITLE = {
+  approve: "Apie: approve which pending approval? (once)",
+  approveForSession: "Apie: approve which pending approval for this session? (the same command or path, until the session ends)",
+  deny: "Apie: deny which pending approval?",
+} as const;
 
 /**
  * Everything the extension holds while it is active. The sidecar session's listeners live in
@@ -45,7 +56,12 @@ export class Ctx implements vscode.Disposable {
     this.approvals = new ApprovalsTreeProvider(this.model);
     this.boundary = new BoundaryTreeProvider(this.model);
     this.notifier = new ApprovalNotifier(
-      { approve: (id) => this.answer(id, "approved"), deny: (id) => this.deny(id), details: (id) => this.showApproval(id) },
+      {
+        approve: (id, scope) => this.answer(id, "approved", undefined, scope),
+        deny: (id) => this.deny(id),
+        details: (id) => this.showApproval(id),
+        alwaysAllow: (id) => this.alwaysAllow(id),
+      },
       (id) => this.model.approvals.get(id),
     );
     this.runsView = vscode.window.createTreeView("apie.runs", { treeDataProvider: this.runs, showCollapseAll: true });
@@ -87,9 +103,10 @@ export class Ctx implements vscode.Disposable {
    * already knows is no longer pending (answered elsewhere, expired, cancelled) is not sent: the click says so
    * and does nothing. Otherwise (also for an id this window does not know) the sidecar decides: it keeps the
    * first answer and refuses the next, said the same way.
-   * `reason` (a Deny's) reaches the agent as the approval's resolution_reason.
+   * `reason` (a Deny's) reaches the agent as the approval's resolution_reason. `scope` (an approval's):
+   * `session` makes the sidecar grant the same command or path for the rest of the agent's session.
    */
-  async answer(id: string, status: "approved" | "rejected", reason?: string): Promise<void> {
+  async answer(id: string, status: "approved" | "rejected", reason?: string, scope: ApprovalScope = "once"): Promise<void> {
     const known = this.model.approvals.get(id);
     const stale = known === undefined ? undefined : staleApprovalMessage(id, known, Date.now());
     if (stale !== undefined) {
@@ -97,8 +114,10 @@ export class Ctx implements vscode.Disposable {
       return;
     }
     try {
-      const result = await this.client.resolveApproval(id, status, reason);
-      if (!result.ok) void vscode.window.showInformationMessage(staleApprovalMessage(id, result.approval, Date.now()) ?? `Apie: approval ${id} was already resolved; nothing was done.`);
+      const result = await this.client.resolveApproval(id, status, reason, status === "approved" ? scope : undefined);
+      if (!result.ok && result.reason === "session_unavailable") void vscode.window.showWarningMessage(`Apie: ${result.message}`);
+      else if (!result.ok) void vscode.window.showInformationMessage(staleApprovalMessage(id, result.approval, Date.now()) ?? `Apie: approval ${id} was already resolved; nothing was done.`);
+      else if (scope === "session") vscode.window.setStatusBarMessage(plainNotificationText(`Apie: approved for this session: ${sessionScopeText(result.approval)}`), 8000);
     } catch (error) {
       void vscode.window.showErrorMessage(`Apie: could not answer approval ${id}: ${(error as Error).message}`);
     }
@@ -139,6 +158,24 @@ export class Ctx implements vscode.Disposable {
     return { workspace: this.workspace.uri.fsPath, home: os.homedir() };
   }
 
+  /**
+   * "Always allow…": proposes a guardrail in apie.policy.json as an unsaved edit (alwaysAllow.ts). A stale
+   * approval proposes nothing (the click says why); a pending one stays pending.
+   */
+  async alwaysAllow(id: string): Promise<void> {
+    const known = this.model.approvals.get(id);
+    const stale = known === undefined ? undefined : staleApprovalMessage(id, known, Date.now());
+    if (known === undefined || stale !== undefined) {
+      void vscode.window.showInformationMessage(stale ?? `Apie: approval ${id} no longer exists; nothing was done.`);
+      return;
+    }
+    try {
+      await proposeAlwaysAllow(known, path.join(this.workspace.uri.fsPath, POLICY_FILE));
+    } catch (error) {
+      void vscode.window.showErrorMessage(`Apie: could not propose a guardrail: ${(error as Error).message}`);
+    }
+  }
+
   /** Opens an approval's details (what runs, why, arguments, its answer if any) as a markdown document. */
   async showApproval(id: string): Promise<void> {
     const approval = this.model.approvals.get(id);
@@ -153,8 +190,8 @@ export class Ctx implements vscode.Disposable {
    * The keyboard path (apie.approvePending / apie.denyPending): a pick of the pending approvals, who / what /
    * why. Shown even for a single approval, so a keypress never answers one unseen.
    */
-  async pickPending(verb: "approve" | "deny"): Promise<void> {
-    const pending = this.model.pending();
+  async pickPending(verb: "approve" | "deny" | "approveForSession"): Promise<void> {
+    const pending = this.model.pending().filter((a) => verb !== "approveForSession" || canApproveForSession(a));
     if (pending.length === 0) {
       void vscode.window.showInformationMessage("Apie: no approval is pending.");
       return;
@@ -167,10 +204,10 @@ export class Ctx implements vscode.Disposable {
         detail: approvalNotice(a, now).text.replace(/^(\w+ RISK · )?Apie: /, ""),
         id: a.id,
       })),
-      { title: verb === "approve" ? "Apie: approve which pending approval?" : "Apie: deny which pending approval?", matchOnDescription: true, matchOnDetail: true },
+      { title: PICK_TITLE[verb], matchOnDescription: true, matchOnDetail: true },
     );
     if (pick === undefined) return;
-    await (verb === "approve" ? this.answer(pick.id, "approved") : this.deny(pick.id));
+    await (verb === "deny" ? this.deny(pick.id) : this.answer(pick.id, "approved", undefined, verb === "approve" ? "once" : "session"));
   }
 
   /** Selects a record in the Runs tree (story card links, replay steps), loading its run first. */

@@ -1,3 +1,4 @@
+import type { ApprovalScope } from "../sidecar/protocol/approvals";
 import * as vscode from "vscode";
 // Types only at load: the library itself (the largest part of the bundle) is loaded by start(), after
 // activation has returned (vscode-eslint's lazy activation), so it never counts against activation time.
@@ -121,8 +122,8 @@ export class SidecarClient implements vscode.Disposable {
     return this.request(SetModeRequest, { mode });
   }
 
-  resolveApproval(id: string, status: "approved" | "rejected", reason?: string): Promise<ResolveApprovalResult> {
-    return this.request(ResolveApprovalRequest, { id, status, ...(reason ? { reason } : {}) });
+  resolveApproval(id: string, status: "approved" | "rejected", reason?: string, scope?: ApprovalScope): Promise<ResolveApprovalResult> {
+    return this.request(ResolveApprovalRequest, { id, status, ...(reason ? { reason } : {}), ...(scope ? { scope } : {}) });
   }
 
   getRun(runId: string): Promise<{ run: RunView; records: StreamRecord[] } | null> {

@@ -1,4 +1,5 @@
 import type { ApprovalView } from "../../sidecar/protocol/approvals";
+import { approvedHow, canApproveForSession, sessionScopeText } from "./approvalScope";
 import { approvalParts, expiresIn, isHighRisk } from "./presenters";
 
 /**
@@ -6,9 +7,19 @@ import { approvalParts, expiresIn, isHighRisk } from "./presenters";
  * Pure (no vscode): the notifier (extension/approvalNotifier.ts) only shows these.
  */
 
-/** The buttons of an approval's notification, in this order (VS Code shows the first as the primary one). */
-export const APPROVAL_BUTTONS = ["Approve", "Deny", "Details"] as const;
+/**
+ * The buttons of an approval's notification, in this order (VS Code shows the first as the primary one).
+ * Four at most, so they stay on one row of the toast: "Approve for Session" is a button (it is the answer
+ * that saves the most prompts), while Details and "Always allow…" (rarer, and the latter only proposes an
+ * edit) sit behind More…, a quick pick. "Approve for Session" is left out for an approval the sidecar could
+ * not grant for a session (a call outside any run).
+ */
+export const APPROVAL_BUTTONS = ["Approve", "Approve for Session", "Deny", "More…"] as const;
 export type ApprovalButton = (typeof APPROVAL_BUTTONS)[number];
+
+export function approvalButtons(a: ApprovalView): ApprovalButton[] {
+  return APPROVAL_BUTTONS.filter((b) => b !== "Approve for Session" || canApproveForSession(a));
+}
 
 /** Local wall-clock time of an ISO timestamp, "14:05:09" (the notification is read now, on this machine). */
 export function clockTime(iso: string): string {
@@ -39,7 +50,8 @@ export function approvalNotice(a: ApprovalView, now: number, clock: (iso: string
   const risk = high ? `${a.risk_level!.toUpperCase()} RISK · ` : "";
   const why = guardrails.length ? `guardrail ${guardrails.join(", ")}: ${a.reason}` : a.reason;
   const until = `Expires at ${clock(a.expires_at)} (${expiresIn(a.expires_at, now).replace(/^expires /, "")}).`;
-  return { level: high ? "warning" : "info", text: plainNotificationText(`${risk}Apie: ${who} wants to run ${what}${where}. Why: ${why}. ${until}`) };
+  const session = canApproveForSession(a) ? ` Approve for Session also allows ${sessionScopeText(a)} until this session ends.` : "";
+  return { level: high ? "warning" : "info", text: plainNotificationText(`${risk}Apie: ${who} wants to run ${what}${where}. Why: ${why}. ${until}${session}`) };
 }
 
 /** Who answered, as a person reads it ("by … at …"): resolved_by is "editor", "admin-key", "agent" or "expiry". */
@@ -74,13 +86,13 @@ export function staleApprovalMessage(id: string, current: ApprovalView | undefin
   const at = current.resolved_at ? ` at ${clock(current.resolved_at)}` : "";
   if (current.status === "expired") return `Apie: ${what} expired${at}; nothing was done.`;
   const why = current.resolution_reason ? ` (${plainNotificationText(current.resolution_reason)})` : "";
-  return `Apie: ${what} was already ${current.status === "rejected" ? "denied" : current.status}${byWhom(current.resolved_by)}${at}${why}; nothing was done.`;
+  return `Apie: ${what} was already ${approvedHow(current)}${byWhom(current.resolved_by)}${at}${why}; nothing was done.`;
 }
 
 /** An approval's details as a markdown document (opened as text, so nothing in it is rendered or runs). */
 export function approvalDetails(a: ApprovalView, clock: (iso: string) => string = clockTime): string {
   const { who, what, where } = approvalParts(a);
-  const resolved = a.status === "pending" ? [] : [`- ${a.status}${byWhom(a.resolved_by)}${a.resolved_at ? ` at ${clock(a.resolved_at)}` : ""}${a.resolution_reason ? `: ${a.resolution_reason}` : ""}`];
+  const resolved = a.status === "pending" ? [] : [`- ${a.status === "approved" ? approvedHow(a) : a.status}${a.scope === "session" ? ` (${sessionScopeText(a)})` : ""}${byWhom(a.resolved_by)}${a.resolved_at ? ` at ${clock(a.resolved_at)}` : ""}${a.resolution_reason ? `: ${a.resolution_reason}` : ""}`];
   return [
     `# Approval ${a.id}: ${a.status}`,
     "",

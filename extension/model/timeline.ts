@@ -182,7 +182,7 @@ export class TimelineModel {
     "approval.resolved": (d, record, change) => {
       const approval = this.approvals.get(d.id);
       if (approval === undefined || approval.status !== "pending") return;
-      Object.assign(approval, { status: d.status, resolved_at: d.resolved_at, resolved_by: d.resolved_by, resolution_reason: d.resolution_reason });
+      Object.assign(approval, { status: d.status, resolved_at: d.resolved_at, resolved_by: d.resolved_by, resolution_reason: d.resolution_reason, scope: d.status === "approved" ? (d.scope ?? "once") : null });
       change.approvals = true;
       change.closed.push(approval);
       this.trimResolved();

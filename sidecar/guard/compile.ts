@@ -119,6 +119,7 @@ function compileCustomGuardrail(guardrail: CustomGuardrail, index: number): Comp
     decision: guardrail.decision,
     source: "custom",
     approvalTimeoutMs: guardrail.approvalTimeoutMs,
+    overrides: guardrail.overrides,
     test: (ctx) => {
       for (const condition of conditions) if (!condition(ctx)) return null;
       return reason;

@@ -89,10 +89,12 @@ export interface CompiledRule {
   decision: Decision;
   source: GuardrailSource;
   approvalTimeoutMs: number | undefined;
+  /** An allow rule's `overrides`: keys whose require_approval / warn it lifts for the calls it matches. */
+  overrides?: readonly string[] | undefined;
   test(ctx: EvaluationContext): string | null;
 }
 
-const COMMAND_KEYS = ["command", "cmd", "script", "commandLine", "command_line", "shell_command", "bash"];
+export const COMMAND_KEYS = ["command", "cmd", "script", "commandLine", "command_line", "shell_command", "bash"];
 /**
  * Where the hosts' file tools put their path (HOOKS.md): Claude `file_path`/`notebook_path`, VS Code
  * `filePath`, Copilot CLI and Cursor `path`, Gemini `file_path`/`absolute_path`, Codex `apply_patch` as
@@ -114,7 +116,7 @@ const MAX_LISTED_PATHS = 256;
  * Shell command text in a tool call: `{command: "..."}` and friends, the MCP-server form
  * `{command: "bash", args: ["-c", "..."]}`, or a bare string argument to a shell tool.
  */
-function extractShellCommands(args: unknown, facts: Facts): string[] {
+export function extractShellCommands(args: unknown, facts: Facts): string[] {
   if (typeof args === "string") return facts["resource.type"] === "shell_command" ? [args] : [];
   if (args === null || typeof args !== "object" || Array.isArray(args)) return [];
   const record = args as Record<string, unknown>;
@@ -136,7 +138,7 @@ function joinArgv(argv: readonly string[]): string {
   return argv.map((a) => (/^[\w@%+=:,./~-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(" ");
 }
 
-function extractPaths(args: unknown): string[] {
+export function extractPaths(args: unknown): string[] {
   if (args === null || typeof args !== "object" || Array.isArray(args)) return [];
   const record = args as Record<string, unknown>;
   const out = directPaths(record);

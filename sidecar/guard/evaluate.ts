@@ -1,6 +1,6 @@
 import type { CapabilityRegistry } from "./boundary";
 import type { CompiledPolicy } from "./compile";
-import { EvaluationContext, type RunTaint } from "./context";
+import { EvaluationContext, type CompiledRule, type RunTaint } from "./context";
 import type { PathContext } from "./paths";
 import { secretAccess } from "./templates";
 import { buildFacts, type ToolDefinition } from "./facts";
@@ -62,12 +62,25 @@ export function evaluate(policy: CompiledPolicy, req: GuardRequest, env: Evaluat
     }
   };
 
+  const hits: { rule: CompiledRule; reason: string }[] = [];
   for (const position of policy.index.candidates(facts)) {
     const rule = policy.rules[position]!;
     const reason = rule.test(ctx);
-    if (reason !== null) {
-      record({ key: rule.key, name: rule.name, decision: rule.decision, reason, source: rule.source }, rule.approvalTimeoutMs);
-    }
+    if (reason !== null) hits.push({ rule, reason });
+  }
+  // An allow guardrail with `overrides` lifts the require_approval / warn of the guardrails it names for the
+  // calls it matches (the editor's "Always allow…"); they are still reported, marked, but do not decide.
+  let lifted: Map<string, string> | undefined;
+  for (const { rule } of hits) {
+    if (rule.decision !== "allow" || rule.overrides === undefined) continue;
+    lifted ??= new Map();
+    for (const key of rule.overrides) if (!lifted.has(key)) lifted.set(key, rule.key);
+  }
+  for (const { rule, reason } of hits) {
+    const m: MatchedGuardrail = { key: rule.key, name: rule.name, decision: rule.decision, reason, source: rule.source };
+    const by = lifted !== undefined && (rule.decision === "require_approval" || rule.decision === "warn") ? lifted.get(rule.key) : undefined;
+    if (by === undefined) record(m, rule.approvalTimeoutMs);
+    else matched.push({ ...m, overridden_by: by });
   }
 
   const driftWarnings = env.capabilities.drift(facts, policy.boundary);

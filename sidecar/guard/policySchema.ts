@@ -95,7 +95,14 @@ export const CustomGuardrailSchema = z.strictObject({
   approvalTimeoutMs: z.int().positive().optional().describe("How long an approval waits (require_approval only)."),
   enabled: z.boolean().optional(),
   match: MatchSchema,
-});
+  overrides: z
+    .array(GuardrailKeySchema)
+    .min(1)
+    .optional()
+    .describe(
+      "`allow` only: for the calls this guardrail matches, the require_approval or warn of these guardrails (template or custom keys) does not apply. A block always still applies. Written by the editor's \"Always allow…\".",
+    ),
+}).refine((g) => g.overrides === undefined || g.decision === "allow", { message: "`overrides` only applies to a guardrail with decision allow", path: ["overrides"] });
 
 const TemplateSettingsSchema = z.strictObject({
   enabled: z.boolean().optional(),

@@ -91,6 +91,11 @@ export interface MatchedGuardrail {
   decision: Decision;
   reason: string;
   source: GuardrailSource;
+  /**
+   * Set when an allow guardrail's `overrides` lifted this one for this call (the key of that guardrail): it
+   * matched and is reported, but did not decide. Only ever on a require_approval or warn; a block is never lifted.
+   */
+  overridden_by?: string;
 }
 
 export type InferenceConfidence = "low" | "medium" | "high";

@@ -24,6 +24,7 @@ import { guardBody, type HookGuardBody } from "./request";
  * - require_approval → with `hooks.approvals: "host"` on a host with its own prompt: `ask` (the sidecar
  *   opened no approval). Else the hook waits for the editor's approval until its own deadline (the host's
  *   timeout minus a margin): approved → the grant is redeemed (evaluate again with approval_id) → allow;
+ *   a call a session grant let through (`session_grant`: "Approve for Session" in the editor) → allow;
  *   rejected / expired / cancelled → deny with the reason; deadline → the approval is cancelled, deny
  *   ("approval timed out"); the host cancelling the hook (SIGTERM/SIGINT) → cancelled, deny.
  * - the sidecar answered an error (any status, JSON error body or not) → deny with its message: an error is
@@ -199,6 +200,7 @@ const DecisionReply = once(() => {
     matched_guardrails: z.optional(z.nullable(z.array(z.looseObject({ key: text, decision: text })))),
     approval_request: z.optional(z.nullable(z.looseObject({ id: z.string(), status: text }))),
     hook: z.optional(z.nullable(z.looseObject({ ask: z.optional(z.unknown()) }))),
+    session_grant: z.optional(z.nullable(z.looseObject({ approval_id: z.string() }))),
   });
 });
 type Decision = z.infer<ReturnType<typeof DecisionReply>>;
@@ -265,6 +267,8 @@ function proceeded(decision: Decision): HookAnswer {
   if (decision.annotation === "would_require_approval") {
     return { kind: "none", warning: `apie (monitor mode): would require approval${keysOf(decision, "require_approval")} — ${decision.reason}` };
   }
+  // A human approved this command or path for the session in the editor: as explicit as a redeemed grant.
+  if (decision.session_grant != null && decision.effective_decision === "allow") return { kind: "allow", reason: `apie: approved for this session (${decision.session_grant.approval_id})` };
   const allowedBy = (decision.matched_guardrails ?? []).filter((g) => g.decision === "allow").map((g) => g.key ?? "?");
   if (allowedBy.length > 0 && decision.effective_decision === "allow") return { kind: "allow", reason: `apie: allowed by ${allowedBy.join(", ")}` };
   return { kind: "none" };

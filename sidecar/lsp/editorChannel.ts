@@ -43,9 +43,10 @@ export function registerEditorRequests(connection: ChannelConnection, sidecar: R
   });
 
   connection.onRequest(ResolveApprovalRequest, async (params): Promise<ResolveApprovalResult> => {
-    const { id, status, reason } = parseParams(ResolveApprovalParamsSchema, params);
-    const outcome = await services.approvals.resolve(id, status, EDITOR, reason ?? null);
-    return outcome.ok ? { ok: true, approval: { ...outcome.approval } } : { ok: false, reason: outcome.reason, approval: outcome.approval };
+    const { id, status, reason, scope } = parseParams(ResolveApprovalParamsSchema, params);
+    const outcome = await services.approvals.resolve(id, status, EDITOR, reason ?? null, status === "approved" ? scope : undefined);
+    if (outcome.ok) return { ok: true, approval: { ...outcome.approval } };
+    return outcome.reason === "session_unavailable" ? { ...outcome } : { ok: false, reason: outcome.reason, approval: outcome.approval };
   });
 
   connection.onRequest(GetRunRequest, async (params) => {

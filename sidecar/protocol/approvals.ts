@@ -19,6 +19,34 @@ export type ApprovalStatus = z.infer<typeof ApprovalStatusSchema>;
 export type FinalApprovalStatus = Exclude<ApprovalStatus, "pending">;
 export type ApprovalWaitStatus = FinalApprovalStatus | "timeout";
 
+/**
+ * How far an approval reaches (issue 13): `once` — the one call it was asked for (the default); `session` —
+ * also every later call of the same agent, in the same run (a hook's host session; an SDK's run), of the same
+ * tool and the same normalized command or path (see {@link GrantPatternView}), until that run ends. A
+ * session grant only ever turns a `require_approval` into an allow; a `block` still blocks. Only a human
+ * (admin key, editor) chooses a scope; an agent's key can never resolve or widen an approval.
+ */
+export const ApprovalScopeSchema = z.enum(["once", "session"]);
+export type ApprovalScope = z.infer<typeof ApprovalScopeSchema>;
+
+/**
+ * What "Approve for this session" would cover, computed by the sidecar when the approval opens
+ * (server/grantPattern.ts): `command` — this shell command line, normalized (protocol/commandText.ts), in this
+ * working directory; `path` — these files (resolved); `action` — exactly this action and these arguments.
+ * The command and paths are redacted like the arguments.
+ */
+export interface GrantPatternView {
+  kind: "command" | "path" | "action";
+  /** SHA-256 hex of everything a session grant binds (agent and run included): the grant's identity. */
+  key: string;
+  /** `command`: the normalized command line, and the argument that held it (`$.command`). */
+  command?: string;
+  argument?: string;
+  cwd?: string | null;
+  /** `path`: the resolved paths. */
+  paths?: string[];
+}
+
 export interface ApprovalView {
   id: string;
   status: ApprovalStatus;
@@ -44,6 +72,10 @@ export interface ApprovalView {
   /** "admin-key", "editor", "expiry", "agent" (cancel). */
   resolved_by: string | null;
   resolution_reason: string | null;
+  /** Set when approved: `once` or `session` (see ApprovalScope); null otherwise (and in logs before scopes). */
+  scope: ApprovalScope | null;
+  /** What a session grant of this approval covers; absent in approvals logged before scopes existed. */
+  grant_pattern?: GrantPatternView;
 }
 
 /** GET /v1/approvals/{id} (python-sdk reads `approval.status`). */
@@ -62,10 +94,14 @@ export const WaitQuerySchema = z.object({
   timeout: z.coerce.number().int().min(0).max(600_000).default(30_000),
 });
 
-/** POST /v1/approvals/{id}/approve | reject | cancel. Approve/reject need the admin key. */
+/**
+ * POST /v1/approvals/{id}/approve | reject | cancel. Approve/reject need the admin key. `scope` only with
+ * approve (default `once`); `session` needs an approval made in a run that is still running.
+ */
 export const ResolveApprovalBodySchema = z.object({
   reason: opt(z.string().max(2000)),
   resolved_by: opt(z.string().max(200)),
+  scope: opt(ApprovalScopeSchema),
 });
 
 /** GET /v1/approvals?status=pending (admin). No status, or `all`: every approval. */

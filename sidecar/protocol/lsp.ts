@@ -67,7 +67,9 @@ export const SetModeRequest = new RequestType<z.infer<typeof SetModeParamsSchema
 
 export type ResolveApprovalResult =
   | { ok: true; approval: ApprovalView }
-  | { ok: false; reason: "unknown" | "already_resolved"; approval?: ApprovalView | undefined };
+  | { ok: false; reason: "unknown" | "already_resolved"; approval?: ApprovalView | undefined }
+  /** `scope: "session"` for an approval with no running run: nothing resolved; `message` says why. */
+  | { ok: false; reason: "session_unavailable"; approval: ApprovalView; message: string };
 /** Extension → sidecar: a human answered (notification button or Approvals view). First answer wins. */
 export const ResolveApprovalRequest = new RequestType<z.infer<typeof ResolveApprovalParamsSchema>, ResolveApprovalResult, void>("apie/resolveApproval");
 

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { ApprovalScopeSchema } from "./approvals";
 
 /**
  * The zod schemas of what the extension sends on the private channel (`lsp.ts`), parsed by the sidecar.
@@ -25,6 +26,8 @@ export const ResolveApprovalParamsSchema = z.object({
   id: z.string().min(1),
   status: z.enum(["approved", "rejected"]),
   reason: z.string().max(2000).optional(),
+  /** Approved only: `once` (default) or `session` (protocol/approvals.ts ApprovalScope). */
+  scope: ApprovalScopeSchema.optional(),
 });
 
 /** `apie/getRun` params. */

@@ -1,7 +1,7 @@
 import type { ToolDefinition } from "../guard/facts";
 import type { Capability } from "../guard/policySchema";
 import type { GuardDecision, Mode, RiskLevel } from "../guard/types";
-import type { ApprovalView, FinalApprovalStatus } from "./approvals";
+import type { ApprovalScope, ApprovalView, FinalApprovalStatus } from "./approvals";
 import type { WireEvent } from "./events";
 import type { RunStatus, RunView, SessionView } from "./runs";
 
@@ -51,6 +51,11 @@ export interface RecordDataByKind {
     late?: DecisionLateness;
     /** Present for a coding agent's hook call (POST /v1/hooks/evaluate): the host's ids of the call. */
     hook?: DecisionHookRef;
+    /**
+     * Present when a session grant let this call through instead of a new approval: the approval approved
+     * for the session, and who approved it when — the audit's answer to "why did this pass?".
+     */
+    session_grant?: SessionGrantRef;
   };
   "approval.requested": { approval: ApprovalView };
   "approval.resolved": {
@@ -59,6 +64,8 @@ export interface RecordDataByKind {
     resolved_at: string;
     resolved_by: string;
     resolution_reason: string | null;
+    /** Approved only: `once` (absent in logs before scopes) or `session` — a session grant (ApprovalScope). */
+    scope?: ApprovalScope;
   };
   /** An approved grant was spent on the call it was made for; it can never be spent again. */
   "approval.used": { id: string; decision_id: string };
@@ -72,6 +79,13 @@ export interface DecisionHookRef {
   host: string;
   session_id: string | null;
   tool_use_id: string;
+}
+
+/** See `session_grant` of the `decision` record. */
+export interface SessionGrantRef {
+  approval_id: string;
+  resolved_by: string | null;
+  resolved_at: string | null;
 }
 
 /** See `late` of the `decision` record. */

@@ -1,3 +1,4 @@
+import type { SessionGrantRef } from "./records";
 import { z } from "zod";
 import { ModeSchema, RiskLevelSchema } from "../guard/policySchema";
 import type { Capability } from "../guard/policySchema";
@@ -194,6 +195,12 @@ function absent<T>(value: T | null | undefined): T | undefined {
 /** Answer to POST /v1/guardrails/evaluate: the engine's decision plus the approval it opened, if any. */
 export type EvaluateResponse = GuardDecision & {
   approval_request: { id: string; status: "pending" | "approved"; expires_at: string } | null;
+  /**
+   * Present when a session grant let this require_approval through (an earlier approval approved with scope
+   * `session`, protocol/approvals.ts): a human's answer, so a hook answers an explicit allow, as for a
+   * redeemed one-time grant.
+   */
+  session_grant?: SessionGrantRef;
 };
 
 /** GET /v1/health. */

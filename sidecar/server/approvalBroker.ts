@@ -1,9 +1,10 @@
 import { randomBytes } from "node:crypto";
 import type { GuardDecision, GuardRequest } from "../guard/types";
-import type { ApprovalStatus, ApprovalView, ApprovalWaitStatus, FinalApprovalStatus } from "../protocol/approvals";
+import type { ApprovalScope, ApprovalStatus, ApprovalView, ApprovalWaitStatus, FinalApprovalStatus, GrantPatternView } from "../protocol/approvals";
 import { actionHash } from "../store/canonical";
 import type { Journal } from "../store/journal";
-import { approvalArgumentsPreview } from "./redaction";
+import { grantPatternOf } from "./grantPattern";
+import { approvalArgumentsPreview, logRedactor } from "./redaction";
 
 export const DEFAULT_APPROVAL_TIMEOUT_MS = 300_000;
 /**
@@ -24,7 +25,9 @@ const MAX_TIMER_MS = 2 **31 - 1;
 export type ResolveOutcome =
   | { ok: true; approval: ApprovalView }
   | { ok: false; reason: "unknown"; approval?: undefined }
-  | { ok: false; reason: "already_resolved"; approval: ApprovalView };
+  | { ok: false; reason: "already_resolved"; approval: ApprovalView }
+  /** `scope: "session"` asked for an approval with no running run to bind it to; nothing was resolved. */
+  | { ok: false; reason: "session_unavailable"; approval: ApprovalView; message: string };
 
 /** Thrown by {@link ApprovalBroker.wait} when {@link MAX_WAITERS} waits are already held. */
 export class TooManyWaiters extends Error {
@@ -52,9 +55,11 @@ export class ApprovalBroker {
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private waiting = 0;
 
+  /** `homeDir`: where `~` in a path points, for the paths a session grant binds (server/grantPattern.ts). */
   constructor(
     private readonly journal: Journal,
     private readonly now: () => number = Date.now,
+    private readonly homeDir?: string,
   ) {}
 
   /** After replay: pending approvals past their expiry expire now; the rest get their timers back. */
@@ -99,7 +104,35 @@ export class ApprovalBroker {
       resolved_at: null,
       resolved_by: null,
       resolution_reason: null,
+      scope: null,
+      grant_pattern: this.patternView(request),
     };
+  }
+
+  /** What a session grant of this request would cover, as an approval shows it (command and paths redacted). */
+  private patternView(request: GuardRequest): GrantPatternView {
+    const { kind, key, command, argument, cwd, paths } = grantPatternOf(request, this.homeDir);
+    return {
+      kind,
+      key,
+      ...(command === undefined ? {} : { command: logRedactor.redactValue(command) as string, argument: argument!, cwd: cwd ?? null }),
+      ...(paths === undefined ? {} : { paths: paths.map((p) => logRedactor.redactValue(p) as string) }),
+    };
+  }
+
+  /**
+   * The live session grant covering this request, if any: an approval approved with scope `session` whose
+   * pattern (agent, run, tool, normalized command or path…) is this request's, made in a run that is still
+   * running. A grant dies with its run (host session end, SDK run end); the caller only asks for a decision
+   * that is `require_approval` — a grant never touches a block.
+   */
+  sessionGrant(request: GuardRequest): ApprovalView | undefined {
+    const state = this.journal.state;
+    if (request.runId === undefined || state.sessionGrants.size === 0) return undefined;
+    const id = state.sessionGrants.get(grantPatternOf(request, this.homeDir).key);
+    const approval = id === undefined ? undefined : this.get(id);
+    if (approval === undefined || approval.status !== "approved" || approval.scope !== "session" || approval.run_id !== request.runId) return undefined;
+    return state.runs.get(request.runId)?.view.status === "running" ? approval : undefined;
   }
 
   /**
@@ -127,17 +160,28 @@ export class ApprovalBroker {
     return status === undefined ? all : all.filter((a) => a.status === status);
   }
 
-  /** The one way an approval ends. Durable before anyone is told. */
-  async resolve(id: string, status: FinalApprovalStatus, resolvedBy: string, reason: string | null): Promise<ResolveOutcome> {
+  /**
+   * The one way an approval ends. Durable before anyone is told. `scope` (approved only; callers let only a
+   * human choose it): `session` also grants the approval's pattern for the rest of its run — refused, with
+   * nothing resolved, when the approval has no run that is still running (nothing to bind the grant to).
+   */
+  async resolve(id: string, status: FinalApprovalStatus, resolvedBy: string, reason: string | null, scope?: ApprovalScope): Promise<ResolveOutcome> {
     const approval = this.get(id);
     if (approval === undefined) return { ok: false, reason: "unknown" };
     if (approval.status !== "pending") return { ok: false, reason: "already_resolved", approval };
+    if (scope === "session" && status === "approved") {
+      const run = approval.run_id === null ? undefined : this.journal.state.runs.get(approval.run_id);
+      const why =
+        approval.grant_pattern === undefined ? "it predates session grants" : run === undefined ? "it belongs to no run (an SDK call outside a run, or an unknown run id)" : run.view.status !== "running" ? `its run ${run.view.id} has ended` : undefined;
+      if (why !== undefined) return { ok: false, reason: "session_unavailable", approval, message: `approval ${id} cannot be approved for the session: ${why}; approve it once instead` };
+    }
     const appended = this.journal.record("approval.resolved", {
       id,
       status,
       resolved_at: new Date(this.now()).toISOString(),
       resolved_by: resolvedBy,
       resolution_reason: reason,
+      ...(status === "approved" ? { scope: scope ?? "once" } : {}),
     });
     clearTimeout(this.timers.get(id));
     this.timers.delete(id);

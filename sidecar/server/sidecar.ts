@@ -58,8 +58,9 @@ export async function startSidecar(options: SidecarOptions): Promise<RunningSide
 async function startLocked(options: SidecarOptions, startedAt: number, lock: { release(): Promise<void> }): Promise<RunningSidecar> {
   // Which runs have read a secret is the journal's projection (replayed at start, so it survives a restart).
   let journal: Journal | undefined;
+  const paths = hostPathContext(options.workspace);
   const engine = new GuardEngine({
-    paths: hostPathContext(options.workspace),
+    paths,
     runTaint: (runId) => journal?.state.runTaints.get(runId),
   });
   const policy = new PolicyWatcher(engine, options.workspace, options.log);
@@ -71,7 +72,7 @@ async function startLocked(options: SidecarOptions, startedAt: number, lock: { r
   for (const problem of recovery.problems) options.log(`event log: ${problem}`);
   restoreEngine(engine, journal);
   if (options.mode !== undefined) engine.setWorkspaceMode(options.mode);
-  const approvals = new ApprovalBroker(journal);
+  const approvals = new ApprovalBroker(journal, Date.now, paths.homeDir);
   approvals.restore();
 
   const keys = { apiKey: `apie_${randomBytes(24).toString("base64url")}`, adminKey: `apie_admin_${randomBytes(24).toString("base64url")}` };

@@ -78,17 +78,12 @@ function scalarJson(value: unknown): string {
 }
 
 /**
- * What an approval is bound to: the SHA-256 of the canonical (agent, run, tool, action, resource, risk level,
- * arguments, metadata) as the agent asked for it — everything of the request the human is shown (the
- * Approvals view and notification: agent, tool, action, resource, risk, arguments; the run in the timeline)
- * and everything a guardrail can match on (metadata too). Any change to one of these — another argument,
- * another environment, a lower risk level, another run — is a different request and needs its own approval.
- * Not bound: the agent's own `mode` (it can only tighten the workspace's), and the policy's verdict (reason,
- * matched guardrails), which is computed again when the grant is redeemed. The risk level is the one shown:
- * the tool's, else the request's top-level one (what ApprovalView.risk_level carries).
+ * Who asks and for what, without the arguments and metadata: agent, run, tool, risk level, action and resource
+ * (all normalized to null when absent). Bound by an approval (actionHash) and by a session grant
+ * (server/grantPattern.ts), which adds its own normalized form of the arguments.
  */
-export function actionHash(request: GuardRequest): string {
-  const bound = {
+export function requestIdentity(request: GuardRequest) {
+  return {
     agent: request.agentKey,
     run: request.runId ?? null,
     tool: { name: request.tool?.name ?? null, provider: request.tool?.provider ?? null },
@@ -100,9 +95,21 @@ export function actionHash(request: GuardRequest): string {
       externalId: request.resource?.externalId ?? null,
       provider: request.resource?.provider ?? null,
     },
-    arguments: request.arguments ?? null,
-    metadata: request.metadata ?? null,
   };
+}
+
+/**
+ * What an approval is bound to: the SHA-256 of the canonical (agent, run, tool, action, resource, risk level,
+ * arguments, metadata) as the agent asked for it — everything of the request the human is shown (the
+ * Approvals view and notification: agent, tool, action, resource, risk, arguments; the run in the timeline)
+ * and everything a guardrail can match on (metadata too). Any change to one of these — another argument,
+ * another environment, a lower risk level, another run — is a different request and needs its own approval.
+ * Not bound: the agent's own `mode` (it can only tighten the workspace's), and the policy's verdict (reason,
+ * matched guardrails), which is computed again when the grant is redeemed. The risk level is the one shown:
+ * the tool's, else the request's top-level one (what ApprovalView.risk_level carries).
+ */
+export function actionHash(request: GuardRequest): string {
+  const bound = { ...requestIdentity(request), arguments: request.arguments ?? null, metadata: request.metadata ?? null };
   return canonicalHash(bound);
 }
 

@@ -71,6 +71,12 @@ export class Projection {
   pendingApprovals = 0;
   /** Approval ids whose grant has been spent. */
   readonly usedGrants = new Set<string>();
+  /**
+   * Live session grants (issue 13): grant pattern key (server/grantPattern.ts) → the approval approved with
+   * scope `session`. Rebuilt on replay, so a grant lives exactly as long as its run, across a restart too;
+   * removed when the run completes.
+   */
+  readonly sessionGrants = new Map<string, string>();
   /** Agents by key. */
   readonly agents = new Map<string, AgentState>();
   /** Agent key by agent id (ids come from /v1/agents/identify). */
@@ -213,6 +219,8 @@ export class Projection {
       run.view.output_summary = d.output_summary;
       run.view.completed_at = d.completed_at;
       this.addToRun(d.id, run.view.agent_key, record.ts, offset);
+      // A session grant ends with its run (ApprovalBroker.sessionGrant checks the run too).
+      for (const [key, approvalId] of this.sessionGrants) if (this.approvals.get(approvalId)?.run_id === d.id) this.sessionGrants.delete(key);
     },
     "handoff": (d, record, offset) => {
       if (d.source_run_id) this.addToRun(d.source_run_id, "", record.ts, offset);
@@ -265,7 +273,7 @@ export class Projection {
     },
     "approval.requested": (d, record, offset) => {
       if (!this.approvals.has(d.approval.id)) this.pendingApprovals++;
-      this.approvals.set(d.approval.id, { ...d.approval });
+      this.approvals.set(d.approval.id, { ...d.approval, scope: null });
       this.addToRun(d.approval.run_id, d.approval.agent_key, record.ts, offset);
     },
     "approval.resolved": (d, record, offset) => {
@@ -276,6 +284,10 @@ export class Projection {
       approval.resolved_at = d.resolved_at;
       approval.resolved_by = d.resolved_by;
       approval.resolution_reason = d.resolution_reason;
+      approval.scope = d.status === "approved" ? (d.scope ?? "once") : null;
+      if (approval.scope === "session" && approval.grant_pattern !== undefined && approval.run_id !== null) {
+        this.sessionGrants.set(approval.grant_pattern.key, approval.id);
+      }
       this.addToRun(approval.run_id, approval.agent_key, record.ts, offset);
       const secret = this.secretApprovals.get(d.id);
       this.secretApprovals.delete(d.id);

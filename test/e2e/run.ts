@@ -109,16 +109,29 @@ class Session {
 
   /**
    * Checks an approval's notification (extension/approvalNotifier.ts): a message notification at `level`
-   * (its severity icon) with Approve, Deny and Details buttons, and no link anywhere in its text.
+   * (its severity icon) with Approve, Deny and More… buttons (and Approve for Session, for a call in a run),
+   * and no link anywhere in its text.
    */
   async checkApprovalToast(toast: Locator, level: "warning" | "info"): Promise<string> {
     const text = await toast.innerText();
-    for (const name of ["Approve", "Deny", "Details"]) check((await toast.getByRole("button", { name, exact: true }).count()) === 1, `no ${name} button: ${text}`);
+    for (const name of ["Approve", "Deny", "More…"]) check((await toast.getByRole("button", { name, exact: true }).count()) === 1, `no ${name} button: ${text}`);
     check((await toast.locator(".notification-list-item-message a").count()) === 0, `a link in the notification's text: ${await toast.locator(".notification-list-item-message").innerHTML()}`);
     const other = level === "warning" ? "info" : "warning";
     check((await toast.locator(`.codicon-${level}`).count()) === 1 && (await toast.locator(`.codicon-${other}`).count()) === 0, `not ${level} level: ${await toast.innerHTML()}`);
     check(/Why: .+\. Expires at \d\d:\d\d:\d\d \(in \d+ (min|s)\)\./.test(text), `the notification does not say why and until when: ${text}`);
     return text;
+  }
+
+  /**
+   * The notification of an approval that is opening: waits until the sidecar lists a pending approval, then
+   * gives its toast, or its row in the notification center (where VS Code may put it straight away when
+   * earlier notifications are still around: then it raises no toast).
+   */
+  async pendingNotification(hasText: string): Promise<Locator> {
+    await waitFor("the approval to open", async () => (await this.admin("GET", "/v1/approvals?status=pending")).approvals.length > 0, 30_000);
+    const toast = this.page.locator(".notification-toast", { hasText });
+    await toast.waitFor({ state: "visible", timeout: 5_000 }).catch(() => undefined);
+    return this.notification(hasText);
   }
 
   /**
@@ -180,6 +193,30 @@ class Session {
   }
 
   // --- the sidecar and the agent -------------------------------------------------------------------------
+
+  /**
+   * Runs Claude Code's PreToolUse hook exactly as Claude Code would (the command from the settings (h) wrote,
+   * through a shell, the payload on stdin); `answer` resolves with its parsed stdout once it exits.
+   */
+  claudeHook(payload: Record<string, unknown>): { answer: Promise<any>; exited: () => boolean; kill: () => void } {
+    const settings = JSON.parse(readFileSync(path.join(this.run.workspace, ".claude/settings.local.json"), "utf8"));
+    const hook = spawn("/bin/sh", ["-c", settings.hooks.PreToolUse[0].hooks[0].command], { cwd: this.run.workspace, env: cleanEnv({ HOME: this.run.home }), stdio: ["pipe", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    let exited = false;
+    hook.stdout.on("data", (b: Buffer) => (stdout += b));
+    hook.stderr.on("data", (b: Buffer) => (stderr += b));
+    const answer = new Promise<any>((resolve, reject) =>
+      hook.once("exit", (code) => {
+        exited = true;
+        if (code === 0) resolve(JSON.parse(stdout));
+        else reject(new Error(`hook exit ${code}: ${stderr}`));
+      }),
+    );
+    answer.catch(() => undefined);
+    hook.stdin.end(JSON.stringify({ transcript_path: path.join(this.run.dir, "transcript.jsonl"), cwd: this.run.workspace, hook_event_name: "PreToolUse", permission_mode: "default", ...payload }));
+    return { answer, exited: () => exited, kill: () => void (exited || hook.kill("SIGKILL")) };
+  }
 
   async readDiscovery(): Promise<Discovery> {
     this.discovery = await readDiscovery(this.run.workspace);
@@ -327,7 +364,10 @@ const TESTS: Test[] = [
       const agent = s.startAgent();
       try {
         await s.approvalToast().waitFor({ state: "visible", timeout: 30_000 });
-        await s.quickPick(">Apie: Approve Pending", /Approve Pending/);
+        // "Approve Pending…", not "Approve Pending for Session…" (the second row: move the pointer off the pick,
+        // or the hover of the approval's row that opens under it covers the row).
+        await s.quickPick(">Apie: Approve Pending", /Approve Pending…/);
+        await s.page.mouse.move(400, 300);
         // One approval pending: still a pick (who, what, why), so no keypress approves unseen.
         const row = s.page.locator(".quick-input-list .monaco-list-row", { hasText: "deploy.release" }).filter({ hasText: "release-gate" });
         await row.filter({ hasText: /Why: guardrail prod-deploys/ }).waitFor({ state: "visible" });
@@ -478,8 +518,9 @@ const TESTS: Test[] = [
       check(decision.enforcement_action === "wait_for_approval" && id !== undefined, `evaluate: ${JSON.stringify(decision)}`);
       const toast = s.page.locator(".notification-toast", { hasText: "Apie: night-ops wants to run deploy.release" });
       await toast.waitFor({ state: "visible", timeout: 15_000 });
-      // Details opens the approval as a document and raises the notification again (a click closes it).
-      await toast.getByRole("button", { name: "Details", exact: true }).click();
+      // More… → Details opens the approval as a document and raises the notification again (a click closes it).
+      await toast.getByRole("button", { name: "More…", exact: true }).click();
+      await s.page.locator(".quick-input-list .monaco-list-row", { hasText: "Details" }).first().click();
       await s.page.locator(".monaco-editor .view-lines", { hasText: `# Approval ${id}: pending` }).waitFor({ state: "visible", timeout: 10_000 });
       await s.page.locator(".monaco-editor .view-lines", { hasText: "guardrail prod-deploys (require_approval)" }).waitFor({ state: "visible" });
       await toast.getByRole("button", { name: "Approve", exact: true }).waitFor({ state: "visible", timeout: 10_000 });
@@ -563,6 +604,102 @@ const TESTS: Test[] = [
       }
       await s.resizeSideBar(-SIDEBAR_WIDENED);
       for (const pane of others) if ((await pane.locator(".pane-header").getAttribute("aria-expanded")) === "false") await pane.locator(".pane-header").click();
+    },
+  },
+  {
+    name: "(n) \"Approve for Session\" on a Claude Code hook's secret read: the same read again runs without a prompt; another file still prompts",
+    async run(s) {
+      const read = (file: string, n: number) => s.claudeHook({ session_id: "e2e-scopes", tool_name: "Read", tool_input: { file_path: file }, tool_use_id: `toolu_scopes_${n}` });
+      const first = read("~/.ssh/id_rsa", 1);
+      try {
+        const toast = await s.pendingNotification("Apie: Claude Code wants to run `Read ~/.ssh/id_rsa`");
+        await s.checkApprovalToast(toast, "info");
+        check(/Approve for Session also allows Read of .*\/\.ssh\/id_rsa until this session ends\./.test(await toast.innerText()), `the notification does not say what the session grant covers: ${await toast.innerText()}`);
+        await s.screenshot("approve-for-session-notification");
+        await toast.getByRole("button", { name: "Approve for Session", exact: true }).click();
+        const answer = await first.answer;
+        check(answer.hookSpecificOutput?.permissionDecision === "allow", `first read: ${JSON.stringify(answer)}`);
+      } finally {
+        first.kill();
+      }
+      const { approvals } = await s.admin("GET", "/v1/approvals?status=approved");
+      const granted = approvals.find((a: any) => a.tool.name === "Read" && a.scope === "session");
+      check(granted?.resolved_by === "editor", `no approval approved for the session in the editor: ${JSON.stringify(approvals)}`);
+
+      // The same read again: allowed by the session grant, and no notification is raised for it.
+      const second = read("~/.ssh/id_rsa", 2);
+      const again = await second.answer;
+      check(again.hookSpecificOutput?.permissionDecision === "allow" && again.hookSpecificOutput.permissionDecisionReason === `apie: approved for this session (${granted.id})`, `second read: ${JSON.stringify(again)}`);
+      check((await s.admin("GET", "/v1/approvals?status=pending")).approvals.length === 0, "the second read opened an approval");
+
+      // Another secret file still prompts.
+      const other = read("~/.aws/credentials", 3);
+      try {
+        const toast = await s.pendingNotification("Apie: Claude Code wants to run `Read ~/.aws/credentials`");
+        await toast.getByRole("button", { name: "Deny", exact: true }).click();
+        const reason = s.page.locator(".quick-input-widget input");
+        await reason.waitFor({ state: "visible" });
+        await reason.fill("not the AWS keys");
+        await s.page.keyboard.press("Enter");
+        const answer = await other.answer;
+        check(answer.hookSpecificOutput?.permissionDecision === "deny" && /not the AWS keys/.test(answer.hookSpecificOutput.permissionDecisionReason), `other read: ${JSON.stringify(answer)}`);
+      } finally {
+        other.kill();
+      }
+      await s.openApieViews();
+      await s.screenshot("approve-for-session-runs");
+    },
+  },
+  {
+    name: "(o) \"Always allow…\" (More…): with code-server's Auto Save on it asks first (Cancel adds nothing); with it off, apie.policy.json opens with the proposed guardrail unsaved; the approval stays pending",
+    async run(s) {
+      const policyFile = path.join(s.run.workspace, "apie.policy.json");
+      const before = readFileSync(policyFile, "utf8");
+      const isDirty = (tab: Locator) => tab.evaluate((el) => (el as { classList: { contains(c: string): boolean } }).classList.contains("dirty"));
+      const alwaysAllow = async () => {
+        const toast = await s.pendingNotification("Apie: Claude Code wants to run `Read .env`");
+        await toast.getByRole("button", { name: "More…", exact: true }).click();
+        await s.page.locator(".quick-input-list .monaco-list-row", { hasText: "Always allow…" }).first().click();
+      };
+      const call = s.claudeHook({ session_id: "e2e-always", tool_name: "Read", tool_input: { file_path: ".env" }, tool_use_id: "toolu_always_1" });
+      let autoSaveOff = false;
+      try {
+        // code-server (like vscode.dev) saves edits after a delay by default: the rule would apply at once, so
+        // the human is asked first; Cancel adds nothing.
+        await alwaysAllow();
+        const dialog = s.page.locator(".monaco-dialog-box", { hasText: "add guardrail always-allow-read-1 to apie.policy.json?" });
+        await dialog.waitFor({ state: "visible", timeout: 15_000 });
+        check(/Auto Save is on/.test(await dialog.innerText()), `the dialog: ${await dialog.innerText()}`);
+        await s.screenshot("always-allow-autosave-confirm");
+        await dialog.getByRole("button", { name: "Cancel" }).click();
+        await dialog.waitFor({ state: "hidden" });
+        check(readFileSync(policyFile, "utf8") === before, "Cancel changed apie.policy.json");
+
+        // Auto Save off (the desktop default): the proposal is inserted unsaved, for review.
+        await s.quickPick(">File: Toggle Auto Save", /Toggle Auto Save/);
+        autoSaveOff = true;
+        await alwaysAllow();
+        const tab = s.page.locator(".tabs-container .tab", { hasText: "apie.policy.json" });
+        await tab.waitFor({ state: "visible", timeout: 15_000 });
+        await s.page.locator(".monaco-editor .view-lines", { hasText: '"always-allow-read-1"' }).waitFor({ state: "visible", timeout: 10_000 });
+        await s.page.locator(".monaco-editor .view-lines", { hasText: '"local-secret-files"' }).waitFor({ state: "visible" });
+        check(await isDirty(tab), "the proposed guardrail was saved, not left for review");
+        check(readFileSync(policyFile, "utf8") === before, "apie.policy.json changed on disk before the user saved");
+        const said = s.page.locator(".notification-toast, .notifications-center .notification-list-item", { hasText: /proposed guardrail always-allow-read-1 in apie\.policy\.json \(unsaved\).*is still pending/ });
+        await waitFor("the proposal's message", async () => (await said.count()) > 0, 10_000);
+        await s.screenshot("always-allow-proposal");
+        const pending = (await s.admin("GET", "/v1/approvals?status=pending")).approvals;
+        check(pending.length === 1 && pending[0].tool.name === "Read", `the approval did not stay pending: ${JSON.stringify(pending)}`);
+        check(!call.exited(), "the hook was answered by Always allow…");
+        // Leave the workspace as it was: drop the unsaved proposal, deny the read.
+        await s.quickPick(">File: Revert File", /Revert File/);
+        await waitFor("the tab to be clean", async () => !(await isDirty(tab)), 10_000);
+        await s.admin("POST", `/v1/approvals/${pending[0].id}/reject`, { reason: "e2e" });
+        await call.answer;
+      } finally {
+        call.kill();
+        if (autoSaveOff) await s.quickPick(">File: Toggle Auto Save", /Toggle Auto Save/);
+      }
     },
   },
   {

@@ -6,7 +6,7 @@ import { withSidecar } from "../sidecarConnection";
 
 export const approvalsUsage = `Usage:
   apie approvals list [--status S] [--json]
-  apie approvals approve ID [--reason TEXT] [--json]
+  apie approvals approve ID [--session] [--reason TEXT] [--json]
   apie approvals reject ID [--reason TEXT] [--json]
 Lists and resolves the approvals of a running sidecar, found through APIE_BASE_URL + APIE_ADMIN_KEY or the
 discovery file .apie/sidecar.json. Needs the admin key: the agent key (APIE_API_KEY) can never resolve or
@@ -14,6 +14,8 @@ list approvals. An approval resolves once; resolving it again fails.
 Options:
   --status S        pending | approved | rejected | expired | cancelled | all (default: pending)
   --reason TEXT     why; recorded with the resolution
+  --session         approve for the rest of the agent's session: the same tool and normalized command or
+                    path, in the same run, passes without a new approval until the run ends (never a block)
   --state-dir DIR   folder holding sidecar.json (default: ./.apie)
   --json            print the sidecar's JSON answer
 Exit codes: 0 ok, 1 failure (no sidecar, unknown or already resolved approval), 2 usage.`;
@@ -29,10 +31,11 @@ const ListArgs = z.object({
 const ResolveArgs = z.object({
   ...Common,
   reason: z.string().max(2000).optional(),
+  session: z.boolean().default(false),
   positionals: z.tuple([z.enum(["approve", "reject"]), z.string({ error: "missing approval ID" }).min(1)]),
-});
+}).refine((a) => !a.session || a.positionals[0] === "approve", { message: "--session only applies to approve", path: ["session"] });
 
-const OPTIONS = { "state-dir": { type: "string" }, json: { type: "boolean" }, status: { type: "string" }, reason: { type: "string" } } as const;
+const OPTIONS = { "state-dir": { type: "string" }, json: { type: "boolean" }, status: { type: "string" }, reason: { type: "string" }, session: { type: "boolean" } } as const;
 
 export async function approvalsCommand(argv: readonly string[], io: Io): Promise<number> {
   const sub = argv[0];
@@ -48,13 +51,13 @@ export async function approvalsCommand(argv: readonly string[], io: Io): Promise
     return 0;
   }
   if (sub === "approve" || sub === "reject") {
-    const args = parseCommandArgs(argv, pick(OPTIONS, "state-dir", "json", "reason"), ResolveArgs);
+    const args = parseCommandArgs(argv, pick(OPTIONS, "state-dir", "json", "reason", "session"), ResolveArgs);
     const [verb, id] = args.positionals;
     const body = await withSidecar({ need: "admin", stateDir: args["state-dir"], purpose: verb === "approve" ? "approving" : "rejecting" }, (c) =>
-      c.post<ApprovalResponse>(`/v1/approvals/${encodeURIComponent(id)}/${verb}`, { reason: args.reason ?? null }),
+      c.post<ApprovalResponse>(`/v1/approvals/${encodeURIComponent(id)}/${verb}`, { reason: args.reason ?? null, ...(args.session ? { scope: "session" } : {}) }),
     );
     if (args.json) io.out(JSON.stringify(body, null, 2) + "\n");
-    else io.out(`${body.approval.status} ${body.approval.id}: ${describeCall(body.approval)} for ${body.approval.agent_key}${args.reason ? ` (${args.reason})` : ""}\n`);
+    else io.out(`${body.approval.scope === "session" ? "approved for this session" : body.approval.status} ${body.approval.id}: ${describeCall(body.approval)} for ${body.approval.agent_key}${args.reason ? ` (${args.reason})` : ""}\n`);
     return 0;
   }
   throw new UsageError(sub === undefined ? "missing subcommand (list, approve or reject)" : `unknown subcommand "${sub}"`);

@@ -25,7 +25,13 @@ export function approvalRoutes(s: SidecarServices): Route[] {
     const b = parseBody(ResolveApprovalBodySchema, body ?? {});
     approval(id);
     const by = caller === "admin" ? (b.resolved_by ?? "admin-key") : "agent";
-    const outcome = await s.approvals.resolve(id!, status, by, b.reason ?? null);
+    // A scope widens a grant: only approve takes one, and only from the admin key (approve is admin-only;
+    // cancel, which any key may call, never carries one).
+    if (b.scope !== undefined && (status !== "approved" || caller !== "admin")) {
+      throw new HttpError(400, "invalid_request", `scope: only an approval (POST /v1/approvals/{id}/approve, admin key) takes a scope`);
+    }
+    const outcome = await s.approvals.resolve(id!, status, by, b.reason ?? null, b.scope);
+    if (!outcome.ok && outcome.reason === "session_unavailable") throw new HttpError(409, "session_unavailable", outcome.message);
     if (!outcome.ok) {
       const current = outcome.approval!;
       throw new HttpError(409, "already_resolved", `approval ${id} is already ${current.status} (by ${current.resolved_by ?? "?"}); an approval resolves once`);

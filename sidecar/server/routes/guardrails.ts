@@ -5,7 +5,7 @@ import { reportedOutcomeEvent } from "../reportedOutcome";
 import { isTemplateKey, TEMPLATE_KEYS } from "../../guard/templateCatalog";
 import type { GuardRequest } from "../../guard/types";
 import { enableTemplate } from "../../policy/policyFile";
-import type { DecisionHookRef, DecisionLateness, DecisionRequestSummary } from "../../protocol/records";
+import type { DecisionHookRef, DecisionLateness, DecisionRequestSummary, SessionGrantRef } from "../../protocol/records";
 import { isPlainAllow } from "../../guard/engine";
 import { tooDeepDecision, tooManyPendingDecision } from "../../guard/evaluate";
 import { MAX_PENDING_APPROVALS } from "../approvalBroker";
@@ -114,6 +114,11 @@ export function guardrailRoutes(s: SidecarServices): Route[] {
  * append first. Any failure answers an error (JSON 5xx), which no SDK or proxy takes for an allow. Past
  * MAX_PENDING_APPROVALS pending, none is opened: the guard's own block (tooManyPendingDecision).
  *
+ * A live session grant (an earlier approval of the same agent, run, tool and normalized command or path,
+ * approved with scope `session`: ApprovalBroker.sessionGrant) answers a require_approval with allow instead
+ * of a new approval; the decision record names it (`session_grant`: which approval, who, when). It is logged
+ * lazily like any allow: the grant itself is on disk since its `approval.resolved`. A block never reaches it.
+ *
  * A grant spent on this call is on disk (`approval.used`, fdatasync'ed) before the caller hears `proceed`:
  * otherwise a crash right after the answer would forget the use and the restarted sidecar would accept the
  * same one-time grant again. A write failure there answers block, never proceed.
@@ -143,13 +148,19 @@ export async function evaluate(
   const late = lateness(body.deadline_at);
   let approval: ApprovalView | undefined;
   let grantUsed: Promise<void> | undefined;
+  let sessionGrant: SessionGrantRef | undefined;
   if (tooDeep !== undefined) {
     decision = tooDeepDecision(decision, tooDeep);
   } else if (decision.effective_decision === "require_approval") {
     const grant = body.approval_id === undefined ? undefined : s.approvals.redeem(body.approval_id, request, decision.decision_id);
+    const session = grant?.ok ? undefined : s.approvals.sessionGrant(request);
     if (grant?.ok) {
       decision = { ...decision, effective_decision: "allow", enforcement_action: "proceed", reason: `approved (${grant.approval.id}): ${decision.reason}` };
       grantUsed = grant.durable;
+    } else if (session !== undefined) {
+      sessionGrant = { approval_id: session.id, resolved_by: session.resolved_by, resolved_at: session.resolved_at };
+      const by = `${session.resolved_by ?? "?"} at ${session.resolved_at ?? "?"}`;
+      decision = { ...decision, effective_decision: "allow", enforcement_action: "proceed", reason: `approved for this session (${session.id}, by ${by}): ${decision.reason}` };
     } else {
       if (grant !== undefined) decision = { ...decision, reason: `${grant.reason}; ${decision.reason}` };
       if (late !== undefined) {
@@ -170,7 +181,7 @@ export async function evaluate(
   // the agent hears of it (the audit trail of a refusal must survive a crash); one that opens an approval is
   // synced with that approval.
   const proceeds = decision.enforcement_action === "proceed" || decision.enforcement_action === "warn";
-  const data = { request: summarize(request), decision, approval_id: approval?.id ?? null, ...(late === undefined ? {} : { late }), ...(hooked === undefined ? {} : { hook: hooked.hook }) };
+  const data = { request: summarize(request), decision, approval_id: approval?.id ?? null, ...(late === undefined ? {} : { late }), ...(hooked === undefined ? {} : { hook: hooked.hook }), ...(sessionGrant === undefined ? {} : { session_grant: sessionGrant }) };
   const logged = s.journal.record("decision", data, { lazy: proceeds && grantUsed === undefined });
   if (grantUsed !== undefined) {
     try {
@@ -183,7 +194,7 @@ export async function evaluate(
   if (approval === undefined) {
     if (!proceeds) await logged.durable;
     else if (logged.backlog !== undefined) await logged.backlog;
-    return { ...decision, approval_request: null };
+    return { ...decision, approval_request: null, ...(sessionGrant === undefined ? {} : { session_grant: sessionGrant }) };
   }
   const opened = await s.approvals.open(approval);
   return { ...decision, approval_request: { id: opened.id, status: "pending", expires_at: opened.expires_at } };

@@ -10,12 +10,12 @@ const now = Date.parse("2026-11-24T12:01:00.000Z");
 const LINK = /\[[^\]]+\]\(((?:https?:\/\/|command:|file:)[^)\s]+)(?: (["'])(.+?)(\2))?\)/;
 
 describe("approval notifications: wording and level", () => {
-  it("says who, what, why and until when, at warning level for high risk, with Approve / Deny / Details", () => {
+  it("says who, what, why and until when, at warning level for high risk, with Approve / Approve for Session / Deny / More…", () => {
     assert.deepEqual(approvalNotice(approval(), now, clock), {
       level: "warning",
       text: "HIGH RISK · Apie: release-gate wants to run deploy.release (execute) on deployment_event in production. Why: guardrail prod-deploys: deployment in production. Expires at T12:05:00 (in 4 min).",
     });
-    assert.deepEqual(APPROVAL_BUTTONS, ["Approve", "Deny", "Details"]);
+    assert.deepEqual(APPROVAL_BUTTONS, ["Approve", "Approve for Session", "Deny", "More…"]);
   });
 
   it("is info level below high risk, and critical says so", () => {

@@ -61,6 +61,7 @@ export function approval(overrides: Partial<ApprovalView> = {}): ApprovalView {
     resolved_at: null,
     resolved_by: null,
     resolution_reason: null,
+    scope: null,
     ...overrides,
   };
 }

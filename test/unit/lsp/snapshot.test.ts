@@ -52,6 +52,7 @@ const approval = (id: string, createdAt: string): ApprovalView => ({
   resolved_at: null,
   resolved_by: null,
   resolution_reason: null,
+  scope: null,
 });
 
 const decision = (agent: string, tool: string, effective: Decision, annotation: "would_block" | null = null): RecordDataByKind["decision"] => ({
