@@ -143,7 +143,7 @@ export function createCommands(ctx: Ctx, activationTiming: () => { loadMs: numbe
       const window = await vscode.window.showQuickPick(["24h", "7d", "30d"], { title: "Apie: boundary report over the last…" });
       if (window === undefined) return;
       const body = await agentRequest<{ report: BoundaryReport }>(ctx.connection, "POST", "/v1/boundary-reports", { window });
-      await vscode.window.showTextDocument(await vscode.workspace.openTextDocument({ language: "markdown", content: renderReport(body.report) }));
+      await ctx.docs.show(`Boundary report ${window}`, renderReport(body.report));
     },
     "apie.createMcpConfig": async () => {
       const file = vscode.Uri.file(path.join(ctx.workspace.uri.fsPath, MCP_CONFIG_FILE));

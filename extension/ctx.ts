@@ -7,6 +7,7 @@ import { POLICY_FILE } from "./commands";
 import { proposeAlwaysAllow } from "./alwaysAllow";
 import { canApproveForSession, sessionScopeText } from "./model/approvalScope";
 import { ApprovalNotifier } from "./approvalNotifier";
+import { ReadOnlyDocs } from "./readOnlyDocs";
 import { approvalDetails, approvalNotice, plainNotificationText, staleApprovalMessage } from "./model/approvalNotice";
 import { agentLabel, expiresIn } from "./model/presenters";
 import type { Places } from "./model/callLabel";
@@ -38,6 +39,7 @@ export class Ctx implements vscode.Disposable {
   readonly approvals: ApprovalsTreeProvider;
   readonly boundary: BoundaryTreeProvider;
   readonly notifier: ApprovalNotifier;
+  readonly docs = new ReadOnlyDocs();
   readonly runsView: vscode.TreeView<import("./views/runsTree").RunsNode>;
   /** Where agents reach the sidecar (from the last snapshot); undefined while it is down. */
   connection: { baseUrl: string; apiKey: string } | undefined;
@@ -66,6 +68,7 @@ export class Ctx implements vscode.Disposable {
     );
     this.runsView = vscode.window.createTreeView("apie.runs", { treeDataProvider: this.runs, showCollapseAll: true });
     this.extCleanup.push(
+      this.docs,
       this.log,
       this.client,
       this.statusBar,
@@ -183,7 +186,7 @@ export class Ctx implements vscode.Disposable {
       void vscode.window.showInformationMessage(`Apie: approval ${id} no longer exists.`);
       return;
     }
-    await vscode.window.showTextDocument(await vscode.workspace.openTextDocument({ language: "markdown", content: approvalDetails(approval) }), { preview: true });
+    await this.docs.show(`Approval ${approval.id}`, approvalDetails(approval), { preview: true });
   }
 
   /**

@@ -538,6 +538,10 @@ const TESTS: Test[] = [
       await s.page.locator(".quick-input-list .monaco-list-row", { hasText: "Details" }).first().click();
       await s.page.locator(".monaco-editor .view-lines", { hasText: `# Approval ${id}: pending` }).waitFor({ state: "visible", timeout: 10_000 });
       await s.page.locator(".monaco-editor .view-lines", { hasText: "guardrail prod-deploys (require_approval)" }).waitFor({ state: "visible" });
+      // A read-only document named for the approval: never dirty, so closing it asks nothing.
+      const detailsTab = s.page.locator(".tabs-container .tab", { hasText: `Approval ${id}.md` });
+      await detailsTab.waitFor({ state: "visible" });
+      check(!(await detailsTab.evaluate((el) => (el as { classList: { contains(c: string): boolean } }).classList.contains("dirty"))), "the approval's details tab is dirty (an untitled document would ask to be saved)");
       await toast.getByRole("button", { name: "Approve", exact: true }).waitFor({ state: "visible", timeout: 10_000 });
       await s.admin("POST", `/v1/approvals/${id}/approve`, { reason: "done from the CLI" });
       const { approval } = await s.http("GET", `/v1/approvals/${id}`);
