@@ -34,6 +34,8 @@ export const TRUNCATED_NOTICE = "[TRUNCATED_FOR_SIZE]";
 export const CIRCULAR = "[CIRCULAR]";
 /** Values nested deeper than this are replaced by {@link REDACTED} rather than left unscanned. */
 export const MAX_REDACT_DEPTH = 64;
+/** Key names whose verdict a redactor remembers (then it starts over): bounded, whatever the input. */
+const MAX_JUDGED_KEYS = 4_096;
 
 /** The sections of an event that carry caller data (camelCase as built by SDKs, plus wire-form aliases). */
 const EVENT_SECTIONS = ["metadata", "payloadSummary", "payload_summary", "tool", "action", "resource", "error", "arguments"];
@@ -79,15 +81,25 @@ export function createRedactor(options: RedactOptions = {}): Redactor {
   const valuePatterns = [...DEFAULT_VALUE_PATTERNS, ...compilePatterns(options.redactDenyPatterns ?? [])];
   const maxBytes = options.maxPayloadBytes !== undefined && options.maxPayloadBytes > 0 ? options.maxPayloadBytes : undefined;
 
+  // Key names repeat (the same few members in every call's arguments and every event): each is judged once.
+  const judgedKeys = new Map<string, boolean>();
   const sensitiveKey = (key: string): boolean => {
-    const k = key.toLowerCase();
-    return keys.some((candidate) => k.includes(candidate));
+    let sensitive = judgedKeys.get(key);
+    if (sensitive === undefined) {
+      const k = key.toLowerCase();
+      sensitive = keys.some((candidate) => k.includes(candidate));
+      if (judgedKeys.size >= MAX_JUDGED_KEYS) judgedKeys.clear();
+      judgedKeys.set(key, sensitive);
+    }
+    return sensitive;
   };
   const sensitiveValue = (value: string): boolean => valuePatterns.some((p) => p.test(value));
-  const allowed = (path: readonly string[]): boolean => allow.size > 0 && allow.has(path.join(".").toLowerCase());
+  // Without allow paths nothing is kept by its path, so none is built: `path` is then undefined throughout.
+  const allowed = (path: readonly string[] | undefined): boolean => path !== undefined && allow.has(path.join(".").toLowerCase());
+  const rootPath = (path: readonly string[]): string[] | undefined => (allow.size > 0 ? [...path] : undefined);
 
   /** `ancestors` holds the objects on the current path: a cycle becomes {@link CIRCULAR}, not a hang. */
-  function scrub(value: unknown, path: string[], ancestors: Set<object>): unknown {
+  function scrub(value: unknown, path: string[] | undefined, ancestors: Set<object>): unknown {
     if (allowed(path)) return value;
     if (typeof value === "string") return sensitiveValue(value) ? REDACTED : value;
     if (value === null || typeof value !== "object") return value;
@@ -95,16 +107,18 @@ export function createRedactor(options: RedactOptions = {}): Redactor {
     if (ancestors.size >= MAX_REDACT_DEPTH) return REDACTED;
     ancestors.add(value);
     try {
-      if (Array.isArray(value)) return value.map((item, i) => scrub(item, [...path, String(i)], ancestors));
+      if (Array.isArray(value)) return value.map((item, i) => scrub(item, path && [...path, String(i)], ancestors));
       const toJSON = (value as { toJSON?: unknown }).toJSON;
       if (typeof toJSON === "function") return scrub(toJSON.call(value), path, ancestors);
-      // fromEntries defines own members: `out["__proto__"] = x` would set the prototype and drop the member.
-      return Object.fromEntries(
-        Object.entries(value).map(([key, nested]) => {
-          const nestedPath = [...path, key];
-          return [key, !allowed(nestedPath) && sensitiveKey(key) ? REDACTED : scrub(nested, nestedPath, ancestors)];
-        }),
-      );
+      const out: Record<string, unknown> = {};
+      for (const key of Object.keys(value)) {
+        const nestedPath = path && [...path, key];
+        const nested = !allowed(nestedPath) && sensitiveKey(key) ? REDACTED : scrub((value as Record<string, unknown>)[key], nestedPath, ancestors);
+        // An own member, as Object.fromEntries makes it: `out["__proto__"] = x` would set the prototype instead.
+        if (key === "__proto__") Object.defineProperty(out, key, { value: nested, writable: true, enumerable: true, configurable: true });
+        else out[key] = nested;
+      }
+      return out;
     } finally {
       ancestors.delete(value);
     }
@@ -115,7 +129,7 @@ export function createRedactor(options: RedactOptions = {}): Redactor {
       const source = options.redact ? options.redact({ ...event }) : event;
       const result: Record<string, unknown> = { ...source };
       for (const section of EVENT_SECTIONS) {
-        if (result[section] !== undefined && result[section] !== null) result[section] = scrub(result[section], [section], new Set());
+        if (result[section] !== undefined && result[section] !== null) result[section] = scrub(result[section], rootPath([section]), new Set());
       }
       if (maxBytes !== undefined) {
         const bytes = jsonBytes(result);
@@ -129,7 +143,7 @@ export function createRedactor(options: RedactOptions = {}): Redactor {
       return result as E;
     },
     redactValue(value: unknown, path: readonly string[] = []): unknown {
-      const redacted = scrub(value, [...path], new Set());
+      const redacted = scrub(value, rootPath(path), new Set());
       if (maxBytes !== undefined) {
         const bytes = jsonBytes(redacted);
         if (bytes > maxBytes) return marker(bytes, maxBytes);

@@ -1,4 +1,9 @@
-import { JSONRPCMessageSchema } from "@modelcontextprotocol/sdk/types.js";
+import {
+  JSONRPCErrorResponseSchema,
+  JSONRPCNotificationSchema,
+  JSONRPCRequestSchema,
+  JSONRPCResultResponseSchema,
+} from "@modelcontextprotocol/sdk/types.js";
 import type { JSONRPCMessage, RequestId } from "./messages";
 
 /**
@@ -106,10 +111,41 @@ export function parseLine(line: string): ParsedLine {
   } catch (error) {
     return { ok: false, code: -32700, detail: (error as Error).message, id: undefined };
   }
-  const parsed = JSONRPCMessageSchema.safeParse(json);
-  if (parsed.success) return { ok: true, message: parsed.data };
+  const message = checkMessage(json);
+  if (message !== undefined) return { ok: true, message };
   const id = (json as { id?: unknown } | null)?.id;
   return { ok: false, code: -32600, detail: "not a JSON-RPC 2.0 message", id: typeof id === "string" || typeof id === "number" ? id : undefined };
+}
+
+/**
+ * What the SDK's `JSONRPCMessageSchema.safeParse` gives, without paying for the members that cannot match.
+ * That schema is the union of four strict objects, tried in order, the first that accepts winning: request
+ * (needs `method` and `id`), notification (`method`), result response (`result`), error response (`error`).
+ * A member whose required key is absent is certain to fail, so it is skipped; the others are tried in the
+ * union's order, so the answer is the union's own. Skipping matters: each failed member costs a parse with
+ * its issues, and a response — half of a proxied call's messages — used to fail two before its own.
+ * test/unit/mcp/lineFraming.test.ts holds it equal to the union.
+ */
+export function checkMessage(json: unknown): JSONRPCMessage | undefined {
+  if (json === null || typeof json !== "object" || Array.isArray(json)) return undefined;
+  const { method, id, result, error } = json as Record<string, unknown>;
+  if (method !== undefined) {
+    if (id !== undefined) {
+      const request = JSONRPCRequestSchema.safeParse(json);
+      if (request.success) return request.data;
+    }
+    const notification = JSONRPCNotificationSchema.safeParse(json);
+    if (notification.success) return notification.data;
+  }
+  if (result !== undefined) {
+    const response = JSONRPCResultResponseSchema.safeParse(json);
+    if (response.success) return response.data;
+  }
+  if (error !== undefined) {
+    const failure = JSONRPCErrorResponseSchema.safeParse(json);
+    if (failure.success) return failure.data;
+  }
+  return undefined;
 }
 
 /** A message as one line of newline-delimited JSON. */

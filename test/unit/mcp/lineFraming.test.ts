@@ -1,5 +1,6 @@
 import { strict as assert } from "node:assert";
-import { idAtEnd, LineReader, parseLine, scanFront, type OversizedLine } from "../../../sidecar/mcp/lineFraming";
+import { JSONRPCMessageSchema } from "@modelcontextprotocol/sdk/types.js";
+import { checkMessage, idAtEnd, LineReader, parseLine, scanFront, type OversizedLine } from "../../../sidecar/mcp/lineFraming";
 
 /** The proxy's stdio framing: lines across chunks, the bound, and what the edges of an oversized line tell. */
 describe("lineFraming", () => {
@@ -46,6 +47,39 @@ describe("lineFraming", () => {
     assert.equal(parseLine('{"jsonrpc":"2.0","id":1,"method":"ping"}').ok, true);
     assert.deepEqual(parseLine("nope"), { ok: false, code: -32700, detail: parseLineDetail("nope"), id: undefined });
     assert.deepEqual(parseLine('{"jsonrpc":"1.0","id":5,"method":"ping"}'), { ok: false, code: -32600, detail: "not a JSON-RPC 2.0 message", id: 5 });
+  });
+
+  it("checkMessage answers as the SDK's JSONRPCMessageSchema does, for every kind of message and of misfit", () => {
+    const cases: unknown[] = [
+      { jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "echo", arguments: { message: "hi" } } },
+      { jsonrpc: "2.0", id: "a", method: "ping" },
+      { jsonrpc: "2.0", method: "notifications/initialized" },
+      { jsonrpc: "2.0", method: "notifications/progress", params: { progressToken: 1, progress: 1 } },
+      { jsonrpc: "2.0", id: 1, result: { content: [{ type: "text", text: "hi" }] } },
+      { jsonrpc: "2.0", id: 1, result: {} },
+      { jsonrpc: "2.0", id: 1, error: { code: -32601, message: "no such method" } },
+      { jsonrpc: "2.0", error: { code: -32700, message: "Parse error" } },
+      { jsonrpc: "2.0", id: null, method: "ping" },
+      { jsonrpc: "2.0", id: 1, method: 5 },
+      { jsonrpc: "2.0", id: 1, method: "ping", result: {} },
+      { jsonrpc: "2.0", id: 1, result: {}, error: { code: 1, message: "both" } },
+      { jsonrpc: "2.0", id: 1, result: 5 },
+      { jsonrpc: "2.0", id: 1, error: { code: 1.5, message: "x" } },
+      { jsonrpc: "2.0", id: 1, method: "ping", extra: true },
+      { jsonrpc: "1.0", id: 1, method: "ping" },
+      { jsonrpc: "2.0", id: 1 },
+      { jsonrpc: "2.0" },
+      {},
+      [],
+      [{ jsonrpc: "2.0", method: "ping", id: 1 }],
+      null,
+      "text",
+      42,
+    ];
+    for (const json of cases) {
+      const union = JSONRPCMessageSchema.safeParse(json);
+      assert.deepEqual(checkMessage(json), union.success ? union.data : undefined, JSON.stringify(json));
+    }
   });
 });
 
