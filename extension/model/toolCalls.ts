@@ -11,9 +11,9 @@ import { happenedAt } from "./timeline";
  * What belongs to one call, and how the records say so:
  * - the sidecar's `decision` (its `decision_id`); the `approval.requested` it opened names that id
  *   (`approval.decision_id`), and `approval.resolved` names the approval;
- * - the decision that spent the approved grant (the SDK and the hooks evaluate again with `approval_id`): the
- *   sidecar writes its reason as `approved (<approval id>): …` (routes/guardrails.ts), which names the
- *   approval; `approval.used` (when present) names both;
+ * - the decision that spent the approved grant (the SDK and the hooks evaluate again with `approval_id`): its
+ *   record names the approval (`spent_approval`); logs written before that field only say it in the reason,
+ *   `approved (<approval id>): …` (routes/guardrails.ts), which is read as a fallback;
  * - the outcome, `agent.action.completed` / `agent.action.failed`, from the SDK (`withTool`), the MCP proxy
  *   (OutcomeLog, or the sidecar for a replica's report) and the hooks' post-tool-use (POST /v1/hooks/outcome):
  *   `metadata.decision_id` names the decision it ran under; a hook's outcome without one names the host's call
@@ -177,7 +177,7 @@ class Folder {
   private decision(record: StreamRecord, data: RecordDataByKind["decision"]): void {
     const id = data.decision.decision_id;
     const reason = data.decision.reason;
-    const granted = reason.startsWith("approved (") ? GRANT_SPENT.exec(reason)?.[1] : undefined;
+    const granted = data.spent_approval ?? (reason.startsWith("approved (") ? GRANT_SPENT.exec(reason)?.[1] : undefined);
     let call = this.byDecision.get(id) ?? (granted === undefined ? undefined : this.byApproval.get(granted));
     if (call === undefined) {
       call = this.newCall(record, { ...data.request, agentKey: data.request.agent_key });

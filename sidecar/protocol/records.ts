@@ -56,6 +56,12 @@ export interface RecordDataByKind {
      * for the session, and who approved it when — the audit's answer to "why did this pass?".
      */
     session_grant?: SessionGrantRef;
+    /**
+     * Present when this decision spent a once-approved grant (the caller evaluated again with `approval_id`):
+     * the approval whose grant let it proceed. Logs from before this field say so only in `decision.reason`
+     * (`approved (<approval id>): …`).
+     */
+    spent_approval?: string;
   };
   "approval.requested": { approval: ApprovalView };
   "approval.resolved": {

@@ -88,6 +88,8 @@ describe("Runs timeline: real runs (SDK, hooks) fold into one row per tool call"
     const deploy = calls[2]!;
     assert.deepEqual(callSteps(deploy).map((s) => s.label), ["Decision: approval required", "Approval: approved by admin-key", "Outcome: completed"]);
     assert.equal(deploy.decisions.length, 2, "the decision that spent the grant belongs to the same call");
+    // The log names the grant it spent as data, not only in the reason's words.
+    assert.equal(deploy.decisions[1]!.data.spent_approval, deploy.decisions[0]!.data.approval_id);
     log.close();
   });
 

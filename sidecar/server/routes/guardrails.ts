@@ -149,6 +149,7 @@ export async function evaluate(
   let approval: ApprovalView | undefined;
   let grantUsed: Promise<void> | undefined;
   let sessionGrant: SessionGrantRef | undefined;
+  let spentApproval: string | undefined;
   if (tooDeep !== undefined) {
     decision = tooDeepDecision(decision, tooDeep);
   } else if (decision.effective_decision === "require_approval") {
@@ -157,6 +158,7 @@ export async function evaluate(
     if (grant?.ok) {
       decision = { ...decision, effective_decision: "allow", enforcement_action: "proceed", reason: `approved (${grant.approval.id}): ${decision.reason}` };
       grantUsed = grant.durable;
+      spentApproval = grant.approval.id;
     } else if (session !== undefined) {
       sessionGrant = { approval_id: session.id, resolved_by: session.resolved_by, resolved_at: session.resolved_at };
       const by = `${session.resolved_by ?? "?"} at ${session.resolved_at ?? "?"}`;
@@ -181,7 +183,7 @@ export async function evaluate(
   // the agent hears of it (the audit trail of a refusal must survive a crash); one that opens an approval is
   // synced with that approval.
   const proceeds = decision.enforcement_action === "proceed" || decision.enforcement_action === "warn";
-  const data = { request: summarize(request), decision, approval_id: approval?.id ?? null, ...(late === undefined ? {} : { late }), ...(hooked === undefined ? {} : { hook: hooked.hook }), ...(sessionGrant === undefined ? {} : { session_grant: sessionGrant }) };
+  const data = { request: summarize(request), decision, approval_id: approval?.id ?? null, ...(late === undefined ? {} : { late }), ...(hooked === undefined ? {} : { hook: hooked.hook }), ...(sessionGrant === undefined ? {} : { session_grant: sessionGrant }), ...(spentApproval === undefined ? {} : { spent_approval: spentApproval }) };
   const logged = s.journal.record("decision", data, { lazy: proceeds && grantUsed === undefined });
   if (grantUsed !== undefined) {
     try {

@@ -51,6 +51,18 @@ describe("tool calls: a run's records folded into one row per call", () => {
     for (const text of [row.label, row.description, ...steps.flatMap((s) => [s.label, s.description])]) assert.doesNotMatch(text, /approval\.requested|agent\.|action\.completed|approval\.resolved/);
   });
 
+  it("joins the decision that spent the grant by its record's spent_approval, whatever its reason says", () => {
+    const reworded = decision({ ...granted, reason: "deployment in production (grant spent)" });
+    const records = approvedDeploy().map((r) =>
+      r.kind === "decision" && (r.data as { decision: { decision_id: string } }).decision.decision_id === "dec_2" ? rec("decision", { request: request(), decision: reworded, approval_id: null, spent_approval: "apr_1" }) : r,
+    );
+    const entries = foldRun("run_1", records);
+    assert.equal(entries.length, 1, `one row: ${JSON.stringify(entries.map((e) => e.type))}`);
+    const [call] = calls(entries);
+    assert.equal(call!.decisions.length, 2);
+    assert.equal(callState(call!), "approved");
+  });
+
   it("says while the call waits, and when the answer was no, expired or cancelled", () => {
     const [decided, requested] = [rec("decision", { request: request(), decision: requireApproval, approval_id: "apr_1" }), rec("approval.requested", { approval: approval() })];
     const waiting = calls(foldRun("run_1", [decided, requested]))[0]!;
