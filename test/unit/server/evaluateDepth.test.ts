@@ -1,14 +1,10 @@
 import { strict as assert } from "node:assert";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import path from "node:path";
-import { GuardEngine } from "../../../sidecar/guard/engine";
 import { MAX_NESTING_DEPTH } from "../../../sidecar/protocol/v1";
-import { ApprovalBroker } from "../../../sidecar/server/approvalBroker";
-import { RouteDispatcher } from "../../../sidecar/server/dispatch";
-import { HttpError, type SidecarServices } from "../../../sidecar/server/routing";
+import type { ApprovalBroker } from "../../../sidecar/server/approvalBroker";
+import type { RouteDispatcher } from "../../../sidecar/server/dispatch";
+import { HttpError } from "../../../sidecar/server/routing";
 import type { TimelineRecord } from "../../../sidecar/protocol/records";
-import { Journal } from "../../../sidecar/store/journal";
+import { openInProcessRoutes, type InProcessRoutes } from "../../support/inProcessRoutes";
 
 /**
  * The evaluate route and the dispatcher in-process (a real journal in a temp folder, no sockets): where the
@@ -30,32 +26,19 @@ const deploy = (args: unknown) => ({
 });
 
 describe("evaluate: depth check at the dispatcher, approvals journaled only once opened", () => {
-  let dir: string;
-  let journal: Journal;
+  let rig: InProcessRoutes;
   let approvals: ApprovalBroker;
   let routes: RouteDispatcher;
   /** Every record appended, in order (what the journal's listeners are told). */
   let records: TimelineRecord[];
 
   beforeEach(async () => {
-    dir = mkdtempSync(path.join(tmpdir(), "apie-evaluate-depth-"));
-    journal = (await Journal.open(path.join(dir, "events.jsonl"), { sync: false })).journal;
-    const engine = new GuardEngine();
-    engine.loadPolicyText(JSON.stringify({ mode: "enforce", templates: { "prod-deploys": true } }));
-    approvals = new ApprovalBroker(journal);
-    const services: SidecarServices = { engine, journal, approvals, keys: { apiKey: "a", adminKey: "b" }, workspace: dir, startedAt: Date.now(), baseUrl: () => "" };
-    routes = new RouteDispatcher(services);
-    records = [];
-    journal.onRecord((record) => records.push(record));
+    rig = await openInProcessRoutes({ mode: "enforce", templates: { "prod-deploys": true } });
+    ({ approvals, routes, records } = rig);
   });
-  afterEach(async () => {
-    approvals.close();
-    await journal.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterEach(() => rig.close());
 
-  const run = (method: string, urlPath: string, body: unknown) =>
-    Promise.resolve().then(() => routes.run(routes.find(method, urlPath, "agent"), { body, caller: "agent", query: new URLSearchParams(), hangUp: () => new AbortController().signal }));
+  const run = (method: string, urlPath: string, body: unknown) => rig.send(method, urlPath, body);
   const kinds = () => records.map((r) => r.kind);
 
   it("an approval that cannot be drafted leaves nothing in the journal and answers an error, not an allow", async () => {

@@ -1,13 +1,12 @@
 import { strict as assert } from "node:assert";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { rmSync } from "node:fs";
 import path from "node:path";
-import { GuardEngine } from "../../../sidecar/guard/engine";
+import type { GuardEngine } from "../../../sidecar/guard/engine";
 import type { RecordDataByKind, TimelineRecord } from "../../../sidecar/protocol/records";
 import { ApprovalBroker } from "../../../sidecar/server/approvalBroker";
 import { RouteDispatcher } from "../../../sidecar/server/dispatch";
-import type { SidecarServices } from "../../../sidecar/server/routing";
 import { Journal } from "../../../sidecar/store/journal";
+import { openInProcessRoutes } from "../../support/inProcessRoutes";
 
 /**
  * "Approve for this session" (issue 13) in-process: the hook and approval routes on a real journal. A grant
@@ -33,15 +32,8 @@ describe("session grants: approve for this session", () => {
   let calls = 0;
 
   beforeEach(async () => {
-    dir = mkdtempSync(path.join(tmpdir(), "apie-session-grants-"));
-    journal = (await Journal.open(path.join(dir, "events.jsonl"), { sync: false })).journal;
-    engine = new GuardEngine();
-    engine.loadPolicyText(JSON.stringify(POLICY));
-    approvals = new ApprovalBroker(journal, Date.now, "/home/dev");
-    const services: SidecarServices = { engine, journal, approvals, keys: { apiKey: "a", adminKey: "b" }, workspace: dir, startedAt: Date.now(), baseUrl: () => "" };
-    routes = new RouteDispatcher(services);
-    records = [];
-    journal.onRecord((record) => records.push(record));
+    const rig = await openInProcessRoutes(POLICY, { home: "/home/dev" });
+    ({ dir, journal, engine, approvals, routes, records } = rig);
   });
   afterEach(async () => {
     approvals.close();
