@@ -1,5 +1,6 @@
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
+import spawn from "cross-spawn";
 import { LineReader, parseLine, serializeLine } from "./lineFraming";
 import { ErrorCodes, errorResponse, type JSONRPCMessage, type RequestId } from "./messages";
 
@@ -47,6 +48,7 @@ export class StdioUpstream implements Transport {
   start(): Promise<void> {
     if (this.child !== undefined) throw new Error("StdioUpstream already started");
     const { command, args, env, cwd } = this.params;
+    // cross-spawn, as the SDK's stdio transport: on Windows `npx` (npx.cmd) and other shims start without a shell.
     const child = spawn(command, args, { env, cwd, stdio: ["pipe", "pipe", "inherit"], shell: false, windowsHide: true });
     this.child = child;
     this.exited = new Promise((resolve) => child.once("close", () => resolve()));
