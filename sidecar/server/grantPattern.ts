@@ -51,10 +51,10 @@ export function grantPatternOf(request: GuardRequest, homeDir: string | undefine
   const resourceType = request.resource?.type;
   if (resourceType === "shell_command") {
     const commands = extractShellCommands(args, { "resource.type": resourceType } as Facts);
+    const command = commands.length === 1 ? normalizeCommand(commands[0]!) : undefined;
     const record = args !== null && typeof args === "object" && !Array.isArray(args) ? (args as Record<string, unknown>) : undefined;
-    const argument = record === undefined ? undefined : Object.keys(record).find((k) => typeof record[k] === "string" && normalizeCommand(record[k] as string) === normalizeCommand(commands[0] ?? ""));
-    if (commands.length === 1 && (record === undefined || argument !== undefined)) {
-      const command = normalizeCommand(commands[0]!);
+    const argument = command === undefined || record === undefined ? undefined : Object.keys(record).find((k) => typeof record[k] === "string" && normalizeCommand(record[k] as string) === command);
+    if (command !== undefined && (record === undefined || argument !== undefined)) {
       const rest: Record<string, unknown> = {};
       for (const [k, v] of Object.entries(record ?? {})) {
         if (k === argument || SHELL_NOISE.has(k)) continue;
