@@ -76,7 +76,7 @@ function decisionText(d: RecordDataByKind["decision"]): string {
   if (x.annotation) parts.push(x.annotation.replace(/_/g, " "));
   if (d.reported) parts.push(d.reported.diverged ? "made by the MCP proxy before a policy change reached it; the sidecar would have decided otherwise" : "made by the MCP proxy's copy of the policy");
   if (d.late) parts.push(`after the caller stopped waiting (${d.late.caller_gave_up_at}): the call did not run under it`);
-  const grant = (d as { session_grant?: { approval_id: string; resolved_by: string | null } }).session_grant;
+  const grant = d.session_grant;
   if (grant) parts.push(`approved for this session by ${grant.resolved_by ?? "?"} (${grant.approval_id})`);
   return `${parts.join(" · ")} — ${x.reason}`;
 }

@@ -1,4 +1,5 @@
-import type { RecordDataByKind } from "../../sidecar/protocol/records";
+import type { ApprovalScope } from "../../sidecar/protocol/approvals";
+import type { RecordDataByKind, SessionGrantRef } from "../../sidecar/protocol/records";
 import type { StreamRecord } from "../../sidecar/protocol/stream";
 import { callLabel, type Places } from "./callLabel";
 import { happenedAt } from "./timeline";
@@ -53,8 +54,8 @@ function lastDecision(call: ToolCall): DecisionStep | undefined {
   return call.decisions[call.decisions.length - 1];
 }
 
-function sessionGrantOf(step: DecisionStep | undefined): { approval_id: string; resolved_by: string | null; resolved_at: string | null } | undefined {
-  return (step?.data as { session_grant?: { approval_id: string; resolved_by: string | null; resolved_at: string | null } } | undefined)?.session_grant;
+function sessionGrantOf(step: DecisionStep | undefined): SessionGrantRef | undefined {
+  return step?.data.session_grant;
 }
 
 const VERDICT: Readonly<Record<string, CallState>> = { allow: "allowed", warn: "warned", block: "blocked", require_approval: "waiting" };
@@ -225,10 +226,8 @@ function decisionStep(call: ToolCall): StepRow | undefined {
 }
 
 /** `once` / `session` when the approval was answered with a scope (absent before approval scopes existed). */
-export function scopeOf(call: ToolCall): string | undefined {
-  const resolved = call.approval?.resolved?.data as { scope?: string } | undefined;
-  if (resolved?.scope !== undefined) return resolved.scope;
-  return call.approval?.approval.status === "approved" ? "once" : undefined;
+export function scopeOf(call: ToolCall): ApprovalScope | undefined {
+  return call.approval?.approval.scope ?? undefined;
 }
 
 function iconOf(state: CallState): { icon: string; color?: string } {

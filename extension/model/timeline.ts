@@ -1,5 +1,5 @@
 import type { Mode, PolicyState } from "../../sidecar/guard/types";
-import type { ApprovalView } from "../../sidecar/protocol/approvals";
+import { applyResolution, type ApprovalView } from "../../sidecar/protocol/approvals";
 import type { AgentBoundary, Snapshot } from "../../sidecar/protocol/lsp";
 import type { RecordDataByKind, RecordKind } from "../../sidecar/protocol/records";
 import type { RunView, SessionView } from "../../sidecar/protocol/runs";
@@ -182,7 +182,7 @@ export class TimelineModel {
     "approval.resolved": (d, record, change) => {
       const approval = this.approvals.get(d.id);
       if (approval === undefined || approval.status !== "pending") return;
-      Object.assign(approval, { status: d.status, resolved_at: d.resolved_at, resolved_by: d.resolved_by, resolution_reason: d.resolution_reason, scope: d.status === "approved" ? (d.scope ?? "once") : null });
+      applyResolution(approval, d);
       change.approvals = true;
       change.closed.push(approval);
       this.trimResolved();

@@ -1,6 +1,6 @@
 import type { RecordDataByKind } from "../../sidecar/protocol/records";
 import type { StreamRecord } from "../../sidecar/protocol/stream";
-import type { ApprovalView } from "../../sidecar/protocol/approvals";
+import { applyResolution, type ApprovalView } from "../../sidecar/protocol/approvals";
 import type { WireEvent } from "../../sidecar/protocol/events";
 import { happenedAt } from "./timeline";
 
@@ -108,21 +108,21 @@ export function foldRun(runId: string, records: readonly StreamRecord[]): RunEnt
  * arrived late), or a reload of the run, folds it again from the start.
  */
 export class RunFolds {
-  private readonly folds = new Map<string, { records: readonly StreamRecord[]; done: number; folder: Folder }>();
+  /**
+   * Keyed by the run's records array (TimelineModel keeps one per loaded run): a run loaded again, or a new
+   * snapshot, brings a new array, and the old fold goes with the old array.
+   */
+  private readonly folds = new WeakMap<readonly StreamRecord[], { done: number; folder: Folder }>();
 
   entries(runId: string, records: readonly StreamRecord[]): RunEntry[] {
-    let fold = this.folds.get(runId);
-    const intact = fold !== undefined && fold.records === records && fold.done <= records.length && (fold.done === 0 || records[fold.done - 1] === fold.folder.lastRecord);
+    let fold = this.folds.get(records);
+    const intact = fold !== undefined && fold.done <= records.length && (fold.done === 0 || records[fold.done - 1] === fold.folder.lastRecord);
     if (fold === undefined || !intact) {
-      fold = { records, done: 0, folder: new Folder(runId) };
-      this.folds.set(runId, fold);
+      fold = { done: 0, folder: new Folder(runId) };
+      this.folds.set(records, fold);
     }
     for (; fold.done < records.length; fold.done++) fold.folder.add(records[fold.done]!);
     return fold.folder.entries();
-  }
-
-  forget(runId: string): void {
-    this.folds.delete(runId);
   }
 }
 
@@ -133,8 +133,11 @@ class Folder {
   private readonly byDecision = new Map<string, ToolCall>();
   private readonly byApproval = new Map<string, ToolCall>();
   private readonly byHookCall = new Map<string, ToolCall>();
-  /** Outcomes naming a decision not seen yet (logged before it): joined when it comes. */
-  private readonly early = new Map<string, StreamRecord>();
+  /**
+   * Outcomes naming a decision not seen yet (logged before it), each with the row it shows meanwhile (built
+   * once, so a refresh finds the same call): joined to the decision's call when that comes.
+   */
+  private readonly early = new Map<string, { record: StreamRecord; call: ToolCall }>();
   /** Calls reported by the agent itself, still waiting for their outcome. */
   private readonly openLocal: ToolCall[] = [];
   private lastEntry: RunEntry | undefined;
@@ -144,7 +147,7 @@ class Folder {
   /** The run's rows so far. An outcome whose decision has not come (not loaded, or logged elsewhere) is still a call that ran. */
   entries(): RunEntry[] {
     if (this.early.size === 0) return this.folded;
-    return [...this.folded, ...[...this.early.values()].map((record): RunEntry => ({ type: "call", call: outcomeOnlyCall(this.runId, record) }))];
+    return [...this.folded, ...[...this.early.values()].map(({ call }): RunEntry => ({ type: "call", call }))];
   }
 
   add(record: StreamRecord): void {
@@ -192,7 +195,7 @@ class Folder {
     const early = this.early.get(id);
     if (early !== undefined) {
       this.early.delete(id);
-      setOutcome(call, early);
+      setOutcome(call, early.record);
     }
   }
 
@@ -212,7 +215,7 @@ class Folder {
     if (call?.approval === undefined) return this.note(record);
     call.records.push(record);
     call.approval.resolved = { record, data };
-    Object.assign(call.approval.approval, { status: data.status, resolved_at: data.resolved_at, resolved_by: data.resolved_by, resolution_reason: data.resolution_reason });
+    applyResolution(call.approval.approval, data);
   }
 
   private event(record: StreamRecord, event: WireEvent): void {
@@ -238,7 +241,7 @@ class Folder {
     if (decisionId !== undefined) {
       call = this.byDecision.get(decisionId);
       if (call === undefined) {
-        this.early.set(decisionId, record);
+        this.early.set(decisionId, { record, call: outcomeOnlyCall(this.runId, record) });
         return;
       }
     } else if (typeof hook?.tool_use_id === "string") {

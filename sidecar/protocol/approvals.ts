@@ -1,5 +1,6 @@
 import { z } from "zod";
 import type { MatchedGuardrail, RiskLevel } from "../guard/types";
+import type { RecordDataByKind } from "./records";
 import { opt } from "./wire";
 
 /**
@@ -111,3 +112,16 @@ export const ListApprovalsQuerySchema = z.object({
     .optional()
     .transform((s) => (s === "all" ? undefined : s)),
 });
+
+/**
+ * An `approval.resolved` record applied to the approval it names: status, who, when, why, and the scope
+ * (approved only: `once` when the record predates scopes). The one way every copy of an approval (the
+ * sidecar's projection, the editor's model, the Runs view's calls) follows its resolution.
+ */
+export function applyResolution(approval: ApprovalView, resolved: RecordDataByKind["approval.resolved"]): void {
+  approval.status = resolved.status;
+  approval.resolved_at = resolved.resolved_at;
+  approval.resolved_by = resolved.resolved_by;
+  approval.resolution_reason = resolved.resolution_reason;
+  approval.scope = resolved.status === "approved" ? (resolved.scope ?? "once") : null;
+}

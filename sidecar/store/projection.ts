@@ -2,7 +2,7 @@ import type { RunTaint } from "../guard/context";
 import type { ToolDefinition } from "../guard/facts";
 import type { Capability } from "../guard/policySchema";
 import type { Decision, Mode } from "../guard/types";
-import type { ApprovalView } from "../protocol/approvals";
+import { applyResolution, type ApprovalView } from "../protocol/approvals";
 import type { ObservedTool } from "../protocol/lsp";
 import type { RecordDataByKind, RecordKind, TimelineRecord } from "../protocol/records";
 import type { RunView, SessionView } from "../protocol/runs";
@@ -280,11 +280,7 @@ export class Projection {
       const approval = this.approvals.get(d.id);
       if (approval === undefined || approval.status !== "pending") return;
       this.pendingApprovals--;
-      approval.status = d.status;
-      approval.resolved_at = d.resolved_at;
-      approval.resolved_by = d.resolved_by;
-      approval.resolution_reason = d.resolution_reason;
-      approval.scope = d.status === "approved" ? (d.scope ?? "once") : null;
+      applyResolution(approval, d);
       if (approval.scope === "session" && approval.grant_pattern !== undefined && approval.run_id !== null) {
         this.sessionGrants.set(approval.grant_pattern.key, approval.id);
       }

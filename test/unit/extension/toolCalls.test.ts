@@ -164,15 +164,38 @@ describe("tool calls: a run's records folded into one row per call", () => {
     assert.match(callDetails(call!, "r").arguments!, /"token": "\[REDACTED\]"/);
   });
 
+  it("an outcome logged before its decision shows as the same row on every refresh, then joins the decision's call", () => {
+    const folds = new RunFolds();
+    const live = [event("agent.action.completed", { metadata: { decision_id: "dec_late" } })];
+    const [before] = calls(folds.entries("run_1", live));
+    assert.equal(calls(folds.entries("run_1", live))[0], before, "the placeholder row was built again");
+    live.push(rec("decision", { request: request(), decision: decision({ decision_id: "dec_late", policy_decision: "allow", effective_decision: "allow", enforcement_action: "proceed", matched_guardrails: [] }), approval_id: null }));
+    const after = calls(folds.entries("run_1", live));
+    assert.equal(after.length, 1, "the outcome joined its decision's call");
+    assert.equal(callState(after[0]!), "completed");
+  });
+
+  it("a call a session grant let through reads approved for this session, in its steps and its details", () => {
+    const byGrant = decision({ decision_id: "dec_s", policy_decision: "require_approval", effective_decision: "allow", enforcement_action: "proceed", reason: "approved for this session (apr_9, by editor at 2026-11-24T12:00:04.000Z): deployment in production", matched_guardrails: requireApproval.matched_guardrails });
+    const [call] = calls(foldRun("run_1", [rec("decision", { request: request(), decision: byGrant, approval_id: null, session_grant: { approval_id: "apr_9", resolved_by: "editor", resolved_at: "2026-11-24T12:00:04.000Z" } })]));
+    assert.equal(callState(call!), "approved");
+    assert.match(callDetails(call!, "r").decisions.map((d) => d.text).join("\n"), /approved for this session by editor \(apr_9\)/);
+  });
+
   it("a run followed live folds only what came since, and the same as folding it whole; an insertion before the folded records folds it again", () => {
     const all = approvedDeploy();
     const folds = new RunFolds();
     const live: typeof all = [];
     const seen: string[] = [];
+    let deploy: ToolCall | undefined;
     for (const record of all) {
       live.push(record);
       const entries = folds.entries("run_1", live);
       seen.push(entries.map((e) => (e.type === "call" ? callState(e.call) : "note")).join(","));
+      // Folded once and changed in place: the row a refresh finds is the same call (the tree's caches key on it).
+      const call = calls(entries)[0];
+      if (deploy !== undefined) assert.equal(call, deploy, `record ${record.kind}: the call was folded again from scratch`);
+      deploy ??= call;
     }
     assert.deepEqual(seen, ["", "waiting", "waiting", "approved", "approved", "approved", "approved"]);
     const whole = foldRun("run_1", all);
