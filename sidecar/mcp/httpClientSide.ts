@@ -1,11 +1,12 @@
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
-import { isInitializeRequest, JSONRPCMessageSchema, SUPPORTED_PROTOCOL_VERSIONS } from "@modelcontextprotocol/sdk/types.js";
+import { isInitializeRequest, SUPPORTED_PROTOCOL_VERSIONS } from "@modelcontextprotocol/sdk/types.js";
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { ApieLogger } from "../sdk/types";
 import { formatDuration } from "./duration";
+import { checkMessage } from "./lineFraming";
 import { ErrorCodes, isRequest, type JSONRPCMessage, type RequestId } from "./messages";
 import { headerMismatch, isModernMessage, ModernErrorCodes } from "./requestMetadata";
 import { StatelessClientSide } from "./statelessClientSide";
@@ -349,7 +350,7 @@ async function readMessage(req: IncomingMessage, res: ServerResponse): Promise<u
     return undefined;
   }
   const messages = Array.isArray(body.value) ? body.value : [body.value];
-  const invalid = messages.find((m) => !JSONRPCMessageSchema.safeParse(m).success);
+  const invalid = messages.find((m) => checkMessage(m) === undefined);
   if (messages.length === 0 || invalid !== undefined) {
     reply(res, 400, ErrorCodes.invalidRequest, "Invalid Request: not a JSON-RPC 2.0 message", idOf(invalid));
     return undefined;

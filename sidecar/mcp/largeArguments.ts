@@ -1,5 +1,6 @@
 import type { TooLargePlaceholder } from "../protocol/v1";
-import { canonicalHash } from "../store/canonical";
+import { canonicalJson } from "../store/canonical";
+import { sha256Hex } from "../store/recordCodec";
 
 /**
  * Reports of the replica's decisions (LocalGuard) must always fit what the sidecar takes, or the decision of
@@ -24,8 +25,9 @@ export function boundedReportJson(report: { body: unknown }): string {
 }
 
 export function tooLargePlaceholder(args: unknown): TooLargePlaceholder {
-  const bytes = Buffer.byteLength(JSON.stringify(args) ?? "");
-  return { apie_too_large: { bytes, max_bytes: MAX_REPORT_BYTES, sha256: canonicalHash(args), preview: preview(args) } };
+  // One serialization for both the size and the hash (these are the largest arguments the proxy sees).
+  const canonical = canonicalJson(args);
+  return { apie_too_large: { bytes: Buffer.byteLength(canonical), max_bytes: MAX_REPORT_BYTES, sha256: sha256Hex(canonical), preview: preview(args) } };
 }
 
 /** The first members of an object, each value cut to a few hundred characters; anything else, cut as one text. */

@@ -148,7 +148,12 @@ export class McpProxy {
   }
 
   private guard(request: JSONRPCRequest, pending: Pending): void {
-    const now = this.handler.decideNow(request);
+    let now: Verdict | undefined;
+    try {
+      now = this.handler.decideNow(request);
+    } catch {
+      now = undefined; // the fast path failed: decide() takes the call, with its own error handling (never an allow by fault)
+    }
     if (now?.action === "forward") {
       pending.ticket = now.ticket;
       this.toUpstream(request);

@@ -107,14 +107,14 @@ export class ToolCallGuard {
       return { action: "forward", ticket: { call: { tool: { name: this.options.config.serverName } }, decisionId: null, runId: undefined, connection: undefined } };
     }
     const toolName = params.name;
-    const call = this.facts(toolName, this.options.metadata.lookup(toolName));
+    const { call, fields } = this.factsOf(toolName);
     const tooDeep = argumentsTooDeep(params.arguments);
     if (tooDeep !== undefined) return this.refuseTooDeep(request, toolName, call, tooDeep);
     const state = await this.options.link.state();
     if (!state.ok) return this.withoutSidecar(request, call, state.reason);
     const { connection } = state;
     const runId = await connection.runId();
-    const input: GuardInput = { ...guardFields(call), arguments: params.arguments, runId };
+    const input: GuardInput = { ...fields, arguments: params.arguments, runId };
     // A plain allow is decided in-process when the replica is current; anything else asks the sidecar.
     const local = this.leftToSidecar.has(request) ? undefined : connection.local.decide(input);
     if (local !== undefined && local !== "not_plain") return ctx.signal.aborted ? { action: "drop" } : forwardByReplica(call, local.decisionId, runId, connection);
