@@ -1,4 +1,5 @@
 import type { CustomGuardrail } from "../../sidecar/guard/policySchema";
+import { PATH_KEYS } from "../../sidecar/guard/argumentKeys";
 import type { ApprovalView } from "../../sidecar/protocol/approvals";
 import { commandRegex } from "../../sidecar/protocol/commandText";
 
@@ -41,8 +42,6 @@ export interface AlwaysAllowProposal {
   summary: string;
 }
 
-/** Keys under which file tools send their path (guard/context.ts PATH_KEYS, the common ones). */
-const PATH_KEYS = ["file_path", "path", "filePath", "notebook_path", "absolute_path"];
 
 /**
  * The guardrail "Always allow…" proposes for this approval: decision allow, matching the same tool and

@@ -1,4 +1,5 @@
 import path from "node:path";
+import { COMMAND_KEYS } from "../../sidecar/guard/argumentKeys";
 import type { CallRequest } from "./toolCalls";
 
 /**
@@ -18,7 +19,6 @@ export interface Places {
 const MAX_ESSENCE = 60;
 
 /** Command line: Claude/Copilot/Gemini/Cursor/VS Code `command`, Codex `cmd` or `command` (a string or argv). */
-const COMMAND_KEYS = ["command", "cmd", "commandLine"];
 /** One file: Claude `file_path` / `notebook_path`, VS Code `filePath`, Copilot `path`, Gemini `absolute_path`, Cursor `target_file`. */
 const PATH_KEYS = ["file_path", "filePath", "notebook_path", "absolute_path", "target_file", "path", "file", "dir_path", "directory"];
 /** Several files: Codex `apply_patch` ({patch, paths}), Gemini `read_many_files`. */

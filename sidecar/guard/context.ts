@@ -1,4 +1,5 @@
 import type { CapabilityRegistry } from "./boundary";
+import { COMMAND_KEYS, PATH_KEYS } from "./argumentKeys";
 import { resolvePath, type PathContext } from "./paths";
 import { findSecrets, type SecretFinding } from "./secrets";
 import { inspectShell, type ShellFinding } from "./shell";
@@ -94,16 +95,6 @@ export interface CompiledRule {
   test(ctx: EvaluationContext): string | null;
 }
 
-export const COMMAND_KEYS = ["command", "cmd", "script", "commandLine", "command_line", "shell_command", "bash"];
-/**
- * Where the hosts' file tools put their path (HOOKS.md): Claude `file_path`/`notebook_path`, VS Code
- * `filePath`, Copilot CLI and Cursor `path`, Gemini `file_path`/`absolute_path`, Codex `apply_patch` as
- * `{patch, paths}` (issue 12 contract), MCP filesystem servers `path`/`source`/`destination`.
- */
-const PATH_KEYS = [
-  "path", "file_path", "filePath", "notebook_path", "notebookPath", "absolute_path", "absolutePath", "filename", "file",
-  "source", "src", "destination", "dest", "uri",
-];
 const PATH_LIST_KEYS = ["paths", "files"];
 /** Lists of edits that carry their own path (VS Code `multi_replace_string_in_file` `replacements[].filePath`). */
 const EDIT_LIST_KEYS = ["replacements", "edits"];
