@@ -128,6 +128,7 @@ export function parseLine(line: string): ParsedLine {
  */
 export function checkMessage(json: unknown): JSONRPCMessage | undefined {
   if (json === null || typeof json !== "object" || Array.isArray(json)) return undefined;
+  if (plainlyValid(json as Record<string, unknown>)) return json as JSONRPCMessage;
   const { method, id, result, error } = json as Record<string, unknown>;
   if (method !== undefined) {
     if (id !== undefined) {
@@ -146,6 +147,39 @@ export function checkMessage(json: unknown): JSONRPCMessage | undefined {
     if (failure.success) return failure.data;
   }
   return undefined;
+}
+
+/**
+ * True when the union is certain to accept `json` unchanged: the common shapes of a proxied call, checked by
+ * hand — a request, notification or result response whose top-level keys are exactly the member's, with
+ * `"jsonrpc": "2.0"`, an id that is a string or a safe integer (`z.number().int()`), a string method, and
+ * params / result a plain object without `_meta` or `__proto__` keys (the only parts of those loose objects
+ * the schema looks into or rewrites). Everything else — any doubt — goes to the SDK's schema, which decides.
+ * Why: the zod parse of a proxied call's two lines cost ~5 µs each in place (a process woken per message
+ * runs cold), on the call's path. test/unit/mcp/lineFraming.test.ts holds the answers equal to the union's.
+ */
+function plainlyValid(message: Record<string, unknown>): boolean {
+  let keys = 0;
+  for (const key in message) {
+    if (key !== "jsonrpc" && key !== "id" && key !== "method" && key !== "params" && key !== "result") return false;
+    keys++;
+  }
+  if (message.jsonrpc !== "2.0") return false;
+  const { id, method } = message;
+  const hasId = id !== undefined;
+  if (hasId && typeof id !== "string" && !Number.isSafeInteger(id)) return false;
+  if (method !== undefined) {
+    if (typeof method !== "string" || message.result !== undefined) return false;
+    const params = message.params;
+    return keys === 2 + (hasId ? 1 : 0) + (params === undefined ? 0 : 1) && (params === undefined || plainObjectWithoutMeta(params));
+  }
+  return hasId && keys === 3 && plainObjectWithoutMeta(message.result);
+}
+
+function plainObjectWithoutMeta(value: unknown): boolean {
+  if (value === null || typeof value !== "object" || Array.isArray(value)) return false;
+  for (const key in value) if (key === "_meta" || key === "__proto__") return false;
+  return true;
 }
 
 /** A message as one line of newline-delimited JSON. */

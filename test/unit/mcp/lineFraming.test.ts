@@ -75,8 +75,51 @@ describe("lineFraming", () => {
       null,
       "text",
       42,
+      // The hand-checked shapes' edges: ids, params and results the schema rejects or rewrites.
+      { jsonrpc: "2.0", id: 2 ** 60, method: "ping" },
+      { jsonrpc: "2.0", id: 1.5, result: {} },
+      { jsonrpc: "2.0", id: -0, method: "ping" },
+      { jsonrpc: "2.0", id: 1, method: "tools/call", params: [] },
+      { jsonrpc: "2.0", id: 1, method: "tools/call", params: null },
+      { jsonrpc: "2.0", id: 1, result: [] },
+      { jsonrpc: "2.0", id: 1, result: null },
+      { jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "x", _meta: { progressToken: 1.5 } } },
+      { jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "x", _meta: { progressToken: "t" } } },
+      { jsonrpc: "2.0", id: 1, result: { _meta: "not an object" } },
+      { jsonrpc: "2.0", method: "notifications/message", params: { _meta: [] } },
+      { jsonrpc: "2.0", id: 1, method: "ping", params: undefined },
+      JSON.parse('{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"x","__proto__":{"polluted":true}}}'),
+      JSON.parse('{"jsonrpc":"2.0","id":1,"result":{"__proto__":{"isError":true},"content":[]}}'),
+      JSON.parse('{"__proto__":{"x":1},"jsonrpc":"2.0","id":1,"method":"ping"}'),
     ];
     for (const json of cases) {
+      const union = JSONRPCMessageSchema.safeParse(json);
+      assert.deepEqual(checkMessage(json), union.success ? union.data : undefined, JSON.stringify(json));
+    }
+  });
+
+  it("checkMessage agrees with the SDK's union on 5 000 generated messages, member by member and key by key", () => {
+    let seed = 42;
+    const random = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
+    const pick = <T,>(values: readonly T[]): T => values[Math.floor(random() * values.length)]!;
+    const ids = [1, 0, -3, "a", "", 1.5, 2 ** 53, null, true, {}, undefined];
+    const objects = [undefined, {}, { name: "echo", arguments: { message: "hi" } }, { _meta: {} }, { _meta: { progressToken: 1 } }, { _meta: { progressToken: [] } }, [], null, "x", 3];
+    const keys = ["jsonrpc", "id", "method", "params", "result", "error", "extra"] as const;
+    const values: Record<(typeof keys)[number], readonly unknown[]> = {
+      jsonrpc: ["2.0", "1.0", 2, undefined],
+      id: ids,
+      method: ["tools/call", "notifications/progress", 7, undefined],
+      params: objects,
+      result: objects,
+      error: [{ code: 1, message: "m" }, { code: 1.5, message: "m" }, { code: 1 }, null, undefined],
+      extra: [undefined, undefined, undefined, 1],
+    };
+    for (let i = 0; i < 5_000; i++) {
+      const json: Record<string, unknown> = {};
+      for (const key of keys) {
+        const value = pick(values[key]);
+        if (value !== undefined || random() < 0.1) json[key] = value;
+      }
       const union = JSONRPCMessageSchema.safeParse(json);
       assert.deepEqual(checkMessage(json), union.success ? union.data : undefined, JSON.stringify(json));
     }
