@@ -14,7 +14,7 @@ import {
   type ProgressToken,
   type RequestId,
 } from "./messages";
-import type { CallContext, OutcomeTicket, Verdict } from "./toolCallGuard";
+import type { CallContext, ImmediateVerdict, OutcomeTicket, Verdict } from "./toolCallGuard";
 
 /**
  * The message pump between one MCP client (the host, through a server-side transport) and one upstream MCP
@@ -37,7 +37,7 @@ export type ProxyEnd = { reason: "client_closed" } | { reason: "upstream_closed"
 /** The guard side of the pump (implemented by ToolCallGuard + ToolCatalog). */
 export interface ToolCallHandler {
   /** A verdict reached without waiting (forwarded in the same turn), else undefined: then `decide`. */
-  decideNow(request: JSONRPCRequest): Verdict | undefined;
+  decideNow(request: JSONRPCRequest): ImmediateVerdict | undefined;
   decide(request: JSONRPCRequest, ctx: CallContext): Promise<Verdict>;
   settled(ticket: OutcomeTicket, response: JSONRPCResponse | { failure: string }): void;
   toolsListed(result: unknown): void;
@@ -49,7 +49,8 @@ interface Pending {
   /** held: the guard is deciding (tools/call); forwarded: the upstream has it. */
   state: "held" | "forwarded";
   abort?: AbortController;
-  ticket?: OutcomeTicket;
+  /** How to record the outcome; a promise while a forwarded call's decision is still being made (monitor). */
+  ticket?: OutcomeTicket | Promise<OutcomeTicket>;
   progress?: number;
 }
 
@@ -141,14 +142,14 @@ export class McpProxy {
           pending.abort?.abort("the MCP client cancelled the tool call");
           return; // the upstream never saw the request
         }
-        if (pending.ticket !== undefined) this.handler.settled(pending.ticket, { failure: "cancelled by the MCP client" });
+        this.settle(pending, { failure: "cancelled by the MCP client" });
       }
     }
     this.toUpstream(message);
   }
 
   private guard(request: JSONRPCRequest, pending: Pending): void {
-    let now: Verdict | undefined;
+    let now: ImmediateVerdict | undefined;
     try {
       now = this.handler.decideNow(request);
     } catch {
@@ -157,6 +158,11 @@ export class McpProxy {
     if (now?.action === "forward") {
       pending.ticket = now.ticket;
       this.toUpstream(request);
+      return;
+    }
+    if (now?.action === "forward_then_decide") {
+      this.toUpstream(request);
+      pending.ticket = now.decide(); // while the upstream works; the answer cannot arrive within this turn
       return;
     }
     pending.state = "held";
@@ -209,7 +215,7 @@ export class McpProxy {
           this.handler.toolsListed(message.result);
         }
       }
-      if (pending.ticket !== undefined) this.handler.settled(pending.ticket, message);
+      this.settle(pending, message);
       return;
     }
     this.toClient(message, this.relatedRequest(message));
@@ -240,7 +246,7 @@ export class McpProxy {
       const pending = this.pending.get(message.id);
       if (pending === undefined) return;
       this.pending.delete(message.id);
-      if (pending.ticket !== undefined) this.handler.settled(pending.ticket, { failure: why });
+      this.settle(pending, { failure: why });
       this.toClient(errorResponse(message.id, ErrorCodes.internalError, why, { upstream: this.options.upstreamLabel }));
     });
   }
@@ -251,12 +257,20 @@ export class McpProxy {
     });
   }
 
+  /** Records a forwarded call's outcome under its ticket (once its decision is made, for monitor's calls). */
+  private settle(pending: Pending, response: JSONRPCResponse | { failure: string }): void {
+    const ticket = pending.ticket;
+    if (ticket === undefined) return;
+    if (ticket instanceof Promise) void ticket.then((decided) => this.handler.settled(decided, response));
+    else this.handler.settled(ticket, response);
+  }
+
   private upstreamClosed(): void {
     if (this.closing !== undefined || this.ended !== undefined) return;
     const message = `the upstream MCP server ${this.options.upstreamLabel} exited`;
     for (const [id, pending] of this.pending) {
       pending.abort?.abort("the upstream MCP server exited");
-      if (pending.ticket !== undefined) this.handler.settled(pending.ticket, { failure: message });
+      this.settle(pending, { failure: message });
       this.toClient(errorResponse(id, ErrorCodes.internalError, `Upstream MCP server exited before answering ${pending.method}`, { upstream: this.options.upstreamLabel }));
     }
     this.pending.clear();

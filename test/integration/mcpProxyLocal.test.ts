@@ -112,6 +112,79 @@ describe("apie mcp proxy: plain allows decided in the proxy (real sidecar, real 
   });
 });
 
+describe("apie mcp proxy in monitor mode: forwarded first, decided for the record right after (real sidecar, real MCP server)", function () {
+  this.timeout(30_000);
+  let workspace: string;
+  let sidecar: SidecarUnderTest;
+  let proxied: ProxiedClient;
+  const records = () => logRecords(workspace);
+  const decisionOf = (message: string) => records().find((r) => r.kind === "decision" && r.data.request.arguments?.message === message);
+  const echo = (message: string) => proxied.client.callTool({ name: "echo", arguments: { message } });
+  const setMode = (mode: string) => call(sidecar, "POST", "/v1/mode", { key: sidecar.discovery.adminKey, body: JSON.stringify({ mode }) });
+
+  before(async () => {
+    workspace = mkdtempSync(path.join(tmpdir(), "apie-mcp-monitor-"));
+    writeJson(workspace, "apie.policy.json", { ...ALLOW_ECHO, mode: "monitor" });
+    sidecar = await startSidecarProcess(workspace);
+    proxied = await connectProxy(writeJson(workspace, "apie.mcp.json", { agentKey: "mcp-monitor", serverName: "everything", mode: "monitor", upstream: { command: process.execPath, args: [EVERYTHING] } }));
+    let n = 0;
+    await waitFor(async () => {
+      await echo(`warm-up ${++n}`);
+      return records().some((r) => r.kind === "decision" && r.data.reported !== undefined);
+    }, 10_000);
+  });
+  after(async () => {
+    await proxied?.close();
+    await sidecar?.stop();
+    rmSync(workspace, { recursive: true, force: true });
+  });
+
+  it("a call a guardrail would block runs, and the sidecar journals its would-block decision before the call's outcome, which names it", async () => {
+    const result = await echo("secret but monitored");
+    assert.deepEqual(result.content, [{ type: "text", text: "Echo: secret but monitored" }]);
+    await waitFor(() => records().some((r) => r.kind === "event" && r.data.event.type === "agent.action.completed" && r.data.event.metadata?.decision_id === decisionOf("secret but monitored")?.data.decision.decision_id));
+    const decision = decisionOf("secret but monitored");
+    assert.deepEqual([decision.data.decision.policy_decision, decision.data.decision.annotation, decision.data.reported], ["block", "would_block", undefined]);
+    const outcome = records().find((r) => r.kind === "event" && r.data.event.metadata?.decision_id === decision.data.decision.decision_id);
+    assert.ok(outcome.seq > decision.seq, "the outcome is journaled after its decision");
+    await waitFor(() => /would block in enforce mode: everything\.echo \[no-secret-echo\]/.test(proxied.stderr()));
+  });
+
+  it("a plain call is decided by the proxy's replica before its outcome is known, and journaled with it", async () => {
+    await echo("plain and monitored");
+    await waitFor(() => decisionOf("plain and monitored") !== undefined);
+    const decision = decisionOf("plain and monitored");
+    assert.equal(decision.data.reported?.by, "replica");
+    const outcome = records().find((r) => r.seq === decision.seq + 1);
+    assert.equal(outcome?.data.event.metadata.decision_id, decision.data.decision.decision_id);
+  });
+
+  it("once the workspace is switched to enforce, the proxy's own monitor no longer lets a call run before its decision: -32001, never forwarded", async () => {
+    assert.equal((await setMode("enforce")).status, 200);
+    try {
+      let n = 0;
+      await waitFor(async () => {
+        const message = `secret after the switch ${++n}`;
+        const outcome = await echo(message).then(
+          (r) => JSON.stringify(r.content),
+          (e: unknown) => (e instanceof McpError && e.code === -32001 ? "blocked" : String(e)),
+        );
+        return outcome === "blocked";
+      }, 10_000);
+      // From then on, every such call is held and refused: none reaches the upstream.
+      for (let i = 0; i < 20; i++) {
+        const error = await echo(`secret held ${i}`).then(
+          () => assert.fail(`call ${i} was forwarded in enforce mode`),
+          (e: unknown) => e,
+        );
+        assert.ok(error instanceof McpError && error.code === -32001, String(error));
+      }
+    } finally {
+      await setMode("monitor");
+    }
+  });
+});
+
 describe("the replica endpoints: snapshot, reported decisions, guard frames (real sidecar)", function () {
   this.timeout(30_000);
   let workspace: string;
