@@ -157,6 +157,17 @@ describe("apie mcp proxy in monitor mode: forwarded first, decided for the recor
     assert.equal(decision.data.reported?.by, "replica");
     const outcome = records().find((r) => r.seq === decision.seq + 1);
     assert.equal(outcome?.data.event.metadata.decision_id, decision.data.decision.decision_id);
+    assert.ok(Date.parse(decision.data.reported.decided_at) <= Date.parse(outcome.data.event.timestamp), JSON.stringify({ decided_at: decision.data.reported.decided_at, outcome: outcome.data.event.timestamp }));
+  });
+
+  it("a call still running is decided while it runs: its decision is in the log before it ends", async () => {
+    let ended = false;
+    const running = proxied.client.callTool({ name: "trigger-long-running-operation", arguments: { duration: 2, steps: 1 } }).finally(() => (ended = true));
+    const decisionOfLong = () => records().find((r) => r.kind === "decision" && r.data.request.tool.name === "everything.trigger-long-running-operation");
+    await waitFor(() => decisionOfLong() !== undefined, 1_800);
+    assert.equal(ended, false, "the decision was journaled only after the call ended");
+    assert.equal(decisionOfLong().data.reported?.by, "replica");
+    await running;
   });
 
   it("once the workspace is switched to enforce, the proxy's own monitor no longer lets a call run before its decision: -32001, never forwarded", async () => {
