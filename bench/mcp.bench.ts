@@ -11,8 +11,9 @@ import { formatMicros, formatRatio, formatTable, timeInterleaved, type LatencySu
  * tools/call latency of the official MCP client to @modelcontextprotocol/server-everything's `echo` tool:
  * directly, through a bare line-copying pass-through process (the floor of any stdio proxy, PERF.md), and
  * through `apie mcp proxy` with a real sidecar deciding every call (allow path), in monitor mode (forwarded
- * first, decided while the upstream works) and in enforce mode (held until decided). Same run, same client
- * code, the four paths interleaved. Goals (issue 4 + PERF.md): proxied p50 ≤ 1.15× the pass-through, p99 within +0.3 ms of
+ * first, decided while the upstream works) and in enforce mode (held until decided); and, in monitor mode, a
+ * tool a guardrail would block (decided by the sidecar, not the proxy's replica). Same run, same client code,
+ * the paths interleaved. Goals (issue 4 + PERF.md): proxied p50 ≤ 1.15× the pass-through, p99 within +0.3 ms of
  * it; the ratio to direct is reported too (the issue's 1.10 is below the one-hop floor).
  */
 
@@ -59,12 +60,16 @@ async function connectEcho(command: string, args: string[], env?: Record<string,
 
 export async function run(report: (line: string) => void): Promise<void> {
   const workspace = mkdtempSync(path.join(tmpdir(), "apie-mcp-bench-"));
-  writeFileSync(path.join(workspace, "apie.policy.json"), JSON.stringify({ templates: { "prod-deploys": true, "prod-shell": true, "secret-in-arguments": true } }));
+  // `matched.echo` (the fifth path's server name) is what a guardrail blocks: monitor's would-block, decided by the sidecar.
+  const wouldBlock = { key: "no-matched-echo", name: "No matched echo", decision: "block", reason: "bench: would block", match: { "tool.name": "matched.echo" } };
+  writeFileSync(path.join(workspace, "apie.policy.json"), JSON.stringify({ templates: { "prod-deploys": true, "prod-shell": true, "secret-in-arguments": true }, guardrails: [wouldBlock] }));
   const config = path.join(workspace, "apie.mcp.json");
   writeFileSync(config, JSON.stringify({ agentKey: "bench-mcp", serverName: "everything", mode: "monitor", upstream: { command: process.execPath, args: [EVERYTHING, "stdio"] } }));
   // Enforce holds every call until it is decided; monitor forwards first and decides while the upstream works.
   const enforceConfig = path.join(workspace, "apie.mcp.enforce.json");
   writeFileSync(enforceConfig, JSON.stringify({ agentKey: "bench-mcp", serverName: "everything", mode: "enforce", upstream: { command: process.execPath, args: [EVERYTHING, "stdio"] } }));
+  const matchedConfig = path.join(workspace, "apie.mcp.matched.json");
+  writeFileSync(matchedConfig, JSON.stringify({ agentKey: "bench-mcp", serverName: "matched", mode: "monitor", upstream: { command: process.execPath, args: [EVERYTHING, "stdio"] } }));
   let sidecar: ReadyProcess | undefined;
   const clients: EchoClient[] = [];
   try {
@@ -72,22 +77,24 @@ export async function run(report: (line: string) => void): Promise<void> {
     const { baseUrl, apiKey } = JSON.parse(sidecar.readyLine) as { baseUrl: string; apiKey: string };
     report(
       `official MCP client, stdio, sequential echo calls: ${WARMUP} warm-up per path, then ${ROUNDS} rounds of ${PER_ROUND} on each path in turn ` +
-        `(interleaved, so drift hits all four alike); the proxy decides each call with a real sidecar (allow), in monitor and in enforce mode`,
+        `(interleaved, so drift hits all alike); the proxy decides each call with a real sidecar: allowed (no guardrail matches) in monitor and in enforce mode, ` +
+        `and in monitor mode with a guardrail that would block every call (the sidecar decides those)`,
     );
     clients.push(await connectEcho(process.execPath, [EVERYTHING, "stdio"]));
     clients.push(await connectEcho(process.execPath, [PASS_THROUGH, process.execPath, EVERYTHING, "stdio"]));
     clients.push(await connectEcho(process.execPath, [CLI, "mcp", "proxy", "--config", config], { APIE_BASE_URL: baseUrl, APIE_API_KEY: apiKey }));
     clients.push(await connectEcho(process.execPath, [CLI, "mcp", "proxy", "--config", enforceConfig], { APIE_BASE_URL: baseUrl, APIE_API_KEY: apiKey }));
+    clients.push(await connectEcho(process.execPath, [CLI, "mcp", "proxy", "--config", matchedConfig], { APIE_BASE_URL: baseUrl, APIE_API_KEY: apiKey }));
     // Warm-up first (the proxy builds its replica, the JIT compiles), so the CPU counted below is steady state.
     for (const c of clients) for (let i = 0; i < WARMUP; i++) await c.call();
     const cpuBefore = clients.map((c) => cpuMs(c.pid));
     const sidecarBefore = cpuMs(sidecar.child.pid!);
-    const [direct, bare, proxied, enforced] = (await timeInterleaved(
+    const [direct, bare, proxied, enforced, matched] = (await timeInterleaved(
       clients.map((c) => c.call),
       0,
       ROUNDS,
       PER_ROUND,
-    )) as [LatencySummary, LatencySummary, LatencySummary, LatencySummary];
+    )) as [LatencySummary, LatencySummary, LatencySummary, LatencySummary, LatencySummary];
     const perCall = (before: number | undefined, pid: number, paths = 1) => {
       const after = cpuMs(pid);
       return before === undefined || after === undefined ? "n/a" : `${Math.round(((after - before) * 1000) / (ROUNDS * PER_ROUND * paths))} µs`;
@@ -101,12 +108,13 @@ export async function run(report: (line: string) => void): Promise<void> {
           ["bare pass-through (floor)", formatMicros(bare.p50), formatMicros(bare.p99), formatRatio(bare.p50 / direct.p50), "1.00x"],
           ["apie mcp proxy (monitor)", formatMicros(proxied.p50), formatMicros(proxied.p99), formatRatio(proxied.p50 / direct.p50), formatRatio(proxied.p50 / bare.p50)],
           ["apie mcp proxy (enforce)", formatMicros(enforced.p50), formatMicros(enforced.p99), formatRatio(enforced.p50 / direct.p50), formatRatio(enforced.p50 / bare.p50)],
+          ["apie mcp proxy (monitor, would block)", formatMicros(matched.p50), formatMicros(matched.p99), formatRatio(matched.p50 / direct.p50), formatRatio(matched.p50 / bare.p50)],
         ],
       ),
     );
     report(
-      `CPU per call (the path's own process, /proc): upstream ${cpu[0]} (direct), pass-through process ${cpu[1]}, proxy process ${cpu[2]} (monitor) / ${cpu[3]} (enforce); ` +
-        `the sidecar, per proxied call (both proxies' reports): ${perCall(sidecarBefore, sidecar.child.pid!, 2)}`,
+      `CPU per call (the path's own process, /proc): upstream ${cpu[0]} (direct), pass-through process ${cpu[1]}, proxy process ${cpu[2]} (monitor) / ${cpu[3]} (enforce) / ${cpu[4]} (would block); ` +
+        `the sidecar, per proxied call (all three proxies'): ${perCall(sidecarBefore, sidecar.child.pid!, 3)}`,
     );
     const pass = (ok: boolean) => (ok ? "PASS" : "FAIL");
     const goals = (label: string, path: LatencySummary) => {
