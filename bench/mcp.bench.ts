@@ -12,8 +12,8 @@ import { formatMicros, formatRatio, formatTable, timeInterleaved, type LatencySu
  * directly, through a bare line-copying pass-through process (the floor of any stdio proxy, PERF.md), and
  * through `apie mcp proxy` with a real sidecar deciding every call (allow path), in monitor mode (forwarded
  * first, decided while the upstream works) and in enforce mode (held until decided); and, in monitor mode, a
- * tool a guardrail would block (decided by the sidecar, not the proxy's replica). Same run, same client code,
- * the paths interleaved. Goals (issue 4 + PERF.md): proxied p50 ≤ 1.15× the pass-through, p99 within +0.3 ms of
+ * tool a guardrail would block (decided by the sidecar, not the proxy's replica; with MCP_BENCH_WOULD_BLOCK=1).
+ * Same run, same client code, the paths interleaved. Goals (issue 4 + PERF.md): proxied p50 ≤ 1.15× the pass-through, p99 within +0.3 ms of
  * it; the ratio to direct is reported too (the issue's 1.10 is below the one-hop floor).
  */
 
@@ -61,6 +61,8 @@ async function connectEcho(command: string, args: string[], env?: Record<string,
 export async function run(report: (line: string) => void): Promise<void> {
   const workspace = mkdtempSync(path.join(tmpdir(), "apie-mcp-bench-"));
   // `matched.echo` (the fifth path's server name) is what a guardrail blocks: monitor's would-block, decided by the sidecar.
+  // Only with MCP_BENCH_WOULD_BLOCK=1: the sidecar's work for those calls spills into the other paths' rounds.
+  const withWouldBlock = process.env.MCP_BENCH_WOULD_BLOCK === "1";
   const wouldBlock = { key: "no-matched-echo", name: "No matched echo", decision: "block", reason: "bench: would block", match: { "tool.name": "matched.echo" } };
   writeFileSync(path.join(workspace, "apie.policy.json"), JSON.stringify({ templates: { "prod-deploys": true, "prod-shell": true, "secret-in-arguments": true }, guardrails: [wouldBlock] }));
   const config = path.join(workspace, "apie.mcp.json");
@@ -78,13 +80,13 @@ export async function run(report: (line: string) => void): Promise<void> {
     report(
       `official MCP client, stdio, sequential echo calls: ${WARMUP} warm-up per path, then ${ROUNDS} rounds of ${PER_ROUND} on each path in turn ` +
         `(interleaved, so drift hits all alike); the proxy decides each call with a real sidecar: allowed (no guardrail matches) in monitor and in enforce mode, ` +
-        `and in monitor mode with a guardrail that would block every call (the sidecar decides those)`,
+        (withWouldBlock ? `and in monitor mode with a guardrail that would block every call (the sidecar decides those)` : "(MCP_BENCH_WOULD_BLOCK=1 adds a path a guardrail would block)"),
     );
     clients.push(await connectEcho(process.execPath, [EVERYTHING, "stdio"]));
     clients.push(await connectEcho(process.execPath, [PASS_THROUGH, process.execPath, EVERYTHING, "stdio"]));
     clients.push(await connectEcho(process.execPath, [CLI, "mcp", "proxy", "--config", config], { APIE_BASE_URL: baseUrl, APIE_API_KEY: apiKey }));
     clients.push(await connectEcho(process.execPath, [CLI, "mcp", "proxy", "--config", enforceConfig], { APIE_BASE_URL: baseUrl, APIE_API_KEY: apiKey }));
-    clients.push(await connectEcho(process.execPath, [CLI, "mcp", "proxy", "--config", matchedConfig], { APIE_BASE_URL: baseUrl, APIE_API_KEY: apiKey }));
+    if (withWouldBlock) clients.push(await connectEcho(process.execPath, [CLI, "mcp", "proxy", "--config", matchedConfig], { APIE_BASE_URL: baseUrl, APIE_API_KEY: apiKey }));
     // Warm-up first (the proxy builds its replica, the JIT compiles), so the CPU counted below is steady state.
     for (const c of clients) for (let i = 0; i < WARMUP; i++) await c.call();
     const cpuBefore = clients.map((c) => cpuMs(c.pid));
@@ -94,7 +96,7 @@ export async function run(report: (line: string) => void): Promise<void> {
       0,
       ROUNDS,
       PER_ROUND,
-    )) as [LatencySummary, LatencySummary, LatencySummary, LatencySummary, LatencySummary];
+    )) as [LatencySummary, LatencySummary, LatencySummary, LatencySummary, LatencySummary | undefined];
     const perCall = (before: number | undefined, pid: number, paths = 1) => {
       const after = cpuMs(pid);
       return before === undefined || after === undefined ? "n/a" : `${Math.round(((after - before) * 1000) / (ROUNDS * PER_ROUND * paths))} µs`;
@@ -108,13 +110,13 @@ export async function run(report: (line: string) => void): Promise<void> {
           ["bare pass-through (floor)", formatMicros(bare.p50), formatMicros(bare.p99), formatRatio(bare.p50 / direct.p50), "1.00x"],
           ["apie mcp proxy (monitor)", formatMicros(proxied.p50), formatMicros(proxied.p99), formatRatio(proxied.p50 / direct.p50), formatRatio(proxied.p50 / bare.p50)],
           ["apie mcp proxy (enforce)", formatMicros(enforced.p50), formatMicros(enforced.p99), formatRatio(enforced.p50 / direct.p50), formatRatio(enforced.p50 / bare.p50)],
-          ["apie mcp proxy (monitor, would block)", formatMicros(matched.p50), formatMicros(matched.p99), formatRatio(matched.p50 / direct.p50), formatRatio(matched.p50 / bare.p50)],
+          ...(matched === undefined ? [] : [["apie mcp proxy (monitor, would block)", formatMicros(matched.p50), formatMicros(matched.p99), formatRatio(matched.p50 / direct.p50), formatRatio(matched.p50 / bare.p50)]]),
         ],
       ),
     );
     report(
-      `CPU per call (the path's own process, /proc): upstream ${cpu[0]} (direct), pass-through process ${cpu[1]}, proxy process ${cpu[2]} (monitor) / ${cpu[3]} (enforce) / ${cpu[4]} (would block); ` +
-        `the sidecar, per proxied call (all three proxies'): ${perCall(sidecarBefore, sidecar.child.pid!, 3)}`,
+      `CPU per call (the path's own process, /proc): upstream ${cpu[0]} (direct), pass-through process ${cpu[1]}, proxy process ${cpu[2]} (monitor) / ${cpu[3]} (enforce)${withWouldBlock ? ` / ${cpu[4]} (would block)` : ""}; ` +
+        `the sidecar, per proxied call (every proxy's): ${perCall(sidecarBefore, sidecar.child.pid!, clients.length - 2)}`,
     );
     const pass = (ok: boolean) => (ok ? "PASS" : "FAIL");
     const goals = (label: string, path: LatencySummary) => {
