@@ -104,14 +104,20 @@ describe("apie mcp proxy --transport http: sessions (real processes)", function 
     });
   });
 
-  it("the flags are checked: durations, a positive limit, and only with --transport http (exit 2, naming the flag)", async () => {
+  it("the flags are checked: durations, a positive limit, only with --transport http, a run id's length (exit 2, naming the flag)", async () => {
     for (const [args, message] of [
       [["--transport", "http", "--session-idle-timeout", "soon"], /--session-idle-timeout: "soon" is not a duration/],
       [["--transport", "http", "--max-sessions", "0"], /--max-sessions: /],
       [["--max-sessions", "4"], /--max-sessions: only with --transport http/],
       [["--session-idle-timeout", "5m"], /--session-idle-timeout: only with --transport http/],
+      // A run id goes into every guard request: one the sidecar would refuse is refused here.
+      [["--run-id", "r".repeat(257)], /--run-id: .*256/],
+      [["APIE_RUN_ID", "r".repeat(257)], /APIE_RUN_ID: .*256/],
     ] as const) {
-      const result = await run(process.execPath, [CLI, "mcp", "proxy", "--config", configFile, ...args], { env: cleanEnv() }).then(
+      const fromEnv = args[0] === "APIE_RUN_ID";
+      const argv = fromEnv ? [] : args;
+      const env = fromEnv ? { ...cleanEnv(), APIE_RUN_ID: args[1] } : cleanEnv();
+      const result = await run(process.execPath, [CLI, "mcp", "proxy", "--config", configFile, ...argv], { env }).then(
         () => ({ code: 0, stderr: "" }),
         (e: { code: number; stderr: string }) => e,
       );

@@ -2,6 +2,7 @@ import path from "node:path";
 import { z } from "zod";
 import type { McpServerConfig, Upstream } from "../../mcp/configSchema";
 import { parseDuration } from "../../mcp/duration";
+import { MAX_IDENT_CHARS } from "../../protocol/wire";
 import { parseCommandArgs, UsageError } from "../args";
 import type { Io } from "../io";
 
@@ -38,6 +39,9 @@ const DurationArg = z
   .string()
   .transform((text, ctx) => parseDuration(text) ?? (ctx.addIssue({ code: "custom", message: `"${text}" is not a duration (10m, 30s, 500ms, or milliseconds)` }), z.NEVER));
 
+/** A run id goes into every guard request: bounded as the sidecar bounds it, or every call would be refused. */
+const RunIdSchema = z.string().min(1).max(MAX_IDENT_CHARS);
+
 const McpProxyArgs = z
   .object({
     config: z.string().min(1).optional(),
@@ -50,7 +54,7 @@ const McpProxyArgs = z
     "max-sessions": z.coerce.number().int().min(1).max(10_000).optional(),
     "upstream-command": z.string().min(1).optional(),
     "upstream-arg": z.array(z.string()).optional(),
-    "run-id": z.string().min(1).optional(),
+    "run-id": RunIdSchema.optional(),
     positionals: z.tuple([z.literal("proxy", { error: 'expected the subcommand "proxy"' })], { error: 'expected the subcommand "proxy"' }),
   })
   .superRefine((args, ctx) => {
@@ -95,10 +99,19 @@ export async function mcpCommand(argv: readonly string[], io: Io): Promise<numbe
     port: args.port ?? 0,
     sessionIdleTimeoutMs: args["session-idle-timeout"],
     maxSessions: args["max-sessions"],
-    runId: args["run-id"] ?? (process.env.APIE_RUN_ID?.trim() || undefined),
+    runId: args["run-id"] ?? runIdFromEnv(process.env.APIE_RUN_ID),
     stateDirs: stateDirsFor(configFile),
     env: process.env,
     log: (line) => io.err(line + "\n"),
     announce: (line) => io.out(line + "\n"),
   });
+}
+
+/** `APIE_RUN_ID`, checked as `--run-id` is (empty or blank: none). */
+function runIdFromEnv(value: string | undefined): string | undefined {
+  const trimmed = value?.trim();
+  if (!trimmed) return undefined;
+  const parsed = RunIdSchema.safeParse(trimmed);
+  if (!parsed.success) throw new UsageError(`APIE_RUN_ID: ${parsed.error.issues[0]!.message}`);
+  return parsed.data;
 }

@@ -186,6 +186,31 @@ describe("apie.mcp.json loader", () => {
     assert.deepEqual(at(errors[3]), positionOf(text, '"-y"'));
   });
 
+  it("what goes into every guard request is bounded as the sidecar bounds it (256 characters), named at the field", () => {
+    const long = "x".repeat(257);
+    const text = json({
+      agentKey: long,
+      agentName: long,
+      serverName: long,
+      environment: long,
+      upstream: { command: "npx" },
+      tools: { echo: { action: { type: long, name: long }, resource: { type: long, environment: long, externalId: long } } },
+    });
+    const errors = errorsOf(text);
+    assert.deepEqual(
+      errors.map((e) => e.field),
+      ["agentKey", "agentName", "serverName", "environment", "tools.echo.action.type", "tools.echo.action.name", "tools.echo.resource.type", "tools.echo.resource.environment", "tools.echo.resource.externalId"],
+    );
+    for (const error of errors) assert.match(error.message, /256/);
+    // At the bound itself, the config loads.
+    const atBound = "x".repeat(256);
+    const [server] = serversOf(json({ agentKey: atBound, serverName: "fs", environment: atBound, upstream: { command: "npx" }, tools: { echo: { resource: { type: "doc", externalId: atBound } } } }));
+    assert.equal(server?.environment, atBound);
+    // The editor's schema says the same.
+    const schema = JSON.stringify(mcpConfigJsonSchema());
+    assert.match(schema, /"maxLength":256/);
+  });
+
   it("an upstream that is neither {command} nor {url} says what is expected", () => {
     const cases: [unknown, RegExp][] = [
       [{}, /missing "command" or "url"/],
