@@ -1,7 +1,7 @@
 import type { Transport, TransportSendOptions } from "@modelcontextprotocol/sdk/shared/transport.js";
 import type { Readable, Writable } from "node:stream";
 import type { ApieLogger } from "../sdk/types";
-import { LineReader, parseLine, serializeLine } from "./lineFraming";
+import { LineReader, parseLine, writeLine } from "./lineFraming";
 import { ErrorCodes, errorResponse, errorWithoutId, type JSONRPCMessage } from "./messages";
 
 /**
@@ -53,8 +53,7 @@ export class StdioClientSide implements Transport {
 
   send(message: JSONRPCMessage, _options?: TransportSendOptions): Promise<void> {
     if (this.closed) return Promise.resolve();
-    if (this.stdout.write(serializeLine(message))) return Promise.resolve();
-    return new Promise((resolve) => this.stdout.once("drain", resolve));
+    return writeLine(this.stdout, message);
   }
 
   async close(): Promise<void> {

@@ -4,6 +4,7 @@ import {
   JSONRPCRequestSchema,
   JSONRPCResultResponseSchema,
 } from "@modelcontextprotocol/sdk/types.js";
+import type { Writable } from "node:stream";
 import type { JSONRPCMessage, RequestId } from "./messages";
 
 /**
@@ -185,6 +186,28 @@ function plainObjectWithoutMeta(value: unknown): boolean {
 /** A message as one line of newline-delimited JSON. */
 export function serializeLine(message: JSONRPCMessage): string {
   return `${JSON.stringify(message)}\n`;
+}
+
+/**
+ * Writes one message as a line. Resolves at once when the stream took it, else when it drains; rejects if
+ * the stream closes or fails before draining (a peer gone while its pipe was full), so no send waits forever.
+ */
+export function writeLine(stream: Writable, message: JSONRPCMessage): Promise<void> {
+  if (stream.write(serializeLine(message))) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const settle = (error?: Error): void => {
+      stream.off("drain", drained);
+      stream.off("close", closed);
+      stream.off("error", settle);
+      if (error === undefined) resolve();
+      else reject(error);
+    };
+    const drained = (): void => settle();
+    const closed = (): void => settle(new Error("the pipe closed before it took the message"));
+    stream.once("drain", drained);
+    stream.once("close", closed);
+    stream.once("error", settle);
+  });
 }
 
 /**

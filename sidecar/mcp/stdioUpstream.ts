@@ -1,7 +1,7 @@
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import type { ChildProcess } from "node:child_process";
 import spawn from "cross-spawn";
-import { LineReader, parseLine, serializeLine } from "./lineFraming";
+import { LineReader, parseLine, writeLine } from "./lineFraming";
 import { ErrorCodes, errorResponse, type JSONRPCMessage, type RequestId } from "./messages";
 
 /**
@@ -68,8 +68,7 @@ export class StdioUpstream implements Transport {
   send(message: JSONRPCMessage): Promise<void> {
     const stdin = this.child?.stdin;
     if (stdin === undefined || stdin === null || stdin.destroyed) return Promise.reject(new Error("the upstream process is not running"));
-    if (stdin.write(serializeLine(message))) return Promise.resolve();
-    return new Promise((resolve) => stdin.once("drain", resolve));
+    return writeLine(stdin, message);
   }
 
   async close(): Promise<void> {

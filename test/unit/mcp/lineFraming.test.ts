@@ -1,6 +1,7 @@
 import { strict as assert } from "node:assert";
+import { Writable } from "node:stream";
 import { JSONRPCMessageSchema } from "@modelcontextprotocol/sdk/types.js";
-import { checkMessage, idAtEnd, LineReader, parseLine, scanFront, type OversizedLine } from "../../../sidecar/mcp/lineFraming";
+import { checkMessage, idAtEnd, LineReader, parseLine, scanFront, writeLine, type OversizedLine } from "../../../sidecar/mcp/lineFraming";
 
 /** The proxy's stdio framing: lines across chunks, the bound, and what the edges of an oversized line tell. */
 describe("lineFraming", () => {
@@ -123,6 +124,34 @@ describe("lineFraming", () => {
       const union = JSONRPCMessageSchema.safeParse(json);
       assert.deepEqual(checkMessage(json), union.success ? union.data : undefined, JSON.stringify(json));
     }
+  });
+});
+
+describe("writeLine", () => {
+  /** A pipe whose reader took nothing yet: every write stays pending until `release`. */
+  function fullPipe(): { stream: Writable; release: () => void } {
+    const waiting: (() => void)[] = [];
+    const stream = new Writable({ highWaterMark: 1, write: (_chunk, _encoding, callback) => void waiting.push(() => callback()) });
+    return { stream, release: () => waiting.splice(0).forEach((callback) => callback()) };
+  }
+  const message = { jsonrpc: "2.0" as const, id: 1, method: "ping" };
+
+  it("resolves when a full pipe drains", async () => {
+    const { stream, release } = fullPipe();
+    let settled = false;
+    const sent = writeLine(stream, message).then(() => (settled = true));
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(settled, false, "resolved before the pipe drained");
+    release();
+    await sent;
+  });
+
+  it("rejects when the pipe closes before draining (its reader gone), and leaves no listener behind", async () => {
+    const { stream } = fullPipe();
+    const sent = writeLine(stream, message);
+    stream.destroy();
+    await assert.rejects(sent, /closed before it took the message/);
+    assert.deepEqual([stream.listenerCount("drain"), stream.listenerCount("close")], [0, 0]);
   });
 });
 
