@@ -33,6 +33,9 @@ export type Upstream = z.infer<typeof UpstreamSchema>;
  */
 const guardText = () => z.string().max(MAX_IDENT_CHARS);
 
+/** The most HTTP sessions one proxy may be told to serve at once (the file's `maxSessions`, `--max-sessions`). */
+export const MAX_HTTP_SESSIONS = 10_000;
+
 /** What the proxy tells the guard about a tool, where the tool's name alone says too little. */
 export const ToolMetadataSchema = z.strictObject({
   action: z.strictObject({ type: guardText().min(1), name: guardText().optional() }).optional(),
@@ -53,6 +56,17 @@ const serverFields = {
   upstream: UpstreamSchema.optional(),
   redactKeys: z.array(z.string()).optional().describe("Argument keys whose values never reach the log."),
   approvalTimeoutMs: z.int().positive().optional().describe("How long a call waits for a human in enforce mode (default 300000)."),
+  sessionIdleTimeoutMs: z
+    .int()
+    .positive()
+    .optional()
+    .describe("With --transport http: a session with no request for this long (ms) is closed with its upstream (default 1800000, 30 min; --session-idle-timeout overrides)."),
+  maxSessions: z
+    .int()
+    .min(1)
+    .max(MAX_HTTP_SESSIONS)
+    .optional()
+    .describe("With --transport http: sessions open at once, each with its own upstream (default 64; --max-sessions overrides)."),
   guardFailureMode: z
     .enum(["fail_open", "fail_closed", "throw"])
     .optional()
@@ -91,6 +105,10 @@ export interface McpServerConfig {
   refusal: "jsonrpc_error" | "tool_error";
   /** In file order; the first pattern that matches a tool name wins. */
   tools: { pattern: string; metadata: ToolMetadata }[];
+  /** With --transport http, when the file sets them (else the proxy's defaults). */
+  sessionIdleTimeoutMs?: number;
+  maxSessions?: number;
 }
+
 
 export const DEFAULT_MCP_APPROVAL_TIMEOUT_MS = 300_000;

@@ -192,7 +192,7 @@ export class HttpClientSide {
     }
     if (this.sessionCount >= this.maxSessions) {
       this.options.logger.warn(`refused a new MCP session: ${this.sessionCount} are open, the limit is ${this.maxSessions}`);
-      const message = `Too many MCP sessions: this proxy serves at most ${this.maxSessions} at once (--max-sessions); end one (HTTP DELETE) or wait for an idle one to expire (after ${formatDuration(this.idleTimeoutMs)})`;
+      const message = `Too many MCP sessions: this proxy serves at most ${this.maxSessions} at once (maxSessions, --max-sessions); end one (HTTP DELETE) or wait for an idle one to expire (after ${formatDuration(this.idleTimeoutMs)})`;
       reply(res, 503, -32000, message, idOf(body));
       return;
     }

@@ -67,5 +67,7 @@ function finish(entry: McpServerEntry, serverName: string | undefined, prefix: s
     guardFailureMode: entry.guardFailureMode ?? "fail_open",
     refusal: entry.refusal ?? "jsonrpc_error",
     tools: Object.entries(entry.tools ?? {}).map(([pattern, metadata]) => ({ pattern, metadata })),
+    ...(entry.sessionIdleTimeoutMs === undefined ? {} : { sessionIdleTimeoutMs: entry.sessionIdleTimeoutMs }),
+    ...(entry.maxSessions === undefined ? {} : { maxSessions: entry.maxSessions }),
   };
 }

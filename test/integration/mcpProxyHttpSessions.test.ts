@@ -96,7 +96,7 @@ describe("apie mcp proxy --transport http: sessions (real processes)", function 
       const refused = await postRaw(proxy.url, initializeRequest("third"));
       assert.equal(refused.status, 503);
       assert.equal(refused.body.id, "third");
-      assert.match(refused.body.error.message, /at most 2 at once \(--max-sessions\)/);
+      assert.match(refused.body.error.message, /at most 2 at once \(maxSessions, --max-sessions\)/);
       await first.delete();
       const third = await Session.open(proxy.url);
       assert.match(await third.callText("whoami"), /^\d+$/);
@@ -141,6 +141,30 @@ describe("apie mcp proxy --transport http: sessions (real processes)", function 
       assert.notEqual(Number(await again.callText("whoami")), pid);
       await again.delete();
     });
+  });
+
+  it("apie.mcp.json's sessionIdleTimeoutMs and maxSessions apply without flags, and the flags override them", async () => {
+    const fileWithLimits = writeJson(workspace, "apie.mcp.limits.json", {
+      agentKey: "mcp-sessions",
+      serverName: "recording",
+      upstream: { command: process.execPath, args: [RECORDING] },
+      sessionIdleTimeoutMs: 1_000,
+      maxSessions: 1,
+    });
+    const fromFile = await startHttpProxy(["--config", fileWithLimits], { ...sidecarEnv(sidecar), RECORDING_CALLS_FILE: callsFile });
+    proxies.push(fromFile);
+    const only = await Session.open(fromFile.url);
+    const pid = Number(await only.callText("whoami"));
+    const refused = await postRaw(fromFile.url, initializeRequest("second"));
+    assert.equal(refused.status, 503);
+    assert.match(refused.body.error.message, /at most 1 at once/);
+    await waitFor(() => !alive(pid), 20_000);
+    assert.match(fromFile.stderr(), /expired after 1 s without a request/);
+    // --max-sessions wins over the file.
+    const flagged = await startHttpProxy(["--config", fileWithLimits, "--max-sessions", "2"], { ...sidecarEnv(sidecar), RECORDING_CALLS_FILE: callsFile });
+    proxies.push(flagged);
+    const sessions = [await Session.open(flagged.url), await Session.open(flagged.url)];
+    await Promise.all(sessions.map((s) => s.delete()));
   });
 });
 

@@ -1,6 +1,6 @@
 import path from "node:path";
 import { z } from "zod";
-import type { McpServerConfig, Upstream } from "../../mcp/configSchema";
+import { MAX_HTTP_SESSIONS, type McpServerConfig, type Upstream } from "../../mcp/configSchema";
 import { parseDuration } from "../../mcp/duration";
 import { MAX_IDENT_CHARS } from "../../protocol/wire";
 import { parseCommandArgs, UsageError } from "../args";
@@ -51,7 +51,7 @@ const McpProxyArgs = z
     mode: z.enum(["monitor", "enforce"]).optional(),
     "approval-timeout": DurationArg.optional(),
     "session-idle-timeout": DurationArg.optional(),
-    "max-sessions": z.coerce.number().int().min(1).max(10_000).optional(),
+    "max-sessions": z.coerce.number().int().min(1).max(MAX_HTTP_SESSIONS).optional(),
     "upstream-command": z.string().min(1).optional(),
     "upstream-arg": z.array(z.string()).optional(),
     "run-id": RunIdSchema.optional(),
@@ -97,8 +97,8 @@ export async function mcpCommand(argv: readonly string[], io: Io): Promise<numbe
     config,
     transport: args.transport,
     port: args.port ?? 0,
-    sessionIdleTimeoutMs: args["session-idle-timeout"],
-    maxSessions: args["max-sessions"],
+    sessionIdleTimeoutMs: args["session-idle-timeout"] ?? config.sessionIdleTimeoutMs,
+    maxSessions: args["max-sessions"] ?? config.maxSessions,
     runId: args["run-id"] ?? runIdFromEnv(process.env.APIE_RUN_ID),
     stateDirs: stateDirsFor(configFile),
     env: process.env,

@@ -211,6 +211,16 @@ describe("apie.mcp.json loader", () => {
     assert.match(schema, /"maxLength":256/);
   });
 
+  it("sessionIdleTimeoutMs and maxSessions (for --transport http) load, inherit, and are checked", () => {
+    const servers = serversOf(
+      json({ agentKey: "a", sessionIdleTimeoutMs: 60_000, upstream: { command: "npx" }, servers: { fs: { maxSessions: 8 }, git: { sessionIdleTimeoutMs: 5_000 } } }),
+      { server: "fs" },
+    );
+    assert.deepEqual([servers[0]?.sessionIdleTimeoutMs, servers[0]?.maxSessions], [60_000, 8]);
+    const errors = errorsOf(json({ agentKey: "a", serverName: "fs", upstream: { command: "npx" }, sessionIdleTimeoutMs: 0, maxSessions: 10_001 }));
+    assert.deepEqual(errors.map((e) => e.field), ["sessionIdleTimeoutMs", "maxSessions"]);
+  });
+
   it("an upstream that is neither {command} nor {url} says what is expected", () => {
     const cases: [unknown, RegExp][] = [
       [{}, /missing "command" or "url"/],
