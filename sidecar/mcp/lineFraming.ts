@@ -183,6 +183,31 @@ function plainObjectWithoutMeta(value: unknown): boolean {
   return true;
 }
 
+/** The message being delivered from a line, and that line (see {@link deliverLine}). */
+let deliveredMessage: JSONRPCMessage | undefined;
+let deliveredText = "";
+
+/**
+ * Hands `message`, parsed from `text`, to `deliver`; while that call runs, {@link lineOf} gives `text` back for
+ * this very message. So a message forwarded unchanged in the same turn (the upstream's answers, on their way
+ * to a stdio host) is written as the bytes that were checked, instead of being serialized again.
+ */
+export function deliverLine(message: JSONRPCMessage, text: string, deliver: (message: JSONRPCMessage) => void): void {
+  deliveredMessage = message;
+  deliveredText = text;
+  try {
+    deliver(message);
+  } finally {
+    deliveredMessage = undefined;
+    deliveredText = "";
+  }
+}
+
+/** The line `message` was parsed from, while it is being delivered (deliverLine); else undefined. */
+export function lineOf(message: JSONRPCMessage): string | undefined {
+  return message === deliveredMessage ? deliveredText : undefined;
+}
+
 /** A message as one line of newline-delimited JSON. */
 export function serializeLine(message: JSONRPCMessage): string {
   return `${JSON.stringify(message)}\n`;
@@ -193,7 +218,8 @@ export function serializeLine(message: JSONRPCMessage): string {
  * the stream closes or fails before draining (a peer gone while its pipe was full), so no send waits forever.
  */
 export function writeLine(stream: Writable, message: JSONRPCMessage): Promise<void> {
-  if (stream.write(serializeLine(message))) return Promise.resolve();
+  const line = lineOf(message);
+  if (stream.write(line === undefined ? serializeLine(message) : `${line}\n`)) return Promise.resolve();
   return new Promise((resolve, reject) => {
     const settle = (error?: Error): void => {
       stream.off("drain", drained);

@@ -1,7 +1,7 @@
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import type { ChildProcess } from "node:child_process";
 import spawn from "cross-spawn";
-import { LineReader, parseLine, writeLine } from "./lineFraming";
+import { deliverLine, LineReader, parseLine, writeLine } from "./lineFraming";
 import { ErrorCodes, errorResponse, type JSONRPCMessage, type RequestId } from "./messages";
 
 /**
@@ -33,12 +33,13 @@ export class StdioUpstream implements Transport {
   private child: ChildProcess | undefined;
   private exited: Promise<void> | undefined;
   private readonly reader: LineReader;
+  private readonly deliver = (message: JSONRPCMessage): void => this.onmessage?.(message);
 
   constructor(private readonly params: StdioUpstreamParams) {
     this.reader = new LineReader(MAX_UPSTREAM_LINE_BYTES, {
       line: (text) => {
         const parsed = parseLine(text);
-        if (parsed.ok) this.onmessage?.(parsed.message);
+        if (parsed.ok) deliverLine(parsed.message, text, this.deliver);
         else this.onerror?.(new Error(`the upstream sent a line that is ${parsed.code === ErrorCodes.parseError ? `not JSON (${parsed.detail})` : "not a JSON-RPC message"}; skipped`));
       },
       oversized: ({ bytes, id, method }) => this.oversized(bytes, id, method),

@@ -85,6 +85,8 @@ export async function connectDirect(command: string, args: string[]): Promise<Cl
 export class RawMcp {
   readonly child: ChildProcess;
   readonly messages: any[] = [];
+  /** Every line received, as it came. */
+  readonly lines: string[] = [];
   readonly exited: Promise<number | null>;
   private err = "";
 
@@ -95,7 +97,10 @@ export class RawMcp {
   constructor(nodeArgs: string[], env: Record<string, string> = cleanEnv(), cwd?: string) {
     this.child = spawn(process.execPath, nodeArgs, { env, cwd, stdio: ["pipe", "pipe", "pipe"] });
     this.child.stderr!.on("data", (d: Buffer) => (this.err += d.toString()));
-    createInterface({ input: this.child.stdout! }).on("line", (line) => this.messages.push(JSON.parse(line)));
+    createInterface({ input: this.child.stdout! }).on("line", (line) => {
+      this.lines.push(line);
+      this.messages.push(JSON.parse(line));
+    });
     this.exited = new Promise((resolve) => this.child.once("exit", (code) => resolve(code)));
   }
 

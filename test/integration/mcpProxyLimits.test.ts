@@ -53,6 +53,14 @@ describe("apie mcp proxy: oversized lines and arguments (real processes)", funct
     assert.match(proxy.stderr(), /from the MCP client exceeds the \d+-byte limit; dropped \(no id to answer\)/);
   });
 
+  it("an upstream's answer reaches a stdio host byte for byte: checked, not serialized again (spacing, key order and escapes kept)", async () => {
+    const answer = await proxy.request(20, "tools/call", { name: "verbatim", arguments: {} });
+    assert.deepEqual(answer.result, { content: [{ text: "spaced  \u00e9", type: "text" }] });
+    const line = proxy.lines.find((l) => JSON.parse(l).id === 20);
+    // As crashingServer.mjs writes it.
+    assert.equal(line, '{ "id" : 20,"result":{ "content" : [ {"text":"spaced  \\u00e9", "type":"text"} ] } , "jsonrpc":"2.0" }');
+  });
+
   it("a 17 MB answer from the upstream reaches the host as -32603 under its request's id; the next calls are served", async () => {
     const answer = await proxy.request(10, "tools/call", { name: "oversized", arguments: { bytes: 17 * 1024 * 1024 } }, 30_000);
     assert.equal(answer.error?.code, -32603);
