@@ -17,26 +17,37 @@ import { startSidecarProcess, waitFor, type SidecarUnderTest } from "./sidecarPr
 const ALLOW_ECHO = { version: 1, mode: "enforce", guardrails: [{ key: "no-secret-echo", name: "No secret echo", decision: "block", reason: "no secrets", match: { "tool.name": "everything.echo", arguments: { "$.message": { glob: "secret*" } } } }] };
 const BLOCK_ECHO = { version: 1, mode: "enforce", guardrails: [{ key: "no-echo", name: "No echo", decision: "block", reason: "echo is off", match: { "tool.name": "everything.echo" } }] };
 
-describe("apie mcp proxy: plain allows decided in the proxy (real sidecar, real MCP server)", function () {
-  this.timeout(30_000);
-  let workspace: string;
-  let sidecar: SidecarUnderTest;
-  let proxied: ProxiedClient;
-  const records = () => logRecords(workspace);
-  const decisionOf = (message: string) => records().find((r) => r.kind === "decision" && r.data.request.arguments?.message === message);
-  const echo = (message: string) => proxied.client.callTool({ name: "echo", arguments: { message } });
-
+/**
+ * A real sidecar on a fresh workspace with `policy`, and the official MCP client through `apie mcp proxy` to
+ * server-everything as agent `agentKey` in `mode`: started before the describe's tests, stopped after them.
+ */
+function proxiedEverything(prefix: string, policy: unknown, agentKey: string, mode: "monitor" | "enforce") {
+  const ctx = {
+    workspace: "",
+    sidecar: undefined as unknown as SidecarUnderTest,
+    proxied: undefined as unknown as ProxiedClient,
+    records: () => logRecords(ctx.workspace),
+    decisionOf: (message: string) => ctx.records().find((r) => r.kind === "decision" && r.data.request.arguments?.message === message),
+    echo: (message: string) => ctx.proxied.client.callTool({ name: "echo", arguments: { message } }),
+  };
   before(async () => {
-    workspace = mkdtempSync(path.join(tmpdir(), "apie-mcp-local-"));
-    writeJson(workspace, "apie.policy.json", ALLOW_ECHO);
-    sidecar = await startSidecarProcess(workspace);
-    proxied = await connectProxy(writeJson(workspace, "apie.mcp.json", { agentKey: "mcp-local", serverName: "everything", mode: "enforce", upstream: { command: process.execPath, args: [EVERYTHING] } }));
+    ctx.workspace = mkdtempSync(path.join(tmpdir(), prefix));
+    writeJson(ctx.workspace, "apie.policy.json", policy);
+    ctx.sidecar = await startSidecarProcess(ctx.workspace);
+    ctx.proxied = await connectProxy(writeJson(ctx.workspace, "apie.mcp.json", { agentKey, serverName: "everything", mode, upstream: { command: process.execPath, args: [EVERYTHING] } }));
   });
   after(async () => {
-    await proxied?.close();
-    await sidecar?.stop();
-    rmSync(workspace, { recursive: true, force: true });
+    await ctx.proxied?.close();
+    await ctx.sidecar?.stop();
+    rmSync(ctx.workspace, { recursive: true, force: true });
   });
+  return ctx;
+}
+
+describe("apie mcp proxy: plain allows decided in the proxy (real sidecar, real MCP server)", function () {
+  this.timeout(30_000);
+  const ctx = proxiedEverything("apie-mcp-local-", ALLOW_ECHO, "mcp-local", "enforce");
+  const { records, decisionOf, echo } = ctx;
 
   it("a call nothing matches is decided in the proxy and journaled by the sidecar as a reported, agreeing decision", async () => {
     // The replica is ready once the proxy fetched its snapshot; until then calls are the sidecar's.
@@ -65,7 +76,7 @@ describe("apie mcp proxy: plain allows decided in the proxy (real sidecar, real 
   });
 
   it("a call still running when its decision is reported has its outcome journaled too, linked to the decision", async () => {
-    const result = await proxied.client.callTool({ name: "trigger-long-running-operation", arguments: { duration: 0.6, steps: 1 } });
+    const result = await ctx.proxied.client.callTool({ name: "trigger-long-running-operation", arguments: { duration: 0.6, steps: 1 } });
     assert.notEqual(result.isError, true);
     const decisionOfLong = () => records().find((r) => r.kind === "decision" && r.data.request.tool.name === "everything.trigger-long-running-operation");
     await waitFor(() => decisionOfLong() !== undefined);
@@ -86,7 +97,7 @@ describe("apie mcp proxy: plain allows decided in the proxy (real sidecar, real 
   });
 
   it("a policy edit reaches the replica: the next calls follow it, both ways", async () => {
-    writeJson(workspace, "apie.policy.json", BLOCK_ECHO);
+    writeJson(ctx.workspace, "apie.policy.json", BLOCK_ECHO);
     let n = 0;
     await waitFor(async () => {
       const outcome = await echo(`after the edit ${++n}`).then(
@@ -95,7 +106,7 @@ describe("apie mcp proxy: plain allows decided in the proxy (real sidecar, real 
       );
       return outcome === "blocked";
     }, 10_000);
-    writeJson(workspace, "apie.policy.json", ALLOW_ECHO);
+    writeJson(ctx.workspace, "apie.policy.json", ALLOW_ECHO);
     await waitFor(() =>
       echo(`allowed again ${++n}`).then(
         () => true,
@@ -114,29 +125,16 @@ describe("apie mcp proxy: plain allows decided in the proxy (real sidecar, real 
 
 describe("apie mcp proxy in monitor mode: forwarded first, decided for the record right after (real sidecar, real MCP server)", function () {
   this.timeout(30_000);
-  let workspace: string;
-  let sidecar: SidecarUnderTest;
-  let proxied: ProxiedClient;
-  const records = () => logRecords(workspace);
-  const decisionOf = (message: string) => records().find((r) => r.kind === "decision" && r.data.request.arguments?.message === message);
-  const echo = (message: string) => proxied.client.callTool({ name: "echo", arguments: { message } });
-  const setMode = (mode: string) => call(sidecar, "POST", "/v1/mode", { key: sidecar.discovery.adminKey, body: JSON.stringify({ mode }) });
+  const ctx = proxiedEverything("apie-mcp-monitor-", { ...ALLOW_ECHO, mode: "monitor" }, "mcp-monitor", "monitor");
+  const { records, decisionOf, echo } = ctx;
+  const setMode = (mode: string) => call(ctx.sidecar, "POST", "/v1/mode", { key: ctx.sidecar.discovery.adminKey, body: JSON.stringify({ mode }) });
 
   before(async () => {
-    workspace = mkdtempSync(path.join(tmpdir(), "apie-mcp-monitor-"));
-    writeJson(workspace, "apie.policy.json", { ...ALLOW_ECHO, mode: "monitor" });
-    sidecar = await startSidecarProcess(workspace);
-    proxied = await connectProxy(writeJson(workspace, "apie.mcp.json", { agentKey: "mcp-monitor", serverName: "everything", mode: "monitor", upstream: { command: process.execPath, args: [EVERYTHING] } }));
     let n = 0;
     await waitFor(async () => {
       await echo(`warm-up ${++n}`);
       return records().some((r) => r.kind === "decision" && r.data.reported !== undefined);
     }, 10_000);
-  });
-  after(async () => {
-    await proxied?.close();
-    await sidecar?.stop();
-    rmSync(workspace, { recursive: true, force: true });
   });
 
   it("a call a guardrail would block runs, and the sidecar journals its would-block decision before the call's outcome, which names it", async () => {
@@ -147,7 +145,7 @@ describe("apie mcp proxy in monitor mode: forwarded first, decided for the recor
     assert.deepEqual([decision.data.decision.policy_decision, decision.data.decision.annotation, decision.data.reported], ["block", "would_block", undefined]);
     const outcome = records().find((r) => r.kind === "event" && r.data.event.metadata?.decision_id === decision.data.decision.decision_id);
     assert.ok(outcome.seq > decision.seq, "the outcome is journaled after its decision");
-    await waitFor(() => /would block in enforce mode: everything\.echo \[no-secret-echo\]/.test(proxied.stderr()));
+    await waitFor(() => /would block in enforce mode: everything\.echo \[no-secret-echo\]/.test(ctx.proxied.stderr()));
   });
 
   it("a plain call is decided by the proxy's replica before its outcome is known, and journaled with it", async () => {
@@ -162,7 +160,7 @@ describe("apie mcp proxy in monitor mode: forwarded first, decided for the recor
 
   it("a call still running is decided while it runs: its decision is in the log before it ends", async () => {
     let ended = false;
-    const running = proxied.client.callTool({ name: "trigger-long-running-operation", arguments: { duration: 2, steps: 1 } }).finally(() => (ended = true));
+    const running = ctx.proxied.client.callTool({ name: "trigger-long-running-operation", arguments: { duration: 2, steps: 1 } }).finally(() => (ended = true));
     const decisionOfLong = () => records().find((r) => r.kind === "decision" && r.data.request.tool.name === "everything.trigger-long-running-operation");
     await waitFor(() => decisionOfLong() !== undefined, 1_800);
     assert.equal(ended, false, "the decision was journaled only after the call ended");
