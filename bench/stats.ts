@@ -143,6 +143,16 @@ export async function timeInterleaved(
   rounds: number,
   perRound: number,
 ): Promise<LatencySummary[]> {
+  return (await sampleInterleaved(paths, warmup, rounds, perRound)).map(summarize);
+}
+
+/** {@link timeInterleaved}'s samples, unsorted: path by path, round after round (`perRound` each). */
+export async function sampleInterleaved(
+  paths: readonly (() => Promise<unknown>)[],
+  warmup: number,
+  rounds: number,
+  perRound: number,
+): Promise<Float64Array[]> {
   for (const call of paths) for (let i = 0; i < warmup; i++) await call();
   const samples = paths.map(() => new Float64Array(rounds * perRound));
   for (let round = 0; round < rounds; round++) {
@@ -157,7 +167,22 @@ export async function timeInterleaved(
       }
     }
   }
-  return samples.map(summarize);
+  return samples;
+}
+
+/**
+ * The p50 of `path` over the p50 of `baseline`, round by round (both sampled by {@link sampleInterleaved}):
+ * their median and range. Steadier than one ratio of whole-run p50s on a shared machine, and the range says
+ * how far one reading can be trusted.
+ */
+export function roundRatios(path: Float64Array, baseline: Float64Array, perRound: number): { median: number; min: number; max: number } {
+  const ratios: number[] = [];
+  for (let start = 0; start + perRound <= path.length; start += perRound) {
+    const p50 = (samples: Float64Array) => percentile(samples.slice(start, start + perRound).sort(), 50);
+    ratios.push(p50(path) / p50(baseline));
+  }
+  ratios.sort((a, b) => a - b);
+  return { median: ratios[Math.floor(ratios.length / 2)]!, min: ratios[0]!, max: ratios[ratios.length - 1]! };
 }
 
 /**
