@@ -10,8 +10,8 @@ import { formatMicros, formatRatio, formatTable, roundRatios, sampleInterleaved,
 /**
  * tools/call latency of the official MCP client to @modelcontextprotocol/server-everything's `echo` tool:
  * directly, through a bare line-copying pass-through process (the floor of any stdio proxy, PERF.md), and
- * through `apie mcp proxy` with a real sidecar deciding every call (allow path), in monitor mode (forwarded
- * first, decided while the upstream works) and in enforce mode (held until decided); and, in monitor mode, a
+ * through `apie mcp proxy` with a real sidecar deciding every call (allow path), in monitor mode and in
+ * enforce mode (both decide before forwarding; monitor's matched calls proceed, logged); and, in monitor mode, a
  * tool a guardrail would block (decided by the sidecar, not the proxy's replica; with MCP_BENCH_WOULD_BLOCK=1).
  * Same run, same client code, the paths interleaved. Goals (issue 4 + PERF.md): proxied p50 ≤ 1.15× the pass-through, p99 within +0.3 ms of
  * it; the ratio to direct is reported too (the issue's 1.10 is below the one-hop floor).
@@ -67,7 +67,6 @@ export async function run(report: (line: string) => void): Promise<void> {
   writeFileSync(path.join(workspace, "apie.policy.json"), JSON.stringify({ templates: { "prod-deploys": true, "prod-shell": true, "secret-in-arguments": true }, guardrails: [wouldBlock] }));
   const config = path.join(workspace, "apie.mcp.json");
   writeFileSync(config, JSON.stringify({ agentKey: "bench-mcp", serverName: "everything", mode: "monitor", upstream: { command: process.execPath, args: [EVERYTHING, "stdio"] } }));
-  // Enforce holds every call until it is decided; monitor forwards first and decides while the upstream works.
   const enforceConfig = path.join(workspace, "apie.mcp.enforce.json");
   writeFileSync(enforceConfig, JSON.stringify({ agentKey: "bench-mcp", serverName: "everything", mode: "enforce", upstream: { command: process.execPath, args: [EVERYTHING, "stdio"] } }));
   const matchedConfig = path.join(workspace, "apie.mcp.matched.json");

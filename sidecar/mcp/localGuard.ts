@@ -100,25 +100,23 @@ export class LocalGuard {
    * (not current, a grant to redeem). Synchronous, so a call decided here waits for nothing.
    */
   decide(input: GuardInput & { runId?: string | undefined }): { decisionId: string } | "not_plain" | undefined {
-    const replica = this.usableFor(input);
-    if (replica === undefined) return undefined;
+    const replica = this.replica;
+    if (input.approvalId !== undefined) return undefined; // redeeming a grant is the sidecar's business
+    if (this.refused !== undefined) return undefined;
+    // The one part of the body a call chooses that the sidecar's schema bounds (the rest is the config's, or
+    // arguments, which have no bound but depth and size, both handled): a report the sidecar would refuse as
+    // invalid would take its whole batch with it. Such a call is the sidecar's to refuse.
+    if ((input.tool?.name.length ?? 0) > MAX_IDENT_CHARS) return undefined;
+    if (replica === undefined || this.replicaVersion !== this.announcedVersion || !this.stream.callsAvailable) {
+      this.stream.warm();
+      return undefined;
+    }
     const body = evaluateBody(input, { agentKey: this.options.agentKey, mode: this.options.mode, redactor: this.redactor });
     const decision = replica.evaluate(trustedGuardRequest(body));
     if (!isPlainAllow(decision)) return "not_plain";
     this.reports.decided(decision.decision_id, body);
     // A plain allow: nothing else about it matters to the caller (the sidecar journals the full decision).
     return { decisionId: decision.decision_id };
-  }
-
-  /**
-   * True when this call is certain to be decided in monitor mode — the proxy's own mode and the workspace's
-   * (from the current snapshot) both monitor — and the replica may decide it: then no decision can stop it,
-   * and the proxy forwards it before deciding (ToolCallGuard.decideNow). False whenever in doubt.
-   */
-  monitorsOnly(input: GuardInput): boolean {
-    if (this.options.mode !== "monitor") return false;
-    const replica = this.usableFor(input);
-    return replica !== undefined && replica.workspaceMode === "monitor";
   }
 
   /**
@@ -137,21 +135,6 @@ export class LocalGuard {
   close(): void {
     this.stopListening();
     this.reports.close();
-  }
-
-  /** The replica, when it may decide this call: current, not turned off, a call it can report. */
-  private usableFor(input: GuardInput): GuardEngine | undefined {
-    if (input.approvalId !== undefined) return undefined; // redeeming a grant is the sidecar's business
-    if (this.refused !== undefined) return undefined;
-    // The one part of the body a call chooses that the sidecar's schema bounds (the rest is the config's, or
-    // arguments, which have no bound but depth and size, both handled): a report the sidecar would refuse as
-    // invalid would take its whole batch with it. Such a call is the sidecar's to refuse.
-    if ((input.tool?.name.length ?? 0) > MAX_IDENT_CHARS) return undefined;
-    if (this.replica === undefined || this.replicaVersion !== this.announcedVersion || !this.stream.callsAvailable) {
-      this.stream.warm();
-      return undefined;
-    }
-    return this.replica;
   }
 
   /** Fetches the snapshot of the latest announced version (one fetch at a time; again if it moved meanwhile). */

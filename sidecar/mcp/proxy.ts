@@ -14,7 +14,7 @@ import {
   type ProgressToken,
   type RequestId,
 } from "./messages";
-import type { CallContext, ImmediateVerdict, OutcomeTicket, Verdict } from "./toolCallGuard";
+import type { CallContext, OutcomeTicket, Verdict } from "./toolCallGuard";
 
 /**
  * The message pump between one MCP client (the host, through a server-side transport) and one upstream MCP
@@ -37,7 +37,7 @@ export type ProxyEnd = { reason: "client_closed" } | { reason: "upstream_closed"
 /** The guard side of the pump (implemented by ToolCallGuard + ToolCatalog). */
 export interface ToolCallHandler {
   /** A verdict reached without waiting (forwarded in the same turn), else undefined: then `decide`. */
-  decideNow(request: JSONRPCRequest): ImmediateVerdict | undefined;
+  decideNow(request: JSONRPCRequest): Verdict | undefined;
   decide(request: JSONRPCRequest, ctx: CallContext): Promise<Verdict>;
   settled(ticket: OutcomeTicket, response: JSONRPCResponse | { failure: string }): void;
   toolsListed(result: unknown): void;
@@ -49,8 +49,7 @@ interface Pending {
   /** held: the guard is deciding (tools/call); forwarded: the upstream has it. */
   state: "held" | "forwarded";
   abort?: AbortController;
-  /** How to record the outcome; a promise while a forwarded call's decision is still being made (monitor). */
-  ticket?: OutcomeTicket | Promise<OutcomeTicket>;
+  ticket?: OutcomeTicket;
   progress?: number;
 }
 
@@ -149,7 +148,7 @@ export class McpProxy {
   }
 
   private guard(request: JSONRPCRequest, pending: Pending): void {
-    let now: ImmediateVerdict | undefined;
+    let now: Verdict | undefined;
     try {
       now = this.handler.decideNow(request);
     } catch {
@@ -158,11 +157,6 @@ export class McpProxy {
     if (now?.action === "forward") {
       pending.ticket = now.ticket;
       this.toUpstream(request);
-      return;
-    }
-    if (now?.action === "forward_then_decide") {
-      this.toUpstream(request);
-      pending.ticket = now.decide(); // while the upstream works; the answer cannot arrive within this turn
       return;
     }
     pending.state = "held";
@@ -257,12 +251,9 @@ export class McpProxy {
     });
   }
 
-  /** Records a forwarded call's outcome under its ticket (once its decision is made, for monitor's calls). */
+  /** Records a forwarded call's outcome under its ticket. */
   private settle(pending: Pending, response: JSONRPCResponse | { failure: string }): void {
-    const ticket = pending.ticket;
-    if (ticket === undefined) return;
-    if (ticket instanceof Promise) void ticket.then((decided) => this.handler.settled(decided, response));
-    else this.handler.settled(ticket, response);
+    if (pending.ticket !== undefined) this.handler.settled(pending.ticket, response);
   }
 
   private upstreamClosed(): void {

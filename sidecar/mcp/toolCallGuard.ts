@@ -13,8 +13,7 @@ import type { ToolCatalog } from "./toolCatalog";
 import type { ToolMetadataTable } from "./toolMetadata";
 
 /**
- * One `tools/call`, decided by the sidecar before the upstream sees it (issue 4) — except in monitor mode,
- * where a call the replica can decide is forwarded first and decided right after (decideNow):
+ * One `tools/call`, decided by the sidecar before the upstream sees it (issue 4):
  * - the guard request: tool `serverName.toolName`, provider `mcp`; action, resource and riskLevel from the
  *   first matching `tools` entry of apie.mcp.json, else absent so the sidecar infers them; resource
  *   environment = the config's `environment`; `arguments` = the call's arguments; the proxy's run;
@@ -52,15 +51,6 @@ export type Verdict =
   /** Cancelled by the client: no response, per the MCP spec. */
   | { action: "drop" };
 
-/** A verdict reached without waiting (ToolCallGuard.decideNow). */
-export type ImmediateVerdict =
-  | Extract<Verdict, { action: "forward" }>
-  /**
-   * Monitor mode, where no decision can stop the call: forward it now, then call `decide` — the decision for
-   * the log, made while the upstream works — for the outcome's ticket. `decide` never throws or rejects.
-   */
-  | { action: "forward_then_decide"; decide: () => OutcomeTicket | Promise<OutcomeTicket> };
-
 /** What the proxy needs to record the forwarded call's outcome. */
 export interface OutcomeTicket {
   call: ToolCallFacts;
@@ -93,62 +83,21 @@ export class ToolCallGuard {
   }
 
   /**
-   * The verdict when it needs no waiting, with the sidecar connected, the replica current and the run known:
-   * - monitor mode (the proxy's and the workspace's): forward first, decide right after (see
-   *   {@link decideForTheRecord}): a decision that cannot stop the call has no business on its path;
-   * - otherwise the replica's plain allow.
-   * Else undefined, and the call goes through {@link decide}. The common case of a busy agent, so the call is
-   * forwarded in the same turn it arrived in: no promise, no abort controller. Arguments too deep to inspect
-   * are never forwarded, in any mode (decide() refuses them).
+   * The verdict when it needs no waiting: the replica's plain allow, with the sidecar connected and the run
+   * known. Else undefined, and the call goes through {@link decide}. The common case of a busy agent, so the
+   * call is forwarded in the same turn it arrived in: no promise, no abort controller.
    */
-  decideNow(request: JSONRPCRequest): ImmediateVerdict | undefined {
+  decideNow(request: JSONRPCRequest): Verdict | undefined {
     const connection = this.options.link.connectionNow();
     const runId = connection?.runIdNow();
     const params = (request.params ?? {}) as { name?: unknown; arguments?: unknown };
     if (connection === undefined || runId === undefined || typeof params.name !== "string") return undefined;
-    if (argumentsTooDeep(params.arguments) !== undefined) return undefined;
+    if (argumentsTooDeep(params.arguments) !== undefined) return undefined; // decide() refuses it
     const { call, fields } = this.factsOf(params.name);
-    const input: GuardInput = { ...fields, arguments: params.arguments, runId };
-    if (connection.local.monitorsOnly(input)) return { action: "forward_then_decide", decide: () => this.decideForTheRecord(input, call, connection) };
-    const local = connection.local.decide(input);
+    const local = connection.local.decide({ ...fields, arguments: params.arguments, runId });
     if (local === "not_plain") this.leftToSidecar.add(request);
     if (local === undefined || local === "not_plain") return undefined;
     return forwardByReplica(call, local.decisionId, runId, connection);
-  }
-
-  /**
-   * The decision of a call monitor mode already forwarded, journaled as any other: the replica's plain allow
-   * (reported with the outcome), else the sidecar's own (a guardrail matched, or the replica failed), with
-   * the same would-block / warning lines on stderr as a held call. Resolves to the outcome's ticket; never
-   * rejects: a decision the sidecar could not make is said on stderr, and the outcome recorded without one.
-   */
-  private decideForTheRecord(input: GuardInput, call: ToolCallFacts, connection: Connection): OutcomeTicket | Promise<OutcomeTicket> {
-    try {
-      const local = connection.local.decide(input);
-      if (local !== undefined && local !== "not_plain") return forwardByReplica(call, local.decisionId, input.runId, connection).ticket;
-    } catch (error) {
-      this.log(`the local replica failed on ${call.tool.name}; the sidecar decides it: ${(error as Error).message}`);
-    }
-    return this.sidecarDecidesForTheRecord(input, call, connection);
-  }
-
-  private async sidecarDecidesForTheRecord(input: GuardInput, call: ToolCallFacts, connection: Connection): Promise<OutcomeTicket> {
-    const { runId } = input;
-    let decision: ApieDecision;
-    try {
-      decision = await connection.apie.guard(input);
-    } catch (error) {
-      this.log(`${call.tool.name} was forwarded (monitor mode), but its decision could not be made: ${describeGuardError(error)}`);
-      return { call, decisionId: null, runId, connection };
-    }
-    if (decision.enforcementAction === "proceed" || decision.enforcementAction === "warn") this.logProceeding(call, decision);
-    else {
-      // The workspace turned to enforce between the snapshot this call was forwarded under and now.
-      this.log(`${call.tool.name} was forwarded in monitor mode; the sidecar now decides ${decision.policyDecision}${named(decision, decision.policyDecision)} (the mode changed meanwhile): ${decision.reason}`);
-      if (decision.approvalRequest?.status === "pending") await this.cancelApproval(connection, decision.approvalRequest.id, "the call already ran: it was forwarded in monitor mode");
-    }
-    if (decision.decisionId === null) connection.outcomes.decidedLocally(call, decision, runId);
-    return { call, decisionId: decision.decisionId, runId, connection };
   }
 
   async decide(request: JSONRPCRequest, ctx: CallContext): Promise<Verdict> {
@@ -186,8 +135,11 @@ export class ToolCallGuard {
     }
     switch (decision.enforcementAction) {
       case "proceed":
+        if (decision.annotation === "would_block") this.warn(call, "would block in enforce mode", decision, "block");
+        else if (decision.annotation === "would_require_approval") this.warn(call, "would require approval in enforce mode", decision, "require_approval");
+        return forward(decision);
       case "warn":
-        this.logProceeding(call, decision);
+        this.warn(call, "guardrail warning", decision, "warn");
         return forward(decision);
       case "block":
         this.log(`blocked ${call.tool.name}${named(decision, "block")}: ${decision.reason}`);
@@ -342,13 +294,6 @@ export class ToolCallGuard {
     return { action: "answer", message: refusalResponse(request.id, refusal, this.options.config.refusal, { structuredContent }) };
   }
 
-  /** The stderr line of a call that proceeds although a guardrail matched: monitor's would-block, or a warning. */
-  private logProceeding(call: ToolCallFacts, decision: ApieDecision): void {
-    if (decision.enforcementAction === "warn") this.warn(call, "guardrail warning", decision, "warn");
-    else if (decision.annotation === "would_block") this.warn(call, "would block in enforce mode", decision, "block");
-    else if (decision.annotation === "would_require_approval") this.warn(call, "would require approval in enforce mode", decision, "require_approval");
-  }
-
   private warn(call: ToolCallFacts, what: string, decision: ApieDecision, level: ApieDecision["policyDecision"]): void {
     this.log(`${what}: ${call.tool.name}${named(decision, level)}: ${decision.reason}`);
   }
@@ -369,7 +314,7 @@ function guardFields(call: ToolCallFacts): Pick<GuardInput, "tool" | "action" | 
 }
 
 /** A call the proxy's replica allowed: forwarded, its outcome to go with the decision's report. */
-function forwardByReplica(call: ToolCallFacts, decisionId: string, runId: string | undefined, connection: Connection): { action: "forward"; ticket: OutcomeTicket } {
+function forwardByReplica(call: ToolCallFacts, decisionId: string, runId: string | undefined, connection: Connection): Verdict {
   return { action: "forward", ticket: { call, decisionId, runId, connection, byReplica: true } };
 }
 

@@ -19,9 +19,9 @@ const BLOCK_ECHO = { version: 1, mode: "enforce", guardrails: [{ key: "no-echo",
 
 /**
  * A real sidecar on a fresh workspace with `policy`, and the official MCP client through `apie mcp proxy` to
- * server-everything as agent `agentKey` in `mode`: started before the describe's tests, stopped after them.
+ * server-everything with `config` (agentKey, mode…): started before the describe's tests, stopped after them.
  */
-function proxiedEverything(prefix: string, policy: unknown, agentKey: string, mode: "monitor" | "enforce") {
+function proxiedEverything(prefix: string, policy: unknown, config: { agentKey: string; mode: "monitor" | "enforce"; guardFailureMode?: string }) {
   const ctx = {
     workspace: "",
     sidecar: undefined as unknown as SidecarUnderTest,
@@ -34,7 +34,7 @@ function proxiedEverything(prefix: string, policy: unknown, agentKey: string, mo
     ctx.workspace = mkdtempSync(path.join(tmpdir(), prefix));
     writeJson(ctx.workspace, "apie.policy.json", policy);
     ctx.sidecar = await startSidecarProcess(ctx.workspace);
-    ctx.proxied = await connectProxy(writeJson(ctx.workspace, "apie.mcp.json", { agentKey, serverName: "everything", mode, upstream: { command: process.execPath, args: [EVERYTHING] } }));
+    ctx.proxied = await connectProxy(writeJson(ctx.workspace, "apie.mcp.json", { ...config, serverName: "everything", upstream: { command: process.execPath, args: [EVERYTHING] } }));
   });
   after(async () => {
     await ctx.proxied?.close();
@@ -46,7 +46,7 @@ function proxiedEverything(prefix: string, policy: unknown, agentKey: string, mo
 
 describe("apie mcp proxy: plain allows decided in the proxy (real sidecar, real MCP server)", function () {
   this.timeout(30_000);
-  const ctx = proxiedEverything("apie-mcp-local-", ALLOW_ECHO, "mcp-local", "enforce");
+  const ctx = proxiedEverything("apie-mcp-local-", ALLOW_ECHO, { agentKey: "mcp-local", mode: "enforce" });
   const { records, decisionOf, echo } = ctx;
 
   it("a call nothing matches is decided in the proxy and journaled by the sidecar as a reported, agreeing decision", async () => {
@@ -123,9 +123,9 @@ describe("apie mcp proxy: plain allows decided in the proxy (real sidecar, real 
   });
 });
 
-describe("apie mcp proxy in monitor mode: forwarded first, decided for the record right after (real sidecar, real MCP server)", function () {
+describe("apie mcp proxy in monitor mode: every call decided before it runs, faults included (real sidecar, real MCP server)", function () {
   this.timeout(30_000);
-  const ctx = proxiedEverything("apie-mcp-monitor-", { ...ALLOW_ECHO, mode: "monitor" }, "mcp-monitor", "monitor");
+  const ctx = proxiedEverything("apie-mcp-monitor-", { ...ALLOW_ECHO, mode: "monitor" }, { agentKey: "mcp-monitor", mode: "monitor", guardFailureMode: "fail_closed" });
   const { records, decisionOf, echo } = ctx;
   const setMode = (mode: string) => call(ctx.sidecar, "POST", "/v1/mode", { key: ctx.sidecar.discovery.adminKey, body: JSON.stringify({ mode }) });
 
@@ -168,7 +168,25 @@ describe("apie mcp proxy in monitor mode: forwarded first, decided for the recor
     await running;
   });
 
-  it("once the workspace is switched to enforce, the proxy's own monitor no longer lets a call run before its decision: -32001, never forwarded", async () => {
+  it("a stalled sidecar is no allow: a call a guardrail matched waits for its decision, and fail_closed refuses it (-32001), never run", async () => {
+    // Plain calls are the replica's and need no sidecar; a matched one is the sidecar's to decide, so while the
+    // sidecar is stopped (SIGSTOP: its socket open, nothing answered) the call waits for the guard's deadline.
+    ctx.sidecar.child.kill("SIGSTOP");
+    try {
+      assert.deepEqual((await echo("plain during the stall")).content, [{ type: "text", text: "Echo: plain during the stall" }]);
+      const error = await echo("secret during the stall").then(
+        (r) => assert.fail(`the matched call ran: ${JSON.stringify(r.content)}`),
+        (e: unknown) => e,
+      );
+      assert.ok(error instanceof McpError && error.code === -32001, String(error));
+      assert.match(JSON.stringify((error as McpError).data), /guard unavailable/, JSON.stringify(error));
+    } finally {
+      ctx.sidecar.child.kill("SIGCONT");
+    }
+    await waitFor(() => /guard unavailable, blocking \(fail_closed\)/.test(ctx.proxied.stderr()));
+  });
+
+  it("once the workspace is switched to enforce, the proxy's own monitor no longer lets a call run: -32001, never forwarded", async () => {
     assert.equal((await setMode("enforce")).status, 200);
     try {
       let n = 0;
