@@ -16,8 +16,9 @@ import { ROOT, RunDir } from "../e2e/harness";
 import type { HostResults } from "../e2e/host/index";
 import type { HostConfig } from "../e2e/host/support";
 import { compileSuite, writeWorkspace } from "../e2e/hostRun";
+import { exitWithSummary } from "../support/runnerExit";
 
-async function main(): Promise<number> {
+async function main(): Promise<{ passed: number; failed: number }> {
   for (const file of ["dist/extension.js", "dist/sidecar.js", "dist/sdk.js"]) {
     if (!existsSync(path.join(ROOT, file))) throw new Error(`${file} is missing: npm run build`);
   }
@@ -48,17 +49,9 @@ async function main(): Promise<number> {
   }
   const passed = outcome?.passed ?? 0;
   const failed = outcome ? outcome.failed : 1;
-  console.log(`\n${passed} passed, ${failed} failed`);
   if (failed === 0) run.remove();
   else console.log(`run folder kept: ${run.dir}`);
-  return failed === 0 ? 0 : 1;
+  return { passed, failed };
 }
 
-main().then(
-  (code) => process.exit(code),
-  (error) => {
-    console.error(error);
-    console.log("\n0 passed, 1 failed");
-    process.exit(1);
-  },
-);
+exitWithSummary(main());

@@ -20,6 +20,7 @@ import type { BrowserContext } from "playwright-core";
 import { CodeServer, findTools, freePort, launchBrowser, ROOT, RunDir, type Tools } from "./harness";
 import type { HostResults } from "./host/index";
 import { HOST_MARK, type HostConfig } from "./host/support";
+import { exitWithSummary } from "../support/runnerExit";
 
 const SUITE_SOURCES = ["index.ts", "support.ts", "sidecarAccess.ts", "extension.test.ts"].map((f) => path.join(__dirname, "host", f));
 const SUITE_OUT = path.join(ROOT, "out/test/host");
@@ -155,15 +156,5 @@ export async function runHostTests(log: (message: string) => void = console.log,
 }
 
 if (require.main === module) {
-  runHostTests().then(
-    ({ passed, failed }) => {
-      console.log(`\n${passed} passed, ${failed} failed`);
-      process.exit(failed === 0 ? 0 : 1);
-    },
-    (error) => {
-      console.error(error);
-      console.log("\n0 passed, 1 failed");
-      process.exit(1);
-    },
-  );
+  exitWithSummary(runHostTests());
 }

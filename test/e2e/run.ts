@@ -18,6 +18,7 @@ import type { BrowserContext, Locator, Page } from "playwright-core";
 import { runHostTests } from "./hostRun";
 import { cleanEnv, CodeServer, findTools, freePort, isRunning, launchBrowser, listFiles, ROOT, RunDir, waitFor } from "./harness";
 import { api, readDiscovery, type Discovery } from "./host/sidecarAccess";
+import { exitWithSummary } from "../support/runnerExit";
 
 const RESULTS = path.join(ROOT, "test-results/e2e");
 const VSIX = path.resolve(process.env.E2E_VSIX ?? path.join(ROOT, "apie-vscode.vsix"));
@@ -815,7 +816,7 @@ function writeWorkspace(run: RunDir): void {
   writeFileSync(path.join(run.workspace, "apie.mcp.json"), JSON.stringify({ releaseMode: "guard", servers: {} }, null, 2) + "\n");
 }
 
-async function main(): Promise<number> {
+async function main(): Promise<{ passed: number; failed: number }> {
   rmSync(RESULTS, { recursive: true, force: true });
   mkdirSync(RESULTS, { recursive: true });
   check(existsSync(VSIX), `${VSIX} is missing: npm run package`);
@@ -905,16 +906,8 @@ async function main(): Promise<number> {
       console.log(`extension-host tests: harness failure: ${(error as Error).stack ?? String(error)}`);
     }
   }
-  console.log(`\n${passed} passed, ${failed} failed`);
-  return failed === 0 ? 0 : 1;
+  return { passed, failed };
 }
 
 
-main().then(
-  (code) => process.exit(code),
-  (error) => {
-    console.error(error);
-    console.log("\n0 passed, 1 failed");
-    process.exit(1);
-  },
-);
+exitWithSummary(main());
