@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { ModeSchema, RiskLevelSchema } from "../guard/policySchema";
-import { MAX_IDENT_CHARS } from "../protocol/wire";
+import { ident } from "../protocol/wire";
 
 /**
  * apie.mcp.json, Apie's documented format (apie-sh/docs `mcp/proxy.mdx`, `reference/configuration.mdx`):
@@ -24,35 +24,34 @@ export const HttpUpstreamSchema = z.strictObject({
 export const UpstreamSchema = z.union([StdioUpstreamSchema, HttpUpstreamSchema]);
 export type Upstream = z.infer<typeof UpstreamSchema>;
 
-/**
+/*
  * A value the proxy puts in every guard request and report it sends (agent key, environment, a tool's action
- * and resource): bounded as the sidecar's evaluate body bounds it (protocol/wire.ts `ident`), so a config the
- * sidecar would refuse call after call is refused at load, naming the field. Unbounded, such a value made
- * the proxy's own plain allows run while the sidecar refused their reports: calls ran whose decisions were
- * never journaled.
+ * and resource) is the sidecar's own `ident` (protocol/wire.ts), bounded as the evaluate body bounds it: a
+ * config the sidecar would refuse call after call is refused at load, naming the field. Unbounded, such a
+ * value made the proxy's own plain allows run while the sidecar refused their reports: calls ran whose
+ * decisions were never journaled.
  */
-const guardText = () => z.string().max(MAX_IDENT_CHARS);
 
 /** The most HTTP sessions one proxy may be told to serve at once (the file's `maxSessions`, `--max-sessions`). */
 export const MAX_HTTP_SESSIONS = 10_000;
 
 /** What the proxy tells the guard about a tool, where the tool's name alone says too little. */
 export const ToolMetadataSchema = z.strictObject({
-  action: z.strictObject({ type: guardText().min(1), name: guardText().optional() }).optional(),
+  action: z.strictObject({ type: ident().min(1), name: ident().optional() }).optional(),
   resource: z
-    .strictObject({ type: guardText().min(1), environment: guardText().optional(), externalId: guardText().optional() })
+    .strictObject({ type: ident().min(1), environment: ident().optional(), externalId: ident().optional() })
     .optional(),
   riskLevel: RiskLevelSchema.optional(),
 });
 export type ToolMetadata = z.infer<typeof ToolMetadataSchema>;
 
 const serverFields = {
-  agentKey: guardText().min(1).optional().describe("Agent key the proxied tool calls are reported under."),
-  agentName: guardText().optional(),
-  serverName: guardText().min(1).optional().describe("Namespace of the tools: `filesystem.read_file`."),
+  agentKey: ident().min(1).optional().describe("Agent key the proxied tool calls are reported under."),
+  agentName: ident().optional(),
+  serverName: ident().min(1).optional().describe("Namespace of the tools: `filesystem.read_file`."),
   mode: ModeSchema.optional().describe("monitor (default): every call proceeds and is logged; enforce: blocks and approvals apply."),
   releaseMode: z.string().optional().describe('Legacy. "guard" is rejected: use mode: "enforce".'),
-  environment: guardText().optional().describe("Environment of the resources the tools touch (e.g. production)."),
+  environment: ident().optional().describe("Environment of the resources the tools touch (e.g. production)."),
   upstream: UpstreamSchema.optional(),
   redactKeys: z.array(z.string()).optional().describe("Argument keys whose values never reach the log."),
   approvalTimeoutMs: z.int().positive().optional().describe("How long a call waits for a human in enforce mode (default 300000)."),

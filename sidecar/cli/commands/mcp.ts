@@ -2,7 +2,7 @@ import path from "node:path";
 import { z } from "zod";
 import { MAX_HTTP_SESSIONS, type McpServerConfig, type Upstream } from "../../mcp/configSchema";
 import { parseDuration } from "../../mcp/duration";
-import { MAX_IDENT_CHARS } from "../../protocol/wire";
+import { ident } from "../../protocol/wire";
 import { parseCommandArgs, UsageError } from "../args";
 import type { Io } from "../io";
 
@@ -40,7 +40,7 @@ const DurationArg = z
   .transform((text, ctx) => parseDuration(text) ?? (ctx.addIssue({ code: "custom", message: `"${text}" is not a duration (10m, 30s, 500ms, or milliseconds)` }), z.NEVER));
 
 /** A run id goes into every guard request: bounded as the sidecar bounds it, or every call would be refused. */
-const RunIdSchema = z.string().min(1).max(MAX_IDENT_CHARS);
+const RunIdSchema = ident().min(1);
 
 const McpProxyArgs = z
   .object({
