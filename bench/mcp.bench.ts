@@ -20,8 +20,15 @@ import { formatMicros, formatRatio, formatTable, roundRatios, sampleInterleaved,
 const EVERYTHING = path.resolve(__dirname, "../node_modules/@modelcontextprotocol/server-everything/dist/index.js");
 const PASS_THROUGH = path.resolve(__dirname, "fixtures/passThrough.cjs");
 const WARMUP = 1_000;
-const ROUNDS = 10;
-const PER_ROUND = 500;
+/** A multiple of the 4 paths' balanced orders (stats.ts balancedOrders); with the fifth path, of its 10. */
+const ROUNDS = 12;
+/**
+ * Calls per turn: ~0.5 s, two of the proxy's 250 ms report slices, so the sidecar journals most of a proxy's
+ * reports during that proxy's own turn, as it would under a steady stream of calls.
+ */
+const PER_ROUND = 2_500;
+/** Idle after each turn: the rest of a turn's reports are journaled here, not in the next path's turn. */
+const PAUSE_MS = 400;
 
 interface EchoClient {
   call(): Promise<void>;
@@ -63,6 +70,7 @@ export async function run(report: (line: string) => void): Promise<void> {
   // `matched.echo` (the fifth path's server name) is what a guardrail blocks: monitor's would-block, decided by the sidecar.
   // Only with MCP_BENCH_WOULD_BLOCK=1: the sidecar's work for those calls spills into the other paths' rounds.
   const withWouldBlock = process.env.MCP_BENCH_WOULD_BLOCK === "1";
+  const rounds = withWouldBlock ? 10 : ROUNDS;
   const wouldBlock = { key: "no-matched-echo", name: "No matched echo", decision: "block", reason: "bench: would block", match: { "tool.name": "matched.echo" } };
   writeFileSync(path.join(workspace, "apie.policy.json"), JSON.stringify({ templates: { "prod-deploys": true, "prod-shell": true, "secret-in-arguments": true }, guardrails: [wouldBlock] }));
   const config = path.join(workspace, "apie.mcp.json");
@@ -77,8 +85,8 @@ export async function run(report: (line: string) => void): Promise<void> {
     sidecar = await spawnUntilReady(sidecarNodeArgs("sidecar", "--workspace", workspace, "--port", "0"));
     const { baseUrl, apiKey } = JSON.parse(sidecar.readyLine) as { baseUrl: string; apiKey: string };
     report(
-      `official MCP client, stdio, sequential echo calls: ${WARMUP} warm-up per path, then ${ROUNDS} rounds of ${PER_ROUND} on each path in turn ` +
-        `(interleaved, so drift hits all alike); the proxy decides each call with a real sidecar: allowed (no guardrail matches) in monitor and in enforce mode, ` +
+      `official MCP client, stdio, sequential echo calls: ${WARMUP} warm-up per path, then ${rounds} rounds of ${PER_ROUND} on each path in turn ` +
+        `(interleaved in balanced orders, ${PAUSE_MS} ms idle between turns, so drift and leftover work hit all alike); the proxy decides each call with a real sidecar: allowed (no guardrail matches) in monitor and in enforce mode, ` +
         (withWouldBlock ? `and in monitor mode with a guardrail that would block every call (the sidecar decides those)` : "(MCP_BENCH_WOULD_BLOCK=1 adds a path a guardrail would block)"),
     );
     clients.push(await connectEcho(process.execPath, [EVERYTHING, "stdio"]));
@@ -93,15 +101,16 @@ export async function run(report: (line: string) => void): Promise<void> {
     const samples = await sampleInterleaved(
       clients.map((c) => c.call),
       0,
-      ROUNDS,
+      rounds,
       PER_ROUND,
+      { pauseMs: PAUSE_MS },
     );
     // Round by round before the samples are sorted by summarize.
     const perRound = { monitor: roundRatios(samples[2]!, samples[1]!, PER_ROUND), enforce: roundRatios(samples[3]!, samples[1]!, PER_ROUND) };
     const [direct, bare, proxied, enforced, matched] = samples.map(summarize) as [LatencySummary, LatencySummary, LatencySummary, LatencySummary, LatencySummary | undefined];
     const perCall = (before: number | undefined, pid: number, paths = 1) => {
       const after = cpuMs(pid);
-      return before === undefined || after === undefined ? "n/a" : `${Math.round(((after - before) * 1000) / (ROUNDS * PER_ROUND * paths))} µs`;
+      return before === undefined || after === undefined ? "n/a" : `${Math.round(((after - before) * 1000) / (rounds * PER_ROUND * paths))} µs`;
     };
     const cpu = clients.map((c, i) => perCall(cpuBefore[i], c.pid));
     report(
@@ -123,10 +132,10 @@ export async function run(report: (line: string) => void): Promise<void> {
     const pass = (ok: boolean) => (ok ? "PASS" : "FAIL");
     const goals = (label: "monitor" | "enforce", path: LatencySummary) => {
       const p99Extra = path.p99 - bare.p99;
-      const rounds = perRound[label];
+      const byRound = perRound[label];
       return (
         `goals, ${label}: p50 <= 1.15x pass-through: ${pass(path.p50 <= 1.15 * bare.p50)} (${(path.p50 / bare.p50).toFixed(2)}x; ` +
-        `round by round ${rounds.median.toFixed(2)}x, ${rounds.min.toFixed(2)}–${rounds.max.toFixed(2)}); ` +
+        `round by round ${byRound.median.toFixed(2)}x, ${byRound.min.toFixed(2)}–${byRound.max.toFixed(2)}); ` +
         `p99 <= pass-through + 0.3 ms: ${pass(p99Extra <= 300_000)} (${p99Extra >= 0 ? "+" : ""}${formatMicros(p99Extra)}); ` +
         `issue's p50 <= 1.10x direct: ${pass(path.p50 <= 1.1 * direct.p50)} (${formatRatio(path.p50 / direct.p50)})`
       );
