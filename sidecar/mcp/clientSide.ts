@@ -1,12 +1,14 @@
 import type { Transport, TransportSendOptions } from "@modelcontextprotocol/sdk/shared/transport.js";
 import type { Readable, Writable } from "node:stream";
 import type { ApieLogger } from "../sdk/types";
-import { LineReader, parseLine, writeLine } from "./lineFraming";
+import { deliverLine, LineReader, parseLine, writeLine } from "./lineFraming";
 import { ErrorCodes, errorResponse, errorWithoutId, type JSONRPCMessage } from "./messages";
 
 /**
  * The host's side of a stdio proxy: newline-delimited JSON-RPC on our stdin/stdout (lineFraming.ts: each line
  * parsed with the SDK's `JSONRPCMessageSchema`), plus what the SDK leaves to its Server class:
+ * - a message the proxy forwards in the turn it arrived in (all but a held tools/call) reaches a stdio upstream
+ *   as the very line that was checked (lineFraming.ts, deliverLine), not serialized again;
  * - a line that is not JSON is answered with a parse error (-32700, `"id": null`); JSON that is no JSON-RPC
  *   message with an invalid request (-32600, with its id when it had a readable one, else `null`);
  * - a line over {@link MAX_CLIENT_LINE_BYTES} is dropped unread and answered -32600 under its id when the
@@ -65,11 +67,12 @@ export class StdioClientSide implements Transport {
   }
 
   private readonly onData = (chunk: Buffer): void => this.reader.push(chunk);
+  private readonly deliver = (message: JSONRPCMessage): void => this.onmessage?.(message);
 
   private line(text: string): void {
     const parsed = parseLine(text);
     if (parsed.ok) {
-      this.onmessage?.(parsed.message);
+      deliverLine(parsed.message, text, this.deliver);
       return;
     }
     if (parsed.code === ErrorCodes.parseError) {

@@ -35,6 +35,13 @@ describe("apie mcp proxy: oversized lines and arguments (real processes)", funct
   });
 
   const echo = async (id: number, message: string) => (await proxy.request(id, "tools/call", { name: "echo", arguments: { message } }, 20_000)).result;
+  /** Plain allows are decided in the proxy, in the turn they arrive in, once its replica is current: calls until one was reported. */
+  let warmUpId = 100;
+  const untilTheReplicaDecides = () =>
+    waitFor(async () => {
+      await echo(++warmUpId, "warm-up");
+      return logRecords(workspace).some((r) => r.kind === "decision" && r.data.reported?.by === "replica");
+    }, 15_000);
 
   it("a 10 MB request from the host is answered -32600 under its id (read at the line's start or its end); the next calls are served", async () => {
     const filler = "y".repeat(TEN_MB);
@@ -61,6 +68,17 @@ describe("apie mcp proxy: oversized lines and arguments (real processes)", funct
     assert.equal(line, '{ "id" : 20,"result":{ "content" : [ {"text":"spaced  \\u00e9", "type":"text"} ] } , "jsonrpc":"2.0" }');
   });
 
+  it("what the host sends reaches a stdio upstream byte for byte: checked, not serialized again (a request, and a tool call the replica allowed)", async () => {
+    const request = '{ "method" : "fixture/received","params":{ "b":1, "a":"\\u00e9" }, "id":"r-1", "jsonrpc":"2.0" }';
+    proxy.write(request);
+    assert.equal((await proxy.next((m) => m.id === "r-1")).result?.line, request);
+    await untilTheReplicaDecides();
+    const call = '{"params":{"arguments":{ "z":[ 1,2 ], "a":"\\u00e9" },"name":"received"},  "jsonrpc":"2.0","method":"tools/call","id":"r-2"}';
+    proxy.write(call);
+    const answer = await proxy.next((m) => m.id === "r-2");
+    assert.equal(answer.result?.content?.[0]?.text, call);
+  });
+
   it("a 17 MB answer from the upstream reaches the host as -32603 under its request's id; the next calls are served", async () => {
     const answer = await proxy.request(10, "tools/call", { name: "oversized", arguments: { bytes: 17 * 1024 * 1024 } }, 30_000);
     assert.equal(answer.error?.code, -32603);
@@ -72,12 +90,7 @@ describe("apie mcp proxy: oversized lines and arguments (real processes)", funct
   });
 
   it("an allowed call with 2 MiB of arguments: its decision is journaled (arguments by size, SHA-256 and preview) before its outcome", async () => {
-    // Plain allows are decided in the proxy once its replica is current: warm up until one was reported.
-    let n = 100;
-    await waitFor(async () => {
-      await echo(++n, "warm-up");
-      return logRecords(workspace).some((r) => r.kind === "decision" && r.data.reported?.by === "replica");
-    }, 15_000);
+    await untilTheReplicaDecides();
     const big = { message: `big ${"z".repeat(2 * 1024 * 1024)}` };
     const answer = await proxy.request(200, "tools/call", { name: "echo", arguments: big }, 30_000);
     assert.equal(answer.result?.content?.[0]?.text?.length, big.message.length + "echo: ".length, "the call ran");
