@@ -1,6 +1,6 @@
 import { McpError } from "@modelcontextprotocol/sdk/types.js";
 import { strict as assert } from "node:assert";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import WebSocket from "ws";
@@ -75,6 +75,27 @@ describe("apie mcp proxy: plain allows decided in the proxy (real sidecar, real 
     assert.ok(decidedAt <= Date.parse(outcome.data.event.timestamp) && decidedAt <= Date.parse(decision.ts), JSON.stringify({ decided_at: decision.data.reported.decided_at, outcome: outcome.data.event.timestamp, ts: decision.ts }));
   });
 
+  it("a stream of calls that never pauses still has its decisions journaled while it runs, not only once it stops", async () => {
+    // Reports wait for a pause in the calls (ReportOutbox), but a stream that never pauses must not hold them
+    // all: its first decisions reach the log while it still runs (at the latest ~1 s after they were made).
+    const log = path.join(ctx.workspace, ".apie/events.jsonl");
+    await waitFor(() => decisionOf("hello, decided here") !== undefined); // the first test's reports are in
+    const sizeBefore = statSync(log).size;
+    const started = Date.now();
+    let calls = 0;
+    let grewAfter: number | undefined;
+    while (Date.now() - started < 6_000) {
+      await echo(`stream ${++calls}`);
+      if (calls % 50 === 0 && statSync(log).size > sizeBefore) {
+        grewAfter = Date.now() - started;
+        break;
+      }
+    }
+    assert.ok(grewAfter !== undefined, `nothing was journaled during ${calls} calls in a row over 6 s`);
+    await waitFor(() => decisionOf("stream 1") !== undefined);
+    assert.equal(decisionOf("stream 1").data.reported.by, "replica");
+  });
+
   it("a call still running when its decision is reported has its outcome journaled too, linked to the decision", async () => {
     const result = await ctx.proxied.client.callTool({ name: "trigger-long-running-operation", arguments: { duration: 0.6, steps: 1 } });
     assert.notEqual(result.isError, true);
@@ -113,7 +134,7 @@ describe("apie mcp proxy: plain allows decided in the proxy (real sidecar, real 
         () => false,
       ),
     10_000);
-    // Back to plain allows: decided in the proxy again (reports reach the sidecar in batches, within 250 ms).
+    // Back to plain allows: decided in the proxy again (reports reach the sidecar in batches, once the calls pause).
     await waitFor(async () => {
       const message = `decided here again ${++n}`;
       await echo(message);
