@@ -15,3 +15,22 @@ export const PATH_KEYS = [
   "path", "file_path", "filePath", "notebook_path", "notebookPath", "absolute_path", "absolutePath", "filename", "file",
   "source", "src", "destination", "dest", "uri",
 ];
+
+/** Keys looked at before probing for names: past this many, probing the names is the cheaper way. */
+const MAX_SCANNED_KEYS = 32;
+
+/**
+ * False when `record` certainly has none of `names` among its keys (it has few keys, none of them listed),
+ * so a caller can skip probing for each name. Why: a tool call's arguments are a JSON object of a few keys,
+ * and probing it for a dozen absent names costs a keyed lookup apiece — cheap in a hot loop, ~0.3 µs each in
+ * a process woken per call with cold caches, as the MCP proxy's replica is; its own keys are checked in a
+ * fraction of that. Arguments are parsed JSON (own, enumerable keys only), so a key the scan does not see
+ * is one a lookup would not find.
+ */
+export function mayHaveAnyKey(record: object, names: ReadonlySet<string>): boolean {
+  let scanned = 0;
+  for (const key in record) {
+    if (names.has(key) || ++scanned > MAX_SCANNED_KEYS) return true;
+  }
+  return false;
+}

@@ -1,5 +1,5 @@
 import type { CapabilityRegistry } from "./boundary";
-import { COMMAND_KEYS, PATH_KEYS } from "./argumentKeys";
+import { COMMAND_KEYS, mayHaveAnyKey, PATH_KEYS } from "./argumentKeys";
 import { resolvePath, type PathContext } from "./paths";
 import { findSecrets, type SecretFinding } from "./secrets";
 import { inspectShell, type ShellFinding } from "./shell";
@@ -102,6 +102,10 @@ const EDIT_LIST_KEYS = ["replacements", "edits"];
 const PATCH_KEYS = ["patch", "input"];
 const PATCH_FILE = /^\*\*\* (?:Add|Update|Delete) File: (.+)$|^\*\*\* Move to: (.+)$/gm;
 const MAX_LISTED_PATHS = 256;
+/** Every key extractShellCommands reads. */
+const SHELL_KEYS: ReadonlySet<string> = new Set(COMMAND_KEYS);
+/** Every key extractPaths reads. */
+const ANY_PATH_KEYS: ReadonlySet<string> = new Set([...PATH_KEYS, ...PATH_LIST_KEYS, ...EDIT_LIST_KEYS, ...PATCH_KEYS]);
 
 /**
  * Shell command text in a tool call: `{command: "..."}` and friends, the MCP-server form
@@ -110,6 +114,7 @@ const MAX_LISTED_PATHS = 256;
 export function extractShellCommands(args: unknown, facts: Facts): string[] {
   if (typeof args === "string") return facts["resource.type"] === "shell_command" ? [args] : [];
   if (args === null || typeof args !== "object" || Array.isArray(args)) return [];
+  if (!mayHaveAnyKey(args, SHELL_KEYS)) return [];
   const record = args as Record<string, unknown>;
   const out: string[] = [];
   for (const key of COMMAND_KEYS) {
@@ -131,6 +136,7 @@ function joinArgv(argv: readonly string[]): string {
 
 export function extractPaths(args: unknown): string[] {
   if (args === null || typeof args !== "object" || Array.isArray(args)) return [];
+  if (!mayHaveAnyKey(args, ANY_PATH_KEYS)) return [];
   const record = args as Record<string, unknown>;
   const out = directPaths(record);
   for (const key of PATH_LIST_KEYS) {

@@ -1,3 +1,4 @@
+import { mayHaveAnyKey } from "./argumentKeys";
 import type { InferenceConfidence, RiskLevel } from "./types";
 
 /**
@@ -126,10 +127,13 @@ const SQL_SCHEMA_CHANGE = /^\s*(create|alter|drop|truncate|rename|grant|revoke)\
 const SQL_WRITE = /^\s*(insert|update|delete|merge|upsert|replace)\b/i;
 const SQL_READ = /^\s*(select|with|show|explain|describe)\b/i;
 const PATH_KEYS = ["path", "file_path", "filePath", "filename", "file", "paths"];
+/** Every key inferFromArguments reads: arguments with none of them say nothing. */
+const INFERENCE_KEYS: ReadonlySet<string> = new Set([...ENVIRONMENT_KEYS, "command", "cmd", ...SQL_KEYS, ...PATH_KEYS]);
 
 /** What the arguments themselves say: a shell command, a SQL statement, a file path, an environment. */
 export function inferFromArguments(args: unknown): ArgumentInference | null {
   if (args === null || typeof args !== "object" || Array.isArray(args)) return null;
+  if (!mayHaveAnyKey(args, INFERENCE_KEYS)) return null;
   const record = args as Record<string, unknown>;
   const environment = ENVIRONMENT_KEYS.map((k) => record[k]).find((v): v is string => typeof v === "string");
   const envPart = environment === undefined ? {} : { environment };

@@ -47,6 +47,13 @@ describe("inference from arguments", () => {
   it("a path is a file", () => {
     assert.equal(inferFromArguments({ path: "a.txt" })?.resourceType, "file");
   });
+  it("arguments with none of the keys it reads say nothing; with many keys, one of them is still found wherever it sits", () => {
+    assert.equal(inferFromArguments({ message: "deploy to production", count: 3 }), null);
+    const many = (last: Record<string, unknown>) => ({ ...Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`k${i}`, i])), ...last });
+    assert.equal(inferFromArguments(many({})), null);
+    assert.deepEqual(inferFromArguments(many({ cmd: "rm -rf /", stage: "prod" })), { actionType: "execute", resourceType: "shell_command", environment: "prod", reason: "arguments carry a shell command" });
+    assert.equal(inferFromArguments({ ...many({}), file_path: "/etc/hosts" })?.resourceType, "file");
+  });
 });
 
 describe("inference behind the official SDKs' placeholders", () => {

@@ -9,6 +9,9 @@ interface Case {
 }
 
 /** For each template: calls it must catch, and look-alikes it must let through. */
+/** Arguments with 40 other keys before `last`'s: past what the guard scans before probing for the names it reads. */
+const amongManyArguments = (last: Record<string, unknown>): Record<string, unknown> => ({ ...Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`option${i}`, i])), ...last });
+
 const CASES: Record<TemplateKey, { positive: Case[]; negative: Case[] }> = {
   "prod-secrets": {
     positive: [
@@ -48,6 +51,7 @@ const CASES: Record<TemplateKey, { positive: Case[]; negative: Case[] }> = {
       { title: "ls && rm -rf / in a command argument", request: call({ tool: { name: "run_in_terminal" }, arguments: { command: "ls && rm -rf /" } }) },
       { title: "bash -c \"rm -rf ~\" on a developer machine", request: call({ tool: { name: "bash" }, arguments: { command: 'bash -c "rm -rf ~"' } }) },
       { title: "MCP-server form {command, args}", request: call({ tool: { name: "exec" }, arguments: { command: "bash", args: ["-c", "rm -rf ~"] } }) },
+      { title: "a command after 40 other arguments", request: call({ tool: { name: "exec" }, arguments: amongManyArguments({ cmd: "ls && rm -rf /" }) }) },
     ],
     negative: [
       { title: "echo \"rm -rf is dangerous\"", request: call({ tool: { name: "run_in_terminal" }, arguments: { command: 'echo "rm -rf is dangerous"' } }) },
@@ -117,6 +121,7 @@ const CASES: Record<TemplateKey, { positive: Case[]; negative: Case[] }> = {
     positive: [
       { title: "Write to ~/.bashrc", request: call({ tool: { name: "Write" }, action: { type: "update", name: "Write" }, resource: { type: "file" }, arguments: { file_path: "/home/dev/.bashrc", content: "x" } }) },
       { title: "MCP filesystem.write_file to /etc (inferred update on file)", request: call({ tool: { name: "filesystem.write_file", provider: "mcp" }, arguments: { path: "/etc/hosts", content: "x" } }) },
+      { title: "a path after 40 other arguments", request: call({ tool: { name: "filesystem.write_file", provider: "mcp" }, arguments: amongManyArguments({ destination: "/etc/hosts", content: "x" }) }) },
       { title: "shell redirection to ../other", request: call({ tool: { name: "Bash" }, arguments: { command: "echo x > ../other/config" }, metadata: { cwd: "/work/app" } }) },
     ],
     negative: [
