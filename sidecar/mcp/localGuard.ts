@@ -9,7 +9,7 @@ import { evaluateBody } from "../sdk/guardClient";
 import { isRetryable, type HttpClient } from "../sdk/http";
 import type { SidecarStream } from "../sdk/stream";
 import type { ApieLogger, GuardInput } from "../sdk/types";
-import { ReportOutbox, type CallOutcome } from "./reportOutbox";
+import { ReportOutbox, type CallOutcome, type WaitingReport } from "./reportOutbox";
 
 /**
  * The MCP proxy's fast path: a replica of the sidecar's guard engine, in the proxy's own process, that decides
@@ -99,7 +99,7 @@ export class LocalGuard {
    * and the answer is the sidecar's to give (a guardrail matched, drift…); undefined when it could not decide
    * (not current, a grant to redeem). Synchronous, so a call decided here waits for nothing.
    */
-  decide(input: GuardInput & { runId?: string | undefined }): { decisionId: string } | "not_plain" | undefined {
+  decide(input: GuardInput & { runId?: string | undefined }): { decisionId: string; report: WaitingReport } | "not_plain" | undefined {
     const replica = this.replica;
     if (input.approvalId !== undefined) return undefined; // redeeming a grant is the sidecar's business
     if (this.refused !== undefined) return undefined;
@@ -114,17 +114,16 @@ export class LocalGuard {
     const body = evaluateBody(input, { agentKey: this.options.agentKey, mode: this.options.mode, redactor: this.redactor });
     const decision = replica.evaluate(trustedGuardRequest(body));
     if (!isPlainAllow(decision)) return "not_plain";
-    this.reports.decided(decision.decision_id, body);
     // A plain allow: nothing else about it matters to the caller (the sidecar journals the full decision).
-    return { decisionId: decision.decision_id };
+    return { decisionId: decision.decision_id, report: this.reports.decided(decision.decision_id, body) };
   }
 
   /**
    * The outcome of a call this replica decided. True when it goes with the decision's report (the sidecar
    * journals the call's event); false when the report already went, and the caller records the outcome itself.
    */
-  settle(decisionId: string, outcome: CallOutcome): boolean {
-    return this.reports.settle(decisionId, outcome);
+  settle(report: WaitingReport, outcome: CallOutcome): boolean {
+    return this.reports.settle(report, outcome);
   }
 
   /** Sends what is still to be reported; resolves when sent or given up (see EventQueue). */

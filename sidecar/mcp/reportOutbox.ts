@@ -6,8 +6,8 @@ import { boundedReportJson } from "./largeArguments";
 
 /**
  * The reports of the replica's decisions (LocalGuard) on their way to POST /v1/guardrails/decisions, kept off
- * the calls' path and out of their way: a call costs the outbox one Map entry when decided and two field
- * writes when its outcome arrives. Everything else — timestamps, JSON, the size bound (largeArguments.ts), the
+ * the calls' path and out of their way: a call costs the outbox an array push when decided and two field
+ * writes when its outcome arrives (the caller keeps its WaitingReport). Everything else — timestamps, JSON, the size bound (largeArguments.ts), the
  * send, and the sidecar's journaling of them — waits for a pause in the calls ({@link QUIET_MS} without one
  * decided or answered), and goes then, {@link REPORTS_PER_SLICE} reports per turn of the event loop. An agent
  * calls tools in bursts between model turns, so its reports are built and journaled while nothing waits for
@@ -44,13 +44,19 @@ const MAX_QUEUED = 20_000;
 
 export type CallOutcome = { status: "completed" } | { status: "failed"; error: string };
 
-interface Pending {
-  decisionId: string;
-  body: unknown;
+/**
+ * A decision waiting to be reported. The caller keeps it and hands it back with the call's outcome, so a call
+ * costs the outbox an array push and two field writes — no map keyed by decision id on the call's path.
+ */
+export interface WaitingReport {
+  readonly decisionId: string;
+  readonly body: unknown;
   /** performance.now() at the decision, and at the outcome. */
-  decidedAt: number;
+  readonly decidedAt: number;
   settledAt?: number;
   outcome?: CallOutcome;
+  /** Built into a report (queued to be sent): an outcome arriving later goes on its own. */
+  built?: true;
 }
 
 interface Report {
@@ -61,8 +67,8 @@ interface Report {
 }
 
 export class ReportOutbox {
-  /** Decided, not yet built into a report; in decision order. */
-  private readonly pending = new Map<string, Pending>();
+  /** Decided, in decision order; the built ones are dropped after each slice. */
+  private waiting: WaitingReport[] = [];
   private timer: NodeJS.Timeout | undefined;
   private building: Promise<void> | undefined;
   /** performance.now() of the last decision or outcome: the calls pause when it is QUIET_MS old. */
@@ -86,43 +92,46 @@ export class ReportOutbox {
     this.queue.start();
   }
 
-  /** A plain allow the replica made, on the evaluate body it decided on. */
-  decided(decisionId: string, body: unknown): void {
-    this.lastCall = performance.now();
-    this.pending.set(decisionId, { decisionId, body, decidedAt: this.lastCall });
+  /** A plain allow the replica made, on the evaluate body it decided on; pass the result to {@link settle}. */
+  decided(decisionId: string, body: unknown): WaitingReport {
+    const report: WaitingReport = { decisionId, body, decidedAt: (this.lastCall = performance.now()) };
+    this.waiting.push(report);
     this.timer ??= setTimeout(this.whenQuiet, QUIET_MS);
+    return report;
   }
 
   /** The call's outcome; true when it goes with the decision's report, false when that report already left. */
-  settle(decisionId: string, outcome: CallOutcome): boolean {
-    const pending = this.pending.get(decisionId);
-    if (pending === undefined) return false;
-    pending.outcome = outcome;
-    pending.settledAt = this.lastCall = performance.now();
+  settle(report: WaitingReport, outcome: CallOutcome): boolean {
+    if (report.built) return false;
+    report.outcome = outcome;
+    report.settledAt = this.lastCall = performance.now();
     return true;
   }
 
   /** Builds and sends everything now; resolves when sent or given up (see EventQueue). */
   async flush(): Promise<void> {
     await this.building;
-    for (const pending of this.pending.values()) this.enqueue(pending);
-    this.pending.clear();
+    this.buildAll();
     await this.queue.flush();
   }
 
   close(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
-    for (const pending of this.pending.values()) this.enqueue(pending);
-    this.pending.clear();
+    this.buildAll();
     this.queue.close();
+  }
+
+  private buildAll(): void {
+    for (const report of this.waiting) if (!report.built) this.enqueue(report);
+    this.waiting = [];
   }
 
   /** Runs a slice once the calls paused for QUIET_MS or the oldest waiting decision is MAX_DEFER_MS old; else waits on. */
   private readonly whenQuiet = (): void => {
     this.timer = undefined;
     const now = performance.now();
-    const oldest = this.pending.values().next().value?.decidedAt ?? now;
+    const oldest = this.waiting[0]?.decidedAt ?? now;
     const wait = Math.min(this.lastCall + QUIET_MS, oldest + MAX_DEFER_MS) - now;
     if (wait > 0) this.timer = setTimeout(this.whenQuiet, wait);
     else this.slice();
@@ -133,24 +142,27 @@ export class ReportOutbox {
     this.building = (async () => {
       const waitedEnough = performance.now() - OUTCOME_WAIT_MS;
       let built = 0;
-      for (const [id, pending] of this.pending) {
-        if (pending.outcome === undefined && pending.decidedAt > waitedEnough) continue;
-        this.pending.delete(id);
-        this.enqueue(pending);
+      // Decisions made meanwhile (during the turns given away) are appended, and looked at as they come.
+      for (let i = 0; i < this.waiting.length; i++) {
+        const report = this.waiting[i]!;
+        if (report.built || (report.outcome === undefined && report.decidedAt > waitedEnough)) continue;
+        this.enqueue(report);
         if (++built % REPORTS_PER_SLICE === 0) await nextTurn();
       }
+      this.waiting = this.waiting.filter((report) => report.built !== true);
       if (built > 0) await this.queue.flush();
     })().finally(() => {
       this.building = undefined;
       // Reports still waiting for their outcome (calls running): looked at again after the next pause.
-      if (this.pending.size > 0) this.timer ??= setTimeout(this.whenQuiet, QUIET_MS);
+      if (this.waiting.length > 0) this.timer ??= setTimeout(this.whenQuiet, QUIET_MS);
     });
   }
 
-  private enqueue(pending: Pending): void {
+  private enqueue(waiting: WaitingReport): void {
+    waiting.built = true;
     const at = (ms: number) => new Date(performance.timeOrigin + ms).toISOString();
-    const report: Report = { decision_id: pending.decisionId, body: pending.body, decided_at: at(pending.decidedAt) };
-    if (pending.outcome !== undefined) report.outcome = { ...pending.outcome, at: at(pending.settledAt!) };
+    const report: Report = { decision_id: waiting.decisionId, body: waiting.body, decided_at: at(waiting.decidedAt) };
+    if (waiting.outcome !== undefined) report.outcome = { ...waiting.outcome, at: at(waiting.settledAt!) };
     this.queue.enqueue(report as unknown as Record<string, unknown>, boundedReportJson(report));
   }
 }

@@ -7,6 +7,7 @@ import type { ApieLogger, GuardInput, ResourceRef } from "../sdk/types";
 import type { McpServerConfig, ToolMetadata } from "./configSchema";
 import type { JSONRPCMessage, JSONRPCRequest, JSONRPCResponse } from "./messages";
 import type { ToolCallFacts } from "./outcomes";
+import type { WaitingReport } from "./reportOutbox";
 import { approvalRefused, blocked, guardErrorResponse, refusalResponse, type Refusal } from "./refusals";
 import type { Connection, LinkState } from "./sidecarLink";
 import type { ToolCatalog } from "./toolCatalog";
@@ -57,8 +58,8 @@ export interface OutcomeTicket {
   decisionId: string | null;
   runId: string | undefined;
   connection: Connection | undefined;
-  /** Decided by the proxy's replica: the outcome can go with the decision's report (LocalGuard.settle). */
-  byReplica?: true;
+  /** Decided by the proxy's replica: its decision's report, waiting; the outcome can go with it (LocalGuard.settle). */
+  replicaReport?: WaitingReport;
 }
 
 export interface ToolCallGuardOptions {
@@ -94,10 +95,10 @@ export class ToolCallGuard {
     if (connection === undefined || runId === undefined || typeof params.name !== "string") return undefined;
     if (argumentsTooDeep(params.arguments) !== undefined) return undefined; // decide() refuses it
     const { call, fields } = this.factsOf(params.name);
-    const local = connection.local.decide({ ...fields, arguments: params.arguments, runId });
+    const local = connection.local.decide(guardInput(fields, params.arguments, runId));
     if (local === "not_plain") this.leftToSidecar.add(request);
     if (local === undefined || local === "not_plain") return undefined;
-    return forwardByReplica(call, local.decisionId, runId, connection);
+    return forwardByReplica(call, local, runId, connection);
   }
 
   async decide(request: JSONRPCRequest, ctx: CallContext): Promise<Verdict> {
@@ -114,10 +115,10 @@ export class ToolCallGuard {
     if (!state.ok) return this.withoutSidecar(request, call, state.reason);
     const { connection } = state;
     const runId = await connection.runId();
-    const input: GuardInput = { ...fields, arguments: params.arguments, runId };
+    const input = guardInput(fields, params.arguments, runId);
     // A plain allow is decided in-process when the replica is current; anything else asks the sidecar.
     const local = this.leftToSidecar.has(request) ? undefined : connection.local.decide(input);
-    if (local !== undefined && local !== "not_plain") return ctx.signal.aborted ? { action: "drop" } : forwardByReplica(call, local.decisionId, runId, connection);
+    if (local !== undefined && local !== "not_plain") return ctx.signal.aborted ? { action: "drop" } : forwardByReplica(call, local, runId, connection);
     let decision: ApieDecision;
     try {
       decision = await connection.apie.guard(input);
@@ -160,9 +161,9 @@ export class ToolCallGuard {
     if (connection === undefined) return;
     const { outcomes } = connection;
     const failure = "failure" in response ? response.failure : "error" in response ? `MCP error ${response.error.code}: ${response.error.message}` : toolError(response.result);
-    if (ticket.byReplica && ticket.decisionId !== null) {
+    if (ticket.replicaReport !== undefined) {
       const outcome = failure === undefined ? { status: "completed" as const } : { status: "failed" as const, error: failure.slice(0, 2_000) };
-      if (connection.local.settle(ticket.decisionId, outcome)) return;
+      if (connection.local.settle(ticket.replicaReport, outcome)) return;
     }
     if (failure === undefined) outcomes.completed(ticket.call, ticket.decisionId, ticket.runId);
     else outcomes.failed(ticket.call, ticket.decisionId, ticket.runId, failure);
@@ -313,9 +314,14 @@ function guardFields(call: ToolCallFacts): Pick<GuardInput, "tool" | "action" | 
   return { tool: call.tool, action: call.action, resource: call.resource, riskLevel: call.riskLevel };
 }
 
+/** The guard input of one call of a tool (its facts, built once) — member by member: it is on every call's path. */
+function guardInput(fields: ReturnType<typeof guardFields>, args: unknown, runId: string | undefined): GuardInput & { runId: string | undefined } {
+  return { tool: fields.tool, action: fields.action, resource: fields.resource, riskLevel: fields.riskLevel, arguments: args, runId };
+}
+
 /** A call the proxy's replica allowed: forwarded, its outcome to go with the decision's report. */
-function forwardByReplica(call: ToolCallFacts, decisionId: string, runId: string | undefined, connection: Connection): Verdict {
-  return { action: "forward", ticket: { call, decisionId, runId, connection, byReplica: true } };
+function forwardByReplica(call: ToolCallFacts, local: { decisionId: string; report: WaitingReport }, runId: string | undefined, connection: Connection): Verdict {
+  return { action: "forward", ticket: { call, decisionId: local.decisionId, runId, connection, replicaReport: local.report } };
 }
 
 /**

@@ -78,14 +78,17 @@ export interface EvaluateBodyOptions {
   redactor?: Redactor | undefined;
 }
 
-/** The POST /v1/guardrails/evaluate body of one guard input (the MCP proxy's replica decides on the same body). */
+/**
+ * The POST /v1/guardrails/evaluate body of one guard input (the MCP proxy's replica decides on the same body).
+ * Built member by member, without spreads: the replica builds one per proxied call, on the call's path.
+ */
 export function evaluateBody(input: GuardInput & { runId?: string | undefined }, options: EvaluateBodyOptions): z.input<typeof EvaluateBodySchema> {
   const tool: ToolRef | undefined = input.tool;
   // What the caller did not say is sent as absent, not as a placeholder, so the sidecar infers it (from the
   // tool's definition, its arguments, its name) instead of deciding on "execute" / "unknown".
   const action = input.action;
   const resource = input.resource;
-  let sections: { tool: unknown; action: unknown; resource: unknown; metadata: unknown } = {
+  let sections: Pick<z.input<typeof EvaluateBodySchema>, "tool" | "action" | "resource" | "metadata"> = {
     tool: tool ? { name: tool.name, provider: tool.provider ?? null, riskLevel: tool.riskLevel ?? null } : null,
     action: action ? { type: action.type, name: action.name ?? null } : tool ? { type: null, name: tool.name } : null,
     resource: resource
@@ -101,15 +104,19 @@ export function evaluateBody(input: GuardInput & { runId?: string | undefined },
   if (options.redactor) {
     sections = options.redactor.redactEvent({ type: "guard.evaluate", ...sections }) as typeof sections;
   }
-  return {
+  const body: z.input<typeof EvaluateBodySchema> = {
     agent_key: options.agentKey,
     run_id: input.runId ?? null,
     mode: options.mode,
     risk_level: input.riskLevel ?? tool?.riskLevel ?? action?.riskLevel ?? null,
-    ...(sections as Pick<z.input<typeof EvaluateBodySchema>, "tool" | "action" | "resource" | "metadata">),
-    ...(input.arguments === undefined ? {} : { arguments: input.arguments }),
-    ...(input.approvalId ? { approval_id: input.approvalId } : {}),
+    tool: sections.tool,
+    action: sections.action,
+    resource: sections.resource,
+    metadata: sections.metadata,
   };
+  if (input.arguments !== undefined) body.arguments = input.arguments;
+  if (input.approvalId) body.approval_id = input.approvalId;
+  return body;
 }
 
 export function describeFailure(failure: TransportError): string {
