@@ -21,12 +21,14 @@ const EVERYTHING = path.resolve(__dirname, "../node_modules/@modelcontextprotoco
 const PASS_THROUGH = path.resolve(__dirname, "fixtures/passThrough.cjs");
 const WARMUP = 1_000;
 /** A multiple of the 4 paths' balanced orders (stats.ts balancedOrders); with the fifth path, of its 10. */
-const ROUNDS = 12;
+const ROUNDS = Number(process.env.MCP_BENCH_ROUNDS ?? 12);
 /**
- * Calls per turn: ~0.5 s, two of the proxy's 250 ms report slices, so the sidecar journals most of a proxy's
- * reports during that proxy's own turn, as it would under a steady stream of calls.
+ * Calls per turn: 2 500, ~0.5 s, each turn a burst of calls far longer than an agent's between two model
+ * turns; the proxy's reports go in the pause after it (ReportOutbox: once the calls pause). A stream that
+ * never pauses reports within every second, on the calls' time: MCP_BENCH_PER_ROUND=15000 (~3 s turns)
+ * measures that case.
  */
-const PER_ROUND = 2_500;
+const PER_ROUND = Number(process.env.MCP_BENCH_PER_ROUND ?? 2_500);
 /** Idle after each turn: the rest of a turn's reports are journaled here, not in the next path's turn. */
 const PAUSE_MS = 400;
 
@@ -70,7 +72,7 @@ export async function run(report: (line: string) => void): Promise<void> {
   // `matched.echo` (the fifth path's server name) is what a guardrail blocks: monitor's would-block, decided by the sidecar.
   // Only with MCP_BENCH_WOULD_BLOCK=1: the sidecar's work for those calls spills into the other paths' rounds.
   const withWouldBlock = process.env.MCP_BENCH_WOULD_BLOCK === "1";
-  const rounds = withWouldBlock ? 10 : ROUNDS;
+  const rounds = withWouldBlock ? Math.max(10, ROUNDS) : ROUNDS;
   const wouldBlock = { key: "no-matched-echo", name: "No matched echo", decision: "block", reason: "bench: would block", match: { "tool.name": "matched.echo" } };
   writeFileSync(path.join(workspace, "apie.policy.json"), JSON.stringify({ templates: { "prod-deploys": true, "prod-shell": true, "secret-in-arguments": true }, guardrails: [wouldBlock] }));
   const config = path.join(workspace, "apie.mcp.json");
