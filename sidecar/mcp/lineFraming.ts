@@ -203,6 +203,18 @@ export function deliverLine(message: JSONRPCMessage, text: string, deliver: (mes
   }
 }
 
+/**
+ * From here on `message` is written serialized from its parsed form, not as its line. For what a guard
+ * decided on: a line can say more than its parse (a duplicate key, which JSON.parse reads last-wins and
+ * another parser first-wins), so the upstream must get the parse the decision was made on.
+ */
+export function forgetLine(message: JSONRPCMessage): void {
+  if (message === deliveredMessage) {
+    deliveredMessage = undefined;
+    deliveredText = "";
+  }
+}
+
 /** The line `message` was parsed from, while it is being delivered (deliverLine); else undefined. */
 export function lineOf(message: JSONRPCMessage): string | undefined {
   return message === deliveredMessage ? deliveredText : undefined;

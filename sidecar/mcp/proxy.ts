@@ -14,6 +14,7 @@ import {
   type ProgressToken,
   type RequestId,
 } from "./messages";
+import { forgetLine } from "./lineFraming";
 import type { CallContext, OutcomeTicket, Verdict } from "./toolCallGuard";
 
 /**
@@ -128,8 +129,10 @@ export class McpProxy {
     if (isRequest(message)) {
       const pending: Pending = { method: message.method, progressToken: progressTokenOf(message), state: "forwarded" };
       this.pending.set(message.id, pending);
-      if (message.method === "tools/call") this.guard(message, pending);
-      else this.toUpstream(message);
+      if (message.method === "tools/call") {
+        forgetLine(message); // the upstream gets what the guard decides on, not the line (see forgetLine)
+        this.guard(message, pending);
+      } else this.toUpstream(message);
       return;
     }
     if (isNotification(message) && message.method === "notifications/cancelled") {

@@ -68,15 +68,20 @@ describe("apie mcp proxy: oversized lines and arguments (real processes)", funct
     assert.equal(line, '{ "id" : 20,"result":{ "content" : [ {"text":"spaced  \\u00e9", "type":"text"} ] } , "jsonrpc":"2.0" }');
   });
 
-  it("what the host sends reaches a stdio upstream byte for byte: checked, not serialized again (a request, and a tool call the replica allowed)", async () => {
+  it("what the host sends reaches a stdio upstream byte for byte: checked, not serialized again", async () => {
     const request = '{ "method" : "fixture/received","params":{ "b":1, "a":"\\u00e9" }, "id":"r-1", "jsonrpc":"2.0" }';
     proxy.write(request);
     assert.equal((await proxy.next((m) => m.id === "r-1")).result?.line, request);
+  });
+
+  it("a tool call reaches the upstream as the guard parsed it, not as its line: a duplicate key cannot say one thing to the guard and another to the server", async () => {
     await untilTheReplicaDecides();
-    const call = '{"params":{"arguments":{ "z":[ 1,2 ], "a":"\\u00e9" },"name":"received"},  "jsonrpc":"2.0","method":"tools/call","id":"r-2"}';
-    proxy.write(call);
+    // JSON.parse keeps the last of two equal keys; a parser that keeps the first would run what the guard never saw.
+    proxy.write('{"jsonrpc":"2.0","id":"r-2","method":"tools/call","params":{"name":"received","arguments":{"path":"/etc/shadow","path":"notes.txt"}}}');
     const answer = await proxy.next((m) => m.id === "r-2");
-    assert.equal(answer.result?.content?.[0]?.text, call);
+    const received = JSON.parse(answer.result?.content?.[0]?.text) as { params: { arguments: unknown } };
+    assert.deepEqual(received.params.arguments, { path: "notes.txt" });
+    assert.doesNotMatch(answer.result.content[0].text, /shadow/);
   });
 
   it("a 17 MB answer from the upstream reaches the host as -32603 under its request's id; the next calls are served", async () => {
