@@ -1,5 +1,6 @@
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import type { ApieLogger } from "../sdk/types";
+import { forgetLine } from "./lineFraming";
 import {
   ErrorCodes,
   errorResponse,
@@ -14,7 +15,6 @@ import {
   type ProgressToken,
   type RequestId,
 } from "./messages";
-import { forgetLine } from "./lineFraming";
 import type { CallContext, OutcomeTicket, Verdict } from "./toolCallGuard";
 
 /**

@@ -7,9 +7,10 @@ import { boundedReportJson } from "./largeArguments";
 /**
  * The reports of the replica's decisions (LocalGuard) on their way to POST /v1/guardrails/decisions, kept off
  * the calls' path and out of their way: a call costs the outbox an array push when decided and two field
- * writes when its outcome arrives (the caller keeps its WaitingReport). Everything else — timestamps, JSON, the size bound (largeArguments.ts), the
- * send, and the sidecar's journaling of them — waits for a pause in the calls ({@link QUIET_MS} without one
- * decided or answered), and goes then, {@link REPORTS_PER_SLICE} reports per turn of the event loop. An agent
+ * writes when its outcome arrives (the caller keeps its WaitingReport). Everything else — timestamps, JSON,
+ * the size bound (largeArguments.ts), the send, and the sidecar's journaling of them — waits for a pause in
+ * the calls ({@link QUIET_MS} without one decided or answered), and goes then, {@link REPORTS_PER_SLICE}
+ * reports per turn of the event loop. An agent
  * calls tools in bursts between model turns, so its reports are built and journaled while nothing waits for
  * them; a stream of calls that never pauses still reports at least every {@link MAX_DEFER_MS}. Why: built and
  * journaled while calls were flowing (every 250 ms, before), the reports' work on a two-core machine — the
