@@ -1,9 +1,8 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { spawnUntilReady, type ReadyProcess } from "../test/support/readyProcess";
+import { connectEcho, cpuMs, EVERYTHING, PASS_THROUGH, type EchoClient } from "./mcpStdio";
 import { CLI, sidecarNodeArgs } from "./sidecarLaunch";
 import { formatMicros, formatRatio, formatTable, roundRatios, sampleInterleaved, summarize, type LatencySummary } from "./stats";
 
@@ -17,8 +16,6 @@ import { formatMicros, formatRatio, formatTable, roundRatios, sampleInterleaved,
  * it; the ratio to direct is reported too (the issue's 1.10 is below the one-hop floor).
  */
 
-const EVERYTHING = path.resolve(__dirname, "../node_modules/@modelcontextprotocol/server-everything/dist/index.js");
-const PASS_THROUGH = path.resolve(__dirname, "fixtures/passThrough.cjs");
 const WARMUP = 1_000;
 /** A multiple of the 4 paths' balanced orders (stats.ts balancedOrders); with the fifth path, of its 10. */
 const ROUNDS = Number(process.env.MCP_BENCH_ROUNDS ?? 12);
@@ -31,41 +28,6 @@ const ROUNDS = Number(process.env.MCP_BENCH_ROUNDS ?? 12);
 const PER_ROUND = Number(process.env.MCP_BENCH_PER_ROUND ?? 2_500);
 /** Idle after each turn: the rest of a turn's reports are journaled here, not in the next path's turn. */
 const PAUSE_MS = 400;
-
-interface EchoClient {
-  call(): Promise<void>;
-  close(): Promise<void>;
-  /** The process the client spawned: the upstream itself, the pass-through, or the proxy. */
-  pid: number;
-}
-
-/**
- * CPU time (user + system, ms) a process has used so far, from /proc (Linux; undefined elsewhere). Unlike
- * latency, it hardly moves with the machine's load: on a shared machine it is the steadier measure of what
- * each hop costs.
- */
-function cpuMs(pid: number): number | undefined {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // clock ticks of 10 ms
-  } catch {
-    return undefined;
-  }
-}
-
-async function connectEcho(command: string, args: string[], env?: Record<string, string>): Promise<EchoClient> {
-  const transport = new StdioClientTransport({ command, args, env: { ...(process.env as Record<string, string>), ...env }, stderr: "ignore" });
-  const client = new Client({ name: "apie-bench", version: "1.0.0" });
-  await client.connect(transport);
-  return {
-    pid: (transport as unknown as { pid: number | null }).pid ?? 0,
-    async call() {
-      const result = await client.callTool({ name: "echo", arguments: { message: "how do I rotate keys" } });
-      if (result.isError) throw new Error(`echo failed: ${JSON.stringify(result)}`);
-    },
-    close: () => client.close(),
-  };
-}
 
 export async function run(report: (line: string) => void): Promise<void> {
   const workspace = mkdtempSync(path.join(tmpdir(), "apie-mcp-bench-"));

@@ -19,6 +19,8 @@ const BENCHES: readonly { name: string; load: () => Promise<BenchModule> }[] = [
   { name: "sidecar footprint: cold start and RSS after 100k events", load: () => import("./footprint.bench") },
   { name: "mcp proxy tools/call vs direct and bare pass-through", load: () => import("./mcp.bench") },
   { name: "mcp proxy over Streamable HTTP vs supergateway and mcp-proxy", load: () => import("./mcpHttp.bench") },
+  // Not matched by `-- mcp`: an A/A run unless MCP_BENCH_BUILDS names two builds (`npm run bench -- builds`).
+  { name: "stdio proxy builds A and B, same run (MCP_BENCH_BUILDS)", load: () => import("./mcpBuilds.bench") },
   { name: "extension Runs tree with 10 000 records", load: () => import("./tree.bench") },
   { name: "sidecar under sustained hostile load: RSS and answers", load: () => import("./hostile.bench") },
   { name: "guard latency during a storm of boundary reports", load: () => import("./reportStorm.bench") },
