@@ -77,7 +77,7 @@ export class ToolCallGuard {
   /** Requests decideNow already put to the replica, which left them to the sidecar: not evaluated twice. */
   private readonly leftToSidecar = new WeakSet<JSONRPCRequest>();
   /** The facts of each tool name (they depend on the config alone): built once, not per call. */
-  private readonly factsByTool = new Map<string, { call: ToolCallFacts; fields: ReturnType<typeof guardFields> }>();
+  private readonly factsByTool = new Map<string, ToolCallFacts>();
 
   constructor(private readonly options: ToolCallGuardOptions) {
     this.progressIntervalMs = options.progressIntervalMs ?? 1_500;
@@ -94,8 +94,8 @@ export class ToolCallGuard {
     const params = (request.params ?? {}) as { name?: unknown; arguments?: unknown };
     if (connection === undefined || runId === undefined || typeof params.name !== "string") return undefined;
     if (argumentsTooDeep(params.arguments) !== undefined) return undefined; // decide() refuses it
-    const { call, fields } = this.factsOf(params.name);
-    const local = connection.local.decide(guardInput(fields, params.arguments, runId));
+    const call = this.factsOf(params.name);
+    const local = connection.local.decide(guardInput(call, params.arguments, runId));
     if (local === "not_plain") this.leftToSidecar.add(request);
     if (local === undefined || local === "not_plain") return undefined;
     return forwardByReplica(call, local, runId, connection);
@@ -108,14 +108,14 @@ export class ToolCallGuard {
       return { action: "forward", ticket: { call: { tool: { name: this.options.config.serverName } }, decisionId: null, runId: undefined, connection: undefined } };
     }
     const toolName = params.name;
-    const { call, fields } = this.factsOf(toolName);
+    const call = this.factsOf(toolName);
     const tooDeep = argumentsTooDeep(params.arguments);
     if (tooDeep !== undefined) return this.refuseTooDeep(request, toolName, call, tooDeep);
     const state = await this.options.link.state();
     if (!state.ok) return this.withoutSidecar(request, call, state.reason);
     const { connection } = state;
     const runId = await connection.runId();
-    const input = guardInput(fields, params.arguments, runId);
+    const input = guardInput(call, params.arguments, runId);
     // A plain allow is decided in-process when the replica is current; anything else asks the sidecar.
     const local = this.leftToSidecar.has(request) ? undefined : connection.local.decide(input);
     if (local !== undefined && local !== "not_plain") return ctx.signal.aborted ? { action: "drop" } : forwardByReplica(call, local, runId, connection);
@@ -169,11 +169,10 @@ export class ToolCallGuard {
     else outcomes.failed(ticket.call, ticket.decisionId, ticket.runId, failure);
   }
 
-  private factsOf(toolName: string): { call: ToolCallFacts; fields: ReturnType<typeof guardFields> } {
+  private factsOf(toolName: string): ToolCallFacts {
     let known = this.factsByTool.get(toolName);
     if (known === undefined) {
-      const call = this.facts(toolName, this.options.metadata.lookup(toolName));
-      known = { call, fields: guardFields(call) };
+      known = this.facts(toolName, this.options.metadata.lookup(toolName));
       if (this.factsByTool.size < 10_000) this.factsByTool.set(toolName, known);
     }
     return known;
@@ -305,18 +304,13 @@ export class ToolCallGuard {
 }
 
 /**
- * The guard fields of a call. An action or resource the config does not give is sent without a type, so
+ * The guard input of one call: the tool's facts (what apie.mcp.json's `tools` metadata says, built once per
+ * tool), its arguments and run. An action or resource the config does not give is sent without a type, so
  * the sidecar infers it (the SDK would otherwise send `execute` / `unknown`, which inference never
- * overrides).
+ * overrides). Member by member: it is on every call's path.
  */
-/** What apie.mcp.json's `tools` metadata says; the rest is left absent for the sidecar to infer. */
-function guardFields(call: ToolCallFacts): Pick<GuardInput, "tool" | "action" | "resource" | "riskLevel"> {
-  return { tool: call.tool, action: call.action, resource: call.resource, riskLevel: call.riskLevel };
-}
-
-/** The guard input of one call of a tool (its facts, built once) — member by member: it is on every call's path. */
-function guardInput(fields: ReturnType<typeof guardFields>, args: unknown, runId: string | undefined): GuardInput & { runId: string | undefined } {
-  return { tool: fields.tool, action: fields.action, resource: fields.resource, riskLevel: fields.riskLevel, arguments: args, runId };
+function guardInput(call: ToolCallFacts, args: unknown, runId: string | undefined): GuardInput & { runId: string | undefined } {
+  return { tool: call.tool, action: call.action, resource: call.resource, riskLevel: call.riskLevel, arguments: args, runId };
 }
 
 /** A call the proxy's replica allowed: forwarded, its outcome to go with the decision's report. */
