@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { spawnUntilReady, type ReadyProcess } from "../test/support/readyProcess";
-import { connectEcho, cpuMs, EVERYTHING, PASS_THROUGH, type EchoClient } from "./mcpStdio";
+import { BENCH_TEMPLATES, connectBaselines, connectEcho, cpuMs, cpuPerCall, echoProxyConfig, TURNS, type EchoClient } from "./mcpStdio";
 import { CLI, sidecarNodeArgs } from "./sidecarLaunch";
 import { formatMicros, formatRatio, formatTable, roundRatios, sampleInterleaved, summarize, type LatencySummary } from "./stats";
 
@@ -17,44 +17,33 @@ import { formatMicros, formatRatio, formatTable, roundRatios, sampleInterleaved,
  */
 
 const WARMUP = 1_000;
-/** A multiple of the 4 paths' balanced orders (stats.ts balancedOrders); with the fifth path, of its 10. */
-const ROUNDS = Number(process.env.MCP_BENCH_ROUNDS ?? 12);
-/**
- * Calls per turn: 2 500, ~0.5 s, each turn a burst of calls far longer than an agent's between two model
- * turns; the proxy's reports go in the pause after it (ReportOutbox: once the calls pause). A stream that
- * never pauses reports within every second, on the calls' time: MCP_BENCH_PER_ROUND=15000 (~3 s turns)
- * measures that case.
- */
-const PER_ROUND = Number(process.env.MCP_BENCH_PER_ROUND ?? 2_500);
-/** Idle after each turn: the rest of a turn's reports are journaled here, not in the next path's turn. */
-const PAUSE_MS = 400;
 
 export async function run(report: (line: string) => void): Promise<void> {
   const workspace = mkdtempSync(path.join(tmpdir(), "apie-mcp-bench-"));
   // `matched.echo` (the fifth path's server name) is what a guardrail blocks: monitor's would-block, decided by the sidecar.
   // Only with MCP_BENCH_WOULD_BLOCK=1: the sidecar's work for those calls spills into the other paths' rounds.
   const withWouldBlock = process.env.MCP_BENCH_WOULD_BLOCK === "1";
-  const rounds = withWouldBlock ? Math.max(10, ROUNDS) : ROUNDS;
+  const rounds = withWouldBlock ? Math.max(10, TURNS.rounds) : TURNS.rounds; // 5 paths: 10 balanced orders
+  const { perRound, pauseMs } = TURNS;
   const wouldBlock = { key: "no-matched-echo", name: "No matched echo", decision: "block", reason: "bench: would block", match: { "tool.name": "matched.echo" } };
-  writeFileSync(path.join(workspace, "apie.policy.json"), JSON.stringify({ templates: { "prod-deploys": true, "prod-shell": true, "secret-in-arguments": true }, guardrails: [wouldBlock] }));
+  writeFileSync(path.join(workspace, "apie.policy.json"), JSON.stringify({ templates: BENCH_TEMPLATES, guardrails: [wouldBlock] }));
   const config = path.join(workspace, "apie.mcp.json");
-  writeFileSync(config, JSON.stringify({ agentKey: "bench-mcp", serverName: "everything", mode: "monitor", upstream: { command: process.execPath, args: [EVERYTHING, "stdio"] } }));
+  writeFileSync(config, JSON.stringify(echoProxyConfig("everything", "monitor")));
   const enforceConfig = path.join(workspace, "apie.mcp.enforce.json");
-  writeFileSync(enforceConfig, JSON.stringify({ agentKey: "bench-mcp", serverName: "everything", mode: "enforce", upstream: { command: process.execPath, args: [EVERYTHING, "stdio"] } }));
+  writeFileSync(enforceConfig, JSON.stringify(echoProxyConfig("everything", "enforce")));
   const matchedConfig = path.join(workspace, "apie.mcp.matched.json");
-  writeFileSync(matchedConfig, JSON.stringify({ agentKey: "bench-mcp", serverName: "matched", mode: "monitor", upstream: { command: process.execPath, args: [EVERYTHING, "stdio"] } }));
+  writeFileSync(matchedConfig, JSON.stringify(echoProxyConfig("matched", "monitor")));
   let sidecar: ReadyProcess | undefined;
   const clients: EchoClient[] = [];
   try {
     sidecar = await spawnUntilReady(sidecarNodeArgs("sidecar", "--workspace", workspace, "--port", "0"));
     const { baseUrl, apiKey } = JSON.parse(sidecar.readyLine) as { baseUrl: string; apiKey: string };
     report(
-      `official MCP client, stdio, sequential echo calls: ${WARMUP} warm-up per path, then ${rounds} rounds of ${PER_ROUND} on each path in turn ` +
-        `(interleaved in balanced orders, ${PAUSE_MS} ms idle between turns, so drift and leftover work hit all alike); the proxy decides each call with a real sidecar: allowed (no guardrail matches) in monitor and in enforce mode, ` +
+      `official MCP client, stdio, sequential echo calls: ${WARMUP} warm-up per path, then ${rounds} rounds of ${perRound} on each path in turn ` +
+        `(interleaved in balanced orders, ${pauseMs} ms idle between turns, so drift and leftover work hit all alike); the proxy decides each call with a real sidecar: allowed (no guardrail matches) in monitor and in enforce mode, ` +
         (withWouldBlock ? `and in monitor mode with a guardrail that would block every call (the sidecar decides those)` : "(MCP_BENCH_WOULD_BLOCK=1 adds a path a guardrail would block)"),
     );
-    clients.push(await connectEcho(process.execPath, [EVERYTHING, "stdio"]));
-    clients.push(await connectEcho(process.execPath, [PASS_THROUGH, process.execPath, EVERYTHING, "stdio"]));
+    clients.push(...(await connectBaselines()));
     clients.push(await connectEcho(process.execPath, [CLI, "mcp", "proxy", "--config", config], { APIE_BASE_URL: baseUrl, APIE_API_KEY: apiKey }));
     clients.push(await connectEcho(process.execPath, [CLI, "mcp", "proxy", "--config", enforceConfig], { APIE_BASE_URL: baseUrl, APIE_API_KEY: apiKey }));
     if (withWouldBlock) clients.push(await connectEcho(process.execPath, [CLI, "mcp", "proxy", "--config", matchedConfig], { APIE_BASE_URL: baseUrl, APIE_API_KEY: apiKey }));
@@ -66,16 +55,13 @@ export async function run(report: (line: string) => void): Promise<void> {
       clients.map((c) => c.call),
       0,
       rounds,
-      PER_ROUND,
-      { pauseMs: PAUSE_MS },
+      perRound,
+      { pauseMs: pauseMs },
     );
     // Round by round before the samples are sorted by summarize.
-    const perRound = { monitor: roundRatios(samples[2]!, samples[1]!, PER_ROUND), enforce: roundRatios(samples[3]!, samples[1]!, PER_ROUND) };
+    const ratiosByRound = { monitor: roundRatios(samples[2]!, samples[1]!, perRound), enforce: roundRatios(samples[3]!, samples[1]!, perRound) };
     const [direct, bare, proxied, enforced, matched] = samples.map(summarize) as [LatencySummary, LatencySummary, LatencySummary, LatencySummary, LatencySummary | undefined];
-    const perCall = (before: number | undefined, pid: number, paths = 1) => {
-      const after = cpuMs(pid);
-      return before === undefined || after === undefined ? "n/a" : `${Math.round(((after - before) * 1000) / (rounds * PER_ROUND * paths))} µs`;
-    };
+    const perCall = (before: number | undefined, pid: number, paths = 1) => cpuPerCall(before, cpuMs(pid), rounds * perRound * paths);
     const cpu = clients.map((c, i) => perCall(cpuBefore[i], c.pid));
     report(
       formatTable(
@@ -96,7 +82,7 @@ export async function run(report: (line: string) => void): Promise<void> {
     const pass = (ok: boolean) => (ok ? "PASS" : "FAIL");
     const goals = (label: "monitor" | "enforce", path: LatencySummary) => {
       const p99Extra = path.p99 - bare.p99;
-      const byRound = perRound[label];
+      const byRound = ratiosByRound[label];
       return (
         `goals, ${label}: p50 <= 1.15x pass-through: ${pass(path.p50 <= 1.15 * bare.p50)} (${(path.p50 / bare.p50).toFixed(2)}x; ` +
         `round by round ${byRound.median.toFixed(2)}x, ${byRound.min.toFixed(2)}–${byRound.max.toFixed(2)}); ` +

@@ -2,22 +2,20 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { spawnUntilReady, type ReadyProcess } from "../test/support/readyProcess";
-import { connectEcho, cpuMs, EVERYTHING, PASS_THROUGH, type EchoClient } from "./mcpStdio";
+import { BENCH_TEMPLATES, connectBaselines, connectEcho, cpuMs, cpuPerCall, echoProxyConfig, TURNS, type EchoClient } from "./mcpStdio";
 import { cliNodeArgs } from "./sidecarLaunch";
 import { formatMicros, formatTable, roundRatios, sampleInterleaved, summarize } from "./stats";
 
 /**
  * Two builds of `apie mcp proxy` against each other in the same run: direct, the pass-through, and each
- * build's proxy (stdio, monitor, plain allows) with its own sidecar of the same build, in balanced turns of
- * 2 500 calls with 400 ms idle between (as bench/mcp.bench.ts). On this shared 2-core machine a few µs
+ * build's proxy (stdio, monitor, plain allows) with its own sidecar of the same build, in the same turns as
+ * bench/mcp.bench.ts (mcpStdio.ts TURNS). On this shared 2-core machine a few µs
  * cannot be told apart across runs, only within one. `MCP_BENCH_BUILDS=<dist A>,<dist B>` (folders holding
  * cli.js, e.g. a copy of dist/ from the build before a change); without it, this checkout's dist against
  * itself: an A/A run, which shows how far two readings of the same code drift here.
  */
 
-const ROUNDS = 12;
-const PER_ROUND = 2_500;
-const PAUSE_MS = 400;
+const { rounds: ROUNDS, perRound: PER_ROUND, pauseMs: PAUSE_MS } = TURNS;
 
 export async function run(report: (line: string) => void): Promise<void> {
   const dist = path.resolve(__dirname, "../dist");
@@ -27,15 +25,14 @@ export async function run(report: (line: string) => void): Promise<void> {
   const sidecars: ReadyProcess[] = [];
   const clients: EchoClient[] = [];
   try {
-    clients.push(await connectEcho(process.execPath, [EVERYTHING, "stdio"]));
-    clients.push(await connectEcho(process.execPath, [PASS_THROUGH, process.execPath, EVERYTHING, "stdio"]));
+    clients.push(...(await connectBaselines()));
     for (const build of builds) {
       const cli = path.join(build, "cli.js");
       const workspace = mkdtempSync(path.join(tmpdir(), "apie-mcp-builds-"));
       workspaces.push(workspace);
-      writeFileSync(path.join(workspace, "apie.policy.json"), JSON.stringify({ templates: { "prod-deploys": true, "prod-shell": true, "secret-in-arguments": true } }));
+      writeFileSync(path.join(workspace, "apie.policy.json"), JSON.stringify({ templates: BENCH_TEMPLATES }));
       const config = path.join(workspace, "apie.mcp.json");
-      writeFileSync(config, JSON.stringify({ agentKey: "bench-mcp", serverName: "everything", mode: "monitor", upstream: { command: process.execPath, args: [EVERYTHING, "stdio"] } }));
+      writeFileSync(config, JSON.stringify(echoProxyConfig("everything", "monitor")));
       const sidecar = await spawnUntilReady(cliNodeArgs(cli, "sidecar", "--workspace", workspace, "--port", "0"));
       sidecars.push(sidecar);
       const { baseUrl, apiKey } = JSON.parse(sidecar.readyLine) as { baseUrl: string; apiKey: string };
@@ -52,10 +49,7 @@ export async function run(report: (line: string) => void): Promise<void> {
       { pauseMs: PAUSE_MS },
     );
     const cpuAfter = [...clients.map((c) => cpuMs(c.pid)), ...sidecars.map((s) => cpuMs(s.child.pid!))];
-    const perCall = (i: number) => {
-      const [before, after] = [cpuBefore[i], cpuAfter[i]];
-      return before === undefined || after === undefined ? "n/a" : `${Math.round(((after - before) * 1000) / (ROUNDS * PER_ROUND))} µs`;
-    };
+    const perCall = (i: number) => cpuPerCall(cpuBefore[i], cpuAfter[i], ROUNDS * PER_ROUND);
     const bare = summarize(samples[1]!.slice());
     const names = ["direct", "bare pass-through", "proxy A", "proxy B"];
     report(

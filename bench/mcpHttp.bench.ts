@@ -6,6 +6,7 @@ import path from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { spawnUntilReady, type ReadyProcess } from "../test/support/readyProcess";
+import { EVERYTHING } from "./mcpStdio";
 import { CLI, sidecarNodeArgs } from "./sidecarLaunch";
 import { formatMicros, formatRatio, formatTable, timeInterleaved, type LatencySummary } from "./stats";
 
@@ -18,7 +19,6 @@ import { formatMicros, formatRatio, formatTable, timeInterleaved, type LatencySu
  * client code, the paths interleaved. Issue 14: the guarded proxy keeps its lead (p50 ≤ 1.0× each peer).
  */
 
-const EVERYTHING = path.resolve(__dirname, "../node_modules/@modelcontextprotocol/server-everything/dist/index.js");
 const SUPERGATEWAY = path.resolve(__dirname, "../node_modules/supergateway/dist/index.js");
 const MCP_PROXY = path.resolve(__dirname, "../node_modules/mcp-proxy/dist/bin/mcp-proxy.mjs");
 const WARMUP = 500;
