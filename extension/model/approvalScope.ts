@@ -42,7 +42,6 @@ export interface AlwaysAllowProposal {
   summary: string;
 }
 
-
 /**
  * The guardrail "Always allow…" proposes for this approval: decision allow, matching the same tool and
  * - a shell command: the command by a regex that accepts exactly the spellings that normalize the same

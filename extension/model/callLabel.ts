@@ -18,7 +18,7 @@ export interface Places {
 
 const MAX_ESSENCE = 60;
 
-/** Command line: Claude/Copilot/Gemini/Cursor/VS Code `command`, Codex `cmd` or `command` (a string or argv). */
+// Command line: the guard's COMMAND_KEYS (Claude/Copilot/Gemini/Cursor/VS Code `command`, Codex `cmd` or `command`, a string or argv).
 /** One file: Claude `file_path` / `notebook_path`, VS Code `filePath`, Copilot `path`, Gemini `absolute_path`, Cursor `target_file`. */
 const PATH_KEYS = ["file_path", "filePath", "notebook_path", "absolute_path", "target_file", "path", "file", "dir_path", "directory"];
 /** Several files: Codex `apply_patch` ({patch, paths}), Gemini `read_many_files`. */

@@ -109,5 +109,4 @@ export interface McpServerConfig {
   maxSessions?: number;
 }
 
-
 export const DEFAULT_MCP_APPROVAL_TIMEOUT_MS = 300_000;

@@ -909,5 +909,4 @@ async function main(): Promise<{ passed: number; failed: number }> {
   return { passed, failed };
 }
 
-
 exitWithSummary(main());
