@@ -8,8 +8,8 @@ import { ErrorCodes, errorResponse, errorWithoutId, type JSONRPCMessage } from "
  * The host's side of a stdio proxy: newline-delimited JSON-RPC on our stdin/stdout (lineFraming.ts: each line
  * parsed with the SDK's `JSONRPCMessageSchema`), plus what the SDK leaves to its Server class:
  * - a message the proxy forwards unchanged in the turn it arrived in reaches a stdio upstream as the very line
- *   that was checked (lineFraming.ts, deliverLine), not serialized again — but a tools/call, as parsed: the
- *   guard decided on the parse (forgetLine);
+ *   that was checked (lineFraming.ts, deliverLine), not serialized again — but what the pump decides or
+ *   records on (a tool call, a cancellation) goes as parsed (proxy.ts, forgetLine);
  * - a line that is not JSON is answered with a parse error (-32700, `"id": null`); JSON that is no JSON-RPC
  *   message with an invalid request (-32600, with its id when it had a readable one, else `null`);
  * - a line over {@link MAX_CLIENT_LINE_BYTES} is dropped unread and answered -32600 under its id when the

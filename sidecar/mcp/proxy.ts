@@ -126,13 +126,15 @@ export class McpProxy {
 
   private fromClient(message: JSONRPCMessage): void {
     if (this.ended !== undefined) return;
+    // What the pump decides or records on goes upstream as it was parsed, never as its line: a line can say
+    // something else to another parser (a duplicate key; see forgetLine), and the upstream must run what the
+    // guard decided, and cancel what the log says was cancelled.
+    if (decidedOrRecorded(message)) forgetLine(message);
     if (isRequest(message)) {
       const pending: Pending = { method: message.method, progressToken: progressTokenOf(message), state: "forwarded" };
       this.pending.set(message.id, pending);
-      if (message.method === "tools/call") {
-        forgetLine(message); // the upstream gets what the guard decides on, not the line (see forgetLine)
-        this.guard(message, pending);
-      } else this.toUpstream(message);
+      if (message.method === "tools/call") this.guard(message, pending);
+      else this.toUpstream(message);
       return;
     }
     if (isNotification(message) && message.method === "notifications/cancelled") {
@@ -276,6 +278,11 @@ export class McpProxy {
     this.ended = end;
     this.resolveDone(end);
   }
+}
+
+/** A tool call (guarded) or a cancellation (its call's outcome is recorded as cancelled). */
+function decidedOrRecorded(message: JSONRPCMessage): boolean {
+  return (isRequest(message) && message.method === "tools/call") || (isNotification(message) && message.method === "notifications/cancelled");
 }
 
 function delay(ms: number): Promise<void> {

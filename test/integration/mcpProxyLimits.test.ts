@@ -84,6 +84,14 @@ describe("apie mcp proxy: oversized lines and arguments (real processes)", funct
     assert.doesNotMatch(answer.result.content[0].text, /shadow/);
   });
 
+  it("a cancellation reaches the upstream as the proxy parsed it: the request it cancels is the one whose outcome is logged as cancelled", async () => {
+    proxy.write('{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":"other-call","requestId":"r-2"}}');
+    // One pipe, in order: the notification has reached the fixture before this request.
+    const line = (await proxy.request("n-1", "fixture/lastNotification")).result?.line as string;
+    assert.deepEqual(JSON.parse(line).params, { requestId: "r-2" });
+    assert.doesNotMatch(line, /other-call/);
+  });
+
   it("a 17 MB answer from the upstream reaches the host as -32603 under its request's id; the next calls are served", async () => {
     const answer = await proxy.request(10, "tools/call", { name: "oversized", arguments: { bytes: 17 * 1024 * 1024 } }, 30_000);
     assert.equal(answer.error?.code, -32603);
