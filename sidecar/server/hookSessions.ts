@@ -4,6 +4,7 @@ import { HOOK_HOST_INFO, type HookHost } from "../hooks/hosts";
 import type { HookRefBody, HookSessionEndBody, HookSessionEndResponse } from "../protocol/hooks";
 import type { RecordDataByKind } from "../protocol/records";
 import type { RunView, SessionView } from "../protocol/runs";
+import { RecentMap } from "../store/recentMap";
 import { completeRun, completeSession } from "./completion";
 import { firstUserPrompt } from "./hookTranscript";
 import { nowIso, type SidecarServices } from "./routing";
@@ -48,9 +49,9 @@ interface RememberedCall {
 
 export class HookSessions {
   private readonly creating = new Map<string, Promise<void>>();
-  private readonly calls = new Map<string, RememberedCall>();
+  private readonly calls = new RecentMap<string, RememberedCall>(MAX_REMEMBERED_CALLS);
   /** Per run key (agent key + host session): its current generation, bounded like `calls`. */
-  private readonly generations = new Map<string, number>();
+  private readonly generations = new RecentMap<string, number>(MAX_REMEMBERED_CALLS);
 
   constructor(private readonly s: SidecarServices) {}
 
@@ -121,9 +122,7 @@ export class HookSessions {
   /** The decision a call ran under (the last one for its tool-use id: a redeemed grant replaces the ask). */
   remember(agentKey: string, ref: HookRefBody, cwd: string, decisionId: string, request: GuardRequest): void {
     const key = callKey(agentKey, ref, cwd);
-    this.calls.delete(key);
     this.calls.set(key, { decisionId, request, decidedAt: Date.now() });
-    if (this.calls.size > MAX_REMEMBERED_CALLS) this.calls.delete(this.calls.keys().next().value!);
   }
 
   /** The decision of a call whose outcome arrived, forgotten as it is taken (one outcome per call). */
@@ -192,9 +191,7 @@ export class HookSessions {
     const runs = this.s.journal.state.runs;
     let n = this.generations.get(key) ?? 0;
     while (runs.get(idOf(n))?.view.status !== undefined && runs.get(idOf(n))!.view.status !== "running") n++;
-    this.generations.delete(key);
     this.generations.set(key, n);
-    if (this.generations.size > MAX_REMEMBERED_CALLS) this.generations.delete(this.generations.keys().next().value!);
     return idOf(n);
   }
 

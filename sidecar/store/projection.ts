@@ -6,6 +6,7 @@ import { applyResolution, type ApprovalView } from "../protocol/approvals";
 import type { ObservedTool } from "../protocol/lsp";
 import type { RecordDataByKind, RecordKind, TimelineRecord } from "../protocol/records";
 import type { RunView, SessionView } from "../protocol/runs";
+import { RecentMap } from "./recentMap";
 
 export interface RunState {
   view: RunView;
@@ -87,7 +88,7 @@ export class Projection {
    */
   readonly decisionIndex: { times: number[]; offsets: number[] } = { times: [], offsets: [] };
   /** Logged events by eventIdKey(agent_key, event_id), oldest first; see MAX_REMEMBERED_EVENT_IDS. */
-  readonly eventIds = new Map<string, LoggedEventId>();
+  readonly eventIds = new RecentMap<string, LoggedEventId>(MAX_REMEMBERED_EVENT_IDS);
   /**
    * Runs that have read a secret (secret-then-network): by run id, the first record that let one through —
    * a decision carrying `secret_access` whose call proceeded (allow, warn, monitor's would-block, a redeemed
@@ -102,7 +103,7 @@ export class Projection {
    * late, or asked by the host's own prompt: `hooks.approvals: "host"`), by decision id: if the call's outcome
    * is reported anyway (it ran), the run is tainted. Bounded (oldest dropped); most never get an outcome.
    */
-  private readonly heldSecrets = new Map<string, { runId: string; taint: RunTaint }>();
+  private readonly heldSecrets = new RecentMap<string, { runId: string; taint: RunTaint }>(MAX_HELD_SECRETS);
   mode: Mode | undefined;
   lastSeq = 0;
 
@@ -121,7 +122,6 @@ export class Projection {
     else if (d.approval_id !== null) this.secretApprovals.set(d.approval_id, { runId, taint });
     else {
       this.heldSecrets.set(taint.decisionId, { runId, taint });
-      if (this.heldSecrets.size > MAX_HELD_SECRETS) this.heldSecrets.delete(this.heldSecrets.keys().next().value!);
     }
   }
 
@@ -231,10 +231,7 @@ export class Projection {
       const id = d.event.event_id;
       if (typeof id === "string" && id !== "") {
         // The latest record under an id wins (the same id logged again with other content: see routes/events.ts).
-        const key = eventIdKey(d.event.agent_key, id);
-        this.eventIds.delete(key);
-        this.eventIds.set(key, { seq: record.seq, offset });
-        if (this.eventIds.size > MAX_REMEMBERED_EVENT_IDS) this.eventIds.delete(this.eventIds.keys().next().value!);
+        this.eventIds.set(eventIdKey(d.event.agent_key, id), { seq: record.seq, offset });
       }
     },
     "decision": (d, record, offset) => {

@@ -12,6 +12,7 @@ import { MAX_PENDING_APPROVALS } from "../approvalBroker";
 import type { ApprovalView } from "../../protocol/approvals";
 import { nestingBeyond, type NestingPath } from "../../protocol/nesting";
 import { canonicalHash } from "../../store/canonical";
+import { RecentMap } from "../../store/recentMap";
 import {
   EvaluateBodySchema,
   MAX_NESTING_DEPTH,
@@ -31,7 +32,7 @@ export const POLICY_FILE = "apie.policy.json";
 
 /** Health, the guard decision itself, templates and the workspace mode. */
 export function guardrailRoutes(s: SidecarServices): Route[] {
-  const reportedIds = new Set<string>();
+  const reportedIds = new RecentMap<string, true>(REMEMBERED_REPORTS);
   return [
     {
       method: "GET",
@@ -244,15 +245,14 @@ const REPORTS_PER_TURN = 16;
  * journaled lazily, as any decision that let a call proceed; the journal holds the sidecar's own answer. An
  * outcome reported with it is journaled right after it, as the call's timeline event.
  */
-async function reportedDecisions(s: SidecarServices, body: ReturnType<typeof ReportDecisionsBodySchema.parse>, seen: Set<string>): Promise<ReportDecisionsResponse> {
+async function reportedDecisions(s: SidecarServices, body: ReturnType<typeof ReportDecisionsBodySchema.parse>, seen: RecentMap<string, true>): Promise<ReportDecisionsResponse> {
   const diverged: string[] = [];
   const backlog: Promise<void>[] = [];
   let accepted = 0;
   for (const [i, { decision_id: id, body: call, decided_at, outcome }] of body.decisions.entries()) {
     if (i > 0 && i % REPORTS_PER_TURN === 0) await nextTurn();
     if (seen.has(id)) continue;
-    seen.add(id);
-    if (seen.size > REMEMBERED_REPORTS) seen.delete(seen.values().next().value!);
+    seen.set(id, true);
     const request = toGuardRequest(call);
     const decision = s.engine.evaluate(request, id);
     const plain = isPlainAllow(decision);
