@@ -21,6 +21,7 @@ const BENCHES: readonly { name: string; load: () => Promise<BenchModule> }[] = [
   { name: "mcp proxy over Streamable HTTP vs supergateway and mcp-proxy", load: () => import("./mcpHttp.bench") },
   // Not matched by `-- mcp`: an A/A run unless MCP_BENCH_BUILDS names two builds (`npm run bench -- builds`).
   { name: "stdio proxy builds A and B, same run (MCP_BENCH_BUILDS)", load: () => import("./mcpBuilds.bench") },
+  { name: "replica reports: sidecar CPU per reported decision vs per evaluate", load: () => import("./reports.bench") },
   { name: "extension Runs tree with 10 000 records", load: () => import("./tree.bench") },
   { name: "sidecar under sustained hostile load: RSS and answers", load: () => import("./hostile.bench") },
   { name: "guard latency during a storm of boundary reports", load: () => import("./reportStorm.bench") },

@@ -51,6 +51,16 @@ export interface AppendOptions {
    * 60 ms, 102 / 691 ms. A machine crash loses the ones since the last fdatasync.
    */
   lazy?: boolean;
+  /**
+   * With `lazy`: the caller acknowledges nothing before this record is written (it awaits `durable`), e.g.
+   * a batch of reported decisions answered as a whole. Such a record is outside the LAZY_FLUSH_RECORDS
+   * bound, which counts records acknowledged before their write, so it never starts a write nor gets a
+   * `backlog`: a thousand of them go in one write instead of one per LAZY_FLUSH_RECORDS (each write a
+   * thread-pool round trip that took the CPU from the calls the records describe). The caller starts the
+   * write with {@link EventLog.writeSoon} after its last append; else the next batch or the LAZY_FLUSH_MS
+   * timer takes them.
+   */
+  awaited?: boolean;
 }
 
 /** The longest a lazy record waits in memory when fewer than LAZY_FLUSH_RECORDS are waiting (a timer). */
@@ -257,6 +267,10 @@ export class EventLog {
       this.scheduleFlush();
       return { seq, offset, hash, ts, durable: batch.promise };
     }
+    if (options.awaited) {
+      this.scheduleLazyFlush();
+      return { seq, offset, hash, ts, durable: batch.promise };
+    }
     batch.lazy++;
     this.unwrittenLazy++;
     if (this.unwrittenLazy >= LAZY_FLUSH_RECORDS) this.flushNow();
@@ -264,6 +278,11 @@ export class EventLog {
     const appended: Appended = { seq, offset, hash, ts, durable: batch.promise };
     if (this.unwrittenLazy > LAZY_FLUSH_RECORDS) appended.backlog = batch.written;
     return appended;
+  }
+
+  /** Starts the write of what is queued in the next turn (records appended with `awaited`, see AppendOptions). */
+  writeSoon(): void {
+    if (this.queued !== undefined) this.scheduleFlush();
   }
 
   /** Reads back one record by the byte offset returned from append/onRecord (to page old runs from disk). */

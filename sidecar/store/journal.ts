@@ -45,6 +45,11 @@ export class Journal {
     return appended;
   }
 
+  /** See EventLog.writeSoon. */
+  writeSoon(): void {
+    this.log.writeSoon();
+  }
+
   /** Path of the event log file. */
   get file(): string {
     return this.log.file;

@@ -12,6 +12,7 @@ import { MAX_PENDING_APPROVALS } from "../approvalBroker";
 import type { ApprovalView } from "../../protocol/approvals";
 import { nestingBeyond, type NestingPath } from "../../protocol/nesting";
 import { canonicalHash } from "../../store/canonical";
+import type { Appended } from "../../store/eventLog";
 import { RecentMap } from "../../store/recentMap";
 import {
   EvaluateBodySchema,
@@ -230,6 +231,8 @@ function lateness(deadlineAt: number | undefined): DecisionLateness | undefined 
   return deadlineAt !== undefined && Date.now() > deadlineAt ? { caller_gave_up_at: new Date(deadlineAt).toISOString() } : undefined;
 }
 
+const JOURNALED_BEFORE_ACK = { lazy: true, awaited: true } as const;
+
 /** Ids of reported decisions already journaled: a batch resent after a dropped answer is not logged twice. */
 const REMEMBERED_REPORTS = 10_000;
 
@@ -242,12 +245,13 @@ const REPORTS_PER_TURN = 16;
 
 /**
  * Decisions a replica made (see ReportDecisionsBodySchema): each is decided again here under its id and
- * journaled lazily, as any decision that let a call proceed; the journal holds the sidecar's own answer. An
- * outcome reported with it is journaled right after it, as the call's timeline event.
+ * journaled, not synced, as any decision that let a call proceed; the journal holds the sidecar's own
+ * answer. An outcome reported with it is journaled right after it, as the call's timeline event. The batch
+ * is acknowledged once all its records are written, in one write (AppendOptions.awaited).
  */
 async function reportedDecisions(s: SidecarServices, body: ReturnType<typeof ReportDecisionsBodySchema.parse>, seen: RecentMap<string, true>): Promise<ReportDecisionsResponse> {
   const diverged: string[] = [];
-  const backlog: Promise<void>[] = [];
+  let last: Appended | undefined;
   let accepted = 0;
   for (const [i, { decision_id: id, body: call, decided_at, outcome }] of body.decisions.entries()) {
     if (i > 0 && i % REPORTS_PER_TURN === 0) await nextTurn();
@@ -258,13 +262,14 @@ async function reportedDecisions(s: SidecarServices, body: ReturnType<typeof Rep
     const plain = isPlainAllow(decision);
     if (!plain) diverged.push(id);
     const reported = { by: "replica" as const, diverged: !plain, ...(decided_at === undefined ? {} : { decided_at }) };
-    const logged = [s.journal.record("decision", { request: summarize(request), decision, approval_id: null, reported }, { lazy: true })];
-    if (outcome !== undefined) logged.push(s.journal.record("event", { event: logRedactor.redactEvent(reportedOutcomeEvent(request, id, outcome)) }, { lazy: true }));
-    for (const { backlog: wait } of logged) if (wait !== undefined) backlog.push(wait);
+    last = s.journal.record("decision", { request: summarize(request), decision, approval_id: null, reported }, JOURNALED_BEFORE_ACK);
+    if (outcome !== undefined) last = s.journal.record("event", { event: logRedactor.redactEvent(reportedOutcomeEvent(request, id, outcome)) }, JOURNALED_BEFORE_ACK);
     accepted++;
   }
-  // Acknowledged lazily like any allow, within the same bound (see AppendOptions.lazy).
-  await Promise.all(backlog);
+  // Acknowledged once all are written (batches settle in order: the last record's covers the rest), so a
+  // replica never drops a report the log does not hold; written together, not synced (as any allow).
+  s.journal.writeSoon();
+  await last?.durable;
   return { accepted, diverged };
 }
 

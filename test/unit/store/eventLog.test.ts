@@ -160,6 +160,28 @@ describe("EventLog", () => {
     assert.equal(log.append("decision", { calm: true }, { lazy: true }).backlog, undefined, "once written, lazy records are free again");
   });
 
+  it("awaited lazy records (acknowledged only once written) go in one write when the caller asks, however many turns they span", async () => {
+    const { log } = await openLog({ sync: true });
+    const appended = [];
+    // As the reported-decisions route appends a batch: a slice per turn of the event loop.
+    for (let turn = 0; turn < 30; turn++) {
+      for (let i = 0; i < LAZY_FLUSH_RECORDS; i++) appended.push(log.append("decision", { turn, i }, { lazy: true, awaited: true }));
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    assert.equal(log.stats.writes, 0, `${appended.length} awaited records start no write by their count`);
+    assert.ok(appended.every((a) => a.backlog === undefined));
+    assert.equal(log.append("decision", { plain: true }, { lazy: true }).backlog, undefined, "nor do they use up the bound of acknowledged lazy records");
+    log.writeSoon();
+    await appended.at(-1)!.durable;
+    assert.deepEqual([log.stats.writes, log.stats.syncs], [1, 0], "one write, no sync");
+    assert.equal((await verifyLog(file)).records, appended.length + 1);
+
+    const forgotten = log.append("decision", { alone: true }, { lazy: true, awaited: true });
+    const started = Date.now();
+    await forgotten.durable;
+    assert.ok(Date.now() - started >= LAZY_FLUSH_MS - 5, "without writeSoon, the timer writes them");
+  });
+
   it("batches settle in order: lazy ones written during an earlier batch's fdatasync resolve after it", async () => {
     const { log } = await openLog({ sync: true });
     const order: string[] = [];
