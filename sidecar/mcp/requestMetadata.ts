@@ -7,8 +7,8 @@ import type { JSONRPCMessage, JSONRPCRequest } from "./messages";
  * HTTP request mirrors `method` and the tool/prompt name or resource URI into headers (`MCP-Protocol-Version`,
  * `Mcp-Method`, `Mcp-Name`), which a server that reads the body must check against it (400, -32020).
  * The proxy reads the body (the guard decides on it), so it checks them; toward an HTTP upstream it writes
- * them from the body it forwards. `Mcp-Param-*` headers (tool parameters a server asks to see mirrored)
- * are not written: the proxy does not keep the tools' schemas.
+ * them from the body it forwards, and the `Mcp-Param-*` of tool parameters a server asks to see mirrored
+ * (paramHeaders.ts).
  */
 
 export const META_PROTOCOL_VERSION = "io.modelcontextprotocol/protocolVersion";

@@ -1,8 +1,8 @@
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import type { Transport, TransportSendOptions } from "@modelcontextprotocol/sdk/shared/transport.js";
 import { isInitializedNotification, type JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
-import { mirroredHeaders } from "./requestMetadata";
 import type { Upstream } from "./configSchema";
+import { ModernFetch } from "./modernFetch";
 import { StdioUpstream } from "./stdioUpstream";
 
 /**
@@ -85,7 +85,12 @@ const STANDALONE_STREAM_WAIT_MS = 10_000;
  * opens the standalone stream with a GET) and the answer to that GET.
  */
 class StandaloneStreamWatch {
-  constructor(private readonly mirrorRequestMetadata: boolean) {}
+  /** Set for the session-less requests of the modern revisions (see ModernFetch). */
+  private readonly modern: ModernFetch | undefined;
+
+  constructor(mirrorRequestMetadata: boolean) {
+    this.modern = mirrorRequestMetadata ? new ModernFetch() : undefined;
+  }
 
   private expecting = false;
   private answered: Promise<void> | undefined;
@@ -113,7 +118,7 @@ class StandaloneStreamWatch {
       this.settle = undefined;
       return fetch(input, init).finally(() => settle?.());
     }
-    if (this.mirrorRequestMetadata) return modernPost(input, init);
+    if (this.modern !== undefined) return this.modern.fetch(input, init);
     const response = await fetch(input, init);
     if (this.expecting && method === "POST" && response.status === 202 && isInitializedBody(init?.body)) {
       this.expecting = false;
@@ -123,35 +128,7 @@ class StandaloneStreamWatch {
   };
 }
 
-/**
- * A session-less POST of the modern revisions (2026-07-28 and later): the headers they require are written
- * from the body, and an error the server answers with a 4xx status and a JSON-RPC body (unsupported
- * version, header mismatch, unknown method) is handed to the SDK as the message it is — the SDK would throw
- * it away for an HTTP error, and the host must see it.
- */
-async function modernPost(input: string | URL, init: RequestInit | undefined): Promise<Response> {
-  const body = typeof init?.body === "string" ? parseOrUndefined(init.body) : undefined;
-  const mirrored = mirroredHeaders(body);
-  if (mirrored === undefined) return fetch(input, init);
-  const headers = new Headers(init?.headers);
-  for (const [name, value] of Object.entries(mirrored)) headers.set(name, value);
-  const response = await fetch(input, { ...init, headers });
-  if (response.ok || !response.headers.get("content-type")?.includes("application/json")) return response;
-  const text = await response.text();
-  const answer = parseOrUndefined(text) as { jsonrpc?: unknown; error?: unknown } | undefined;
-  if (answer?.jsonrpc !== "2.0" || answer.error === undefined) return new Response(text, { status: response.status, statusText: response.statusText, headers: response.headers });
-  return new Response(text, { status: 200, headers: { "content-type": "application/json" } });
-}
-
-function parseOrUndefined(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-}
-
-/** The transport toward the upstream for session-less requests of the modern revisions (see modernPost). */
+/** The transport toward the upstream for session-less requests of the modern revisions (see ModernFetch). */
 export function createStatelessUpstream(upstream: Upstream, env: NodeJS.ProcessEnv = process.env): Transport {
   if ("url" in upstream) return new HttpUpstream(new URL(upstream.url), upstream.headers ?? {}, { mirrorRequestMetadata: true });
   return createUpstream(upstream, env);

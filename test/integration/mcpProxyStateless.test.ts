@@ -124,6 +124,29 @@ describe("apie mcp proxy --transport http: the stateless revision 2026-07-28 (re
       const unsupported = await modern(url, 6, "server/discover", {}, {}, "2099-01-01");
       assert.deepEqual([unsupported.status, unsupported.messages[0].error.code], [400, -32022]);
     });
+
+    it("a tool that marks a parameter x-mcp-header gets its Mcp-Param-* header, written from the body the guard saw (SEP-2243)", async () => {
+      const text = (answer: { messages: any[] }) => answer.messages[0]?.result?.content?.[0]?.text ?? JSON.stringify(answer.messages);
+      // Called before this proxy saw any tools/list: the upstream's -32020 makes it list the tools and send the call again.
+      const first = await modern(url, 10, "tools/call", { name: "route", arguments: { region: "eu-west-1" } });
+      assert.equal(text(first), "routed to eu-west-1");
+      // A value that is not plain ASCII travels as =?base64?…?=.
+      assert.equal(text(await modern(url, 11, "tools/call", { name: "route", arguments: { region: "zürich" } })), "routed to zürich");
+      // The host's own header is not what reaches the upstream: the body decides, as it did for the guard.
+      assert.equal(text(await modern(url, 12, "tools/call", { name: "route", arguments: { region: "ap-south-1" } }, { "mcp-param-region": "us-east-1" })), "routed to ap-south-1");
+      const list = await modern(url, 13, "tools/list");
+      assert.equal(list.messages[0].result.tools.find((t: any) => t.name === "route").inputSchema.properties.region["x-mcp-header"], "Region", "tools/list is relayed unchanged");
+    });
+
+    it("a host that lists the tools first: the proxy learns from that answer, and lists nothing itself", async () => {
+      const fresh = (await startProxy("modern-fresh", { url: (JSON.parse(upstream.readyLine) as { url: string }).url })).url;
+      const counts = async () => (await modern((JSON.parse(upstream.readyLine) as { url: string }).url, "c", "fixture/counts")).messages[0].result.toolsList as number;
+      const before = await counts();
+      await modern(fresh, 1, "tools/list");
+      const call = await modern(fresh, 2, "tools/call", { name: "route", arguments: { region: "sa-east-1", note: "n" } });
+      assert.equal(call.messages[0].result?.content[0].text, "routed to sa-east-1", JSON.stringify(call.messages));
+      assert.equal(await counts(), before + 1, "the host's tools/list only");
+    });
   });
 
   describe("a handshake-era upstream (server-everything, stdio)", () => {

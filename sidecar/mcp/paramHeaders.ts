@@ -1,0 +1,98 @@
+import { RecentMap } from "../store/recentMap";
+import { encodeHeaderValue } from "./requestMetadata";
+
+/**
+ * Custom headers from tool parameters (protocol revision 2026-07-28, SEP-2243): a tool may mark properties of
+ * its `inputSchema` with `x-mcp-header: "Region"`, and a client calling it over Streamable HTTP must then send
+ * the argument's value as `Mcp-Param-Region` — a server that reads the body rejects a call whose annotated
+ * argument is in the body but not in a header (400, -32020 HeaderMismatch). The proxy is that client toward a
+ * modern HTTP upstream: it learns the declarations from the `tools/list` answers it relays and writes the
+ * headers from the body it forwards (the one the guard decided on), never from what a host sent.
+ *
+ * Mirroring a header the server does not check is harmless, omitting one it checks fails the call, so the
+ * scan keeps every well-formed declaration on a chain of `properties` and does not judge the rest of the
+ * schema (a tool the revision calls invalid is the server's to refuse).
+ */
+
+export const MCP_PARAM_HEADER_PREFIX = "mcp-param-";
+
+export interface ParamHeaderDeclaration {
+  /** Property keys from the arguments object down to the annotated value. */
+  path: readonly string[];
+  /** The header's name after `Mcp-Param-`. */
+  name: string;
+}
+
+const X_MCP_HEADER = "x-mcp-header";
+/** RFC 9110 `token`: no spaces, control characters (CR/LF) or delimiters. */
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/** The revision admits string, integer and boolean; `number` is invalid, but servers still check it. */
+const PRIMITIVE_TYPES: ReadonlySet<unknown> = new Set(["string", "integer", "boolean", "number"]);
+/** Nesting followed at most (the schema is the upstream's: untrusted, walked without recursion). */
+const MAX_SCHEMA_DEPTH = 32;
+/** Tools remembered per upstream; past it the oldest is forgotten (it is learned again from the next list). */
+const MAX_TOOLS = 10_000;
+
+/** The `x-mcp-header` declarations of one `inputSchema`, in schema order. */
+export function paramHeaderDeclarations(inputSchema: unknown): ParamHeaderDeclaration[] {
+  const found: ParamHeaderDeclaration[] = [];
+  const pending: { node: unknown; path: string[] }[] = [{ node: inputSchema, path: [] }];
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    const { node, path } = next;
+    if (node === null || typeof node !== "object" || Array.isArray(node)) continue;
+    const schema = node as Record<string, unknown>;
+    const name = schema[X_MCP_HEADER];
+    if (path.length > 0 && typeof name === "string" && TOKEN.test(name) && PRIMITIVE_TYPES.has(schema.type)) found.push({ path, name });
+    const properties = schema.properties;
+    if (path.length >= MAX_SCHEMA_DEPTH || properties === null || typeof properties !== "object" || Array.isArray(properties)) continue;
+    // Pushed in reverse, so they come off the stack in schema order.
+    for (const [key, child] of Object.entries(properties).reverse()) pending.push({ node: child, path: [...path, key] });
+  }
+  return found;
+}
+
+/**
+ * The `Mcp-Param-*` headers of one call (lower-case names): for each declaration whose argument is a string,
+ * a finite number or a boolean; none for an argument that is absent or null, as the revision says.
+ */
+export function paramHeaders(declarations: readonly ParamHeaderDeclaration[], args: unknown): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const { path, name } of declarations) {
+    let value: unknown = args;
+    for (const key of path) value = value !== null && typeof value === "object" && !Array.isArray(value) ? (value as Record<string, unknown>)[key] : undefined;
+    const text = primitiveText(value);
+    if (text !== undefined) headers[`${MCP_PARAM_HEADER_PREFIX}${name.toLowerCase()}`] = encodeHeaderValue(text);
+  }
+  return headers;
+}
+
+function primitiveText(value: unknown): string | undefined {
+  if (typeof value === "string") return value;
+  if (typeof value === "boolean") return value ? "true" : "false";
+  if (typeof value === "number" && Number.isFinite(value) && (!Number.isInteger(value) || Number.isSafeInteger(value))) return String(value);
+  return undefined;
+}
+
+/** What one upstream's tools declare, learned from its `tools/list` answers. */
+export class ToolParamHeaders {
+  private readonly byTool = new RecentMap<string, ParamHeaderDeclaration[]>(MAX_TOOLS);
+
+  /** A `tools/list` result (the upstream's, any shape). */
+  learn(result: unknown): void {
+    const tools = (result as { tools?: unknown } | null)?.tools;
+    if (!Array.isArray(tools)) return;
+    for (const tool of tools) {
+      const name = (tool as { name?: unknown } | null)?.name;
+      if (typeof name !== "string") continue;
+      const declarations = paramHeaderDeclarations((tool as { inputSchema?: unknown }).inputSchema);
+      if (declarations.length > 0) this.byTool.set(name, declarations);
+      else this.byTool.delete(name);
+    }
+  }
+
+  /** The headers of a `tools/call` of `tool` with `args` (empty when it declares none, or is not known yet). */
+  headersFor(tool: string, args: unknown): Record<string, string> {
+    const declarations = this.byTool.get(tool);
+    return declarations === undefined ? {} : paramHeaders(declarations, args);
+  }
+}

@@ -1,0 +1,53 @@
+import { strict as assert } from "node:assert";
+import { paramHeaderDeclarations, paramHeaders, ToolParamHeaders } from "../../../sidecar/mcp/paramHeaders";
+
+describe("Mcp-Param-* headers from x-mcp-header declarations (SEP-2243)", () => {
+  const schema = {
+    type: "object",
+    properties: {
+      region: { type: "string", "x-mcp-header": "Region" },
+      limits: { type: "object", properties: { tier: { type: "integer", "x-mcp-header": "Tier" }, dryRun: { type: "boolean", "x-mcp-header": "Dry-Run" } } },
+      tags: { type: "array", items: { type: "string", "x-mcp-header": "Tag" } },
+      spaced: { type: "string", "x-mcp-header": "Has Space" },
+      payload: { type: "object", "x-mcp-header": "Payload" },
+    },
+  };
+
+  it("finds declarations on chains of properties, at any depth, and skips the ones no server checks", () => {
+    assert.deepEqual(paramHeaderDeclarations(schema), [
+      { path: ["region"], name: "Region" },
+      { path: ["limits", "tier"], name: "Tier" },
+      { path: ["limits", "dryRun"], name: "Dry-Run" },
+    ]);
+    assert.deepEqual(paramHeaderDeclarations({ type: "string", "x-mcp-header": "Root" }), [], "not the arguments object itself");
+    assert.deepEqual(paramHeaderDeclarations(null), []);
+  });
+
+  it("walks a hostile schema without recursion: 100 000 levels of properties end at the depth bound", () => {
+    let deep: Record<string, unknown> = { type: "string", "x-mcp-header": "Deep" };
+    for (let i = 0; i < 100_000; i++) deep = { type: "object", properties: { a: deep } };
+    assert.deepEqual(paramHeaderDeclarations(deep), []);
+  });
+
+  it("writes a header per argument given: plain ASCII as is, anything else as =?base64?…?=, none for absent or null", () => {
+    const declarations = paramHeaderDeclarations(schema);
+    assert.deepEqual(paramHeaders(declarations, { region: "eu-west-1", limits: { tier: 3, dryRun: false } }), {
+      "mcp-param-region": "eu-west-1",
+      "mcp-param-tier": "3",
+      "mcp-param-dry-run": "false",
+    });
+    assert.deepEqual(paramHeaders(declarations, { region: "zürich", limits: null }), { "mcp-param-region": `=?base64?${Buffer.from("zürich").toString("base64")}?=` });
+    assert.deepEqual(paramHeaders(declarations, { region: " padded" }), { "mcp-param-region": `=?base64?${Buffer.from(" padded").toString("base64")}?=` });
+    assert.deepEqual(paramHeaders(declarations, { region: null, limits: { tier: Number.MAX_SAFE_INTEGER + 2 } }), {}, "null and unsafe integers: no header");
+  });
+
+  it("learns per tool from tools/list results, and forgets a tool listed again without declarations", () => {
+    const tools = new ToolParamHeaders();
+    tools.learn({ tools: [{ name: "route", inputSchema: schema }, { name: "echo", inputSchema: { type: "object" } }, { nameless: true }] });
+    assert.deepEqual(tools.headersFor("route", { region: "us" }), { "mcp-param-region": "us" });
+    assert.deepEqual(tools.headersFor("echo", { region: "us" }), {});
+    tools.learn({ tools: [{ name: "route", inputSchema: { type: "object" } }] });
+    assert.deepEqual(tools.headersFor("route", { region: "us" }), {});
+    tools.learn("not a result");
+  });
+});
