@@ -8,6 +8,7 @@ import type { ApieLogger } from "../sdk/types";
 import { formatDuration } from "./duration";
 import { checkMessage } from "./lineFraming";
 import { ErrorCodes, isRequest, type JSONRPCMessage, type RequestId } from "./messages";
+import type { ToolParamHeaders } from "./paramHeaders";
 import { headerMismatch, isModernMessage, ModernErrorCodes } from "./requestMetadata";
 import { StatelessClientSide } from "./statelessClientSide";
 
@@ -58,6 +59,8 @@ export interface HttpClientSideOptions {
   idleTimeoutMs?: number;
   /** Sessions open at once (default 64); an initialize past that is refused with 503. */
   maxSessions?: number;
+  /** The tools' Mcp-Param-* declarations: a session-less call whose headers disagree with its body gets 400, -32020. */
+  paramHeaders?: ToolParamHeaders;
 }
 
 export const DEFAULT_SESSION_IDLE_TIMEOUT_MS = 30 * 60_000;
@@ -232,7 +235,7 @@ export class HttpClientSide {
 
   /** A session-less request or notification of the modern revisions (see the module comment). */
   private async serveStateless(req: IncomingMessage, res: ServerResponse, message: JSONRPCMessage & { method: string }, protocolHeader: string | undefined): Promise<void> {
-    const mismatch = headerMismatch(message, req.headers, protocolHeader);
+    const mismatch = headerMismatch(message, req.headers, protocolHeader) ?? this.options.paramHeaders?.mismatch(message, req.headers);
     if (mismatch !== undefined) {
       reply(res, 400, ModernErrorCodes.headerMismatch, mismatch, idOf(message));
       return;

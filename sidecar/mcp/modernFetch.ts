@@ -1,12 +1,12 @@
 import { mirroredHeaders } from "./requestMetadata";
-import { MCP_PARAM_HEADER_PREFIX, ToolParamHeaders } from "./paramHeaders";
+import { MCP_PARAM_HEADER_PREFIX, type ToolParamHeaders } from "./paramHeaders";
 
 /**
  * The `fetch` of an HTTP upstream for the session-less requests of the modern revisions (2026-07-28 and
  * later):
  * - the headers they require are written from the body: `MCP-Protocol-Version`, `Mcp-Method`, `Mcp-Name`,
  *   and on a `tools/call` the `Mcp-Param-*` of the arguments the tool's schema marks (paramHeaders.ts),
- *   learned from the `tools/list` answers that pass here. A call the server refuses with -32020 while the
+ *   learned from the `tools/list` answers the proxy relays (`params`, shared with the host side). A call the server refuses with -32020 while the
  *   proxy had not seen the tool's schema (the host listed the tools before the proxy started, say) makes the
  *   proxy list the tools itself and send the call once more, as the revision asks of a client;
  * - an error the server answers with a 4xx status and a JSON-RPC body (unsupported version, header
@@ -14,8 +14,9 @@ import { MCP_PARAM_HEADER_PREFIX, ToolParamHeaders } from "./paramHeaders";
  *   HTTP error, and the host must see it.
  */
 export class ModernFetch {
-  private readonly params = new ToolParamHeaders();
   private refreshes = 0;
+
+  constructor(private readonly params: ToolParamHeaders) {}
 
   readonly fetch = async (input: string | URL, init: RequestInit | undefined): Promise<Response> => {
     const body = typeof init?.body === "string" ? parseOrUndefined(init.body) : undefined;
@@ -25,7 +26,6 @@ export class ModernFetch {
     const call = request.method === "tools/call" && typeof request.params?.name === "string" ? { name: request.params.name, args: request.params.arguments } : undefined;
     const send = () => fetch(input, { ...init, headers: this.headers(init?.headers, mirrored, call) });
     let response = await send();
-    if (request.method === "tools/list" && response.ok) return this.learnFrom(response, (request as { id?: unknown }).id);
     if (response.ok || !isJson(response)) return response;
     let text = await response.text();
     if (call !== undefined && errorCode(text) === -32020) {
@@ -48,13 +48,6 @@ export class ModernFetch {
     for (const [name, value] of Object.entries(mirrored)) headers.set(name, value);
     if (call !== undefined) for (const [name, value] of Object.entries(this.params.headersFor(call.name, call.args))) headers.set(name, value);
     return headers;
-  }
-
-  /** Reads a `tools/list` answer (JSON or one SSE stream) to learn the tools' headers, and passes it on unchanged. */
-  private async learnFrom(response: Response, id: unknown): Promise<Response> {
-    const text = await response.text();
-    this.params.learn(resultOf(text, id));
-    return new Response(text, { status: response.status, statusText: response.statusText, headers: response.headers });
   }
 
   /** The proxy's own `tools/list`, every page (bounded), with the host's `_meta` (its version and client info). */

@@ -1,4 +1,5 @@
 import { RecentMap } from "../store/recentMap";
+import type { IncomingHttpHeaders } from "node:http";
 import { encodeHeaderValue } from "./requestMetadata";
 
 /**
@@ -7,7 +8,9 @@ import { encodeHeaderValue } from "./requestMetadata";
  * the argument's value as `Mcp-Param-Region` — a server that reads the body rejects a call whose annotated
  * argument is in the body but not in a header (400, -32020 HeaderMismatch). The proxy is that client toward a
  * modern HTTP upstream: it learns the declarations from the `tools/list` answers it relays and writes the
- * headers from the body it forwards (the one the guard decided on), never from what a host sent.
+ * headers from the body it forwards (the one the guard decided on), never from what a host sent. Toward a host
+ * it is the server, so a modern host's call whose `Mcp-Param-*` disagree with its body is refused the same
+ * way (an intermediary before the proxy may have acted on the header).
  *
  * Mirroring a header the server does not check is harmless, omitting one it checks fails the call, so the
  * scan keeps every well-formed declaration on a chain of `properties` and does not judge the rest of the
@@ -21,13 +24,15 @@ export interface ParamHeaderDeclaration {
   path: readonly string[];
   /** The header's name after `Mcp-Param-`. */
   name: string;
+  /** The property's JSON Schema type: integers and numbers compare by value (`42.0` is `42`). */
+  type: "string" | "integer" | "boolean" | "number";
 }
 
 const X_MCP_HEADER = "x-mcp-header";
 /** RFC 9110 `token`: no spaces, control characters (CR/LF) or delimiters. */
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** The revision admits string, integer and boolean; `number` is invalid, but servers still check it. */
-const PRIMITIVE_TYPES: ReadonlySet<unknown> = new Set(["string", "integer", "boolean", "number"]);
+const PRIMITIVE_TYPES: ReadonlySet<unknown> = new Set<ParamHeaderDeclaration["type"]>(["string", "integer", "boolean", "number"]);
 /** Nesting followed at most (the schema is the upstream's: untrusted, walked without recursion). */
 const MAX_SCHEMA_DEPTH = 32;
 /** Tools remembered per upstream; past it the oldest is forgotten (it is learned again from the next list). */
@@ -42,7 +47,7 @@ export function paramHeaderDeclarations(inputSchema: unknown): ParamHeaderDeclar
     if (node === null || typeof node !== "object" || Array.isArray(node)) continue;
     const schema = node as Record<string, unknown>;
     const name = schema[X_MCP_HEADER];
-    if (path.length > 0 && typeof name === "string" && TOKEN.test(name) && PRIMITIVE_TYPES.has(schema.type)) found.push({ path, name });
+    if (path.length > 0 && typeof name === "string" && TOKEN.test(name) && PRIMITIVE_TYPES.has(schema.type)) found.push({ path, name, type: schema.type as ParamHeaderDeclaration["type"] });
     const properties = schema.properties;
     if (path.length >= MAX_SCHEMA_DEPTH || properties === null || typeof properties !== "object" || Array.isArray(properties)) continue;
     // Pushed in reverse, so they come off the stack in schema order.
@@ -58,12 +63,53 @@ export function paramHeaderDeclarations(inputSchema: unknown): ParamHeaderDeclar
 export function paramHeaders(declarations: readonly ParamHeaderDeclaration[], args: unknown): Record<string, string> {
   const headers: Record<string, string> = {};
   for (const { path, name } of declarations) {
-    let value: unknown = args;
-    for (const key of path) value = value !== null && typeof value === "object" && !Array.isArray(value) ? (value as Record<string, unknown>)[key] : undefined;
-    const text = primitiveText(value);
+    const text = primitiveText(valueAt(args, path));
     if (text !== undefined) headers[`${MCP_PARAM_HEADER_PREFIX}${name.toLowerCase()}`] = encodeHeaderValue(text);
   }
   return headers;
+}
+
+/**
+ * Why a call's `Mcp-Param-*` headers disagree with its arguments, or undefined when they agree: for each
+ * declaration whose argument is given, the header must be there and decode to it (a header for an absent or
+ * null argument is not looked at), as a server of the revision checks.
+ */
+export function paramHeaderMismatch(declarations: readonly ParamHeaderDeclaration[], args: unknown, headers: IncomingHttpHeaders): string | undefined {
+  for (const { path, name, type } of declarations) {
+    const value = valueAt(args, path);
+    const text = primitiveText(value);
+    if (text === undefined) continue;
+    const header = `Mcp-Param-${name}`;
+    const raw = headers[header.toLowerCase()];
+    if (raw === undefined) return `Header mismatch: the body carries ${path.join(".")} but the ${header} header is absent`;
+    const sent = decodeParamValue(Array.isArray(raw) ? raw.join(", ") : raw);
+    if (sent === undefined) return `Header mismatch: the ${header} header carries an invalid Base64 value`;
+    const numeric = (type === "integer" || type === "number") && typeof value === "number" && DECIMAL.test(sent);
+    if (numeric ? Number(sent) !== value : sent !== text) return `Header mismatch: the ${header} header is ${JSON.stringify(sent)}, the body's ${path.join(".")} is ${JSON.stringify(value)}`;
+  }
+  return undefined;
+}
+
+const DECIMAL = /^-?\d+(\.\d+)?$/;
+const SENTINEL = /^=\?base64\?(.*)\?=$/;
+const CANONICAL_BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+/** A header value as sent: as is, or the UTF-8 inside `=?base64?…?=`; undefined when that Base64 is not canonical. */
+function decodeParamValue(value: string): string | undefined {
+  const match = SENTINEL.exec(value);
+  if (match === null) return value;
+  if (!CANONICAL_BASE64.test(match[1]!)) return undefined;
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(Buffer.from(match[1]!, "base64"));
+  } catch {
+    return undefined;
+  }
+}
+
+function valueAt(args: unknown, path: readonly string[]): unknown {
+  let value = args;
+  for (const key of path) value = value !== null && typeof value === "object" && !Array.isArray(value) ? (value as Record<string, unknown>)[key] : undefined;
+  return value;
 }
 
 function primitiveText(value: unknown): string | undefined {
@@ -88,6 +134,14 @@ export class ToolParamHeaders {
       if (declarations.length > 0) this.byTool.set(name, declarations);
       else this.byTool.delete(name);
     }
+  }
+
+  /** Why a host's `tools/call` has headers that disagree with its body (paramHeaderMismatch); undefined when they agree or the tool is not known. */
+  mismatch(message: { method: string; params?: unknown }, headers: IncomingHttpHeaders): string | undefined {
+    if (message.method !== "tools/call") return undefined;
+    const params = message.params as { name?: unknown; arguments?: unknown } | undefined;
+    const declarations = typeof params?.name === "string" ? this.byTool.get(params.name) : undefined;
+    return declarations === undefined ? undefined : paramHeaderMismatch(declarations, params!.arguments, headers);
   }
 
   /** The headers of a `tools/call` of `tool` with `args` (empty when it declares none, or is not known yet). */

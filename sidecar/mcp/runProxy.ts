@@ -3,6 +3,7 @@ import type { ApieLogger } from "../sdk/types";
 import { StdioClientSide } from "./clientSide";
 import type { McpServerConfig } from "./configSchema";
 import { HttpClientSide, type HttpSession } from "./httpClientSide";
+import { ToolParamHeaders } from "./paramHeaders";
 import { McpProxy, type ProxyEnd, type ToolCallHandler } from "./proxy";
 import { SidecarLink } from "./sidecarLink";
 import { ToolCallGuard } from "./toolCallGuard";
@@ -46,6 +47,9 @@ export async function runProxy(options: ProxyRunOptions): Promise<number> {
   const upstreamLabel = describeUpstream(config.upstream);
   const metadata = new ToolMetadataTable(config.tools);
   const catalog = new ToolCatalog(config.serverName, metadata, logger);
+  // What the tools' schemas ask to see mirrored into Mcp-Param-* headers (paramHeaders.ts): learned from every
+  // tools/list answer relayed, written toward a modern HTTP upstream, checked on a modern host's calls.
+  const paramHeaders = new ToolParamHeaders();
   const link = new SidecarLink({ config, runId: options.runId, stateDirs: options.stateDirs, env: options.env, logger, upstreamLabel });
   link.onConnected((connection) => catalog.connected(connection));
   link.start();
@@ -54,10 +58,14 @@ export async function runProxy(options: ProxyRunOptions): Promise<number> {
     decideNow: (request) => guard.decideNow(request),
     decide: (request, ctx) => guard.decide(request, ctx),
     settled: (ticket, response) => guard.settled(ticket, response),
-    toolsListed: (result) => catalog.listed(result),
+    toolsListed: (result) => {
+      catalog.listed(result);
+      paramHeaders.learn(result);
+    },
   };
   // Session-less requests of the modern revisions (HTTP) share one pump, whose HTTP upstream gets their headers.
-  const upstreamFor = (client: Transport) => (client instanceof StatelessClientSide ? createStatelessUpstream : createUpstream)(config.upstream, options.env);
+  const upstreamFor = (client: Transport) =>
+    client instanceof StatelessClientSide ? createStatelessUpstream(config.upstream, paramHeaders, options.env) : createUpstream(config.upstream, options.env);
   const newProxy = (client: Transport) => new McpProxy(client, upstreamFor(client), handler, { upstreamLabel, logger });
   const stop = stopSignal();
   try {
@@ -66,7 +74,7 @@ export async function runProxy(options: ProxyRunOptions): Promise<number> {
       await link.close(code === 0 ? "completed" : "failed");
       return code;
     }
-    await serveHttp(options, newProxy, stop.signalled, logger);
+    await serveHttp(options, newProxy, paramHeaders, stop.signalled, logger);
     await link.close("completed");
     return 0;
   } finally {
@@ -94,13 +102,14 @@ async function serveStdio(proxy: McpProxy, signalled: Promise<string>, logger: A
   return 0;
 }
 
-async function serveHttp(options: ProxyRunOptions, newProxy: (client: Transport) => McpProxy, signalled: Promise<string>, logger: ApieLogger): Promise<void> {
+async function serveHttp(options: ProxyRunOptions, newProxy: (client: Transport) => McpProxy, paramHeaders: ToolParamHeaders, signalled: Promise<string>, logger: ApieLogger): Promise<void> {
   const label = describeUpstream(options.config.upstream);
   const side = await HttpClientSide.listen({
     port: options.port,
     logger,
     idleTimeoutMs: options.sessionIdleTimeoutMs,
     maxSessions: options.maxSessions,
+    paramHeaders,
     openSession: async (transport): Promise<HttpSession> => {
       const proxy = newProxy(transport);
       try {

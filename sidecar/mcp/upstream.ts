@@ -3,6 +3,7 @@ import type { Transport, TransportSendOptions } from "@modelcontextprotocol/sdk/
 import { isInitializedNotification, type JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
 import type { Upstream } from "./configSchema";
 import { ModernFetch } from "./modernFetch";
+import type { ToolParamHeaders } from "./paramHeaders";
 import { StdioUpstream } from "./stdioUpstream";
 
 /**
@@ -47,8 +48,9 @@ class HttpUpstream extends StreamableHTTPClientTransport {
   /** Set while `notifications/initialized` is in flight and its GET stream not yet answered. */
   private held: Promise<void> | undefined;
 
-  constructor(url: URL, headers: Record<string, string>, options: { mirrorRequestMetadata?: boolean } = {}) {
-    const watch = new StandaloneStreamWatch(options.mirrorRequestMetadata === true);
+  /** `modern`: session-less requests of the modern revisions go through ModernFetch, with these tools' headers. */
+  constructor(url: URL, headers: Record<string, string>, options: { modern?: ToolParamHeaders } = {}) {
+    const watch = new StandaloneStreamWatch(options.modern);
     super(url, { requestInit: { headers }, fetch: watch.fetch });
     this.watch = watch;
   }
@@ -88,8 +90,8 @@ class StandaloneStreamWatch {
   /** Set for the session-less requests of the modern revisions (see ModernFetch). */
   private readonly modern: ModernFetch | undefined;
 
-  constructor(mirrorRequestMetadata: boolean) {
-    this.modern = mirrorRequestMetadata ? new ModernFetch() : undefined;
+  constructor(params: ToolParamHeaders | undefined) {
+    this.modern = params === undefined ? undefined : new ModernFetch(params);
   }
 
   private expecting = false;
@@ -129,8 +131,8 @@ class StandaloneStreamWatch {
 }
 
 /** The transport toward the upstream for session-less requests of the modern revisions (see ModernFetch). */
-export function createStatelessUpstream(upstream: Upstream, env: NodeJS.ProcessEnv = process.env): Transport {
-  if ("url" in upstream) return new HttpUpstream(new URL(upstream.url), upstream.headers ?? {}, { mirrorRequestMetadata: true });
+export function createStatelessUpstream(upstream: Upstream, params: ToolParamHeaders, env: NodeJS.ProcessEnv = process.env): Transport {
+  if ("url" in upstream) return new HttpUpstream(new URL(upstream.url), upstream.headers ?? {}, { modern: params });
   return createUpstream(upstream, env);
 }
 

@@ -93,6 +93,20 @@ describe("apie mcp proxy --transport http: the stateless revision 2026-07-28 (re
       assert.deepEqual([answer.messages[0].id, answer.messages[0].error.code], [9, -32020]);
     });
 
+    it("a host's Mcp-Param-* headers must agree with its body, as a server of the revision checks them: else 400, -32020", async () => {
+      await modern(url, "l", "tools/list");
+      const agreeing = await modern(url, "r1", "tools/call", { name: "route", arguments: { region: "eu-west-1" } }, { "mcp-param-region": "eu-west-1" });
+      assert.equal(textOf(agreeing), "routed to eu-west-1");
+      const disagreeing = await modern(url, "r2", "tools/call", { name: "route", arguments: { region: "ap-south-1" } }, { "mcp-param-region": "us-east-1" });
+      assert.deepEqual([disagreeing.status, disagreeing.messages[0].id, disagreeing.messages[0].error.code], [400, "r2", -32020]);
+      assert.match(disagreeing.messages[0].error.message, /Mcp-Param-Region header is "us-east-1", the body's region is "ap-south-1"/);
+      const absent = await modern(url, "r3", "tools/call", { name: "route", arguments: { region: "ap-south-1" } });
+      assert.deepEqual([absent.status, absent.messages[0].error.code], [400, -32020]);
+      assert.match(absent.messages[0].error.message, /Mcp-Param-Region header is absent/);
+      const nullRegion = await modern(url, "r4", "tools/call", { name: "route", arguments: { region: null } });
+      assert.equal(textOf(nullRegion), "routed to null", "no header is expected for a null argument");
+    });
+
     it("the upstream's modern errors keep their meaning: an unsupported version → 400 with -32022 and the versions it supports", async () => {
       const answer = await modern(url, 11, "server/discover", {}, {}, "2099-01-01");
       assert.equal(answer.status, 400);
@@ -126,25 +140,24 @@ describe("apie mcp proxy --transport http: the stateless revision 2026-07-28 (re
     });
 
     it("a tool that marks a parameter x-mcp-header gets its Mcp-Param-* header, written from the body the guard saw (SEP-2243)", async () => {
-      const text = (answer: { messages: any[] }) => answer.messages[0]?.result?.content?.[0]?.text ?? JSON.stringify(answer.messages);
       // Called before this proxy saw any tools/list: the upstream's -32020 makes it list the tools and send the call again.
-      const first = await modern(url, 10, "tools/call", { name: "route", arguments: { region: "eu-west-1" } });
-      assert.equal(text(first), "routed to eu-west-1");
+      const first = await modern(url, 10, "tools/call", { name: "route", arguments: { region: "eu-west-1" } }, { "mcp-param-region": "eu-west-1" });
+      assert.equal(textOf(first), "routed to eu-west-1");
       // A value that is not plain ASCII travels as =?base64?…?=.
-      assert.equal(text(await modern(url, 11, "tools/call", { name: "route", arguments: { region: "zürich" } })), "routed to zürich");
-      // The host's own header is not what reaches the upstream: the body decides, as it did for the guard.
-      assert.equal(text(await modern(url, 12, "tools/call", { name: "route", arguments: { region: "ap-south-1" } }, { "mcp-param-region": "us-east-1" })), "routed to ap-south-1");
+      const zurich = `=?base64?${Buffer.from("zürich").toString("base64")}?=`;
+      assert.equal(textOf(await modern(url, 11, "tools/call", { name: "route", arguments: { region: "zürich" } }, { "mcp-param-region": zurich })), "routed to zürich");
       const list = await modern(url, 13, "tools/list");
       assert.equal(list.messages[0].result.tools.find((t: any) => t.name === "route").inputSchema.properties.region["x-mcp-header"], "Region", "tools/list is relayed unchanged");
     });
 
     it("a host that lists the tools first: the proxy learns from that answer, and lists nothing itself", async () => {
-      const fresh = (await startProxy("modern-fresh", { url: (JSON.parse(upstream.readyLine) as { url: string }).url })).url;
-      const counts = async () => (await modern((JSON.parse(upstream.readyLine) as { url: string }).url, "c", "fixture/counts")).messages[0].result.toolsList as number;
+      const upstreamUrl = (JSON.parse(upstream.readyLine) as { url: string }).url;
+      const fresh = (await startProxy("modern-fresh", { url: upstreamUrl })).url;
+      const counts = async () => (await modern(upstreamUrl, "c", "fixture/counts")).messages[0].result.toolsList as number;
       const before = await counts();
       await modern(fresh, 1, "tools/list");
-      const call = await modern(fresh, 2, "tools/call", { name: "route", arguments: { region: "sa-east-1", note: "n" } });
-      assert.equal(call.messages[0].result?.content[0].text, "routed to sa-east-1", JSON.stringify(call.messages));
+      const call = await modern(fresh, 2, "tools/call", { name: "route", arguments: { region: "sa-east-1", note: "n" } }, { "mcp-param-region": "sa-east-1" });
+      assert.equal(textOf(call), "routed to sa-east-1");
       assert.equal(await counts(), before + 1, "the host's tools/list only");
     });
   });
@@ -165,6 +178,11 @@ describe("apie mcp proxy --transport http: the stateless revision 2026-07-28 (re
     });
   });
 });
+
+/** The text of a tools/call answer, or the messages when it is not one. */
+function textOf(answer: { messages: any[] }): string {
+  return answer.messages[0]?.result?.content?.[0]?.text ?? JSON.stringify(answer.messages);
+}
 
 /** A modern request as a 2026-07-28 host sends it: `_meta` in the body, the mirrored headers. */
 function modern(url: string, id: string | number, method: string, params: Record<string, any> = {}, headers: Record<string, string> = {}, version = VERSION, signal?: AbortSignal) {

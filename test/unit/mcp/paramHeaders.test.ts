@@ -1,5 +1,5 @@
 import { strict as assert } from "node:assert";
-import { paramHeaderDeclarations, paramHeaders, ToolParamHeaders } from "../../../sidecar/mcp/paramHeaders";
+import { paramHeaderDeclarations, paramHeaderMismatch, paramHeaders, ToolParamHeaders } from "../../../sidecar/mcp/paramHeaders";
 
 describe("Mcp-Param-* headers from x-mcp-header declarations (SEP-2243)", () => {
   const schema = {
@@ -15,9 +15,9 @@ describe("Mcp-Param-* headers from x-mcp-header declarations (SEP-2243)", () => 
 
   it("finds declarations on chains of properties, at any depth, and skips the ones no server checks", () => {
     assert.deepEqual(paramHeaderDeclarations(schema), [
-      { path: ["region"], name: "Region" },
-      { path: ["limits", "tier"], name: "Tier" },
-      { path: ["limits", "dryRun"], name: "Dry-Run" },
+      { path: ["region"], name: "Region", type: "string" },
+      { path: ["limits", "tier"], name: "Tier", type: "integer" },
+      { path: ["limits", "dryRun"], name: "Dry-Run", type: "boolean" },
     ]);
     assert.deepEqual(paramHeaderDeclarations({ type: "string", "x-mcp-header": "Root" }), [], "not the arguments object itself");
     assert.deepEqual(paramHeaderDeclarations(null), []);
@@ -39,6 +39,18 @@ describe("Mcp-Param-* headers from x-mcp-header declarations (SEP-2243)", () => 
     assert.deepEqual(paramHeaders(declarations, { region: "zürich", limits: null }), { "mcp-param-region": `=?base64?${Buffer.from("zürich").toString("base64")}?=` });
     assert.deepEqual(paramHeaders(declarations, { region: " padded" }), { "mcp-param-region": `=?base64?${Buffer.from(" padded").toString("base64")}?=` });
     assert.deepEqual(paramHeaders(declarations, { region: null, limits: { tier: Number.MAX_SAFE_INTEGER + 2 } }), {}, "null and unsafe integers: no header");
+  });
+
+  it("checks a host's headers against its body: present and equal for every argument given, integers by value, Base64 canonical", () => {
+    const declarations = paramHeaderDeclarations(schema);
+    const args = { region: "eu-west-1", limits: { tier: 3 } };
+    assert.equal(paramHeaderMismatch(declarations, args, { "mcp-param-region": "eu-west-1", "mcp-param-tier": "3.0" }), undefined);
+    assert.equal(paramHeaderMismatch(declarations, { region: null }, {}), undefined, "nothing is expected for a null argument");
+    assert.match(paramHeaderMismatch(declarations, args, { "mcp-param-region": "eu-west-1" })!, /Mcp-Param-Tier header is absent/);
+    assert.match(paramHeaderMismatch(declarations, args, { "mcp-param-region": "us-east-1", "mcp-param-tier": "3" })!, /is "us-east-1", the body's region is "eu-west-1"/);
+    const encoded = Buffer.from("eu-west-1").toString("base64");
+    assert.equal(paramHeaderMismatch(declarations, args, { "mcp-param-region": `=?base64?${encoded}?=`, "mcp-param-tier": "3" }), undefined);
+    assert.match(paramHeaderMismatch(declarations, args, { "mcp-param-region": "=?base64?not base64!?=", "mcp-param-tier": "3" })!, /invalid Base64/);
   });
 
   it("learns per tool from tools/list results, and forgets a tool listed again without declarations", () => {
