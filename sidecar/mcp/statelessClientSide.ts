@@ -15,8 +15,11 @@ import { httpStatusOf, isModernError } from "./requestMetadata";
  * - `server/discover` answered with an error that is not a modern one means the upstream speaks only the
  *   handshake era: the host gets 400 with a body that is no modern error, which is what makes a dual-era
  *   client fall back to initialize (a session), as it would talking to that upstream directly.
- * - Notifications that belong to no request in flight (list changes, logs) have nowhere to go and are
- *   dropped; server→client requests do not exist in these revisions (they are embedded in results).
+ * - Change notifications come only on a `subscriptions/listen` request's stream, each naming it in
+ *   `_meta["io.modelcontextprotocol/subscriptionId"]` (as does the result that ends it): that id is the
+ *   proxy's own too, so they go to the host that opened the stream, under the host's id. Notifications that
+ *   name no request in flight have nowhere to go and are dropped rather than guessed onto some host's
+ *   stream; server→client requests do not exist in these revisions (they are embedded in results).
  */
 
 interface Exchange {
@@ -27,6 +30,16 @@ interface Exchange {
   method: string;
   /** The answer is an SSE stream (a notification came before it). */
   streaming: boolean;
+}
+
+/** Where a subscription's notifications and its closing result name their `subscriptions/listen` request. */
+const SUBSCRIPTION_ID = "io.modelcontextprotocol/subscriptionId";
+
+/** `holder` with `_meta[SUBSCRIPTION_ID]` restored to the host's id when it is the proxy's `laneId`; else `holder` as is. */
+function withSubscriptionId<T>(holder: T, laneId: string, hostId: RequestId): T {
+  const meta = (holder as { _meta?: Record<string, unknown> } | null | undefined)?._meta;
+  if (meta === undefined || meta === null || typeof meta !== "object" || meta[SUBSCRIPTION_ID] !== laneId) return holder;
+  return { ...holder, _meta: { ...meta, [SUBSCRIPTION_ID]: hostId } };
 }
 
 export const LEGACY_UPSTREAM = "the upstream MCP server does not serve protocol revision 2026-07-28 or later";
@@ -69,14 +82,22 @@ export class StatelessClientSide implements Transport {
       const exchange = this.exchanges.get(laneId);
       if (exchange === undefined) return; // cancelled meanwhile
       this.exchanges.delete(laneId);
-      this.answer(exchange, { ...message, id: exchange.id });
+      const result = "result" in message ? withSubscriptionId(message.result, laneId, exchange.id) : undefined;
+      this.answer(exchange, result === undefined ? { ...message, id: exchange.id } : { ...message, id: exchange.id, result });
       return;
     }
-    // Only progress names its request (by the token, which is the proxy's own); anything else is dropped
-    // rather than guessed onto some host's stream.
-    if (!isNotification(message) || message.method !== "notifications/progress") return;
-    const token = (message.params as { progressToken?: unknown } | undefined)?.progressToken;
-    const exchange = this.exchanges.get(String(token));
+    if (!isNotification(message)) return;
+    const params = message.params as { progressToken?: unknown; _meta?: Record<string, unknown> } | undefined;
+    // A subscription's notification, by the id of its subscriptions/listen request (the proxy's own).
+    const subscription = params?._meta?.[SUBSCRIPTION_ID];
+    if (subscription !== undefined) {
+      const exchange = this.exchanges.get(String(subscription));
+      if (exchange !== undefined) this.event(exchange, { ...message, params: withSubscriptionId(params, String(subscription), exchange.id) as typeof message.params });
+      return;
+    }
+    // Progress, by its token (the proxy's own too).
+    if (message.method !== "notifications/progress") return;
+    const exchange = this.exchanges.get(String(params?.progressToken));
     if (exchange === undefined || exchange.progressToken === undefined) return;
     this.event(exchange, { ...message, params: { ...message.params, progressToken: exchange.progressToken } });
   }

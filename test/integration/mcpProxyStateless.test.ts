@@ -93,6 +93,22 @@ describe("apie mcp proxy --transport http: the stateless revision 2026-07-28 (re
       assert.deepEqual([answer.messages[0].id, answer.messages[0].error.code], [9, -32020]);
     });
 
+    it("a subscriptions/listen stream carries its notifications to the host that opened it, under the host's id; two hosts with the same id each get their own", async () => {
+      const [a, b] = await Promise.all([
+        modern(url, "sub", "subscriptions/listen", { notifications: { toolsListChanged: true }, endAfterMs: 200 }),
+        modern(url, "sub", "subscriptions/listen", { notifications: { toolsListChanged: true }, endAfterMs: 250 }),
+      ]);
+      for (const answer of [a, b]) {
+        assert.equal(answer.headers.get("content-type"), "text/event-stream");
+        const tag = "io.modelcontextprotocol/subscriptionId";
+        assert.deepEqual(
+          answer.messages.map((m) => [m.method ?? "result", (m.params ?? m.result)._meta[tag]]),
+          [["notifications/subscriptions/acknowledged", "sub"], ["notifications/tools/list_changed", "sub"], ["result", "sub"]],
+        );
+        assert.equal(answer.messages[2].id, "sub");
+      }
+    });
+
     it("a host's Mcp-Param-* headers must agree with its body, as a server of the revision checks them: else 400, -32020", async () => {
       await modern(url, "l", "tools/list");
       const agreeing = await modern(url, "r1", "tools/call", { name: "route", arguments: { region: "eu-west-1" } }, { "mcp-param-region": "eu-west-1" });
