@@ -285,6 +285,16 @@ export class EventLog {
     if (this.queued !== undefined) this.scheduleFlush();
   }
 
+  /**
+   * Resolves once every record appended so far is written (and, in a batch that needs it, synced); rejects
+   * as their `durable` does. Starts the write of what is queued. For a caller acknowledging records someone
+   * else appended (a retried batch of reports whose first attempt is still being journaled).
+   */
+  allWritten(): Promise<void> {
+    this.writeSoon();
+    return this.lastPending()?.promise ?? Promise.resolve();
+  }
+
   /** Reads back one record by the byte offset returned from append/onRecord (to page old runs from disk). */
   async read(offset: number): Promise<LogRecord> {
     return (await this.readMany([offset]))[0]!;

@@ -50,6 +50,11 @@ export class Journal {
     this.log.writeSoon();
   }
 
+  /** See EventLog.allWritten. */
+  allWritten(): Promise<void> {
+    return this.log.allWritten();
+  }
+
   /** Path of the event log file. */
   get file(): string {
     return this.log.file;

@@ -252,10 +252,14 @@ const REPORTS_PER_TURN = 16;
 async function reportedDecisions(s: SidecarServices, body: ReturnType<typeof ReportDecisionsBodySchema.parse>, seen: RecentMap<string, true>): Promise<ReportDecisionsResponse> {
   const diverged: string[] = [];
   let last: Appended | undefined;
+  let retried = false;
   let accepted = 0;
   for (const [i, { decision_id: id, body: call, decided_at, outcome }] of body.decisions.entries()) {
     if (i > 0 && i % REPORTS_PER_TURN === 0) await nextTurn();
-    if (seen.has(id)) continue;
+    if (seen.has(id)) {
+      retried = true;
+      continue;
+    }
     seen.set(id, true);
     const request = toGuardRequest(call);
     const decision = s.engine.evaluate(request, id);
@@ -267,9 +271,14 @@ async function reportedDecisions(s: SidecarServices, body: ReturnType<typeof Rep
     accepted++;
   }
   // Acknowledged once all are written (batches settle in order: the last record's covers the rest), so a
-  // replica never drops a report the log does not hold; written together, not synced (as any allow).
-  s.journal.writeSoon();
-  await last?.durable;
+  // replica never drops a report the log does not hold; written together, not synced (as any allow). A
+  // report seen before may belong to an attempt still being journaled (a resend after a dropped answer):
+  // then everything appended so far must be written first.
+  if (retried) await s.journal.allWritten();
+  else {
+    s.journal.writeSoon();
+    await last?.durable;
+  }
   return { accepted, diverged };
 }
 

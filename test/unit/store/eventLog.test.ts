@@ -182,6 +182,16 @@ describe("EventLog", () => {
     assert.ok(Date.now() - started >= LAZY_FLUSH_MS - 5, "without writeSoon, the timer writes them");
   });
 
+  it("allWritten resolves once every record appended so far, by anyone, is on disk (a resent batch is acknowledged no earlier)", async () => {
+    const { log } = await openLog({ sync: true });
+    await log.allWritten(); // nothing appended: at once
+    const others = Array.from({ length: 10 }, (_, i) => log.append("decision", { i }, { lazy: true, awaited: true }));
+    assert.equal(statSync(file).size, 0, "awaited records wait for their caller's writeSoon");
+    await log.allWritten();
+    assert.ok(statSync(file).size > others.at(-1)!.offset, "written before allWritten resolved");
+    assert.deepEqual([log.stats.writes, log.stats.syncs], [1, 0]);
+  });
+
   it("batches settle in order: lazy ones written during an earlier batch's fdatasync resolve after it", async () => {
     const { log } = await openLog({ sync: true });
     const order: string[] = [];
