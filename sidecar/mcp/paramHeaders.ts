@@ -1,6 +1,6 @@
 import { RecentMap } from "../store/recentMap";
 import type { IncomingHttpHeaders } from "node:http";
-import { encodeHeaderValue } from "./requestMetadata";
+import { decodeHeaderValue, encodeHeaderValue, single } from "./requestMetadata";
 
 /**
  * Custom headers from tool parameters (protocol revision 2026-07-28, SEP-2243): a tool may mark properties of
@@ -80,9 +80,9 @@ export function paramHeaderMismatch(declarations: readonly ParamHeaderDeclaratio
     const text = primitiveText(value);
     if (text === undefined) continue;
     const header = `Mcp-Param-${name}`;
-    const raw = headers[header.toLowerCase()];
+    const raw = single(headers[header.toLowerCase()]);
     if (raw === undefined) return `Header mismatch: the body carries ${path.join(".")} but the ${header} header is absent`;
-    const sent = decodeParamValue(Array.isArray(raw) ? raw.join(", ") : raw);
+    const sent = decodeHeaderValue(raw);
     if (sent === undefined) return `Header mismatch: the ${header} header carries an invalid Base64 value`;
     const numeric = (type === "integer" || type === "number") && typeof value === "number" && DECIMAL.test(sent);
     if (numeric ? Number(sent) !== value : sent !== text) return `Header mismatch: the ${header} header is ${JSON.stringify(sent)}, the body's ${path.join(".")} is ${JSON.stringify(value)}`;
@@ -91,20 +91,6 @@ export function paramHeaderMismatch(declarations: readonly ParamHeaderDeclaratio
 }
 
 const DECIMAL = /^-?\d+(\.\d+)?$/;
-const SENTINEL = /^=\?base64\?(.*)\?=$/;
-const CANONICAL_BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
-
-/** A header value as sent: as is, or the UTF-8 inside `=?base64?…?=`; undefined when that Base64 is not canonical. */
-function decodeParamValue(value: string): string | undefined {
-  const match = SENTINEL.exec(value);
-  if (match === null) return value;
-  if (!CANONICAL_BASE64.test(match[1]!)) return undefined;
-  try {
-    return new TextDecoder("utf-8", { fatal: true }).decode(Buffer.from(match[1]!, "base64"));
-  } catch {
-    return undefined;
-  }
-}
 
 function valueAt(args: unknown, path: readonly string[]): unknown {
   let value = args;

@@ -48,6 +48,7 @@ export function headerMismatch(message: JSONRPCRequest | (JSONRPCMessage & { met
   if (nameHeader !== undefined) {
     const name = decodeHeaderValue(nameHeader);
     const body = nameOf(message);
+    if (name === undefined) return `Header mismatch: Mcp-Name '${nameHeader}' carries an invalid Base64 value`;
     if (name !== body) return `Header mismatch: Mcp-Name '${nameHeader}' does not match the body's ${body === undefined ? "(no name)" : `'${body}'`}`;
   }
   const version = declaredVersion(message);
@@ -89,11 +90,24 @@ export function encodeHeaderValue(value: string): string {
   return plain ? value : `=?base64?${Buffer.from(value, "utf8").toString("base64")}?=`;
 }
 
-export function decodeHeaderValue(value: string): string {
+const CANONICAL_BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+/**
+ * A header value as sent: as is, or the UTF-8 inside `=?base64?…?=`; undefined when that is not canonical
+ * Base64 of valid UTF-8, which the revision has a server refuse.
+ */
+export function decodeHeaderValue(value: string): string | undefined {
   const match = SENTINEL.exec(value);
-  return match === null ? value : Buffer.from(match[1]!, "base64").toString("utf8");
+  if (match === null) return value;
+  if (!CANONICAL_BASE64.test(match[1]!)) return undefined;
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(Buffer.from(match[1]!, "base64"));
+  } catch {
+    return undefined;
+  }
 }
 
-function single(value: string | string[] | undefined): string | undefined {
+/** A header's text (repeated ones joined, as Node joins most). */
+export function single(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value.join(", ") : value;
 }

@@ -1,5 +1,6 @@
 import { strict as assert } from "node:assert";
 import { paramHeaderDeclarations, paramHeaderMismatch, paramHeaders, ToolParamHeaders } from "../../../sidecar/mcp/paramHeaders";
+import { headerMismatch } from "../../../sidecar/mcp/requestMetadata";
 
 describe("Mcp-Param-* headers from x-mcp-header declarations (SEP-2243)", () => {
   const schema = {
@@ -51,6 +52,10 @@ describe("Mcp-Param-* headers from x-mcp-header declarations (SEP-2243)", () => 
     const encoded = Buffer.from("eu-west-1").toString("base64");
     assert.equal(paramHeaderMismatch(declarations, args, { "mcp-param-region": `=?base64?${encoded}?=`, "mcp-param-tier": "3" }), undefined);
     assert.match(paramHeaderMismatch(declarations, args, { "mcp-param-region": "=?base64?not base64!?=", "mcp-param-tier": "3" })!, /invalid Base64/);
+    // The same decoder serves Mcp-Name: a sentinel that is not canonical Base64 is refused there too.
+    const call = { jsonrpc: "2.0" as const, id: 1, method: "tools/call", params: { name: "route" } };
+    assert.equal(headerMismatch(call, { "mcp-name": `=?base64?${Buffer.from("route").toString("base64")}?=` }, undefined), undefined);
+    assert.match(headerMismatch(call, { "mcp-name": "=?base64?cm91dGU?=" }, undefined)!, /invalid Base64/);
   });
 
   it("learns per tool from tools/list results, and forgets a tool listed again without declarations", () => {
