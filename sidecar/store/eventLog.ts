@@ -57,8 +57,8 @@ export interface AppendOptions {
    * bound, which counts records acknowledged before their write, so it never starts a write nor gets a
    * `backlog`: a thousand of them go in one write instead of one per LAZY_FLUSH_RECORDS (each write a
    * thread-pool round trip that took the CPU from the calls the records describe). The caller starts the
-   * write with {@link EventLog.writeSoon} after its last append; else the next batch or the LAZY_FLUSH_MS
-   * timer takes them.
+   * write and waits for it with {@link EventLog.allWritten} after its last append; else the next batch or
+   * the LAZY_FLUSH_MS timer takes them.
    */
   awaited?: boolean;
 }
@@ -280,18 +280,13 @@ export class EventLog {
     return appended;
   }
 
-  /** Starts the write of what is queued in the next turn (records appended with `awaited`, see AppendOptions). */
-  writeSoon(): void {
-    if (this.queued !== undefined) this.scheduleFlush();
-  }
-
   /**
    * Resolves once every record appended so far is written (and, in a batch that needs it, synced); rejects
-   * as their `durable` does. Starts the write of what is queued. For a caller acknowledging records someone
-   * else appended (a retried batch of reports whose first attempt is still being journaled).
+   * as their `durable` does. Starts the write of what is queued in the next turn (records appended with
+   * `awaited` start none themselves).
    */
   allWritten(): Promise<void> {
-    this.writeSoon();
+    if (this.queued !== undefined) this.scheduleFlush();
     return this.lastPending()?.promise ?? Promise.resolve();
   }
 

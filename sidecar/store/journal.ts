@@ -45,11 +45,6 @@ export class Journal {
     return appended;
   }
 
-  /** See EventLog.writeSoon. */
-  writeSoon(): void {
-    this.log.writeSoon();
-  }
-
   /** See EventLog.allWritten. */
   allWritten(): Promise<void> {
     return this.log.allWritten();

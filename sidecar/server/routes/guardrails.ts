@@ -12,7 +12,6 @@ import { MAX_PENDING_APPROVALS } from "../approvalBroker";
 import type { ApprovalView } from "../../protocol/approvals";
 import { nestingBeyond, type NestingPath } from "../../protocol/nesting";
 import { canonicalHash } from "../../store/canonical";
-import type { Appended } from "../../store/eventLog";
 import { RecentMap } from "../../store/recentMap";
 import {
   EvaluateBodySchema,
@@ -251,34 +250,24 @@ const REPORTS_PER_TURN = 16;
  */
 async function reportedDecisions(s: SidecarServices, body: ReturnType<typeof ReportDecisionsBodySchema.parse>, seen: RecentMap<string, true>): Promise<ReportDecisionsResponse> {
   const diverged: string[] = [];
-  let last: Appended | undefined;
-  let retried = false;
   let accepted = 0;
   for (const [i, { decision_id: id, body: call, decided_at, outcome }] of body.decisions.entries()) {
     if (i > 0 && i % REPORTS_PER_TURN === 0) await nextTurn();
-    if (seen.has(id)) {
-      retried = true;
-      continue;
-    }
+    if (seen.has(id)) continue;
     seen.set(id, true);
     const request = toGuardRequest(call);
     const decision = s.engine.evaluate(request, id);
     const plain = isPlainAllow(decision);
     if (!plain) diverged.push(id);
     const reported = { by: "replica" as const, diverged: !plain, ...(decided_at === undefined ? {} : { decided_at }) };
-    last = s.journal.record("decision", { request: summarize(request), decision, approval_id: null, reported }, JOURNALED_BEFORE_ACK);
-    if (outcome !== undefined) last = s.journal.record("event", { event: logRedactor.redactEvent(reportedOutcomeEvent(request, id, outcome)) }, JOURNALED_BEFORE_ACK);
+    s.journal.record("decision", { request: summarize(request), decision, approval_id: null, reported }, JOURNALED_BEFORE_ACK);
+    if (outcome !== undefined) s.journal.record("event", { event: logRedactor.redactEvent(reportedOutcomeEvent(request, id, outcome)) }, JOURNALED_BEFORE_ACK);
     accepted++;
   }
-  // Acknowledged once all are written (batches settle in order: the last record's covers the rest), so a
-  // replica never drops a report the log does not hold; written together, not synced (as any allow). A
-  // report seen before may belong to an attempt still being journaled (a resend after a dropped answer):
-  // then everything appended so far must be written first.
-  if (retried) await s.journal.allWritten();
-  else {
-    s.journal.writeSoon();
-    await last?.durable;
-  }
+  // Acknowledged once everything appended so far is written, so a replica never drops a report the log
+  // does not hold — a report seen before included, which may belong to an attempt still being journaled (a
+  // resend after a dropped answer). Written together, not synced (as any allow).
+  await s.journal.allWritten();
   return { accepted, diverged };
 }
 

@@ -160,7 +160,7 @@ describe("EventLog", () => {
     assert.equal(log.append("decision", { calm: true }, { lazy: true }).backlog, undefined, "once written, lazy records are free again");
   });
 
-  it("awaited lazy records (acknowledged only once written) go in one write when the caller asks, however many turns they span", async () => {
+  it("awaited lazy records (acknowledged only once written) go in one write when the caller waits for them, however many turns they span", async () => {
     const { log } = await openLog({ sync: true });
     const appended = [];
     // As the reported-decisions route appends a batch: a slice per turn of the event loop.
@@ -171,25 +171,16 @@ describe("EventLog", () => {
     assert.equal(log.stats.writes, 0, `${appended.length} awaited records start no write by their count`);
     assert.ok(appended.every((a) => a.backlog === undefined));
     assert.equal(log.append("decision", { plain: true }, { lazy: true }).backlog, undefined, "nor do they use up the bound of acknowledged lazy records");
-    log.writeSoon();
-    await appended.at(-1)!.durable;
+    await log.allWritten();
+    await log.allWritten(); // nothing left: at once
+    assert.ok(statSync(file).size > appended.at(-1)!.offset, "written before allWritten resolved");
     assert.deepEqual([log.stats.writes, log.stats.syncs], [1, 0], "one write, no sync");
     assert.equal((await verifyLog(file)).records, appended.length + 1);
 
     const forgotten = log.append("decision", { alone: true }, { lazy: true, awaited: true });
     const started = Date.now();
     await forgotten.durable;
-    assert.ok(Date.now() - started >= LAZY_FLUSH_MS - 5, "without writeSoon, the timer writes them");
-  });
-
-  it("allWritten resolves once every record appended so far, by anyone, is on disk (a resent batch is acknowledged no earlier)", async () => {
-    const { log } = await openLog({ sync: true });
-    await log.allWritten(); // nothing appended: at once
-    const others = Array.from({ length: 10 }, (_, i) => log.append("decision", { i }, { lazy: true, awaited: true }));
-    assert.equal(statSync(file).size, 0, "awaited records wait for their caller's writeSoon");
-    await log.allWritten();
-    assert.ok(statSync(file).size > others.at(-1)!.offset, "written before allWritten resolved");
-    assert.deepEqual([log.stats.writes, log.stats.syncs], [1, 0]);
+    assert.ok(Date.now() - started >= LAZY_FLUSH_MS - 5, "nobody waiting: the timer writes them");
   });
 
   it("batches settle in order: lazy ones written during an earlier batch's fdatasync resolve after it", async () => {
