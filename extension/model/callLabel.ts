@@ -18,7 +18,6 @@ export interface Places {
 
 const MAX_ESSENCE = 60;
 
-// Command line: the guard's COMMAND_KEYS (Claude/Copilot/Gemini/Cursor/VS Code `command`, Codex `cmd` or `command`, a string or argv).
 /** One file: Claude `file_path` / `notebook_path`, VS Code `filePath`, Copilot `path`, Gemini `absolute_path`, Cursor `target_file`. */
 const PATH_KEYS = ["file_path", "filePath", "notebook_path", "absolute_path", "target_file", "path", "file", "dir_path", "directory"];
 /** Several files: Codex `apply_patch` ({patch, paths}), Gemini `read_many_files`. */
@@ -38,6 +37,7 @@ export function callLabel(request: CallRequest, places: Places = {}): string {
 
 export function callEssence(request: CallRequest, places: Places = {}): string | undefined {
   const args = isObject(request.arguments) ? request.arguments : {};
+  // Command line: the guard's COMMAND_KEYS (Claude/Copilot/Gemini/Cursor/VS Code `command`, Codex `cmd` or `command`, a string or argv).
   const command = commandText(pick(args, COMMAND_KEYS));
   if (command !== undefined) return cut(command);
   const one = pick(args, PATH_KEYS);
