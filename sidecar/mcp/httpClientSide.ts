@@ -11,6 +11,7 @@ import { ErrorCodes, isRequest, type JSONRPCMessage, type RequestId } from "./me
 import type { ToolParamHeaders } from "./paramHeaders";
 import { headerMismatch, isModernMessage, ModernErrorCodes } from "./requestMetadata";
 import { StatelessClientSide } from "./statelessClientSide";
+import { ToolListing } from "./toolListing";
 
 /**
  * The host's side of an HTTP proxy (`--transport http`): MCP Streamable HTTP at `http://127.0.0.1:PORT/mcp`,
@@ -32,7 +33,8 @@ import { StatelessClientSide } from "./statelessClientSide";
  *   abandoned, its approval cancelled, and never run;
  * - a session-less request of the modern revisions (2026-07-28 and later: `server/discover`, or `_meta`
  *   declaring the protocol version) is served without a session: its headers are checked against its body
- *   (400, -32020), and it goes to the one stateless pump, whose upstream is started with the first such
+ *   (400, -32020) — for a tool no `tools/list` has named yet, after the proxy listed the tools itself
+ *   (toolListing.ts) — and it goes to the one stateless pump, whose upstream is started with the first such
  *   request and closed like an idle session (see StatelessClientSide);
  * - sessions expire after `idleTimeoutMs` without a request (a request still being answered, e.g. a call
  *   waiting for approval, keeps its session alive): the session and its upstream are closed, and the
@@ -89,6 +91,7 @@ export class HttpClientSide {
   private readonly opening = new Set<Promise<unknown>>();
   private lane: Promise<Lane> | undefined;
   private currentLane: Lane | undefined;
+  private toolListing: ToolListing | undefined;
   /** Sessions being opened or open: what `maxSessions` counts. */
   private sessionCount = 0;
   private readonly idleTimeoutMs: number;
@@ -251,6 +254,23 @@ export class HttpClientSide {
       this.lane = undefined;
       reply(res, 502, ErrorCodes.internalError, `could not start the upstream MCP server: ${(error as Error).message}`, idOf(message));
       return;
+    }
+    if (isRequest(message) && message.method === "tools/call") {
+      // A tool not listed yet: what it marks for Mcp-Param-* is learned first, so its headers are checked.
+      const name = (message.params as { name?: unknown } | undefined)?.name;
+      const params = this.options.paramHeaders;
+      if (params !== undefined && typeof name === "string" && !params.knows(name)) {
+        await (this.toolListing ??= new ToolListing(params)).learn(name, message, lane.transport);
+        if (this.closed) {
+          reply(res, 503, -32000, "The MCP proxy is shutting down", idOf(message));
+          return;
+        }
+        const late = params.mismatch(message, req.headers);
+        if (late !== undefined) {
+          reply(res, 400, ModernErrorCodes.headerMismatch, late, idOf(message));
+          return;
+        }
+      }
     }
     this.track(lane, res, message, false);
     if (isRequest(message)) {

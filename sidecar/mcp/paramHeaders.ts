@@ -107,7 +107,8 @@ function primitiveText(value: unknown): string | undefined {
 
 /** What one upstream's tools declare, learned from its `tools/list` answers. */
 export class ToolParamHeaders {
-  private readonly byTool = new RecentMap<string, ParamHeaderDeclaration[]>(MAX_TOOLS);
+  /** Every tool listed, with its declarations (none for most). */
+  private readonly byTool = new RecentMap<string, readonly ParamHeaderDeclaration[]>(MAX_TOOLS);
 
   /** A `tools/list` result (the upstream's, any shape). */
   learn(result: unknown): void {
@@ -115,11 +116,13 @@ export class ToolParamHeaders {
     if (!Array.isArray(tools)) return;
     for (const tool of tools) {
       const name = (tool as { name?: unknown } | null)?.name;
-      if (typeof name !== "string") continue;
-      const declarations = paramHeaderDeclarations((tool as { inputSchema?: unknown }).inputSchema);
-      if (declarations.length > 0) this.byTool.set(name, declarations);
-      else this.byTool.delete(name);
+      if (typeof name === "string") this.byTool.set(name, paramHeaderDeclarations((tool as { inputSchema?: unknown }).inputSchema));
     }
+  }
+
+  /** Whether a `tools/list` answer named `tool` (so what it declares, if anything, is known). */
+  knows(tool: string): boolean {
+    return this.byTool.has(tool);
   }
 
   /** Why a host's `tools/call` has headers that disagree with its body (paramHeaderMismatch); undefined when they agree or the tool is not known. */
@@ -127,7 +130,7 @@ export class ToolParamHeaders {
     if (message.method !== "tools/call") return undefined;
     const params = message.params as { name?: unknown; arguments?: unknown } | undefined;
     const declarations = typeof params?.name === "string" ? this.byTool.get(params.name) : undefined;
-    return declarations === undefined ? undefined : paramHeaderMismatch(declarations, params!.arguments, headers);
+    return declarations === undefined || declarations.length === 0 ? undefined : paramHeaderMismatch(declarations, params!.arguments, headers);
   }
 
   /** The headers of a `tools/call` of `tool` with `args` (empty when it declares none, or is not known yet). */

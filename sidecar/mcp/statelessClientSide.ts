@@ -49,6 +49,8 @@ export class StatelessClientSide implements Transport {
   onerror?: ((error: Error) => void) | undefined;
   onmessage?: Transport["onmessage"];
   private readonly exchanges = new Map<string, Exchange>();
+  /** The proxy's own requests in the pump, by their id: what their answer resolves. */
+  private readonly own = new Map<string, (answer: JSONRPCMessage | undefined) => void>();
   private next = 0;
   private closed = false;
 
@@ -71,6 +73,19 @@ export class StatelessClientSide implements Transport {
     this.onmessage?.(forwarded);
   }
 
+  /**
+   * A request of the proxy's own into the pump (e.g. `tools/list`, to learn what a tool declares): its answer,
+   * or undefined when the lane closes first. Not cancellable; the upstream answers it like any other.
+   */
+  ownRequest(method: string, params: Record<string, unknown>): Promise<JSONRPCMessage | undefined> {
+    if (this.closed) return Promise.resolve(undefined);
+    const laneId = `apie-own-${++this.next}`;
+    return new Promise((resolve) => {
+      this.own.set(laneId, resolve);
+      this.onmessage?.({ jsonrpc: "2.0", id: laneId, method, params });
+    });
+  }
+
   /** One POSTed notification (the caller answers 202). */
   notify(message: JSONRPCMessage): void {
     this.onmessage?.(message);
@@ -79,6 +94,11 @@ export class StatelessClientSide implements Transport {
   async send(message: JSONRPCMessage, _options?: TransportSendOptions): Promise<void> {
     if (isResponse(message)) {
       const laneId = String(message.id);
+      const ownAnswer = this.own.get(laneId);
+      if (ownAnswer !== undefined) {
+        this.own.delete(laneId);
+        return ownAnswer(message);
+      }
       const exchange = this.exchanges.get(laneId);
       if (exchange === undefined) return; // cancelled meanwhile
       this.exchanges.delete(laneId);
@@ -108,6 +128,9 @@ export class StatelessClientSide implements Transport {
     const open = [...this.exchanges.values()];
     this.exchanges.clear(); // before ending them: their close is no cancellation to report
     for (const { res } of open) (res.headersSent ? res : res.writeHead(503)).end();
+    const waiting = [...this.own.values()];
+    this.own.clear();
+    for (const resolve of waiting) resolve(undefined);
     this.onclose?.();
   }
 

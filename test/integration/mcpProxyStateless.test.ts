@@ -123,6 +123,17 @@ describe("apie mcp proxy --transport http: the stateless revision 2026-07-28 (re
       assert.equal(textOf(nullRegion), "routed to null", "no header is expected for a null argument");
     });
 
+    it("a call before any tools/list: the proxy lists the tools itself first, so the host's Mcp-Param-* headers are checked all the same", async () => {
+      const fresh = (await startProxy("modern-unlisted", { command: process.execPath, args: [MODERN] })).url;
+      const disagreeing = await modern(fresh, "u1", "tools/call", { name: "route", arguments: { region: "ap-south-1" } }, { "mcp-param-region": "us-east-1" });
+      assert.deepEqual([disagreeing.status, disagreeing.messages[0].id, disagreeing.messages[0].error?.code], [400, "u1", -32020], JSON.stringify(disagreeing.messages));
+      assert.equal(textOf(await modern(fresh, "u2", "tools/call", { name: "route", arguments: { region: "eu-west-1" } }, { "mcp-param-region": "eu-west-1" })), "routed to eu-west-1");
+      // A tool no listing named (it does not exist) goes on to the upstream, which answers it: no listing again.
+      for (const id of ["u3", "u4"]) assert.equal((await modern(fresh, id, "tools/call", { name: "missing", arguments: {} })).messages[0].id, id);
+      const counts = await modern(fresh, "c", "fixture/counts");
+      assert.equal(counts.messages[0].result.toolsList, 1, "one listing: the proxy's own");
+    });
+
     it("the upstream's modern errors keep their meaning: an unsupported version → 400 with -32022 and the versions it supports", async () => {
       const answer = await modern(url, 11, "server/discover", {}, {}, "2099-01-01");
       assert.equal(answer.status, 400);
@@ -156,7 +167,7 @@ describe("apie mcp proxy --transport http: the stateless revision 2026-07-28 (re
     });
 
     it("a tool that marks a parameter x-mcp-header gets its Mcp-Param-* header, written from the body the guard saw (SEP-2243)", async () => {
-      // Called before this proxy saw any tools/list: the upstream's -32020 makes it list the tools and send the call again.
+      // Called before this proxy saw any tools/list: it lists the tools itself first, then checks and forwards.
       const first = await modern(url, 10, "tools/call", { name: "route", arguments: { region: "eu-west-1" } }, { "mcp-param-region": "eu-west-1" });
       assert.equal(textOf(first), "routed to eu-west-1");
       // A value that is not plain ASCII travels as =?base64?…?=.
@@ -175,6 +186,24 @@ describe("apie mcp proxy --transport http: the stateless revision 2026-07-28 (re
       const call = await modern(fresh, 2, "tools/call", { name: "route", arguments: { region: "sa-east-1", note: "n" } }, { "mcp-param-region": "sa-east-1" });
       assert.equal(textOf(call), "routed to sa-east-1");
       assert.equal(await counts(), before + 1, "the host's tools/list only");
+    });
+  });
+
+  describe("a modern upstream reached by URL, whose tool appears only after the proxy listed the tools", () => {
+    let upstream: ReadyProcess;
+    after(async () => {
+      upstream?.child.kill("SIGTERM");
+      await upstream?.exited;
+    });
+
+    it("the upstream's -32020 for a call without the tool's Mcp-Param-*: the proxy lists the tools again and sends the call once more, with it", async () => {
+      upstream = await spawnUntilReady([MODERN, "--http", "--late-route"]);
+      const upstreamUrl = (JSON.parse(upstream.readyLine) as { url: string }).url;
+      const url = (await startProxy("modern-late", { url: upstreamUrl })).url;
+      const call = await modern(url, 1, "tools/call", { name: "route", arguments: { region: "us-west-2" } }, { "mcp-param-region": "us-west-2" });
+      assert.equal(textOf(call), "routed to us-west-2", JSON.stringify(call.messages));
+      const counts = (await modern(upstreamUrl, "c", "fixture/counts")).messages[0].result;
+      assert.deepEqual([counts.toolsList, counts.headerMismatches], [2, 1], "the proxy's listing (no route yet), the -32020, the listing that names route");
     });
   });
 

@@ -60,7 +60,9 @@ describe("Mcp-Param-* headers from x-mcp-header declarations (SEP-2243)", () => 
 
   it("learns per tool from tools/list results, and forgets a tool listed again without declarations", () => {
     const tools = new ToolParamHeaders();
+    assert.equal(tools.knows("route"), false);
     tools.learn({ tools: [{ name: "route", inputSchema: schema }, { name: "echo", inputSchema: { type: "object" } }, { nameless: true }] });
+    assert.deepEqual([tools.knows("route"), tools.knows("echo"), tools.knows("other")], [true, true, false], "a tool listed without declarations is known too");
     assert.deepEqual(tools.headersFor("route", { region: "us" }), { "mcp-param-region": "us" });
     assert.deepEqual(tools.headersFor("echo", { region: "us" }), {});
     tools.learn({ tools: [{ name: "route", inputSchema: { type: "object" } }] });

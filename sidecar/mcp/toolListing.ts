@@ -1,0 +1,66 @@
+import type { ToolParamHeaders } from "./paramHeaders";
+import type { StatelessClientSide } from "./statelessClientSide";
+
+/** Pages of `tools/list` followed in one listing. */
+const MAX_PAGES = 20;
+/** A listing that has not ended by then lets the waiting calls go on (unchecked, as before any listing). */
+const LISTING_TIMEOUT_MS = 5_000;
+/** A tool no listing named is not listed for again before this. */
+const RELIST_MS = 10_000;
+
+/** The `_meta` members a modern request identifies its client with, copied onto the proxy's own request. */
+const CLIENT_META = ["io.modelcontextprotocol/protocolVersion", "io.modelcontextprotocol/clientInfo", "io.modelcontextprotocol/clientCapabilities"];
+
+/**
+ * A host of the 2026-07-28 revision may call a tool before any `tools/list` went through the proxy; what that
+ * tool marks with `x-mcp-header` is then unknown to it, and the call's `Mcp-Param-*` headers could not be
+ * checked against its body (paramHeaders.ts) — with a stdio upstream, which sees no headers, nobody would
+ * check them. A server knows its own tools; the proxy, standing in for the upstream, lists them itself
+ * first, through the session-less lane, as the host's client would:
+ * - one listing at a time, every call that needs it waiting for it, all pages up to MAX_PAGES;
+ * - a tool that a listing did not name is not listed for again within RELIST_MS (a host calling tools that
+ *   do not exist causes no storm of listings): its call goes on unchecked, and the upstream answers it;
+ * - a listing that fails or takes over LISTING_TIMEOUT_MS leaves the calls unchecked, as before.
+ */
+export class ToolListing {
+  private listing: Promise<void> | undefined;
+  private listedAt = Number.NEGATIVE_INFINITY;
+
+  constructor(
+    private readonly params: ToolParamHeaders,
+    private readonly now: () => number = () => performance.now(),
+  ) {}
+
+  /** Resolves once what `tool` declares is known, or no listing will tell it now. `request` is the host's call. */
+  async learn(tool: string, request: { params?: unknown }, lane: StatelessClientSide): Promise<void> {
+    if (this.params.knows(tool)) return;
+    if (this.listing === undefined && this.now() - this.listedAt < RELIST_MS) return;
+    this.listing ??= this.listAll(lane, clientMetaOf(request)).finally(() => {
+      this.listedAt = this.now();
+      this.listing = undefined;
+    });
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.listing, new Promise<void>((resolve) => (timer = setTimeout(resolve, LISTING_TIMEOUT_MS)))]);
+    clearTimeout(timer);
+  }
+
+  private async listAll(lane: StatelessClientSide, meta: Record<string, unknown>): Promise<void> {
+    let cursor: string | undefined;
+    for (let page = 0; page < MAX_PAGES; page++) {
+      const answer = await lane.ownRequest("tools/list", { ...(cursor === undefined ? {} : { cursor }), _meta: meta });
+      const result = answer !== undefined && "result" in answer ? answer.result : undefined;
+      if (result === undefined) return;
+      this.params.learn(result);
+      const next = (result as { nextCursor?: unknown }).nextCursor;
+      if (typeof next !== "string") return;
+      cursor = next;
+    }
+  }
+}
+
+function clientMetaOf(request: { params?: unknown }): Record<string, unknown> {
+  const meta = (request.params as { _meta?: Record<string, unknown> } | undefined)?._meta ?? {};
+  const copied: Record<string, unknown> = {};
+  for (const key of CLIENT_META) if (meta[key] !== undefined) copied[key] = meta[key];
+  return copied;
+}
