@@ -15,13 +15,14 @@ export const MAX_REPORT_BYTES = 800 * 1024;
 const PREVIEW_MEMBERS = 20;
 const PREVIEW_CHARS = 200;
 
-/** The report's JSON text, with its arguments digested when it would be too large (mutates `report.body`). */
-export function boundedReportJson(report: { body: unknown }): string {
-  const json = JSON.stringify(report);
+/**
+ * A report's JSON text, `build` given its arguments' JSON (undefined: none), with the arguments digested
+ * (tooLargePlaceholder) when the text would be too large.
+ */
+export function boundedReport(args: unknown, build: (argsJson: string | undefined) => string): string {
+  const json = build(args === undefined ? undefined : JSON.stringify(args));
   if (json.length <= MAX_REPORT_BYTES / 3 || Buffer.byteLength(json) <= MAX_REPORT_BYTES) return json;
-  const body = report.body as { arguments?: unknown };
-  report.body = { ...body, arguments: tooLargePlaceholder(body.arguments) };
-  return JSON.stringify(report);
+  return build(JSON.stringify(tooLargePlaceholder(args)));
 }
 
 export function tooLargePlaceholder(args: unknown): TooLargePlaceholder {

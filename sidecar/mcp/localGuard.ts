@@ -9,7 +9,7 @@ import { evaluateBody } from "../sdk/guardClient";
 import { isRetryable, type HttpClient } from "../sdk/http";
 import type { SidecarStream } from "../sdk/stream";
 import type { ApieLogger, GuardInput } from "../sdk/types";
-import { ReportOutbox, type CallOutcome, type WaitingReport } from "./reportOutbox";
+import { BodyOpenings, ReportOutbox, type CallOutcome, type WaitingReport } from "./reportOutbox";
 
 /**
  * The MCP proxy's fast path: a replica of the sidecar's guard engine, in the proxy's own process, that decides
@@ -71,6 +71,7 @@ export class LocalGuard {
   private announcedVersion = -2;
   private fetching: Promise<void> | undefined;
   private readonly reports: ReportOutbox;
+  private readonly openings = new BodyOpenings();
   private readonly redactor: Redactor | undefined;
   private readonly stopListening: () => void;
   private lastError: string | undefined;
@@ -115,7 +116,7 @@ export class LocalGuard {
     const decision = replica.evaluate(trustedGuardRequest(body));
     if (!isPlainAllow(decision)) return "not_plain";
     // A plain allow: nothing else about it matters to the caller (the sidecar journals the full decision).
-    return { decisionId: decision.decision_id, report: this.reports.decided(decision.decision_id, body) };
+    return { decisionId: decision.decision_id, report: this.reports.decided(decision.decision_id, this.openings.of(input, body), body.arguments) };
   }
 
   /**

@@ -1,8 +1,9 @@
 import { setImmediate as nextTurn } from "node:timers/promises";
-import type { ReportedOutcome } from "../protocol/v1";
+import type { GuardInput } from "../sdk/types";
 import { EventQueue } from "../sdk/eventQueue";
 import { RawJson, type HttpClient } from "../sdk/http";
-import { boundedReportJson } from "./largeArguments";
+import { isoTime } from "../store/isoTime";
+import { boundedReport } from "./largeArguments";
 
 /**
  * The reports of the replica's decisions (LocalGuard) on their way to POST /v1/guardrails/decisions, kept off
@@ -48,10 +49,16 @@ export type CallOutcome = { status: "completed" } | { status: "failed"; error: s
 /**
  * A decision waiting to be reported. The caller keeps it and hands it back with the call's outcome, so a call
  * costs the outbox an array push and two field writes — no map keyed by decision id on the call's path.
+ * What waits is small: the body's JSON without its arguments (one string, shared by every call of a tool in a
+ * run: {@link BodyOpenings}) and the arguments as the call carried them. A stream of calls keeps up to a
+ * second of these alive, and every object they hold is copied by each scavenge meanwhile.
  */
 export interface WaitingReport {
   readonly decisionId: string;
-  readonly body: unknown;
+  /** The evaluate body's JSON up to, not including, its `arguments` and closing brace. */
+  readonly bodyOpening: string;
+  /** The body's `arguments` (undefined: none). */
+  readonly args: unknown;
   /** performance.now() at the decision, and at the outcome. */
   readonly decidedAt: number;
   settledAt?: number;
@@ -60,11 +67,40 @@ export interface WaitingReport {
   built?: true;
 }
 
-interface Report {
-  decision_id: string;
-  body: unknown;
-  decided_at: string;
-  outcome?: ReportedOutcome;
+/**
+ * The opening of an evaluate body's JSON (see {@link WaitingReport.bodyOpening}): `body` serialized without its
+ * `arguments` member and its closing brace, so that `${opening},"arguments":${args}}` is the body's JSON.
+ */
+export function bodyOpening(body: Readonly<Record<string, unknown>>): string {
+  const { arguments: _args, ...rest } = body;
+  return JSON.stringify(rest).slice(0, -1);
+}
+
+/** The parts of a guard input its evaluate body's opening depends on, besides the guard's own options. */
+type OpeningInput = Pick<GuardInput, "tool" | "action" | "resource" | "riskLevel" | "metadata"> & { runId?: string | undefined };
+
+/**
+ * Body openings ({@link bodyOpening}) kept per tool: the MCP proxy hands the same `tool`, `action` and
+ * `resource` objects for every call of a tool (ToolCallGuard's facts), so the opening is serialized once per
+ * tool and run, not once per call. Compared by identity, so anything else gets an opening of its own.
+ */
+export class BodyOpenings {
+  private readonly byTool = new WeakMap<object, { input: OpeningInput; opening: string }>();
+
+  /** `body` is the evaluate body made from `input` (evaluateBody), with the same options every time. */
+  of(input: OpeningInput, body: Readonly<Record<string, unknown>>): string {
+    const key = input.tool;
+    if (key === undefined) return bodyOpening(body);
+    const known = this.byTool.get(key);
+    if (known !== undefined && sameOpening(known.input, input)) return known.opening;
+    const opening = bodyOpening(body);
+    this.byTool.set(key, { input: { tool: input.tool, action: input.action, resource: input.resource, riskLevel: input.riskLevel, metadata: input.metadata, runId: input.runId }, opening });
+    return opening;
+  }
+}
+
+function sameOpening(a: OpeningInput, b: OpeningInput): boolean {
+  return a.action === b.action && a.resource === b.resource && a.riskLevel === b.riskLevel && a.metadata === b.metadata && a.runId === b.runId;
 }
 
 export class ReportOutbox {
@@ -93,9 +129,12 @@ export class ReportOutbox {
     this.queue.start();
   }
 
-  /** A plain allow the replica made, on the evaluate body it decided on; pass the result to {@link settle}. */
-  decided(decisionId: string, body: unknown): WaitingReport {
-    const report: WaitingReport = { decisionId, body, decidedAt: (this.lastCall = performance.now()) };
+  /**
+   * A plain allow the replica made, on the evaluate body whose JSON is `opening` ({@link bodyOpening}) with
+   * `args`; pass the result to {@link settle}.
+   */
+  decided(decisionId: string, opening: string, args: unknown): WaitingReport {
+    const report: WaitingReport = { decisionId, bodyOpening: opening, args, decidedAt: (this.lastCall = performance.now()) };
     this.waiting.push(report);
     this.timer ??= setTimeout(this.whenQuiet, QUIET_MS);
     return report;
@@ -161,9 +200,17 @@ export class ReportOutbox {
 
   private enqueue(waiting: WaitingReport): void {
     waiting.built = true;
-    const at = (ms: number) => new Date(performance.timeOrigin + ms).toISOString();
-    const report: Report = { decision_id: waiting.decisionId, body: waiting.body, decided_at: at(waiting.decidedAt) };
-    if (waiting.outcome !== undefined) report.outcome = { ...waiting.outcome, at: at(waiting.settledAt!) };
-    this.queue.enqueue(report as unknown as Record<string, unknown>, boundedReportJson(report));
+    // The queue keeps its entry until the batch is sent: the id is all it needs besides the text.
+    this.queue.enqueue({ decision_id: waiting.decisionId }, reportJson(waiting));
   }
+}
+
+/** The report's JSON, as POST /v1/guardrails/decisions takes it; size-bounded (largeArguments.ts). */
+function reportJson(waiting: WaitingReport): string {
+  const at = (ms: number) => isoTime(performance.timeOrigin + ms);
+  const { outcome, args } = waiting;
+  const tail = `,"decided_at":"${at(waiting.decidedAt)}"${outcome === undefined ? "" : `,"outcome":${JSON.stringify({ ...outcome, at: at(waiting.settledAt!) })}`}}`;
+  const head = `{"decision_id":${JSON.stringify(waiting.decisionId)},"body":${waiting.bodyOpening}`;
+  const separator = waiting.bodyOpening.length > 1 ? "," : "";
+  return boundedReport(args, (argsJson) => `${head}${argsJson === undefined ? "" : `${separator}"arguments":${argsJson}`}}${tail}`);
 }
