@@ -28,23 +28,33 @@ export class ToolListing {
 
   constructor(
     private readonly params: ToolParamHeaders,
+    private readonly timeoutMs = LISTING_TIMEOUT_MS,
     private readonly now: () => number = () => performance.now(),
   ) {}
 
   /** Resolves once what `tool` declares is known, or no listing will tell it now. `request` is the host's call. */
-  async learn(tool: string, request: { params?: unknown }, lane: StatelessClientSide): Promise<void> {
+  async learn(tool: string, request: { params?: unknown }, lane: Pick<StatelessClientSide, "ownRequest">): Promise<void> {
     if (this.params.knows(tool)) return;
     if (this.listing === undefined && this.now() - this.listedAt < RELIST_MS) return;
-    this.listing ??= this.listAll(lane, clientMetaOf(request)).finally(() => {
+    this.listing ??= this.listWithDeadline(lane, clientMetaOf(request));
+    await this.listing;
+  }
+
+  /**
+   * The deadline is the listing's own, so an upstream that never answers holds up one round of calls, not
+   * every call after it: the listing then counts as done, and RELIST_MS applies.
+   */
+  private listWithDeadline(lane: Pick<StatelessClientSide, "ownRequest">, meta: Record<string, unknown>): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, this.timeoutMs)));
+    return Promise.race([this.listAll(lane, meta), deadline]).finally(() => {
+      clearTimeout(timer);
       this.listedAt = this.now();
       this.listing = undefined;
     });
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([this.listing, new Promise<void>((resolve) => (timer = setTimeout(resolve, LISTING_TIMEOUT_MS)))]);
-    clearTimeout(timer);
   }
 
-  private async listAll(lane: StatelessClientSide, meta: Record<string, unknown>): Promise<void> {
+  private async listAll(lane: Pick<StatelessClientSide, "ownRequest">, meta: Record<string, unknown>): Promise<void> {
     let cursor: string | undefined;
     for (let page = 0; page < MAX_PAGES; page++) {
       const answer = await lane.ownRequest("tools/list", { ...(cursor === undefined ? {} : { cursor }), _meta: meta });
