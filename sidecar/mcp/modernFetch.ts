@@ -1,14 +1,16 @@
 import { mirroredHeaders } from "./requestMetadata";
 import { MCP_PARAM_HEADER_PREFIX, type ToolParamHeaders } from "./paramHeaders";
+import { clientMetaOf, learnToolPages } from "./toolListing";
 
 /**
  * The `fetch` of an HTTP upstream for the session-less requests of the modern revisions (2026-07-28 and
  * later):
  * - the headers they require are written from the body: `MCP-Protocol-Version`, `Mcp-Method`, `Mcp-Name`,
  *   and on a `tools/call` the `Mcp-Param-*` of the arguments the tool's schema marks (paramHeaders.ts),
- *   learned from the `tools/list` answers the proxy relays (`params`, shared with the host side). A call the server refuses with -32020 while the
- *   proxy had not seen the tool's schema (the host listed the tools before the proxy started, say) makes the
- *   proxy list the tools itself and send the call once more, as the revision asks of a client;
+ *   learned from the `tools/list` answers the proxy relays and its own listings (`params`, shared with the
+ *   host side, which lists before a call of a tool not listed yet: toolListing.ts). A call the server still
+ *   refuses with -32020 (a tool that appeared after the last listing) makes the proxy list the tools again
+ *   and send the call once more, as the revision asks of a client;
  * - an error the server answers with a 4xx status and a JSON-RPC body (unsupported version, header
  *   mismatch, unknown method) is handed to the SDK as the message it is: the SDK would throw it away for an
  *   HTTP error, and the host must see it.
@@ -30,7 +32,7 @@ export class ModernFetch {
     let text = await response.text();
     if (call !== undefined && errorCode(text) === -32020) {
       const before = JSON.stringify(this.params.headersFor(call.name, call.args));
-      await this.listTools(input, init?.headers, request.params?._meta);
+      await this.listTools(input, init?.headers, clientMetaOf(request));
       if (JSON.stringify(this.params.headersFor(call.name, call.args)) !== before) {
         response = await send();
         if (response.ok || !isJson(response)) return response;
@@ -50,38 +52,22 @@ export class ModernFetch {
     return headers;
   }
 
-  /** The proxy's own `tools/list`, every page (bounded), with the host's `_meta` (its version and client info). */
-  private async listTools(input: string | URL, configured: RequestInit["headers"], meta: unknown): Promise<void> {
-    let cursor: string | undefined;
-    for (let page = 0; page < MAX_LIST_PAGES; page++) {
+  /** The proxy's own `tools/list` (learnToolPages), with the host's client identity (clientMetaOf). */
+  private listTools(input: string | URL, configured: RequestInit["headers"], meta: Record<string, unknown>): Promise<void> {
+    return learnToolPages(this.params, async (cursor) => {
       const id = `apie-tools-list-${++this.refreshes}`;
-      const body = { jsonrpc: "2.0", id, method: "tools/list", params: { ...(cursor === undefined ? {} : { cursor }), _meta: withoutProgressToken(meta) } };
+      const body = { jsonrpc: "2.0", id, method: "tools/list", params: { ...(cursor === undefined ? {} : { cursor }), _meta: meta } };
       const headers = this.headers(configured, mirroredHeaders(body) ?? {}, undefined);
       headers.set("content-type", "application/json");
       headers.set("accept", "application/json, text/event-stream");
-      let result: unknown;
       try {
         const response = await fetch(input, { method: "POST", headers, body: JSON.stringify(body) });
-        if (!response.ok) return;
-        result = resultOf(await response.text(), id);
+        return response.ok ? resultOf(await response.text(), id) : undefined;
       } catch {
-        return; // the call's own error is the answer then
+        return undefined; // the call's own error is the answer then
       }
-      this.params.learn(result);
-      const next = (result as { nextCursor?: unknown } | undefined)?.nextCursor;
-      if (typeof next !== "string" || next === "") return;
-      cursor = next;
-    }
+    });
   }
-}
-
-/** Pages of tools the proxy reads when it lists them itself. */
-const MAX_LIST_PAGES = 20;
-
-function withoutProgressToken(meta: unknown): Record<string, unknown> {
-  if (meta === null || typeof meta !== "object" || Array.isArray(meta)) return {};
-  const { progressToken: _, ...rest } = meta as Record<string, unknown>;
-  return rest;
 }
 
 function isJson(response: Response): boolean {

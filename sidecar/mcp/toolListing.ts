@@ -8,7 +8,7 @@ const LISTING_TIMEOUT_MS = 5_000;
 /** A tool no listing named is not listed for again before this. */
 const RELIST_MS = 10_000;
 
-/** The `_meta` members a modern request identifies its client with, copied onto the proxy's own request. */
+/** The `_meta` members a modern request identifies its client with, copied onto the proxy's own requests. */
 const CLIENT_META = ["io.modelcontextprotocol/protocolVersion", "io.modelcontextprotocol/clientInfo", "io.modelcontextprotocol/clientCapabilities"];
 
 /**
@@ -54,21 +54,33 @@ export class ToolListing {
     });
   }
 
-  private async listAll(lane: Pick<StatelessClientSide, "ownRequest">, meta: Record<string, unknown>): Promise<void> {
-    let cursor: string | undefined;
-    for (let page = 0; page < MAX_PAGES; page++) {
+  private listAll(lane: Pick<StatelessClientSide, "ownRequest">, meta: Record<string, unknown>): Promise<void> {
+    return learnToolPages(this.params, async (cursor) => {
       const answer = await lane.ownRequest("tools/list", { ...(cursor === undefined ? {} : { cursor }), _meta: meta });
-      const result = answer !== undefined && "result" in answer ? answer.result : undefined;
-      if (result === undefined) return;
-      this.params.learn(result);
-      const next = (result as { nextCursor?: unknown }).nextCursor;
-      if (typeof next !== "string") return;
-      cursor = next;
-    }
+      return answer !== undefined && "result" in answer ? answer.result : undefined;
+    });
   }
 }
 
-function clientMetaOf(request: { params?: unknown }): Record<string, unknown> {
+/**
+ * The proxy's own `tools/list`, every page (up to MAX_PAGES), each result taught to `params`; `page` gives a
+ * page's result, or undefined when there is none (an error, no answer), which ends the listing. Shared by the
+ * listing through the lane (above) and ModernFetch's listing after an upstream's -32020.
+ */
+export async function learnToolPages(params: ToolParamHeaders, page: (cursor: string | undefined) => Promise<unknown>): Promise<void> {
+  let cursor: string | undefined;
+  for (let n = 0; n < MAX_PAGES; n++) {
+    const result = await page(cursor);
+    if (result === undefined) return;
+    params.learn(result);
+    const next = (result as { nextCursor?: unknown } | null)?.nextCursor;
+    if (typeof next !== "string" || next === "") return;
+    cursor = next;
+  }
+}
+
+/** The `_meta` a modern request identifies its client with (version, client info, capabilities), for the proxy's own requests. */
+export function clientMetaOf(request: { params?: unknown }): Record<string, unknown> {
   const meta = (request.params as { _meta?: Record<string, unknown> } | undefined)?._meta ?? {};
   const copied: Record<string, unknown> = {};
   for (const key of CLIENT_META) if (meta[key] !== undefined) copied[key] = meta[key];
