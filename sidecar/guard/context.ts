@@ -18,9 +18,9 @@ export interface RunTaint {
  * are computed on first use and shared by every rule, so a call with no command pays nothing for them.
  */
 export class EvaluationContext {
-  private shell: ShellFinding[] | undefined;
-  private secrets: SecretFinding[] | undefined;
-  private commands: string[] | undefined;
+  private shell: readonly ShellFinding[] | undefined;
+  private secrets: readonly SecretFinding[] | undefined;
+  private commands: readonly string[] | undefined;
   private paths: string[] | undefined;
   /** `metadata.cwd` when it is an absolute path: relative paths in the arguments are relative to it. */
   readonly cwd: string | undefined;
@@ -42,20 +42,26 @@ export class EvaluationContext {
     this.cwd = typeof cwd === "string" && cwd.startsWith("/") ? cwd : undefined;
   }
 
-  get shellCommands(): string[] {
+  get shellCommands(): readonly string[] {
     return (this.commands ??= extractShellCommands(this.args, this.facts));
   }
 
-  get shellFindings(): ShellFinding[] {
+  get shellFindings(): readonly ShellFinding[] {
     if (this.shell === undefined) {
       const commands = this.shellCommands;
-      this.shell = commands.length === 0 ? [] : commands.flatMap((c) => inspectShell(c));
+      this.shell = commands.length === 0 ? NOTHING : commands.flatMap((c) => inspectShell(c));
     }
     return this.shell;
   }
 
-  get secretFindings(): SecretFinding[] {
-    return (this.secrets ??= this.args === undefined ? [] : findSecrets(this.args));
+  /** The first shell finding of `kind`, if any (a loop, not `find` with a closure: it runs on every call). */
+  shellFinding(kind: ShellFinding["kind"]): ShellFinding | undefined {
+    for (const finding of this.shellFindings) if (finding.kind === kind) return finding;
+    return undefined;
+  }
+
+  get secretFindings(): readonly SecretFinding[] {
+    return (this.secrets ??= this.args === undefined ? NOTHING : findSecrets(this.args));
   }
 
   /**
@@ -82,6 +88,9 @@ export class EvaluationContext {
     return undefined;
   }
 }
+
+/** The one empty list every call that has no commands, findings or paths shares (frozen: nobody adds to it). */
+const NOTHING: readonly never[] = Object.freeze([]);
 
 /** A compiled guardrail: template or custom. `test` returns the reason it matched, or null. */
 export interface CompiledRule {
@@ -111,10 +120,10 @@ const ANY_PATH_KEYS: ReadonlySet<string> = new Set([...PATH_KEYS, ...PATH_LIST_K
  * Shell command text in a tool call: `{command: "..."}` and friends, the MCP-server form
  * `{command: "bash", args: ["-c", "..."]}`, or a bare string argument to a shell tool.
  */
-export function extractShellCommands(args: unknown, facts: Facts): string[] {
-  if (typeof args === "string") return facts["resource.type"] === "shell_command" ? [args] : [];
-  if (args === null || typeof args !== "object" || Array.isArray(args)) return [];
-  if (!mayHaveAnyKey(args, SHELL_KEYS)) return [];
+export function extractShellCommands(args: unknown, facts: Facts): readonly string[] {
+  if (typeof args === "string") return facts["resource.type"] === "shell_command" ? [args] : NOTHING;
+  if (args === null || typeof args !== "object" || Array.isArray(args)) return NOTHING;
+  if (!mayHaveAnyKey(args, SHELL_KEYS)) return NOTHING;
   const record = args as Record<string, unknown>;
   const out: string[] = [];
   for (const key of COMMAND_KEYS) {

@@ -51,54 +51,47 @@ export function evaluate(policy: CompiledPolicy, req: GuardRequest, env: Evaluat
   const isProduction = environment !== undefined && policy.productionEnvironments.has(environment.toLowerCase());
   const ctx = new EvaluationContext(facts, req.arguments, req.metadata, isProduction, env.capabilities, env.paths, env.runTaint);
 
-  const matched: MatchedGuardrail[] = [];
-  let top: MatchedGuardrail | undefined;
-  let approvalTimeoutMs: number | undefined;
-  const record = (m: MatchedGuardrail, timeout: number | undefined): void => {
-    matched.push(m);
-    if (top === undefined || DECISION_RANK[m.decision] > DECISION_RANK[top.decision]) top = m;
-    if (m.decision === "require_approval" && timeout !== undefined) {
-      approvalTimeoutMs = approvalTimeoutMs === undefined ? timeout : Math.min(approvalTimeoutMs, timeout);
-    }
-  };
-
-  const hits: { rule: CompiledRule; reason: string }[] = [];
+  // What matched, collected without closures or arrays until something does: most calls match nothing, and
+  // the MCP proxy's replica decides every one of them in a process woken per call.
+  let hits: { rule: CompiledRule; reason: string }[] | undefined;
   for (const position of policy.index.candidates(facts)) {
     const rule = policy.rules[position]!;
     const reason = rule.test(ctx);
-    if (reason !== null) hits.push({ rule, reason });
+    if (reason !== null) (hits ??= []).push({ rule, reason });
   }
-  // An allow guardrail with `overrides` lifts the require_approval / warn of the guardrails it names for the
-  // calls it matches (the editor's "Always allow…"); they are still reported, marked, but do not decide.
-  let lifted: Map<string, string> | undefined;
-  for (const { rule } of hits) {
-    if (rule.decision !== "allow" || rule.overrides === undefined) continue;
-    lifted ??= new Map();
-    for (const key of rule.overrides) if (!lifted.has(key)) lifted.set(key, rule.key);
-  }
-  for (const { rule, reason } of hits) {
-    const m: MatchedGuardrail = { key: rule.key, name: rule.name, decision: rule.decision, reason, source: rule.source };
-    const by = lifted !== undefined && (rule.decision === "require_approval" || rule.decision === "warn") ? lifted.get(rule.key) : undefined;
-    if (by === undefined) record(m, rule.approvalTimeoutMs);
-    else matched.push({ ...m, overridden_by: by });
+  const tally = new Tally();
+  if (hits !== undefined) {
+    // An allow guardrail with `overrides` lifts the require_approval / warn of the guardrails it names for the
+    // calls it matches (the editor's "Always allow…"); they are still reported, marked, but do not decide.
+    let lifted: Map<string, string> | undefined;
+    for (const { rule } of hits) {
+      if (rule.decision !== "allow" || rule.overrides === undefined) continue;
+      lifted ??= new Map();
+      for (const key of rule.overrides) if (!lifted.has(key)) lifted.set(key, rule.key);
+    }
+    for (const { rule, reason } of hits) {
+      const m: MatchedGuardrail = { key: rule.key, name: rule.name, decision: rule.decision, reason, source: rule.source };
+      const by = lifted !== undefined && (rule.decision === "require_approval" || rule.decision === "warn") ? lifted.get(rule.key) : undefined;
+      if (by === undefined) tally.record(m, rule.approvalTimeoutMs);
+      else tally.matched.push({ ...m, overridden_by: by });
+    }
   }
 
   const driftWarnings = env.capabilities.drift(facts, policy.boundary);
   if (driftWarnings.length > 0) {
     const reason = driftWarnings.map((w) => w.message).join("; ");
-    record({ key: "boundary-drift", name: "Boundary drift", decision: "warn", reason, source: "boundary" }, undefined);
+    tally.record({ key: "boundary-drift", name: "Boundary drift", decision: "warn", reason, source: "boundary" }, undefined);
   }
   if ((env.policyState === "stale" || env.policyState === "invalid") && env.policyMessage !== null) {
-    record({ key: "policy-error", name: "apie.policy.json has errors", decision: "warn", reason: env.policyMessage, source: "policy" }, undefined);
+    tally.record({ key: "policy-error", name: "apie.policy.json has errors", decision: "warn", reason: env.policyMessage, source: "policy" }, undefined);
   }
 
+  const { top } = tally;
   const policyDecision: Decision = top?.decision ?? "allow";
   const mode: Mode = env.workspaceMode === "enforce" || req.mode === "enforce" ? "enforce" : "monitor";
   const restricted = policyDecision === "block" || policyDecision === "require_approval";
   const effectiveDecision: Decision = mode === "monitor" && restricted ? "allow" : policyDecision;
-  // Only worth the scan when a template acts on it; the sidecar taints the run if the call proceeds.
-  const secret = policy.enabledTemplates.includes("secret-then-network") ? secretAccess(ctx) : null;
-  return {
+  const decision: GuardDecision = {
     decision_id: env.decisionId,
     policy_decision: policyDecision,
     effective_decision: effectiveDecision,
@@ -106,13 +99,32 @@ export function evaluate(policy: CompiledPolicy, req: GuardRequest, env: Evaluat
     enforcement_action: ENFORCEMENT[effectiveDecision],
     reason: top?.reason ?? "no guardrail matched",
     annotation: mode === "monitor" && restricted ? (policyDecision === "block" ? "would_block" : "would_require_approval") : null,
-    matched_guardrails: matched,
+    matched_guardrails: tally.matched,
     inferred,
     drift_warnings: driftWarnings,
-    approval_timeout_ms: policyDecision === "require_approval" ? (approvalTimeoutMs ?? policy.approvalTimeoutMs) : null,
+    approval_timeout_ms: policyDecision === "require_approval" ? (tally.approvalTimeoutMs ?? policy.approvalTimeoutMs) : null,
     policy: { state: env.policyState, message: env.policyMessage },
-    ...(secret === null ? {} : { secret_access: secret }),
   };
+  // Only worth the scan when a template acts on it; the sidecar taints the run if the call proceeds.
+  const secret = policy.enabledTemplates.includes("secret-then-network") ? secretAccess(ctx) : null;
+  if (secret !== null) decision.secret_access = secret;
+  return decision;
+}
+
+/** The guardrails that matched, in order, and the most restrictive of them (which decides). */
+class Tally {
+  readonly matched: MatchedGuardrail[] = [];
+  top: MatchedGuardrail | undefined;
+  /** The shortest approval timeout of the require_approval guardrails that set one. */
+  approvalTimeoutMs: number | undefined;
+
+  record(m: MatchedGuardrail, timeout: number | undefined): void {
+    this.matched.push(m);
+    if (this.top === undefined || DECISION_RANK[m.decision] > DECISION_RANK[this.top.decision]) this.top = m;
+    if (m.decision === "require_approval" && timeout !== undefined) {
+      this.approvalTimeoutMs = this.approvalTimeoutMs === undefined ? timeout : Math.min(this.approvalTimeoutMs, timeout);
+    }
+  }
 }
 
 /** Key of the guard's own guardrail for a request nested past MAX_NESTING_DEPTH (see tooDeepDecision). */

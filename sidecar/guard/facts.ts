@@ -1,4 +1,4 @@
-import { inferFromArguments, inferFromToolName } from "./inference";
+import { inferFromArguments, inferFromToolName, type ArgumentInference } from "./inference";
 import type { FactField, Facts, GuardRequest, InferenceConfidence, InferenceReport, RiskLevel } from "./types";
 
 /** A tool registered with `tools.define` (or discovered from an MCP server's tools/list). */
@@ -45,53 +45,64 @@ export function buildFacts(
     return { facts, inferred: null };
   }
 
-  const fields: FactField[] = [];
-  const reasons: string[] = [];
-  let confidence: InferenceConfidence = "high";
-  const fill = (field: "action.type" | "resource.type" | "resource.environment", value: string | undefined): boolean => {
-    if (value === undefined || facts[field] !== undefined) return false;
-    facts[field] = value;
-    fields.push(field);
-    return true;
-  };
-  const fillRisk = (value: RiskLevel | undefined): boolean => {
-    if (value === undefined || facts["tool.riskLevel"] !== undefined) return false;
-    facts["tool.riskLevel"] = value;
-    fields.push("tool.riskLevel");
-    return true;
-  };
-  const used = (reason: string, sourceConfidence: InferenceConfidence): void => {
-    reasons.push(reason);
-    if (CONFIDENCE_RANK[sourceConfidence] < CONFIDENCE_RANK[confidence]) confidence = sourceConfidence;
-  };
-
   const definition = toolName === undefined ? undefined : definitions.get(toolName);
+  const fromArgs = autoInfer ? inferFromArguments(req.arguments) : null;
+  const fromName = autoInfer && toolName !== undefined ? inferFromToolName(toolName) : null;
+  // Nothing to fill from (the common case of a call that says what it is, or says nothing we read): no
+  // filling state at all. Every call of the MCP proxy's replica goes through here, in a process woken per call.
+  if (definition === undefined && fromArgs === null && fromName === null) return { facts, inferred: null };
+
+  const filling = new Filling(facts);
   if (definition !== undefined) {
-    const a = fill("action.type", single(definition.actionTypes));
-    const r = fill("resource.type", single(definition.resourceTypes));
-    const k = fillRisk(definition.riskLevel);
-    if (a || r || k) used("tool definition", "high");
+    const a = filling.fill("action.type", single(definition.actionTypes));
+    const r = filling.fill("resource.type", single(definition.resourceTypes));
+    const k = filling.fillRisk(definition.riskLevel);
+    if (a || r || k) filling.used("tool definition", "high");
   }
-  if (autoInfer) {
-    const fromArgs = inferFromArguments(req.arguments);
-    const applyArgs = (): void => {
-      if (fromArgs === null) return;
-      const a = fill("action.type", fromArgs.actionType);
-      const r = fill("resource.type", fromArgs.resourceType);
-      const e = fill("resource.environment", fromArgs.environment);
-      if (a || r || e) used(fromArgs.reason, fromArgs.weak ? "medium" : "high");
-    };
-    if (fromArgs?.weak !== true) applyArgs();
-    const fromName = toolName === undefined ? null : inferFromToolName(toolName);
-    if (fromName !== null) {
-      const a = fill("action.type", fromName.actionType);
-      const r = fill("resource.type", fromName.resourceType);
-      const k = fillRisk(fromName.riskLevel);
-      if (a || r || k) used(fromName.reason, fromName.confidence);
-    }
-    if (fromArgs?.weak === true) applyArgs();
+  if (fromArgs !== null && fromArgs.weak !== true) filling.fromArguments(fromArgs);
+  if (fromName !== null) {
+    const a = filling.fill("action.type", fromName.actionType);
+    const r = filling.fill("resource.type", fromName.resourceType);
+    const k = filling.fillRisk(fromName.riskLevel);
+    if (a || r || k) filling.used(fromName.reason, fromName.confidence);
   }
-  return { facts, inferred: fields.length === 0 ? null : { fields, confidence, reasons } };
+  if (fromArgs !== null && fromArgs.weak === true) filling.fromArguments(fromArgs);
+  return { facts, inferred: filling.fields.length === 0 ? null : { fields: filling.fields, confidence: filling.confidence, reasons: filling.reasons } };
+}
+
+/** The gaps of `facts` being filled, in order of trust: what was filled, from what, how confidently. */
+class Filling {
+  readonly fields: FactField[] = [];
+  readonly reasons: string[] = [];
+  confidence: InferenceConfidence = "high";
+
+  constructor(private readonly facts: Facts) {}
+
+  fill(field: "action.type" | "resource.type" | "resource.environment", value: string | undefined): boolean {
+    if (value === undefined || this.facts[field] !== undefined) return false;
+    this.facts[field] = value;
+    this.fields.push(field);
+    return true;
+  }
+
+  fillRisk(value: RiskLevel | undefined): boolean {
+    if (value === undefined || this.facts["tool.riskLevel"] !== undefined) return false;
+    this.facts["tool.riskLevel"] = value;
+    this.fields.push("tool.riskLevel");
+    return true;
+  }
+
+  used(reason: string, sourceConfidence: InferenceConfidence): void {
+    this.reasons.push(reason);
+    if (CONFIDENCE_RANK[sourceConfidence] < CONFIDENCE_RANK[this.confidence]) this.confidence = sourceConfidence;
+  }
+
+  fromArguments(fromArgs: ArgumentInference): void {
+    const a = this.fill("action.type", fromArgs.actionType);
+    const r = this.fill("resource.type", fromArgs.resourceType);
+    const e = this.fill("resource.environment", fromArgs.environment);
+    if (a || r || e) this.used(fromArgs.reason, fromArgs.weak ? "medium" : "high");
+  }
 }
 
 function single(values: readonly string[] | undefined): string | undefined {

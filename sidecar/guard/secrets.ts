@@ -320,14 +320,14 @@ function genericInText(text: string): boolean {
  * holds it (for JSON values), which enables the key-dependent rules.
  * Returns kinds in a stable order, each at most once.
  */
-function scanString(text: string, keyName: string | undefined): SecretKind[] {
-  const kinds: SecretKind[] = [];
+function scanString(text: string, keyName: string | undefined): readonly SecretKind[] {
+  let kinds: SecretKind[] | undefined; // made at the first finding: most strings have none
   const len = text.length;
 
   if (len >= MIN_TEXT_LEN && ANY_NEEDLE.test(text)) {
     for (const d of TOKEN_DETECTORS) {
       if (len >= d.minLen && hasNeedle(text, d.needles) && runDetector(d, text)) {
-        kinds.push(d.kind);
+        (kinds ??= []).push(d.kind);
       }
     }
   }
@@ -335,11 +335,11 @@ function scanString(text: string, keyName: string | undefined): SecretKind[] {
   const awsByKey =
     keyName !== undefined && len >= 40 && AWS_SECRET_KEY_NAME.test(keyName) && AWS_SECRET_VALUE.test(text);
   if (awsByKey || (len >= AWS_SECRET_TEXT_MIN_LEN && AWS_SECRET_TEXT.test(text))) {
-    kinds.push("aws_secret_access_key");
+    (kinds ??= []).push("aws_secret_access_key");
   }
 
   // The generic rule is a fallback: only when nothing specific was found.
-  if (kinds.length === 0) {
+  if (kinds === undefined) {
     const byKey =
       keyName !== undefined &&
       len >= MIN_GENERIC_LEN &&
@@ -347,11 +347,13 @@ function scanString(text: string, keyName: string | undefined): SecretKind[] {
       !WHITESPACE.test(text) &&
       !isPlaceholder(text);
     if (byKey || (len >= MIN_TEXT_LEN && genericInText(text))) {
-      kinds.push("generic_credential_assignment");
+      (kinds ??= []).push("generic_credential_assignment");
     }
   }
-  return kinds;
+  return kinds ?? NO_KINDS;
 }
+
+const NO_KINDS: readonly SecretKind[] = Object.freeze([]);
 
 // ---------------------------------------------------------------------------
 // JSON walk

@@ -26,7 +26,7 @@ function where(ctx: EvaluationContext): string {
 
 function shellFinding(kind: ShellFindingKind): TemplateMatcher {
   return (ctx) => {
-    const finding = ctx.shellFindings.find((f) => f.kind === kind);
+    const finding = ctx.shellFinding(kind);
     return finding === undefined ? null : `${finding.reason} (\`${finding.command}\`)`;
   };
 }
@@ -63,10 +63,10 @@ const MATCHERS: Record<TemplateKey, TemplateMatcher> = {
   },
 
   "prod-shell": (ctx) => {
-    const finding = ctx.shellFindings.find((f) => f.kind === "destructive");
+    const finding = ctx.shellFinding("destructive");
     if (finding !== undefined) return `destructive shell command: ${finding.reason} (\`${finding.command}\`)`;
     // In production every recursive or forced delete deletes production data, `rm -rf build/` included.
-    const deletion = ctx.isProduction ? ctx.shellFindings.find((f) => f.kind === "forced_delete") : undefined;
+    const deletion = ctx.isProduction ? ctx.shellFinding("forced_delete") : undefined;
     if (deletion !== undefined) return `recursive or forced delete${where(ctx)}: ${deletion.reason} (\`${deletion.command}\`)`;
     const { facts } = ctx;
     if (facts["action.type"] === "delete" && facts["resource.type"] === "shell_command") {
@@ -98,7 +98,7 @@ const MATCHERS: Record<TemplateKey, TemplateMatcher> = {
   "local-secret-files": (ctx) => {
     const path = credentialPathArgument(ctx);
     if (path !== undefined) return `touches credential file "${path}"`;
-    const finding = ctx.shellFindings.find((f) => f.kind === "credential_read");
+    const finding = ctx.shellFinding("credential_read");
     return finding === undefined ? null : `${finding.reason} (\`${finding.command}\`)`;
   },
 
@@ -189,7 +189,7 @@ export function networkCall(ctx: EvaluationContext): string | null {
   const url = ctx.stringArgument(URL_KEYS);
   const target = url !== undefined && NETWORK_URL.test(url) ? url : undefined;
   if (facts["resource.type"] === "http_request") return `network call ${tool}${target ? ` to ${target}` : ""}`;
-  const shell = ctx.shellFindings.find((f) => f.kind === "network");
+  const shell = ctx.shellFinding("network");
   if (shell !== undefined) return `network command: ${shell.reason} (\`${shell.command}\`)`;
   if (facts["tool.provider"] === "mcp" && toolNameTokens(tool).some((t) => NETWORK_TOKENS.has(t))) return `network tool ${tool}`;
   if (target !== undefined) return `network call ${tool} to ${target}`;
@@ -204,7 +204,7 @@ export function networkCall(ctx: EvaluationContext): string | null {
 export function secretAccess(ctx: EvaluationContext): string | null {
   const path = credentialPathArgument(ctx);
   if (path !== undefined) return `credential file "${path}"`;
-  const read = ctx.shellFindings.find((f) => f.kind === "credential_read");
+  const read = ctx.shellFinding("credential_read");
   if (read !== undefined) return `${read.reason} (\`${read.command}\`)`;
   if (ctx.facts["resource.type"] === "secret") {
     const target = ctx.facts["resource.externalId"] ?? ctx.facts["tool.name"];
