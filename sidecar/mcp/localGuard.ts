@@ -1,15 +1,14 @@
 import { z } from "zod";
 import { GuardEngine, isPlainAllow, type GuardSnapshot } from "../guard/engine";
 import { CapabilitySchema, ModeSchema, RiskLevelSchema } from "../guard/policySchema";
-import { createRedactor, type Redactor } from "../guard/redact";
+import { createRedactor } from "../guard/redact";
 import type { Mode } from "../guard/types";
-import { trustedGuardRequest } from "../protocol/v1";
 import { MAX_IDENT_CHARS } from "../protocol/wire";
-import { evaluateBody } from "../sdk/guardClient";
 import { isRetryable, type HttpClient } from "../sdk/http";
 import type { SidecarStream } from "../sdk/stream";
 import type { ApieLogger, GuardInput } from "../sdk/types";
-import { BodyOpenings, ReportOutbox, type CallOutcome, type WaitingReport } from "./reportOutbox";
+import { ReportOutbox, type CallOutcome, type WaitingReport } from "./reportOutbox";
+import { requestWith, RequestTemplates } from "./requestTemplates";
 
 /**
  * The MCP proxy's fast path: a replica of the sidecar's guard engine, in the proxy's own process, that decides
@@ -71,8 +70,7 @@ export class LocalGuard {
   private announcedVersion = -2;
   private fetching: Promise<void> | undefined;
   private readonly reports: ReportOutbox;
-  private readonly openings = new BodyOpenings();
-  private readonly redactor: Redactor | undefined;
+  private readonly templates: RequestTemplates;
   private readonly stopListening: () => void;
   private lastError: string | undefined;
   /** Why the fast path is off for good: the sidecar refused a report (its decisions are not in the log). */
@@ -84,7 +82,8 @@ export class LocalGuard {
     private readonly stream: SidecarStream,
     private readonly options: LocalGuardOptions,
   ) {
-    this.redactor = options.redactKeys.length > 0 ? createRedactor({ redactKeys: [...options.redactKeys] }) : undefined;
+    const redactor = options.redactKeys.length > 0 ? createRedactor({ redactKeys: [...options.redactKeys] }) : undefined;
+    this.templates = new RequestTemplates({ agentKey: options.agentKey, mode: options.mode, redactor });
     this.reports = new ReportOutbox(http, (error) => this.reportFailed(error));
     stream.subscribe(["guard"]);
     this.stopListening = stream.onFrame((frame) => {
@@ -112,11 +111,12 @@ export class LocalGuard {
       this.stream.warm();
       return undefined;
     }
-    const body = evaluateBody(input, { agentKey: this.options.agentKey, mode: this.options.mode, redactor: this.redactor });
-    const decision = replica.evaluate(trustedGuardRequest(body));
+    // The evaluate body the sidecar would get, as the request it would parse from it (requestTemplates.ts).
+    const template = this.templates.of(input);
+    const decision = replica.evaluate(requestWith(template, input.arguments));
     if (!isPlainAllow(decision)) return "not_plain";
     // A plain allow: nothing else about it matters to the caller (the sidecar journals the full decision).
-    return { decisionId: decision.decision_id, report: this.reports.decided(decision.decision_id, this.openings.of(input, body), body.arguments) };
+    return { decisionId: decision.decision_id, report: this.reports.decided(decision.decision_id, template.opening, input.arguments) };
   }
 
   /**

@@ -1,5 +1,4 @@
 import { setImmediate as nextTurn } from "node:timers/promises";
-import type { GuardInput } from "../sdk/types";
 import { EventQueue } from "../sdk/eventQueue";
 import { RawJson, type HttpClient } from "../sdk/http";
 import { isoTime } from "../store/isoTime";
@@ -46,11 +45,23 @@ const MAX_QUEUED = 20_000;
 
 export type CallOutcome = { status: "completed" } | { status: "failed"; error: string };
 
+/** The outcome of every call that completed: one object, not one per call kept by its waiting report. */
+export const COMPLETED: CallOutcome = Object.freeze({ status: "completed" });
+
+/**
+ * Whole milliseconds since the process started (what a report's ISO times resolve to anyway). A whole number
+ * is kept inside the report; a fractional one would be an object of its own for every report — and every
+ * object a waiting report holds is copied by each scavenge while calls flow (see {@link WaitingReport}).
+ */
+function nowMs(): number {
+  return Math.floor(performance.now());
+}
+
 /**
  * A decision waiting to be reported. The caller keeps it and hands it back with the call's outcome, so a call
  * costs the outbox an array push and two field writes — no map keyed by decision id on the call's path.
  * What waits is small: the body's JSON without its arguments (one string, shared by every call of a tool in a
- * run: {@link BodyOpenings}) and the arguments as the call carried them. A stream of calls keeps up to a
+ * run: requestTemplates.ts) and the arguments as the call carried them. A stream of calls keeps up to a
  * second of these alive, and every object they hold is copied by each scavenge meanwhile.
  */
 export interface WaitingReport {
@@ -59,7 +70,7 @@ export interface WaitingReport {
   readonly bodyOpening: string;
   /** The body's `arguments` (undefined: none). */
   readonly args: unknown;
-  /** performance.now() at the decision, and at the outcome. */
+  /** {@link nowMs} at the decision, and at the outcome. */
   readonly decidedAt: number;
   settledAt?: number;
   outcome?: CallOutcome;
@@ -67,48 +78,12 @@ export interface WaitingReport {
   built?: true;
 }
 
-/**
- * The opening of an evaluate body's JSON (see {@link WaitingReport.bodyOpening}): `body` serialized without its
- * `arguments` member and its closing brace, so that `${opening},"arguments":${args}}` is the body's JSON.
- */
-export function bodyOpening(body: Readonly<Record<string, unknown>>): string {
-  const { arguments: _args, ...rest } = body;
-  return JSON.stringify(rest).slice(0, -1);
-}
-
-/** The parts of a guard input its evaluate body's opening depends on, besides the guard's own options. */
-type OpeningInput = Pick<GuardInput, "tool" | "action" | "resource" | "riskLevel" | "metadata"> & { runId?: string | undefined };
-
-/**
- * Body openings ({@link bodyOpening}) kept per tool: the MCP proxy hands the same `tool`, `action` and
- * `resource` objects for every call of a tool (ToolCallGuard's facts), so the opening is serialized once per
- * tool and run, not once per call. Compared by identity, so anything else gets an opening of its own.
- */
-export class BodyOpenings {
-  private readonly byTool = new WeakMap<object, { input: OpeningInput; opening: string }>();
-
-  /** `body` is the evaluate body made from `input` (evaluateBody), with the same options every time. */
-  of(input: OpeningInput, body: Readonly<Record<string, unknown>>): string {
-    const key = input.tool;
-    if (key === undefined) return bodyOpening(body);
-    const known = this.byTool.get(key);
-    if (known !== undefined && sameOpening(known.input, input)) return known.opening;
-    const opening = bodyOpening(body);
-    this.byTool.set(key, { input: { tool: input.tool, action: input.action, resource: input.resource, riskLevel: input.riskLevel, metadata: input.metadata, runId: input.runId }, opening });
-    return opening;
-  }
-}
-
-function sameOpening(a: OpeningInput, b: OpeningInput): boolean {
-  return a.action === b.action && a.resource === b.resource && a.riskLevel === b.riskLevel && a.metadata === b.metadata && a.runId === b.runId;
-}
-
 export class ReportOutbox {
   /** Decided, in decision order; the built ones are dropped after each slice. */
   private waiting: WaitingReport[] = [];
   private timer: NodeJS.Timeout | undefined;
   private building: Promise<void> | undefined;
-  /** performance.now() of the last decision or outcome: the calls pause when it is QUIET_MS old. */
+  /** {@link nowMs} of the last decision or outcome: the calls pause when it is QUIET_MS old. */
   private lastCall = 0;
   private readonly queue: EventQueue;
 
@@ -130,11 +105,11 @@ export class ReportOutbox {
   }
 
   /**
-   * A plain allow the replica made, on the evaluate body whose JSON is `opening` ({@link bodyOpening}) with
+   * A plain allow the replica made, on the evaluate body whose JSON is `opening` (RequestTemplate.opening) with
    * `args`; pass the result to {@link settle}.
    */
   decided(decisionId: string, opening: string, args: unknown): WaitingReport {
-    const report: WaitingReport = { decisionId, bodyOpening: opening, args, decidedAt: (this.lastCall = performance.now()) };
+    const report: WaitingReport = { decisionId, bodyOpening: opening, args, decidedAt: (this.lastCall = nowMs()) };
     this.waiting.push(report);
     this.timer ??= setTimeout(this.whenQuiet, QUIET_MS);
     return report;
@@ -144,7 +119,7 @@ export class ReportOutbox {
   settle(report: WaitingReport, outcome: CallOutcome): boolean {
     if (report.built) return false;
     report.outcome = outcome;
-    report.settledAt = this.lastCall = performance.now();
+    report.settledAt = this.lastCall = nowMs();
     return true;
   }
 
@@ -170,7 +145,7 @@ export class ReportOutbox {
   /** Runs a slice once the calls paused for QUIET_MS or the oldest waiting decision is MAX_DEFER_MS old; else waits on. */
   private readonly whenQuiet = (): void => {
     this.timer = undefined;
-    const now = performance.now();
+    const now = nowMs();
     const oldest = this.waiting[0]?.decidedAt ?? now;
     const wait = Math.min(this.lastCall + QUIET_MS, oldest + MAX_DEFER_MS) - now;
     if (wait > 0) this.timer = setTimeout(this.whenQuiet, wait);
@@ -180,7 +155,7 @@ export class ReportOutbox {
   /** Builds the reports that are due (outcome known, or waited long enough), a slice per turn, then sends them. */
   private slice(): void {
     this.building = (async () => {
-      const waitedEnough = performance.now() - OUTCOME_WAIT_MS;
+      const waitedEnough = nowMs() - OUTCOME_WAIT_MS;
       let built = 0;
       // Decisions made meanwhile (during the turns given away) are appended, and looked at as they come.
       for (let i = 0; i < this.waiting.length; i++) {

@@ -7,7 +7,7 @@ import type { ApieLogger, GuardInput, ResourceRef } from "../sdk/types";
 import type { McpServerConfig, ToolMetadata } from "./configSchema";
 import type { JSONRPCMessage, JSONRPCRequest, JSONRPCResponse } from "./messages";
 import type { ToolCallFacts } from "./outcomes";
-import type { WaitingReport } from "./reportOutbox";
+import { COMPLETED, type CallOutcome, type WaitingReport } from "./reportOutbox";
 import { approvalRefused, blocked, guardErrorResponse, refusalResponse, type Refusal } from "./refusals";
 import type { Connection, LinkState } from "./sidecarLink";
 import type { ToolCatalog } from "./toolCatalog";
@@ -162,7 +162,7 @@ export class ToolCallGuard {
     const { outcomes } = connection;
     const failure = "failure" in response ? response.failure : "error" in response ? `MCP error ${response.error.code}: ${response.error.message}` : toolError(response.result);
     if (ticket.replicaReport !== undefined) {
-      const outcome = failure === undefined ? { status: "completed" as const } : { status: "failed" as const, error: failure.slice(0, 2_000) };
+      const outcome: CallOutcome = failure === undefined ? COMPLETED : { status: "failed", error: failure.slice(0, 2_000) };
       if (connection.local.settle(ticket.replicaReport, outcome)) return;
     }
     if (failure === undefined) outcomes.completed(ticket.call, ticket.decisionId, ticket.runId);

@@ -1,7 +1,8 @@
 import { strict as assert } from "node:assert";
 import { ReportDecisionsBodySchema } from "../../../sidecar/protocol/v1";
 import { MAX_REPORT_BYTES } from "../../../sidecar/mcp/largeArguments";
-import { BodyOpenings, ReportOutbox } from "../../../sidecar/mcp/reportOutbox";
+import { ReportOutbox } from "../../../sidecar/mcp/reportOutbox";
+import { RequestTemplates } from "../../../sidecar/mcp/requestTemplates";
 import type { HttpClient } from "../../../sidecar/sdk/http";
 
 /** What the outbox POSTs, as the sidecar parses it (the transport is a stand-in: this checks the text alone). */
@@ -28,7 +29,7 @@ describe("mcp: the replica's report outbox", () => {
   it("sends each decision's body as it was decided on (arguments, none, or digested when too large), with its outcome, valid for the sidecar's schema", async () => {
     const { http, sent } = capturing();
     const outbox = new ReportOutbox(http, (error) => assert.fail(String(error)));
-    const openings = new BodyOpenings();
+    const templates = new RequestTemplates({ agentKey: "agent", mode: "monitor" });
     const huge = { content: "x".repeat(MAX_REPORT_BYTES) };
     const calls = [
       { id: "dec_1", args: { path: "a.txt", text: "héllo \u2028 \"quoted\"" }, runId: "run_1", outcome: { status: "completed" as const } },
@@ -37,9 +38,8 @@ describe("mcp: the replica's report outbox", () => {
       { id: "dec_4", args: huge, runId: "run_2", outcome: undefined },
     ];
     for (const call of calls) {
-      const body = bodyOf(call.args, call.runId);
       const input = { tool, action: undefined, resource: undefined, riskLevel: undefined, metadata: undefined, runId: call.runId };
-      const report = outbox.decided(call.id, openings.of(input, body), call.args);
+      const report = outbox.decided(call.id, templates.of(input).opening, call.args);
       if (call.outcome !== undefined) assert.equal(outbox.settle(report, call.outcome), true);
     }
     await outbox.flush();
