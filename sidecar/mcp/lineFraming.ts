@@ -4,6 +4,7 @@ import {
   JSONRPCRequestSchema,
   JSONRPCResultResponseSchema,
 } from "@modelcontextprotocol/sdk/types.js";
+import { isUtf8 } from "node:buffer";
 import type { Writable } from "node:stream";
 import type { JSONRPCMessage, RequestId } from "./messages";
 
@@ -62,7 +63,7 @@ export class LineReader {
       const end = newline === -1 ? chunk.length : newline;
       if (this.dropping !== undefined) this.drop(chunk, start, end);
       else if (this.size + (end - start) > this.maxLineBytes) this.startDropping(chunk, start, end);
-      else if (newline !== -1 && this.size === 0) this.emit(chunk.toString("utf8", start, end)); // the common case: no copy
+      else if (newline !== -1 && this.size === 0) this.emitWithin(chunk, start, end); // the common case: no copy
       else {
         this.parts.push(chunk.subarray(start, end));
         this.size += end - start;
@@ -79,6 +80,23 @@ export class LineReader {
   private emit(text: string): void {
     const line = text.endsWith("\r") ? text.slice(0, -1) : text;
     if (line.trim() !== "") this.handlers.line(line);
+  }
+
+  /** A line lying whole in `chunk`: while it is handled, its bytes (newline included) are the line's bytes. */
+  private emitWithin(chunk: Buffer, start: number, end: number): void {
+    const text = chunk.toString("utf8", start, end);
+    if (text.endsWith("\r")) {
+      this.emit(text); // its bytes end in \r\n: forwarded as the text without the \r
+      return;
+    }
+    lineBytes = chunk;
+    lineStart = start;
+    lineEnd = end + 1;
+    try {
+      this.emit(text);
+    } finally {
+      lineBytes = undefined;
+    }
   }
 
   private startDropping(chunk: Buffer, start: number, end: number): void {
@@ -183,23 +201,39 @@ function plainObjectWithoutMeta(value: unknown): boolean {
   return true;
 }
 
-/** The message being delivered from a line, and that line (see {@link deliverLine}). */
+/**
+ * The bytes of the line a LineReader is handing out, when it lies whole in one chunk: `lineBytes` from
+ * `lineStart` to `lineEnd` (the newline included). Set only while its handler runs.
+ */
+let lineBytes: Buffer | undefined;
+let lineStart = 0;
+let lineEnd = 0;
+
+/** The message being delivered from a line, that line, and its bytes when known (see {@link deliverLine}). */
 let deliveredMessage: JSONRPCMessage | undefined;
 let deliveredText = "";
+let deliveredBytes: Buffer | undefined;
+let deliveredStart = 0;
+let deliveredEnd = 0;
 
 /**
- * Hands `message`, parsed from `text`, to `deliver`; while that call runs, {@link lineOf} gives `text` back for
- * this very message. So a message forwarded unchanged in the same turn (the upstream's answers, on their way
- * to a stdio host) is written as the bytes that were checked, instead of being serialized again.
+ * Hands `message`, parsed from `text`, to `deliver`; while that call runs, {@link writeLine} writes this very
+ * message as the line it was read as — its bytes from the reader's chunk when the line lay whole in one, else
+ * `text`. So a message forwarded unchanged in the same turn (the upstream's answers, on their way to a stdio
+ * host) is written as the bytes that were checked, instead of being serialized again.
  */
 export function deliverLine(message: JSONRPCMessage, text: string, deliver: (message: JSONRPCMessage) => void): void {
   deliveredMessage = message;
   deliveredText = text;
+  deliveredBytes = lineBytes;
+  deliveredStart = lineStart;
+  deliveredEnd = lineEnd;
   try {
     deliver(message);
   } finally {
     deliveredMessage = undefined;
     deliveredText = "";
+    deliveredBytes = undefined;
   }
 }
 
@@ -212,12 +246,23 @@ export function forgetLine(message: JSONRPCMessage): void {
   if (message === deliveredMessage) {
     deliveredMessage = undefined;
     deliveredText = "";
+    deliveredBytes = undefined;
   }
 }
 
-/** The line `message` was parsed from, while it is being delivered (deliverLine); else undefined. */
-export function lineOf(message: JSONRPCMessage): string | undefined {
-  return message === deliveredMessage ? deliveredText : undefined;
+/**
+ * What goes on the wire for `message`: the bytes it was read as, when it is being forwarded unchanged and they
+ * lay whole in one chunk and are UTF-8 (no string to build and encode again, however large the answer); else
+ * its line as text, or its serialization.
+ */
+function outgoingLine(message: JSONRPCMessage): Buffer | string {
+  if (message !== deliveredMessage) return serializeLine(message);
+  if (deliveredBytes !== undefined) {
+    const bytes = deliveredBytes.subarray(deliveredStart, deliveredEnd);
+    // Bytes that are not UTF-8 were read with U+FFFD in their place, and that text is what was checked.
+    if (isUtf8(bytes)) return bytes;
+  }
+  return `${deliveredText}\n`;
 }
 
 /** A message as one line of newline-delimited JSON. */
@@ -226,12 +271,19 @@ export function serializeLine(message: JSONRPCMessage): string {
 }
 
 /**
- * Writes one message as a line. Resolves at once when the stream took it, else when it drains; rejects if
- * the stream closes or fails before draining (a peer gone while its pipe was full), so no send waits forever.
+ * What a send answers when the stream took its message at once: one promise, already resolved, shared by every
+ * such send. The proxy's pump knows it (McpProxy.toUpstream) and attaches nothing to it, so a message the pipe
+ * takes at once — nearly every one — costs no promise, no handler and no microtask on the call's path.
+ */
+export const WRITTEN: Promise<void> = Promise.resolve();
+
+/**
+ * Writes one message as a line. {@link WRITTEN} when the stream took it, else a promise that resolves when it
+ * drains and rejects if the stream closes or fails before draining (a peer gone while its pipe was full), so
+ * no send waits forever.
  */
 export function writeLine(stream: Writable, message: JSONRPCMessage): Promise<void> {
-  const line = lineOf(message);
-  if (stream.write(line === undefined ? serializeLine(message) : `${line}\n`)) return Promise.resolve();
+  if (stream.write(outgoingLine(message))) return WRITTEN;
   return new Promise((resolve, reject) => {
     const settle = (error?: Error): void => {
       stream.off("drain", drained);

@@ -1,6 +1,6 @@
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import type { ApieLogger } from "../sdk/types";
-import { forgetLine } from "./lineFraming";
+import { forgetLine, WRITTEN } from "./lineFraming";
 import {
   ErrorCodes,
   errorResponse,
@@ -236,7 +236,9 @@ export class McpProxy {
   }
 
   private toUpstream(message: JSONRPCMessage): void {
-    this.upstream.send(message).catch((error: unknown) => {
+    const sending = this.upstream.send(message);
+    if (sending === WRITTEN) return; // taken at once: nothing can fail any more (lineFraming.ts)
+    sending.catch((error: unknown) => {
       const why = `the upstream MCP server did not take the message: ${(error as Error).message}`;
       if (!isRequest(message)) {
         this.options.logger.warn(why);
@@ -251,9 +253,13 @@ export class McpProxy {
   }
 
   private toClient(message: JSONRPCMessage, relatedRequestId?: RequestId): void {
-    this.lastClientSend = this.client.send(message, relatedRequestId === undefined ? undefined : { relatedRequestId }).catch((error: unknown) => {
-      this.options.logger.warn(`could not deliver a message to the MCP client: ${(error as Error).message}`);
-    });
+    const sending = this.client.send(message, relatedRequestId === undefined ? undefined : { relatedRequestId });
+    this.lastClientSend =
+      sending === WRITTEN
+        ? sending
+        : sending.catch((error: unknown) => {
+            this.options.logger.warn(`could not deliver a message to the MCP client: ${(error as Error).message}`);
+          });
   }
 
   /** Records a forwarded call's outcome under its ticket. */

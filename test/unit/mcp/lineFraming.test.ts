@@ -1,7 +1,7 @@
 import { strict as assert } from "node:assert";
 import { Writable } from "node:stream";
 import { JSONRPCMessageSchema } from "@modelcontextprotocol/sdk/types.js";
-import { checkMessage, idAtEnd, LineReader, parseLine, scanFront, writeLine, type OversizedLine } from "../../../sidecar/mcp/lineFraming";
+import { checkMessage, deliverLine, forgetLine, idAtEnd, LineReader, parseLine, scanFront, writeLine, WRITTEN, type OversizedLine } from "../../../sidecar/mcp/lineFraming";
 
 /** The proxy's stdio framing: lines across chunks, the bound, and what the edges of an oversized line tell. */
 describe("lineFraming", () => {
@@ -152,6 +152,61 @@ describe("writeLine", () => {
     stream.destroy();
     await assert.rejects(sent, /closed before it took the message/);
     assert.deepEqual([stream.listenerCount("drain"), stream.listenerCount("close")], [0, 0]);
+  });
+});
+
+describe("forwarding a line unchanged", () => {
+  /** A stdio pump in miniature: every line read is checked and written on at once, as the proxy forwards an answer. */
+  function relay(options: { forget?: boolean } = {}) {
+    const written: (Buffer | string)[] = [];
+    const out = new Writable({ decodeStrings: false, write: (chunk: Buffer | string, _encoding, callback) => void (written.push(chunk), callback()) });
+    const sends: Promise<void>[] = [];
+    const reader = new LineReader(1_000, {
+      line: (text) => {
+        const parsed = parseLine(text);
+        assert.ok(parsed.ok, text);
+        deliverLine(parsed.message, text, (message) => {
+          if (options.forget) forgetLine(message);
+          sends.push(writeLine(out, message));
+        });
+      },
+      oversized: () => assert.fail("no line is over the bound"),
+    });
+    return { reader, written, sends };
+  }
+  const answer = '{ "id" : 7,"result":{ "b":1, "a":"\u00e9 é" } , "jsonrpc":"2.0" }\n';
+
+  it("writes the very bytes it read, without building or encoding a string again, and answers with the shared resolved promise", () => {
+    const { reader, written, sends } = relay();
+    const chunk = Buffer.from(answer + answer);
+    reader.push(chunk);
+    assert.equal(written.length, 2);
+    for (const line of written) {
+      assert.ok(Buffer.isBuffer(line), "the read bytes, not a string");
+      assert.equal(line.toString("utf8"), answer);
+      assert.equal(line.buffer, chunk.buffer, "a view of the chunk it was read in");
+    }
+    assert.deepEqual(sends, [WRITTEN, WRITTEN]);
+  });
+
+  it("writes the text it checked when the bytes are not UTF-8 (read as U+FFFD), the line came in pieces, or ended in \\r\\n", () => {
+    const { reader, written } = relay();
+    const invalid = Buffer.concat([Buffer.from('{"jsonrpc":"2.0","id":1,"result":{"t":"'), Buffer.from([0xff, 0xc3]), Buffer.from('"}}\n')]);
+    reader.push(invalid);
+    const split = Buffer.from(answer);
+    reader.push(split.subarray(0, 40)); // inside nothing in particular: the line is held across chunks
+    reader.push(split.subarray(40));
+    reader.push(Buffer.from(answer.replace("\n", "\r\n")));
+    assert.deepEqual(
+      written.map((line) => (typeof line === "string" ? line : `bytes: ${line.toString("utf8")}`)),
+      ['{"jsonrpc":"2.0","id":1,"result":{"t":"\ufffd\ufffd"}}\n', answer, answer],
+    );
+  });
+
+  it("serializes a message the pump forgot the line of (what a guard decided on goes as parsed)", () => {
+    const { reader, written } = relay({ forget: true });
+    reader.push(Buffer.from(answer));
+    assert.deepEqual(written, ['{"id":7,"result":{"b":1,"a":"é é"},"jsonrpc":"2.0"}\n']);
   });
 });
 
