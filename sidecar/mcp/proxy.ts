@@ -49,9 +49,9 @@ interface Pending {
   progressToken: ProgressToken | undefined;
   /** held: the guard is deciding (tools/call); forwarded: the upstream has it. */
   state: "held" | "forwarded";
-  abort?: AbortController;
-  ticket?: OutcomeTicket;
-  progress?: number;
+  abort: AbortController | undefined;
+  ticket: OutcomeTicket | undefined;
+  progress: number | undefined;
 }
 
 export interface McpProxyOptions {
@@ -131,7 +131,8 @@ export class McpProxy {
     // guard decided, and cancel what the log says was cancelled.
     if (decidedOrRecorded(message)) forgetLine(message);
     if (isRequest(message)) {
-      const pending: Pending = { method: message.method, progressToken: progressTokenOf(message), state: "forwarded" };
+      // Every field from the start: what the call's path writes later never changes the object's shape.
+      const pending: Pending = { method: message.method, progressToken: progressTokenOf(message), state: "forwarded", abort: undefined, ticket: undefined, progress: undefined };
       this.pending.set(message.id, pending);
       if (message.method === "tools/call") this.guard(message, pending);
       else this.toUpstream(message);

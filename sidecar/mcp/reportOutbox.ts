@@ -59,7 +59,8 @@ function nowMs(): number {
 
 /**
  * A decision waiting to be reported. The caller keeps it and hands it back with the call's outcome, so a call
- * costs the outbox an array push and two field writes — no map keyed by decision id on the call's path.
+ * costs the outbox an array push and two field writes — no map keyed by decision id on the call's path. Every
+ * field is there from the start, so those writes never change the object's shape.
  * What waits is small: the body's JSON without its arguments (one string, shared by every call of a tool in a
  * run: requestTemplates.ts) and the arguments as the call carried them. A stream of calls keeps up to a
  * second of these alive, and every object they hold is copied by each scavenge meanwhile.
@@ -72,10 +73,11 @@ export interface WaitingReport {
   readonly args: unknown;
   /** {@link nowMs} at the decision, and at the outcome. */
   readonly decidedAt: number;
-  settledAt?: number;
-  outcome?: CallOutcome;
+  /** Meaningful once `outcome` is set. */
+  settledAt: number;
+  outcome: CallOutcome | undefined;
   /** Built into a report (queued to be sent): an outcome arriving later goes on its own. */
-  built?: true;
+  built: boolean;
 }
 
 export class ReportOutbox {
@@ -109,7 +111,7 @@ export class ReportOutbox {
    * `args`; pass the result to {@link settle}.
    */
   decided(decisionId: string, opening: string, args: unknown): WaitingReport {
-    const report: WaitingReport = { decisionId, bodyOpening: opening, args, decidedAt: (this.lastCall = nowMs()) };
+    const report: WaitingReport = { decisionId, bodyOpening: opening, args, decidedAt: (this.lastCall = nowMs()), settledAt: 0, outcome: undefined, built: false };
     this.waiting.push(report);
     this.timer ??= setTimeout(this.whenQuiet, QUIET_MS);
     return report;
@@ -164,7 +166,7 @@ export class ReportOutbox {
         this.enqueue(report);
         if (++built % REPORTS_PER_SLICE === 0) await nextTurn();
       }
-      this.waiting = this.waiting.filter((report) => report.built !== true);
+      this.waiting = this.waiting.filter((report) => !report.built);
       if (built > 0) await this.queue.flush();
     })().finally(() => {
       this.building = undefined;
@@ -184,7 +186,7 @@ export class ReportOutbox {
 function reportJson(waiting: WaitingReport): string {
   const at = (ms: number) => isoTime(performance.timeOrigin + ms);
   const { outcome, args } = waiting;
-  const tail = `,"decided_at":"${at(waiting.decidedAt)}"${outcome === undefined ? "" : `,"outcome":${JSON.stringify({ ...outcome, at: at(waiting.settledAt!) })}`}}`;
+  const tail = `,"decided_at":"${at(waiting.decidedAt)}"${outcome === undefined ? "" : `,"outcome":${JSON.stringify({ ...outcome, at: at(waiting.settledAt) })}`}}`;
   const head = `{"decision_id":${JSON.stringify(waiting.decisionId)},"body":${waiting.bodyOpening}`;
   const separator = waiting.bodyOpening.length > 1 ? "," : "";
   return boundedReport(args, (argsJson) => `${head}${argsJson === undefined ? "" : `${separator}"arguments":${argsJson}`}}${tail}`);
