@@ -193,19 +193,21 @@ class Session {
    */
   async quickPick(text: string, pick: string | RegExp): Promise<void> {
     const input = this.page.locator(".quick-input-widget input");
+    // The palette can close under us (a notification or a webview taking focus) while we type or pick: open it
+    // again, up to three times.
     for (let attempt = 1; ; attempt++) {
       await this.page.keyboard.press("F1");
       try {
         await input.waitFor({ state: "visible", timeout: 10_000 });
         await input.fill(text, { timeout: 5_000 });
-        break;
+        await this.page.locator(".quick-input-list .monaco-list-row", { hasText: pick }).first().click({ timeout: 10_000 });
+        return;
       } catch (error) {
         if (attempt === 3) throw error;
-        lap(`  the command palette went away before "${text}" was typed (${(error as Error).message.split("\n")[0]}); opening it again`);
+        lap(`  the command palette went away before "${text}" was picked (${(error as Error).message.split("\n")[0]}); opening it again`);
         await this.page.keyboard.press("Escape");
       }
     }
-    await this.page.locator(".quick-input-list .monaco-list-row", { hasText: pick }).first().click();
   }
 
   // --- the sidecar and the agent -------------------------------------------------------------------------
