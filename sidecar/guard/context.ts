@@ -89,7 +89,7 @@ export class EvaluationContext {
   }
 }
 
-/** The one empty list every call that has no commands, findings or paths shares (frozen: nobody adds to it). */
+/** The one empty list every call without shell commands or findings shares (frozen: nobody adds to it). */
 const NOTHING: readonly never[] = Object.freeze([]);
 
 /** A compiled guardrail: template or custom. `test` returns the reason it matched, or null. */
