@@ -162,12 +162,27 @@ class Session {
 
   /** Expands every collapsed run row of the agent's runs, so their records show. */
   async expandRuns(runsPane: Locator): Promise<void> {
-    const collapsed = runsPane.locator('.monaco-list-row[aria-expanded="false"]', { hasText: "Production deploy attempt" });
     await runsPane.locator(".monaco-list-row", { hasText: "Production deploy attempt" }).first().waitFor();
+    await this.expandAll(runsPane.locator('.monaco-list-row[aria-expanded="false"]', { hasText: "Production deploy attempt" }), "the run row");
+  }
+
+  /** Clicks each of `collapsed` (tree rows whose aria-expanded is false) until none is left. */
+  async expandAll(collapsed: Locator, what: string): Promise<void> {
     while ((await collapsed.count()) > 0) {
       const before = await collapsed.count();
-      await collapsed.first().click();
-      await waitFor("the run row to expand", async () => (await collapsed.count()) < before, 10_000);
+      // A row's click can go unanswered: the hover card of the row just expanded covers the next one, or a live
+      // refresh re-renders the row under the click. A user clicks again; so does this, up to three times.
+      for (let attempt = 1; ; attempt++) {
+        await this.page.mouse.move(0, 0);
+        await collapsed.first().click();
+        try {
+          await waitFor(`${what} to expand`, async () => (await collapsed.count()) < before, 5_000);
+          break;
+        } catch (error) {
+          if (attempt === 3) throw error;
+          lap(`  ${what} did not expand on click (${(error as Error).message}); clicking it again`);
+        }
+      }
     }
   }
 
@@ -579,53 +594,52 @@ const TESTS: Test[] = [
       for (const pane of others) if ((await pane.locator(".pane-header").getAttribute("aria-expanded")) === "true") await pane.locator(".pane-header").click();
       // …and room for the rows' descriptions (state, guardrail, duration).
       await s.resizeSideBar(SIDEBAR_WIDENED);
-      const row = (text: string | RegExp) => runs.locator(".monaco-list-row", { hasText: text });
-      await row(/^\s*release-gate/).first().waitFor({ state: "visible", timeout: 15_000 });
-      await row("fix the login bug").first().waitFor({ state: "visible", timeout: 15_000 });
-      await s.expandRuns(runs);
-      // One row per call: each run's only child is its deploy (aria-setsize counts a row's siblings).
-      const deploys = row("deploy.release · production");
-      await deploys.first().waitFor({ state: "visible" });
-      for (const deploy of await deploys.all()) {
-        check((await deploy.getAttribute("aria-level")) === "3" && (await deploy.getAttribute("aria-setsize")) === "1", `not one row per call: ${await deploy.innerText()} (level ${await deploy.getAttribute("aria-level")}, ${await deploy.getAttribute("aria-setsize")} siblings)`);
+      try {
+        const row = (text: string | RegExp) => runs.locator(".monaco-list-row", { hasText: text });
+        await row(/^\s*release-gate/).first().waitFor({ state: "visible", timeout: 15_000 });
+        await row("fix the login bug").first().waitFor({ state: "visible", timeout: 15_000 });
+        await s.expandRuns(runs);
+        // One row per call: each run's only child is its deploy (aria-setsize counts a row's siblings).
+        const deploys = row("deploy.release · production");
+        await deploys.first().waitFor({ state: "visible" });
+        for (const deploy of await deploys.all()) {
+          check((await deploy.getAttribute("aria-level")) === "3" && (await deploy.getAttribute("aria-setsize")) === "1", `not one row per call: ${await deploy.innerText()} (level ${await deploy.getAttribute("aria-level")}, ${await deploy.getAttribute("aria-setsize")} siblings)`);
+        }
+        const raw = row(/approval\.requested|approval\.resolved|action\.completed|agent\.|run started|run completed/);
+        check((await raw.count()) === 0, `raw record rows: ${(await raw.allInnerTexts()).join(" | ")}`);
+        // The approved deploy (b): its children are the decision, the approval and the outcome, in words.
+        const approved = deploys.filter({ hasText: /approved · Production deploys/ }).first();
+        await approved.locator(".monaco-tl-twistie").click();
+        for (const child of ["Decision: approval required", "Approval: approved by editor", "Outcome: completed"]) {
+          const r = row(child).first();
+          await r.waitFor({ state: "visible", timeout: 10_000 });
+          check((await r.getAttribute("aria-level")) === "4" && (await r.getAttribute("aria-setsize")) === "3", `${child}: level ${await r.getAttribute("aria-level")}, ${await r.getAttribute("aria-setsize")} siblings`);
+        }
+        // The Claude Code sessions' runs (level 3, under the host's group and the session): the call in the host's words.
+        await s.expandAll(runs.locator('.monaco-list-row[aria-level="3"][aria-expanded="false"]', { hasText: /^\s*Claude Code/ }), "the Claude Code run");
+        await row("Bash · npm test").filter({ hasText: "completed" }).first().waitFor({ state: "visible", timeout: 10_000 });
+        // Its details: a panel titled with the call and its state; the guardrail's link opens apie.policy.json.
+        await approved.locator(".label-name").click();
+        await s.page.locator(".tab", { hasText: "deploy.release · production — approved" }).waitFor({ state: "visible", timeout: 10_000 });
+        const details = s.page.frameLocator("iframe.webview").last().frameLocator("iframe#active-frame");
+        await details.getByText("Approval").first().waitFor({ state: "visible", timeout: 10_000 });
+        await details.getByText(/approved by editor · scope: this call only/).waitFor({ state: "visible" });
+        await s.screenshot("runs-timeline");
+        await details.locator('a[data-guardrail="prod-deploys"]').click();
+        await s.page.locator(".tab.active", { hasText: "apie.policy.json" }).waitFor({ state: "visible", timeout: 10_000 });
+        // Leave the window as the next tests expect it: the policy file and the details panel closed…
+        for (const title of ["apie.policy.json", "deploy.release · production — approved"]) {
+          // A middle click closes an editor's tab.
+          const tab = s.page.locator(".tab", { hasText: title });
+          await tab.click({ button: "middle" });
+          await tab.waitFor({ state: "detached" });
+        }
+      } finally {
+        // …and, pass or fail, the side bar at its width and the views unfolded: a failure here is not the next
+        // test's too (the walkthrough hides its media column in a narrow editor).
+        await s.resizeSideBar(-SIDEBAR_WIDENED);
+        for (const pane of others) if ((await pane.locator(".pane-header").getAttribute("aria-expanded")) === "false") await pane.locator(".pane-header").click();
       }
-      const raw = row(/approval\.requested|approval\.resolved|action\.completed|agent\.|run started|run completed/);
-      check((await raw.count()) === 0, `raw record rows: ${(await raw.allInnerTexts()).join(" | ")}`);
-      // The approved deploy (b): its children are the decision, the approval and the outcome, in words.
-      const approved = deploys.filter({ hasText: /approved · Production deploys/ }).first();
-      await approved.locator(".monaco-tl-twistie").click();
-      for (const child of ["Decision: approval required", "Approval: approved by editor", "Outcome: completed"]) {
-        const r = row(child).first();
-        await r.waitFor({ state: "visible", timeout: 10_000 });
-        check((await r.getAttribute("aria-level")) === "4" && (await r.getAttribute("aria-setsize")) === "3", `${child}: level ${await r.getAttribute("aria-level")}, ${await r.getAttribute("aria-setsize")} siblings`);
-      }
-      // The Claude Code sessions' runs (level 3, under the host's group and the session): the call in the host's words.
-      const claudeRuns = runs.locator('.monaco-list-row[aria-level="3"][aria-expanded="false"]', { hasText: /^\s*Claude Code/ });
-      while ((await claudeRuns.count()) > 0) {
-        const before = await claudeRuns.count();
-        await claudeRuns.first().click();
-        await waitFor("the Claude Code run to expand", async () => (await claudeRuns.count()) < before, 10_000);
-      }
-      await row("Bash · npm test").filter({ hasText: "completed" }).first().waitFor({ state: "visible", timeout: 10_000 });
-      // Its details: a panel titled with the call and its state; the guardrail's link opens apie.policy.json.
-      await approved.locator(".label-name").click();
-      await s.page.locator(".tab", { hasText: "deploy.release · production — approved" }).waitFor({ state: "visible", timeout: 10_000 });
-      const details = s.page.frameLocator("iframe.webview").last().frameLocator("iframe#active-frame");
-      await details.getByText("Approval").first().waitFor({ state: "visible", timeout: 10_000 });
-      await details.getByText(/approved by editor · scope: this call only/).waitFor({ state: "visible" });
-      await s.screenshot("runs-timeline");
-      await details.locator('a[data-guardrail="prod-deploys"]').click();
-      await s.page.locator(".tab.active", { hasText: "apie.policy.json" }).waitFor({ state: "visible", timeout: 10_000 });
-      // Leave the window as the next tests expect it: the policy file and the details panel closed, the side bar
-      // at its width, the views unfolded.
-      for (const title of ["apie.policy.json", "deploy.release · production — approved"]) {
-        // A middle click closes an editor's tab.
-        const tab = s.page.locator(".tab", { hasText: title });
-        await tab.click({ button: "middle" });
-        await tab.waitFor({ state: "detached" });
-      }
-      await s.resizeSideBar(-SIDEBAR_WIDENED);
-      for (const pane of others) if ((await pane.locator(".pane-header").getAttribute("aria-expanded")) === "false") await pane.locator(".pane-header").click();
     },
   },
   {
