@@ -160,6 +160,22 @@ class Session {
     return runsPane;
   }
 
+  /**
+   * Closes the secondary side bar if it is open, with the title bar's layout toggle: the command palette is
+   * not reliable right after the walkthrough opens (its webview takes the focus, and F1 with it).
+   */
+  async closeSecondarySideBar(): Promise<void> {
+    const bar = this.page.locator(".part.auxiliarybar");
+    if (!(await bar.isVisible())) return;
+    const toggle = this.page.locator('.titlebar .action-item a[aria-label^="Toggle Secondary Side Bar"]').first();
+    if (await toggle.isVisible()) await toggle.click();
+    else {
+      lap("  no secondary side bar toggle in the title bar; closing it from the command palette");
+      await this.quickPick(">Secondary Side Bar", /(Close|Hide) Secondary Side Bar/);
+    }
+    await bar.waitFor({ state: "hidden", timeout: 10_000 });
+  }
+
   /** Expands every collapsed run row of the agent's runs, so their records show. */
   async expandRuns(runsPane: Locator): Promise<void> {
     await runsPane.locator(".monaco-list-row", { hasText: "Production deploy attempt" }).first().waitFor();
@@ -768,7 +784,7 @@ const TESTS: Test[] = [
       await page.locator(".getting-started-step", { hasText: "Guard your coding agents" }).waitFor({ state: "visible", timeout: 20_000 });
       for (const title of ["Enable guardrail templates", "Switch to enforce", "Try it safely"]) await page.locator(".getting-started-step", { hasText: title }).waitFor({ state: "visible" });
       // Room for the step's media column (the walkthrough hides it in a narrow editor).
-      await s.quickPick(">Secondary Side Bar", /(Close|Hide) Secondary Side Bar/);
+      await s.closeSecondarySideBar();
       const step = page.locator(".getting-started-step", { hasText: "Try it safely" });
       await step.click();
       // The step's markdown (media/walkthrough/try-approval.md, shipped in the VSIX) renders in a webview.
