@@ -75,13 +75,26 @@ export class StatelessClientSide implements Transport {
 
   /**
    * A request of the proxy's own into the pump (e.g. `tools/list`, to learn what a tool declares): its answer,
-   * or undefined when the lane closes first. Not cancellable; the upstream answers it like any other.
+   * or undefined when the lane closes first or `signal` aborts. An aborted request is cancelled as a host's
+   * is (`notifications/cancelled` into the pump, which tells the upstream and forgets it): a request nobody
+   * waits for any more is not left pending, in the pump or here.
    */
-  ownRequest(method: string, params: Record<string, unknown>): Promise<JSONRPCMessage | undefined> {
-    if (this.closed) return Promise.resolve(undefined);
+  ownRequest(method: string, params: Record<string, unknown>, signal?: AbortSignal): Promise<JSONRPCMessage | undefined> {
+    if (this.closed || signal?.aborted === true) return Promise.resolve(undefined);
     const laneId = `apie-own-${++this.next}`;
     return new Promise((resolve) => {
-      this.own.set(laneId, resolve);
+      const done = (answer: JSONRPCMessage | undefined): void => {
+        signal?.removeEventListener("abort", abandon);
+        resolve(answer);
+      };
+      const abandon = (): void => {
+        if (this.own.get(laneId) !== done) return;
+        this.own.delete(laneId);
+        this.onmessage?.({ jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId: laneId, reason: "the MCP proxy stopped waiting for its own request" } });
+        done(undefined);
+      };
+      this.own.set(laneId, done);
+      signal?.addEventListener("abort", abandon, { once: true });
       this.onmessage?.({ jsonrpc: "2.0", id: laneId, method, params });
     });
   }

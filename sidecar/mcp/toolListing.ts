@@ -42,22 +42,17 @@ export class ToolListing {
 
   /**
    * The deadline is the listing's own, so an upstream that never answers holds up one round of calls, not
-   * every call after it: the listing then counts as done, and RELIST_MS applies.
+   * every call after it: its page request is cancelled (ownRequest), the listing then counts as done, and
+   * RELIST_MS applies.
    */
   private listWithDeadline(lane: Pick<StatelessClientSide, "ownRequest">, meta: Record<string, unknown>): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, this.timeoutMs)));
-    return Promise.race([this.listAll(lane, meta), deadline]).finally(() => {
-      clearTimeout(timer);
+    const deadline = AbortSignal.timeout(this.timeoutMs);
+    return learnToolPages(this.params, async (cursor) => {
+      const answer = await lane.ownRequest("tools/list", { ...(cursor === undefined ? {} : { cursor }), _meta: meta }, deadline);
+      return answer !== undefined && "result" in answer ? answer.result : undefined;
+    }).finally(() => {
       this.listedAt = this.now();
       this.listing = undefined;
-    });
-  }
-
-  private listAll(lane: Pick<StatelessClientSide, "ownRequest">, meta: Record<string, unknown>): Promise<void> {
-    return learnToolPages(this.params, async (cursor) => {
-      const answer = await lane.ownRequest("tools/list", { ...(cursor === undefined ? {} : { cursor }), _meta: meta });
-      return answer !== undefined && "result" in answer ? answer.result : undefined;
     });
   }
 }
