@@ -209,12 +209,9 @@ let lineBytes: Buffer | undefined;
 let lineStart = 0;
 let lineEnd = 0;
 
-/** The message being delivered from a line, that line, and its bytes when known (see {@link deliverLine}). */
+/** The message being delivered from a line, and that line (see {@link deliverLine}). */
 let deliveredMessage: JSONRPCMessage | undefined;
 let deliveredText = "";
-let deliveredBytes: Buffer | undefined;
-let deliveredStart = 0;
-let deliveredEnd = 0;
 
 /**
  * Hands `message`, parsed from `text`, to `deliver`; while that call runs, {@link writeLine} writes this very
@@ -225,15 +222,11 @@ let deliveredEnd = 0;
 export function deliverLine(message: JSONRPCMessage, text: string, deliver: (message: JSONRPCMessage) => void): void {
   deliveredMessage = message;
   deliveredText = text;
-  deliveredBytes = lineBytes;
-  deliveredStart = lineStart;
-  deliveredEnd = lineEnd;
   try {
     deliver(message);
   } finally {
     deliveredMessage = undefined;
     deliveredText = "";
-    deliveredBytes = undefined;
   }
 }
 
@@ -246,7 +239,6 @@ export function forgetLine(message: JSONRPCMessage): void {
   if (message === deliveredMessage) {
     deliveredMessage = undefined;
     deliveredText = "";
-    deliveredBytes = undefined;
   }
 }
 
@@ -257,8 +249,9 @@ export function forgetLine(message: JSONRPCMessage): void {
  */
 function outgoingLine(message: JSONRPCMessage): Buffer | string {
   if (message !== deliveredMessage) return serializeLine(message);
-  if (deliveredBytes !== undefined) {
-    const bytes = deliveredBytes.subarray(deliveredStart, deliveredEnd);
+  // A message is delivered from inside its reader's handler, so the line's bytes, when set, are its own.
+  if (lineBytes !== undefined) {
+    const bytes = lineBytes.subarray(lineStart, lineEnd);
     // Bytes that are not UTF-8 were read with U+FFFD in their place, and that text is what was checked.
     if (isUtf8(bytes)) return bytes;
   }
