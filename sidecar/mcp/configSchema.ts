@@ -65,7 +65,7 @@ const serverFields = {
     .min(1)
     .max(MAX_HTTP_SESSIONS)
     .optional()
-    .describe("With --transport http: sessions open at once, each with its own upstream (default 64; --max-sessions overrides)."),
+    .describe("With --transport http: sessions open at once, each with its own upstream (default 64; --max-sessions overrides). Past it, the idlest session no client holds on to is closed; with every one in use, an initialize gets 503."),
   guardFailureMode: z
     .enum(["fail_open", "fail_closed", "throw"])
     .optional()

@@ -38,8 +38,12 @@ import { ToolListing } from "./toolListing";
  *   request and closed like an idle session (see StatelessClientSide);
  * - sessions expire after `idleTimeoutMs` without a request (a request still being answered, e.g. a call
  *   waiting for approval, keeps its session alive): the session and its upstream are closed, and the
- *   client's next request gets 404, so it initializes again; at most `maxSessions` are open at once, an
- *   initialize past that gets 503 naming the limit.
+ *   client's next request gets 404, so it initializes again;
+ * - at most `maxSessions` are open at once. An initialize past that closes the session idle the longest
+ *   among those no client holds on to (no request being answered, no GET stream open) — a client that went
+ *   away without a DELETE leaves exactly such a session, and hosts rarely send one; a live client that left
+ *   no stream open gets 404 next and initializes again, as after an expiry. Only when every session is in
+ *   use is the initialize refused: 503 naming the limit.
  */
 
 export interface HttpSession {
@@ -59,7 +63,7 @@ export interface HttpClientSideOptions {
   openSession(transport: Transport): Promise<HttpSession>;
   /** A session with no request for this long is closed with its upstream (default 30 min). */
   idleTimeoutMs?: number;
-  /** Sessions open at once (default 64); an initialize past that is refused with 503. */
+  /** Sessions open at once (default 64); past that an idle one makes room, else the initialize gets 503. */
   maxSessions?: number;
   /** The tools' Mcp-Param-* declarations: a session-less call whose headers disagree with its body gets 400, -32020. */
   paramHeaders?: ToolParamHeaders;
@@ -83,7 +87,13 @@ interface Entry {
   session: HttpSession;
   /** POSTs of this session not answered yet (their response still open). */
   inFlight: number;
+  /** GET streams of this session still open (a client listening for the server's messages). */
+  streams: number;
+  /** performance.now() at its last request or stream change: the idlest session makes room first. */
+  lastActive: number;
   idleTimer: NodeJS.Timeout | undefined;
+  /** Closed by the proxy (expired, or room made): no longer counted, whenever its upstream is gone. */
+  retired: boolean;
 }
 
 export class HttpClientSide {
@@ -163,8 +173,9 @@ export class HttpClientSide {
         return;
       }
       const transport = entry.transport as StreamableHTTPServerTransport;
+      if (req.method === "GET") this.followStream(entry, res);
+      else if (req.method !== "POST") this.touch(entry); // a DELETE is activity, but no answer the session waits on
       if (req.method !== "POST") {
-        this.touch(entry); // a GET stream or a DELETE is activity, but no answer the session waits on
         await transport.handleRequest(req, res);
         return;
       }
@@ -196,9 +207,11 @@ export class HttpClientSide {
       reply(res, 503, -32000, "The MCP proxy is shutting down", idOf(body));
       return;
     }
-    if (this.sessionCount >= this.maxSessions) {
-      this.options.logger.warn(`refused a new MCP session: ${this.sessionCount} are open, the limit is ${this.maxSessions}`);
-      const message = `Too many MCP sessions: this proxy serves at most ${this.maxSessions} at once (maxSessions, --max-sessions); end one (HTTP DELETE) or wait for an idle one to expire (after ${formatDuration(this.idleTimeoutMs)})`;
+    if (this.sessionCount >= this.maxSessions && !this.makeRoom()) {
+      this.options.logger.warn(`refused a new MCP session: ${this.sessionCount} are open and in use, the limit is ${this.maxSessions}`);
+      const message =
+        `Too many MCP sessions: this proxy serves at most ${this.maxSessions} at once (maxSessions, --max-sessions), and each one is in use ` +
+        `(a request being answered or a stream open); end one (HTTP DELETE), or retry once one is idle`;
       reply(res, 503, -32000, message, idOf(body));
       return;
     }
@@ -223,10 +236,10 @@ export class HttpClientSide {
     } finally {
       this.opening.delete(opening);
     }
-    const opened: Entry = { transport, session, inFlight: 0, idleTimer: undefined };
+    const opened: Entry = newEntry(transport, session);
     entry = opened;
     void session.done.then(() => {
-      this.sessionCount -= 1;
+      if (!opened.retired) this.sessionCount -= 1;
       clearTimeout(opened.idleTimer);
       if (transport.sessionId !== undefined && this.sessions.get(transport.sessionId) === opened) this.sessions.delete(transport.sessionId);
       void session.close();
@@ -291,7 +304,7 @@ export class HttpClientSide {
     } finally {
       this.opening.delete(opening);
     }
-    const lane: Lane = { transport, session, inFlight: 0, idleTimer: undefined };
+    const lane: Lane = newEntry(transport, session);
     this.currentLane = lane;
     void session.done.then(() => {
       clearTimeout(lane.idleTimer);
@@ -323,8 +336,19 @@ export class HttpClientSide {
     });
   }
 
+  /** Follows a session's GET stream until it closes: while open, the session is not for {@link makeRoom}. */
+  private followStream(entry: Entry, res: ServerResponse): void {
+    entry.streams += 1;
+    this.touch(entry);
+    res.once("close", () => {
+      entry.streams -= 1;
+      this.touch(entry);
+    });
+  }
+
   /** Restarts the session's idle clock, which runs only while none of its POSTs is being answered. */
   private touch(entry: Entry): void {
+    entry.lastActive = performance.now();
     clearTimeout(entry.idleTimer);
     entry.idleTimer = entry.inFlight > 0 || this.closed ? undefined : setTimeout(() => this.expire(entry), this.idleTimeoutMs).unref();
   }
@@ -339,9 +363,38 @@ export class HttpClientSide {
     }
     const id = entry.transport.sessionId;
     if (id === undefined || this.sessions.get(id) !== entry) return;
-    this.sessions.delete(id); // from now on the client gets 404 and initializes again
     this.options.logger.warn(`MCP session ${id} expired after ${idle} without a request; its upstream is closed`);
-    void entry.session.close(`the MCP session expired after ${idle} idle`);
+    this.retire(id, entry, `the MCP session expired after ${idle} idle`);
+  }
+
+  /**
+   * At the limit: closes the session idle the longest among those no client holds on to (nothing being
+   * answered, no stream open), so a new one can open. False when every session is in use.
+   */
+  private makeRoom(): boolean {
+    let idlest: [string, Entry] | undefined;
+    for (const candidate of this.sessions) {
+      const entry = candidate[1];
+      if (entry.inFlight === 0 && entry.streams === 0 && (idlest === undefined || entry.lastActive < idlest[1].lastActive)) idlest = candidate;
+    }
+    if (idlest === undefined) return false;
+    const [id, entry] = idlest;
+    const idle = formatDuration(Math.max(1_000, performance.now() - entry.lastActive));
+    this.options.logger.warn(`MCP session ${id} closed to make room for a new one (at most ${this.maxSessions} at once): idle for ${idle}, no stream open; its upstream is closed`);
+    this.retire(id, entry, "the MCP session was closed to make room for a new one");
+    return true;
+  }
+
+  /**
+   * Closes a session the proxy ends itself (the client gets 404 from now on and initializes again). It stops
+   * counting toward `maxSessions` at once; its upstream may take a moment more to exit.
+   */
+  private retire(id: string, entry: Entry, reason: string): void {
+    this.sessions.delete(id);
+    clearTimeout(entry.idleTimer);
+    if (!entry.retired) this.sessionCount -= 1;
+    entry.retired = true;
+    void entry.session.close(reason);
   }
 
   private allowedHost(host: string | undefined): boolean {
@@ -351,6 +404,10 @@ export class HttpClientSide {
   private allowedOrigin(origin: string | undefined): boolean {
     return origin === undefined || [`http://127.0.0.1:${this.port}`, `http://localhost:${this.port}`, `http://[::1]:${this.port}`].includes(origin.toLowerCase());
   }
+}
+
+function newEntry<T extends Transport>(transport: T, session: HttpSession): Entry & { transport: T } {
+  return { transport, session, inFlight: 0, streams: 0, lastActive: performance.now(), idleTimer: undefined, retired: false };
 }
 
 /** Removes a protocol version header the SDK transport would refuse (see the module comment). */

@@ -16,9 +16,10 @@ import { spawnUntilReady, type ReadyProcess } from "../support/readyProcess";
  * Streamable HTTP), in monitor and in enforce, with a real sidecar and every guardrail template on but
  * require_approval_unknown_mcp_tools (which, enforced, holds every undeclared tool for a human by design).
  * Direct must pass all 32 scenarios; through the proxy, every scenario direct passed in the same round.
- * CONFORMANCE_ROUNDS rounds (default 1; the issue's 5 in a row: CONFORMANCE_ROUNDS=5), each running the five
- * paths in turn: a round is ~1.5 min on a loaded 2-core machine (through the proxy each scenario's session
- * starts its own stdio upstream, ~0.6 s). Run by `npm run test:conformance` (test/conformance/setup.sh
+ * CONFORMANCE_ROUNDS rounds (default 1; the issue's 5 in a row: CONFORMANCE_ROUNDS=5, as .ci/run does), each
+ * running the five paths in turn against the same proxies, so sessions the suite leaves without a DELETE pile
+ * up across rounds as they would in a long-lived proxy: a round is ~0.6–1.5 min on a 2-core machine (through
+ * the proxy each scenario's session starts its own stdio upstream, ~0.6 s). Run by `npm run test:conformance` (test/conformance/setup.sh
  * installs Node 24 and the suite first).
  */
 

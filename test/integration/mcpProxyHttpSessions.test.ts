@@ -90,17 +90,43 @@ describe("apie mcp proxy --transport http: sessions (real processes)", function 
       await session.delete();
     });
 
-    it("past --max-sessions: 503 naming the limit, answered with the initialize's id; a DELETE frees a place", async () => {
+    it("past --max-sessions, sessions their clients left without a DELETE make room: the idlest closes with its upstream, its client gets 404", async () => {
+      // Clients that went away without ending their session (the conformance suite's, most hosts'): idle, no stream.
       const first = await Session.open(proxy.url);
       const second = await Session.open(proxy.url);
+      const firstUpstream = Number(await first.callText("whoami"));
+      const secondUpstream = Number(await second.callText("whoami")); // second is now the more recently active
+      const third = await Session.open(proxy.url);
+      assert.match(await third.callText("whoami"), /^\d+$/);
+      await waitFor(() => !alive(firstUpstream), 20_000);
+      assert.ok(alive(secondUpstream), "the idlest session closes, not the other");
+      assert.equal((await first.send({ jsonrpc: "2.0", id: 2, method: "tools/list" })).status, 404);
+      assert.equal(await second.callText("whoami"), String(secondUpstream));
+      assert.match(proxy.stderr(), /closed to make room for a new one \(at most 2 at once\)/);
+      await Promise.all([second.delete(), third.delete()]);
+    });
+
+    it("past --max-sessions with every session in use (a GET stream open, a call being answered): 503 naming the limit, with the initialize's id", async () => {
+      const listening = await Session.open(proxy.url);
+      const stream = await listening.openStream();
+      const calling = await Session.open(proxy.url);
+      const stop = new AbortController();
+      const waiting = calling.send({ jsonrpc: "2.0", id: 9, method: "tools/call", params: { name: "deploy", arguments: { target: "prod" } } }, stop.signal);
+      const approvalId = await pendingApproval(sidecar);
       const refused = await postRaw(proxy.url, initializeRequest("third"));
       assert.equal(refused.status, 503);
       assert.equal(refused.body.id, "third");
-      assert.match(refused.body.error.message, /at most 2 at once \(maxSessions, --max-sessions\)/);
-      await first.delete();
+      assert.match(refused.body.error.message, /at most 2 at once \(maxSessions, --max-sessions\), and each one is in use/);
+      // The stream closing leaves that session idle: it makes room, and the one with a call waiting is kept.
+      stream.abort();
       const third = await Session.open(proxy.url);
-      assert.match(await third.callText("whoami"), /^\d+$/);
-      await Promise.all([second.delete(), third.delete()]);
+      assert.equal((await listening.send({ jsonrpc: "2.0", id: 3, method: "tools/list" })).status, 404);
+      assert.equal((await approval(sidecar, approvalId)).status, "pending", "the session with a call waiting for approval stays");
+      stop.abort();
+      await waiting.catch(() => undefined);
+      await waitFor(async () => (await approval(sidecar, approvalId)).status === "cancelled");
+      assert.deepEqual(deploys(), []);
+      await Promise.all([calling.delete(), third.delete()]);
     });
   });
 
@@ -147,6 +173,7 @@ describe("apie mcp proxy --transport http: sessions (real processes)", function 
     const fileWithLimits = writeJson(workspace, "apie.mcp.limits.json", {
       agentKey: "mcp-sessions",
       serverName: "recording",
+      mode: "enforce",
       upstream: { command: process.execPath, args: [RECORDING] },
       sessionIdleTimeoutMs: 1_000,
       maxSessions: 1,
@@ -155,9 +182,15 @@ describe("apie mcp proxy --transport http: sessions (real processes)", function 
     proxies.push(fromFile);
     const only = await Session.open(fromFile.url);
     const pid = Number(await only.callText("whoami"));
+    // In use (a call waiting for approval, which also stops its idle clock): no room for a second session.
+    const stop = new AbortController();
+    const waiting = only.send({ jsonrpc: "2.0", id: 5, method: "tools/call", params: { name: "deploy", arguments: { target: "qa" } } }, stop.signal);
+    await pendingApproval(sidecar);
     const refused = await postRaw(fromFile.url, initializeRequest("second"));
     assert.equal(refused.status, 503);
     assert.match(refused.body.error.message, /at most 1 at once/);
+    stop.abort();
+    await waiting.catch(() => undefined);
     await waitFor(() => !alive(pid), 20_000);
     assert.match(fromFile.stderr(), /expired after 1 s without a request/);
     // --max-sessions wins over the file.
@@ -205,6 +238,14 @@ class Session {
     const answer = await this.send({ jsonrpc: "2.0", id: `call-${tool}`, method: "tools/call", params: { name: tool, arguments: {} } });
     assert.equal(answer.status, 200);
     return answer.body.result.content[0].text;
+  }
+
+  /** Opens the session's GET stream (as the SDK's client does after initializing); abort it to close it. */
+  async openStream(): Promise<AbortController> {
+    const stream = new AbortController();
+    const response = await fetch(this.url, { method: "GET", headers: { accept: "text/event-stream", "mcp-session-id": this.id, "mcp-protocol-version": "2025-06-18" }, signal: stream.signal });
+    assert.equal(response.status, 200);
+    return stream;
   }
 
   async delete(): Promise<number> {

@@ -26,7 +26,8 @@ Options (flags override the file):
   --port N                   port for --transport http (default 0: any free port)
   --session-idle-timeout T   --transport http: a session with no request for this long is closed with its
                              upstream; the client's next request gets 404 and it initializes again (default 30m)
-  --max-sessions N           --transport http: sessions open at once, each with its own upstream (default 64)
+  --max-sessions N           --transport http: sessions open at once, each with its own upstream (default 64);
+                             past it the idlest session no client holds on to is closed, else 503
   --mode monitor|enforce     monitor: everything is forwarded, would-block logged; enforce: decisions apply
   --approval-timeout T       how long a call waits for approval: 10m, 30s, 500ms, or milliseconds
   --upstream-command CMD     start this upstream server instead of the file's "upstream"
