@@ -379,7 +379,8 @@ export class HttpClientSide {
     }
     if (idlest === undefined) return false;
     const [id, entry] = idlest;
-    const idle = formatDuration(Math.max(1_000, performance.now() - entry.lastActive));
+    const idleMs = performance.now() - entry.lastActive;
+    const idle = idleMs < 1_000 ? `${Math.round(idleMs)} ms` : `${Math.round(idleMs / 1_000)} s`;
     this.options.logger.warn(`MCP session ${id} closed to make room for a new one (at most ${this.maxSessions} at once): idle for ${idle}, no stream open; its upstream is closed`);
     this.retire(id, entry, "the MCP session was closed to make room for a new one");
     return true;
