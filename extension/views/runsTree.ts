@@ -152,12 +152,15 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
     return item;
   }
 
+  /** What the view shows; its top level is remembered as what the view was last given (see flush). */
   async getChildren(node?: RunsNode): Promise<RunsNode[]> {
-    if (node === undefined) {
-      const groups = this.groups();
-      this.shownGroups = groups;
-      return groups.map((group) => this.node({ type: "group", group }));
-    }
+    if (node !== undefined) return this.childrenOf(node);
+    const groups = this.groups();
+    this.shownGroups = groups;
+    return this.groupNodes(groups);
+  }
+
+  private async childrenOf(node: RunsNode): Promise<RunsNode[]> {
     switch (node.type) {
       case "group": {
         const sessions = [...this.model.sessions.values()].filter((s) => this.groupOfSession(s) === node.group && this.showsSession(s));
@@ -210,16 +213,17 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
   async recordNode(runId: string, seq: number): Promise<RunsNode | undefined> {
     const run = this.model.runs.get(runId);
     if (run === undefined) return undefined;
-    for (const group of await this.getChildren()) {
+    // Not through getChildren(): that would count as what the view was given.
+    for (const group of this.groupNodes(this.groups())) {
       if (group.type !== "group" || group.group !== this.groupOfRun(run)) continue;
-      for (const child of await this.getChildren(group)) if (child.type === "session" && child.session.id === run.session_id) await this.getChildren(child);
+      for (const child of await this.childrenOf(group)) if (child.type === "session" && child.session.id === run.session_id) await this.childrenOf(child);
     }
     const runNode = this.nodes.get(`run:${runId}`);
     if (runNode === undefined) return undefined;
-    for (const child of await this.getChildren(runNode)) {
+    for (const child of await this.childrenOf(runNode)) {
       if (child.type === "note" && child.record.seq === seq) return child;
       if (child.type !== "call" || !child.call.records.some((r) => r.seq === seq)) continue;
-      const steps = await this.getChildren(child);
+      const steps = await this.childrenOf(child);
       return steps.find((s) => s.type === "step" && s.step.seqs.includes(seq)) ?? child;
     }
     // The run's start and end are the run's own row.
@@ -243,6 +247,10 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
     const row = presentCall(call, this.places());
     this.presented.set(call, { records: call.records.length, row });
     return row;
+  }
+
+  private groupNodes(groups: readonly string[]): RunsNode[] {
+    return groups.map((group) => this.node({ type: "group", group }));
   }
 
   /** The groups that have something to show, the most recently active first. */

@@ -84,7 +84,7 @@ describe("Runs view provider: agents → sessions → runs → one row per tool 
   });
 
   it("redraws the groups that gained a session or run; the whole view only when the groups change, and then its groups again once it settled", async () => {
-    const { tree, model } = setUp();
+    const { tree, model, records } = setUp();
     const fired: string[][] = [];
     tree.onDidChangeTreeData((e) => fired.push(e === undefined ? ["the whole view"] : (Array.isArray(e) ? e : [e]).map((n) => String(tree.getTreeItem(n).id))));
     const settle = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -104,6 +104,7 @@ describe("Runs view provider: agents → sessions → runs → one row per tool 
 
     // A new agent, most recent of all: the groups change, so the whole view, then every group once more.
     tree.changed(model.applyRecord(started(view("run_3", "deploy-bot", "Nightly deploy", null, "2026-11-24T13:00:00.000Z"))));
+    assert.ok(await tree.recordNode("run_1", records[2]!.seq), "a story link finding a row meanwhile is not the view being given the new groups");
     await settle(150);
     assert.deepEqual(fired.splice(0), [["the whole view"]]);
     await tree.getChildren(); // the view asks for its groups again
