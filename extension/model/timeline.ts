@@ -149,7 +149,6 @@ export class TimelineModel {
       this.sessions.set(d.session.id, { ...d.session, run_ids: [...d.session.run_ids] });
       if (d.orchestrator_agent_key) this.sessionAgents.set(d.session.id, d.orchestrator_agent_key);
       change.roots = true;
-      change.sessions.add(d.session.id); // so the Runs view knows which group gained it
     },
     "session.completed": (d, _r, change) => {
       const s = this.sessions.get(d.id);

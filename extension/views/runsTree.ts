@@ -23,25 +23,19 @@ export interface RunsFilter {
 }
 
 const REFRESH_DEBOUNCE_MS = 100;
-/** After the whole view was refreshed, its groups are refreshed once more this much later (see flush). */
-const SETTLE_MS = 250;
 
 /**
  * Runs view: agents and hosts → sessions → runs → tool calls, one row per call (toolCalls.ts folds a run's
  * records), whose children are its decision, approval and outcome. A run's records are fetched when it is
  * expanded and then follow the live feed. Refreshes are debounced and name only the nodes that changed (the
- * whole tree only when the groups themselves did), so a busy agent does not redraw the view on every record.
+ * whole tree only when the top level did), so a busy agent does not redraw the view on every record.
  */
 export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vscode.Disposable {
   private readonly emitter = new vscode.EventEmitter<RunsNode | RunsNode[] | undefined>();
   readonly onDidChangeTreeData = this.emitter.event;
   private readonly nodes = new Map<string, RunsNode>();
-  /** all: everything (a filter changed); roots: sessions or runs appeared at the top level; ids: nodes that changed. */
-  private pending: { all: boolean; roots: boolean; ids: Set<string> } = { all: false, roots: false, ids: new Set() };
+  private pending: { all: boolean; ids: Set<string> } = { all: false, ids: new Set() };
   private timer: NodeJS.Timeout | undefined;
-  private settleTimer: NodeJS.Timeout | undefined;
-  /** The groups the view was last given, in order: a refresh that keeps them need not redraw the whole view. */
-  private shownGroups: readonly string[] | undefined;
   private filterValue: RunsFilter = {};
   private readonly folds = new RunFolds();
   /** A call's row as last presented, while the call has as many records as then (each change adds one). */
@@ -64,11 +58,11 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
 
   /** Schedules a refresh of what `change` touched. */
   changed(change: TimelineChange): void {
-    if (change.roots) this.pending.roots = true;
+    if (change.roots) this.pending.all = true;
     for (const id of change.sessions) this.pending.ids.add(`session:${id}`);
     for (const id of change.runs) this.pending.ids.add(`run:${id}`);
     // A run's new record changes its calls; a new run in a session changes its group's counts only.
-    if (!this.pending.roots && this.pending.ids.size === 0) return;
+    if (!this.pending.all && this.pending.ids.size === 0) return;
     this.timer ??= setTimeout(() => this.flush(), REFRESH_DEBOUNCE_MS);
   }
 
@@ -152,15 +146,8 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
     return item;
   }
 
-  /** What the view shows; its top level is remembered as what the view was last given (see flush). */
   async getChildren(node?: RunsNode): Promise<RunsNode[]> {
-    if (node !== undefined) return this.childrenOf(node);
-    const groups = this.groups();
-    this.shownGroups = groups;
-    return this.groupNodes(groups);
-  }
-
-  private async childrenOf(node: RunsNode): Promise<RunsNode[]> {
+    if (node === undefined) return this.groups().map((group) => this.node({ type: "group", group }));
     switch (node.type) {
       case "group": {
         const sessions = [...this.model.sessions.values()].filter((s) => this.groupOfSession(s) === node.group && this.showsSession(s));
@@ -213,17 +200,16 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
   async recordNode(runId: string, seq: number): Promise<RunsNode | undefined> {
     const run = this.model.runs.get(runId);
     if (run === undefined) return undefined;
-    // Not through getChildren(): that would count as what the view was given.
-    for (const group of this.groupNodes(this.groups())) {
+    for (const group of await this.getChildren()) {
       if (group.type !== "group" || group.group !== this.groupOfRun(run)) continue;
-      for (const child of await this.childrenOf(group)) if (child.type === "session" && child.session.id === run.session_id) await this.childrenOf(child);
+      for (const child of await this.getChildren(group)) if (child.type === "session" && child.session.id === run.session_id) await this.getChildren(child);
     }
     const runNode = this.nodes.get(`run:${runId}`);
     if (runNode === undefined) return undefined;
-    for (const child of await this.childrenOf(runNode)) {
+    for (const child of await this.getChildren(runNode)) {
       if (child.type === "note" && child.record.seq === seq) return child;
       if (child.type !== "call" || !child.call.records.some((r) => r.seq === seq)) continue;
-      const steps = await this.childrenOf(child);
+      const steps = await this.getChildren(child);
       return steps.find((s) => s.type === "step" && s.step.seqs.includes(seq)) ?? child;
     }
     // The run's start and end are the run's own row.
@@ -232,7 +218,6 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
 
   dispose(): void {
     clearTimeout(this.timer);
-    clearTimeout(this.settleTimer);
     this.emitter.dispose();
   }
 
@@ -247,10 +232,6 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
     const row = presentCall(call, this.places());
     this.presented.set(call, { records: call.records.length, row });
     return row;
-  }
-
-  private groupNodes(groups: readonly string[]): RunsNode[] {
-    return groups.map((group) => this.node({ type: "group", group }));
   }
 
   /** The groups that have something to show, the most recently active first. */
@@ -302,63 +283,16 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
     return existing;
   }
 
-  /**
-   * A refresh of what changed: the whole view only when the groups themselves did (one appeared or left, or
-   * their order moved); else the groups that gained a session or run (or every group, for a filter) and the
-   * nodes named.
-   *
-   * Why not always the whole view: a whole refresh makes VS Code drop the handles of the tree it showed, and
-   * a group's children it asks for meanwhile — a group that just appeared, expanded by default — come back as
-   * none ("No tree item with id 'group:…' found" in the extension host's log) and stay so until that group is
-   * refreshed. Hence also, after each whole refresh, its groups are refreshed once more when the view settled.
-   */
   private flush(): void {
     this.timer = undefined;
-    const { all, roots, ids } = this.pending;
-    this.pending = { all: false, roots: false, ids: new Set() };
-    if ((all || roots) && !this.sameGroups()) {
+    const { all, ids } = this.pending;
+    this.pending = { all: false, ids: new Set() };
+    if (all) {
       this.emitter.fire(undefined);
-      clearTimeout(this.settleTimer);
-      this.settleTimer = setTimeout(() => {
-        this.settleTimer = undefined;
-        this.fireNodes(this.groupIds());
-      }, SETTLE_MS);
       return;
     }
-    // A snapshot names no nodes: every group may hold something new.
-    const groups = all || (roots && ids.size === 0) ? this.groupIds() : roots ? this.groupsHolding(ids) : [];
-    this.fireNodes([...groups, ...ids]);
-  }
-
-  /** The ids of the groups that show these sessions and runs (`session:…`, `run:…`). */
-  private groupsHolding(ids: Iterable<string>): string[] {
-    const groups: string[] = [];
-    for (const id of ids) {
-      const [type, key] = [id.slice(0, id.indexOf(":")), id.slice(id.indexOf(":") + 1)];
-      const session = type === "session" ? this.model.sessions.get(key) : undefined;
-      const run = type === "run" ? this.model.runs.get(key) : undefined;
-      const group = session !== undefined ? this.groupOfSession(session) : run !== undefined ? this.groupOfRun(run) : undefined;
-      if (group !== undefined) groups.push(nodeId({ type: "group", group }));
-    }
-    return groups;
-  }
-
-  private fireNodes(ids: Iterable<string>): void {
-    const nodes = [...new Set(ids)].map((id) => this.nodes.get(id)).filter((n): n is RunsNode => n !== undefined);
+    const nodes = [...ids].map((id) => this.nodes.get(id)).filter((n): n is RunsNode => n !== undefined);
     if (nodes.length > 0) this.emitter.fire(nodes);
-  }
-
-  /** The ids of the groups the view was last given. */
-  private groupIds(): string[] {
-    return (this.shownGroups ?? []).map((group) => nodeId({ type: "group", group }));
-  }
-
-  /** True when the view's groups would be the same, in the same order. */
-  private sameGroups(): boolean {
-    const shown = this.shownGroups;
-    if (shown === undefined) return false;
-    const groups = this.groups();
-    return groups.length === shown.length && groups.every((group, i) => group === shown[i]);
   }
 }
 
