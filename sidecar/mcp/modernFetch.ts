@@ -1,6 +1,6 @@
 import { mirroredHeaders } from "./requestMetadata";
 import { MCP_PARAM_HEADER_PREFIX, type ToolParamHeaders } from "./paramHeaders";
-import { clientMetaOf, learnToolPages } from "./toolListing";
+import { clientMetaOf, learnToolPages, LISTING_TIMEOUT_MS } from "./toolListing";
 
 /**
  * The `fetch` of an HTTP upstream for the session-less requests of the modern revisions (2026-07-28 and
@@ -18,7 +18,11 @@ import { clientMetaOf, learnToolPages } from "./toolListing";
 export class ModernFetch {
   private refreshes = 0;
 
-  constructor(private readonly params: ToolParamHeaders) {}
+  constructor(
+    private readonly params: ToolParamHeaders,
+    /** The deadline of the proxy's own listing after a -32020: the call's own answer goes to the host then. */
+    private readonly listingTimeoutMs = LISTING_TIMEOUT_MS,
+  ) {}
 
   readonly fetch = async (input: string | URL, init: RequestInit | undefined): Promise<Response> => {
     const body = typeof init?.body === "string" ? parseOrUndefined(init.body) : undefined;
@@ -54,17 +58,17 @@ export class ModernFetch {
 
   /** The proxy's own `tools/list` (learnToolPages), with the host's client identity (clientMetaOf). */
   private listTools(input: string | URL, configured: RequestInit["headers"], meta: Record<string, unknown>): Promise<void> {
-    return learnToolPages(this.params, async (cursor) => {
+    return learnToolPages(this.params, this.listingTimeoutMs, async (cursor, deadline) => {
       const id = `apie-tools-list-${++this.refreshes}`;
       const body = { jsonrpc: "2.0", id, method: "tools/list", params: { ...(cursor === undefined ? {} : { cursor }), _meta: meta } };
       const headers = this.headers(configured, mirroredHeaders(body) ?? {}, undefined);
       headers.set("content-type", "application/json");
       headers.set("accept", "application/json, text/event-stream");
       try {
-        const response = await fetch(input, { method: "POST", headers, body: JSON.stringify(body) });
+        const response = await fetch(input, { method: "POST", headers, body: JSON.stringify(body), signal: deadline });
         return response.ok ? resultOf(await response.text(), id) : undefined;
       } catch {
-        return undefined; // the call's own error is the answer then
+        return undefined; // no listing (unreachable, or past its deadline): the call's own error is the answer then
       }
     });
   }

@@ -3,8 +3,8 @@ import type { StatelessClientSide } from "./statelessClientSide";
 
 /** Pages of `tools/list` followed in one listing. */
 const MAX_PAGES = 20;
-/** A listing that has not ended by then lets the waiting calls go on (unchecked, as before any listing). */
-const LISTING_TIMEOUT_MS = 5_000;
+/** A listing that has not ended by then is given up: its page request cancelled, the calls waiting for it go on. */
+export const LISTING_TIMEOUT_MS = 5_000;
 /** A tool no listing named is not listed for again before this. */
 const RELIST_MS = 10_000;
 
@@ -41,13 +41,11 @@ export class ToolListing {
   }
 
   /**
-   * The deadline is the listing's own, so an upstream that never answers holds up one round of calls, not
-   * every call after it: its page request is cancelled (ownRequest), the listing then counts as done, and
-   * RELIST_MS applies.
+   * An upstream that never answers holds up one round of calls, up to the listing's deadline (learnToolPages),
+   * not every call after it: its page request is cancelled (ownRequest), and RELIST_MS applies.
    */
   private listWithDeadline(lane: Pick<StatelessClientSide, "ownRequest">, meta: Record<string, unknown>): Promise<void> {
-    const deadline = AbortSignal.timeout(this.timeoutMs);
-    return learnToolPages(this.params, async (cursor) => {
+    return learnToolPages(this.params, this.timeoutMs, async (cursor, deadline) => {
       const answer = await lane.ownRequest("tools/list", { ...(cursor === undefined ? {} : { cursor }), _meta: meta }, deadline);
       return answer !== undefined && "result" in answer ? answer.result : undefined;
     }).finally(() => {
@@ -59,13 +57,20 @@ export class ToolListing {
 
 /**
  * The proxy's own `tools/list`, every page (up to MAX_PAGES), each result taught to `params`; `page` gives a
- * page's result, or undefined when there is none (an error, no answer), which ends the listing. Shared by the
+ * page's result, or undefined when there is none (an error, no answer), which ends the listing. The whole
+ * listing has one deadline, `timeoutMs`: `page` must end its request when `deadline` aborts (the listing then
+ * ends too), so no listing of the proxy's own waits forever on an upstream that never answers. Shared by the
  * listing through the lane (above) and ModernFetch's listing after an upstream's -32020.
  */
-export async function learnToolPages(params: ToolParamHeaders, page: (cursor: string | undefined) => Promise<unknown>): Promise<void> {
+export async function learnToolPages(
+  params: ToolParamHeaders,
+  timeoutMs: number,
+  page: (cursor: string | undefined, deadline: AbortSignal) => Promise<unknown>,
+): Promise<void> {
+  const deadline = AbortSignal.timeout(timeoutMs);
   let cursor: string | undefined;
-  for (let n = 0; n < MAX_PAGES; n++) {
-    const result = await page(cursor);
+  for (let n = 0; n < MAX_PAGES && !deadline.aborted; n++) {
+    const result = await page(cursor, deadline);
     if (result === undefined) return;
     params.learn(result);
     const next = (result as { nextCursor?: unknown } | null)?.nextCursor;
