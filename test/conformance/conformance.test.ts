@@ -19,8 +19,8 @@ import { spawnUntilReady, type ReadyProcess } from "../support/readyProcess";
  * CONFORMANCE_ROUNDS rounds (default 1; the issue's 5 in a row: CONFORMANCE_ROUNDS=5, as .ci/run does), each
  * running the five paths in turn against the same proxies, so sessions the suite leaves without a DELETE pile
  * up across rounds as they would in a long-lived proxy: a round is ~0.6–1.5 min on a 2-core machine (through
- * the proxy each scenario's session starts its own stdio upstream, ~0.6 s). Run by `npm run test:conformance` (test/conformance/setup.sh
- * installs Node 24 and the suite first).
+ * the proxy each scenario's session starts its own stdio upstream, ~0.6 s). Run by `npm run test:conformance`
+ * (test/conformance/setup.sh installs Node 24 and the suite first).
  */
 
 const ROOT = path.resolve(__dirname, "../..");
