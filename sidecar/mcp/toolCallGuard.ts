@@ -33,7 +33,7 @@ import type { ToolMetadataTable } from "./toolMetadata";
  *   → -32001 blocked by `request-too-deep`, decided by the proxy itself before the replica or the sidecar
  *   sees them, in every mode and with or without a sidecar: the proxy would forward exactly what it could
  *   not have inspected (and re-serializing it can itself overflow the stack), so "monitor lets it through"
- *   does not apply here. The refusal is recorded as a local decision when the sidecar is connected.
+ *   does not apply here. The refusal is recorded as a local decision when a sidecar is found.
  * A refused call never reaches the upstream. The proxy's own decisions are plain allows made by a replica of
  * the sidecar's engine (LocalGuard), which the sidecar journals; everything else is the sidecar's to decide.
  */
@@ -197,9 +197,19 @@ export class ToolCallGuard {
   private refuseTooDeep(request: JSONRPCRequest, toolName: string, call: ToolCallFacts, reason: string): Verdict {
     const decision = tooDeepLocalDecision(this.options.config.mode, reason);
     this.log(`blocked ${call.tool.name} [${TOO_DEEP_GUARDRAIL}]: ${reason}`);
-    const connection = this.options.link.connectionNow();
-    connection?.outcomes.decidedLocally(call, decision, connection.runIdNow());
+    this.recordLocalDecision(call, decision).catch((error: unknown) => this.log(`could not record the refusal of ${call.tool.name}: ${(error as Error).message}`));
     return this.refuse(request, toolName, blocked(decision));
+  }
+
+  /**
+   * Journals a decision the proxy made on its own, under the run, once the link has answered: a call that
+   * comes while the sidecar is still being located (the first one, right after startup) is recorded too.
+   * The refusal does not wait for it.
+   */
+  private async recordLocalDecision(call: ToolCallFacts, decision: ApieDecision): Promise<void> {
+    const state = await this.options.link.state();
+    if (!state.ok) return;
+    state.connection.outcomes.decidedLocally(call, decision, await state.connection.runId());
   }
 
   private withoutSidecar(request: JSONRPCRequest, call: ToolCallFacts, reason: string): Verdict {

@@ -9,7 +9,7 @@ import WebSocket from "ws";
 import { MAX_NESTING_DEPTH, MAX_PARSE_DEPTH } from "../../sidecar/protocol/v1";
 import { ApieError, type ApieOptions } from "../../sidecar/sdk";
 import { canonicalJson } from "../../sidecar/store/canonical";
-import { CRASHING, logRecords, RawMcp, sidecarEnv, writeJson } from "./mcpProxyHarness";
+import { cleanEnv, CRASHING, logRecords, RawMcp, sidecarEnv, writeJson } from "./mcpProxyHarness";
 import { call } from "./sidecarHttp";
 import { CLI, startSidecarProcess, waitFor, type SidecarUnderTest } from "./sidecarProcess";
 import { SdkClients } from "./sdkClients";
@@ -21,6 +21,11 @@ import { close, startStandIn } from "../support/standInServer";
  * in every id route; the issue's attack end to end with the real SDK; and the MCP proxy with deeply nested
  * tool arguments. Deterministic: fixed depths, no randomness, no timing assertions.
  */
+
+/** How many `request-too-deep` decisions of `agentKey` the sidecar journaled as timeline events. */
+function refusalsRecorded(workspace: string, agentKey: string): number {
+  return logRecords(workspace).filter((r) => r.kind === "event" && r.data.event.type === "agent.guardrail.evaluated" && r.data.event.agent_key === agentKey).length;
+}
 
 /** Depths tried: a little over the limit, exactly one over, where the old hash overflowed, and far past. */
 const DEPTHS = [100, MAX_NESTING_DEPTH + 1, 3_000, 100_000];
@@ -345,7 +350,8 @@ describe("hostile input: the MCP proxy with deeply nested tool arguments (real p
         assert.deepEqual(atLimit.result?.content, [{ type: "text", text: "echo: at the limit" }], JSON.stringify(atLimit).slice(0, 500));
         await waitFor(() => logRecords(workspace).some((r) => r.kind === "decision" && r.data.request.agent_key === `mcp-deep-${mode}` && r.data.request.arguments?.message === "at the limit"), 10_000);
         // The refusals are recorded as the proxy's own decisions on the sidecar's timeline.
-        await waitFor(() => logRecords(workspace).some((r) => r.kind === "event" && r.data.event.type === "agent.guardrail.evaluated" && r.data.event.agent_key === `mcp-deep-${mode}`));
+        // Sent with the timeline's next flush (every 2 s, retried on failure): the proxy says why if not.
+        await waitFor(() => refusalsRecorded(workspace, `mcp-deep-${mode}`) > 0, 10_000).catch(() => assert.fail(`no refusal recorded; the proxy said:\n${proxy.stderr()}`));
         assert.equal((await call(sidecar, "GET", "/v1/health")).status, 200);
       } finally {
         proxy.kill();
@@ -353,4 +359,28 @@ describe("hostile input: the MCP proxy with deeply nested tool arguments (real p
       }
     });
   }
+
+  it("a proxy started before its sidecar records the refusal of the first call after the sidecar came up", async () => {
+    const late = mkdtempSync(path.join(tmpdir(), "apie-hostile-mcp-late-"));
+    const config = writeJson(late, "apie.mcp.json", { agentKey: "mcp-deep-late", serverName: "fixture", upstream: { command: process.execPath, args: [CRASHING] } });
+    // No APIE_BASE_URL: the proxy looks for the discovery file next to its config, as under a host.
+    const proxy = RawMcp.proxy(["--config", config], cleanEnv(), late);
+    let lateSidecar: SidecarUnderTest | undefined;
+    try {
+      await proxy.initialize();
+      await waitFor(() => /no sidecar found/.test(proxy.stderr()));
+      lateSidecar = await startSidecarProcess(late);
+      // Past the proxy's once-a-second relocation: the deep call is the first thing that finds the sidecar.
+      await new Promise((resolve) => setTimeout(resolve, 1_100));
+      proxy.write(`{"jsonrpc":"2.0","id":"deep","method":"tools/call","params":{"name":"echo","arguments":{"nested":${deepJson(MAX_NESTING_DEPTH + 1, "object")}}}}`);
+      const refused = await proxy.next((m) => m.id === "deep", 20_000);
+      assert.equal(refused.error?.code, -32001, JSON.stringify(refused));
+      await waitFor(() => refusalsRecorded(late, "mcp-deep-late") > 0, 10_000).catch(() => assert.fail(`no refusal recorded; the proxy said:\n${proxy.stderr()}`));
+    } finally {
+      proxy.kill();
+      await proxy.exited;
+      await lateSidecar?.stop();
+      rmSync(late, { recursive: true, force: true });
+    }
+  });
 });
