@@ -45,8 +45,12 @@ export function sidecarPool(workspace: () => string): { start(): Promise<Sidecar
   };
 }
 
-/** Poll `check` until it holds (observable condition, no fixed sleeps); fails after `ms`. */
-export async function waitFor(check: () => Promise<boolean> | boolean, ms = 5000): Promise<void> {
+/**
+ * Poll `check` until it holds (observable condition, no fixed sleeps); fails after `ms`. The default is a
+ * deadline for a busy CI machine, not a speed claim: what flows through a client's timeline queue (flushed
+ * every 2 s, retried on failure) can take a few seconds there, and a check that holds returns at once.
+ */
+export async function waitFor(check: () => Promise<boolean> | boolean, ms = 10_000): Promise<void> {
   const deadline = Date.now() + ms;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error("condition not met in time");
