@@ -4,7 +4,7 @@ import { compileJsonPath, JsonPathError, selectJsonPath } from "./jsonPath";
 import { compileMatcher, MatcherCompileError, type ValuePredicate } from "./matchers";
 import type { CustomGuardrail, Matcher, PolicyDocument, TemplateSettings } from "./policySchema";
 import { DISCRIMINATOR_FIELDS, RuleIndex, type Discriminator } from "./ruleIndex";
-import { TEMPLATE_KEYS, type TemplateKey } from "./templateCatalog";
+import { TEMPLATE_KEYS, templateInfo, type TemplateKey } from "./templateCatalog";
 import { templateRule } from "./templates";
 import { FACT_FIELDS, type FactField, type Mode } from "./types";
 
@@ -44,7 +44,7 @@ export function compilePolicy(doc: PolicyDocument): CompiledPolicy {
   const enabledTemplates: TemplateKey[] = [];
   for (const key of TEMPLATE_KEYS) {
     const setting = doc.templates?.[key];
-    const settings: TemplateSettings | undefined = typeof setting === "object" ? setting : setting ? {} : undefined;
+    const settings: TemplateSettings | undefined = typeof setting === "object" ? setting : (setting ?? templateInfo(key).onByDefault) ? {} : undefined;
     if (settings === undefined || settings.enabled === false) continue;
     enabledTemplates.push(key);
     rules.push(templateRule(key, settings));

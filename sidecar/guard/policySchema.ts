@@ -118,7 +118,7 @@ const TemplatesSchema = z.strictObject(
   Object.fromEntries(
     TEMPLATE_CATALOG.map((t) => [
       t.key,
-      TemplateSetting.optional().describe(`${t.name} (default: ${t.defaultDecision}). ${t.description}`),
+      TemplateSetting.optional().describe(`${t.name} (default: ${"onByDefault" in t ? "on, " : ""}${t.defaultDecision}). ${t.description}`),
     ]),
   ) as Record<(typeof TEMPLATE_CATALOG)[number]["key"], z.ZodOptional<typeof TemplateSetting>>,
 );

@@ -36,7 +36,9 @@ export interface Pipeline {
  * forced delete: prod-shell in production), `network` (the command reaches the network: secret-then-network),
  * `file_write` (a file the command writes, with its `path` as written: outside-workspace-writes),
  * `relative_read` (a relative path a reader command reads, with its `path`: local-secret-files resolves it
- * against the call's cwd, so `cat .aws/credentials` run in the home directory is the credentials file).
+ * against the call's cwd, so `cat .aws/credentials` run in the home directory is the credentials file),
+ * `approval_resolve` (`apie approvals approve|reject`: the CLI takes the admin key from the discovery file, so an
+ * agent running it would answer its own approvals: guard-files).
  */
 export type ShellFindingKind =
   | "destructive"
@@ -47,10 +49,11 @@ export type ShellFindingKind =
   | "forced_delete"
   | "network"
   | "file_write"
-  | "relative_read";
+  | "relative_read"
+  | "approval_resolve";
 
 /** The context-dependent kinds (see ShellFindingKind): reported by inspectShell, not by analyzeShell. */
-export const SHELL_EFFECT_KINDS: ReadonlySet<ShellFindingKind> = new Set(["forced_delete", "network", "file_write", "relative_read"]);
+export const SHELL_EFFECT_KINDS: ReadonlySet<ShellFindingKind> = new Set(["forced_delete", "network", "file_write", "relative_read", "approval_resolve"]);
 
 export interface ShellFinding {
   kind: ShellFindingKind;
@@ -58,7 +61,7 @@ export interface ShellFinding {
   command: string;
   /** short human reason, e.g. "rm -rf on /" */
   reason: string;
-  /** `file_write` / `relative_read` only: the path as the command names it (relative to its cwd, maybe `~/…`). */
+  /** `file_write`, `relative_read` and `credential_read` only: the path as the command names it (relative to its cwd, maybe `~/…`). */
   path?: string;
 }
 
@@ -102,14 +105,15 @@ export function inspectShell(command: string): ShellFinding[] {
 /**
  * Whether a path names a credential file: SSH keys (anything under ~/.ssh except *.pub,
  * known_hosts and config), cloud / registry / git credential files in the home directory,
- * `.env` files (not the .example/.sample/.template/.dist templates), and key files
- * (*.pem, *.key, *.p12, *.pfx, id_rsa, id_ed25519, id_ecdsa, id_dsa) anywhere.
- * The home directory may be written `~`, `$HOME`, `${HOME}`, `/home/<user>`, `/Users/<user>` or `/root`.
+ * `.env` files (not the .example/.sample/.template/.dist templates), key files
+ * (*.pem, *.key, *.p12, *.pfx, id_rsa, id_ed25519, id_ecdsa, id_dsa) anywhere, and the Apie sidecar's
+ * discovery file `.apie/sidecar.json` (it holds the sidecar's admin key). The home directory may be written `~`, `$HOME`, `${HOME}`, `/home/<user>`, `/Users/<user>` or `/root`.
  */
 export function isCredentialPath(path: string): boolean {
   if (typeof path !== "string" || path.length === 0) return false;
   const { abs, segs } = resolvePath(path);
   if (isSecretFileName(segs[segs.length - 1] ?? "")) return true;
+  if (segs[segs.length - 1] === "sidecar.json" && segs[segs.length - 2] === ".apie") return true;
   const rest = homeRelative(abs, segs);
   return rest !== undefined && isHomeCredential(rest);
 }
@@ -1206,6 +1210,9 @@ function checkCommand(cmd: Cmd, out: Findings): void {
   });
   checkFetchedExecution(cmd, name, out);
   switch (name) {
+    case "apie":
+      if (cmd.argv[1] === "approvals" && (cmd.argv[2] === "approve" || cmd.argv[2] === "reject")) out.add("approval_resolve", commandText(cmd), `answers an Apie approval with the sidecar's admin key`);
+      break;
     case "rm":
       checkRm(cmd, out);
       break;
@@ -1235,7 +1242,7 @@ function checkCommand(cmd: Cmd, out: Findings): void {
   if (published !== undefined) out.add("package_publish", commandText(cmd), published);
   if (READERS.has(name)) {
     for (const p of credentialArguments(cmd.argv)) {
-      if (isCredentialPath(p)) out.add("credential_read", commandText(cmd), `reads ${p}`);
+      if (isCredentialPath(p)) out.add("credential_read", commandText(cmd), `reads ${p}`, p);
       // Relative: a credential file only once resolved against the call's cwd (`cat .aws/credentials` in ~).
       else if (!p.startsWith("/") && !p.startsWith("~") && !p.startsWith("$")) out.add("relative_read", commandText(cmd), `reads ${p}`, p);
     }
@@ -1249,7 +1256,7 @@ function checkRedirects(cmd: Cmd, out: Findings): void {
     // The text is built only for a finding: joining argv per redirect would be quadratic on hostile input.
     const text = (): string => `${commandText(cmd)} ${r.op} ${target}`.trim();
     if (WRITE_REDIRECTS.has(r.op) && BLOCK_DEVICE.test(target)) out.add("destructive", text(), `writes to block device ${target}`);
-    else if (r.op === "<" && isCredentialPath(target)) out.add("credential_read", text(), `reads ${target}`);
+    else if (r.op === "<" && isCredentialPath(target)) out.add("credential_read", text(), `reads ${target}`, target);
     else if (r.op === "<" && target !== "" && !target.startsWith("/") && !target.startsWith("~")) out.add("relative_read", text(), `reads ${target}`, target);
   }
 }

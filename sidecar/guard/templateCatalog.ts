@@ -13,6 +13,9 @@ import type { Decision } from "./types";
  *   MCP tools, credentials inside arguments, writes outside the workspace (an agent may legitimately touch
  *   ~/.gitconfig or a sibling checkout, but a person should see it first), and a network call after the run
  *   has read a secret (the classic exfiltration shape; most such calls are innocent, so ask, don't refuse).
+ * - require_approval, and on in every policy unless turned off by name, for changes to Apie's own files
+ *   (guard-files): the policy, the hooks' settings, the sidecar's keys. A guard the guarded agent can edit
+ *   is no guard; a person who wants the agent to edit them approves it, or turns the template off.
  * Every default can be overridden per template in apie.policy.json.
  */
 export interface TemplateInfo {
@@ -21,6 +24,8 @@ export interface TemplateInfo {
   defaultDecision: Decision;
   /** Exactly what the template matches; shown in hovers and docs/policy.md. */
   description: string;
+  /** On unless the policy turns it off (`"key": false`); the others are on only when the policy names them. */
+  onByDefault?: boolean;
 }
 
 export const TEMPLATE_CATALOG = [
@@ -86,7 +91,7 @@ export const TEMPLATE_CATALOG = [
       "Reading, editing or copying credential files on the developer's machine: ~/.ssh (except *.pub, " +
       "known_hosts, config), ~/.aws, ~/.config/gcloud, ~/.azure, ~/.kube/config, ~/.docker/config.json, ~/.netrc, " +
       "~/.npmrc, ~/.pypirc, ~/.git-credentials, ~/.gnupg, .env and .env.* (except .env.example/.sample/.template/" +
-      ".dist), *.pem, *.key, *.p12, *.pfx and id_rsa/id_ed25519/id_ecdsa/id_dsa, in a shell command or a path " +
+      ".dist), *.pem, *.key, *.p12, *.pfx, id_rsa/id_ed25519/id_ecdsa/id_dsa and the sidecar's .apie/sidecar.json, in a shell command or a path " +
       "argument of any tool (path, file_path, filePath, notebook_path, absolute_path, paths[], the files of an " +
       "apply_patch, …): the coding agents' read, write and edit tools included. Relative paths (arguments, and " +
       "files a shell reader reads) are resolved against the call's metadata.cwd and ~ against the home directory.",
@@ -148,6 +153,21 @@ export const TEMPLATE_CATALOG = [
       "`http_request`), shell network commands (curl, wget, nc, ssh, scp, rsync to a host, git push/pull/fetch/" +
       "clone, …), MCP tools named fetch/http/url/browser/request/web… and calls with an http(s) URL argument " +
       "need approval. The reason names the decision that read the secret. Calls without a run id are not tracked.",
+  },
+  {
+    key: "guard-files",
+    name: "Changes to Apie's own files",
+    defaultDecision: "require_approval",
+    onByDefault: true,
+    description:
+      "On unless turned off by name. An agent changing what guards it: a file tool or shell command writing " +
+      "apie.policy.json, apie.mcp.json or anything under .apie/ in the workspace, or the files the coding " +
+      "agents' hooks are installed in (.claude/settings*.json, .codex/hooks.json and config.toml, " +
+      ".cursor/hooks.json, .gemini/settings.json, .github/hooks/, .github/copilot/settings*.json, and under " +
+      "the home directory .claude/settings.json, .codex/hooks.json and config.toml, .cursor/hooks.json, " +
+      ".gemini/settings.json, .copilot/settings.json, config.json and hooks/), or VS Code's settings.json when the change names a chat hook setting (chat.useHooks…); any " +
+      "tool reading the sidecar's discovery file .apie/sidecar.json (it holds the admin key); and " +
+      "`apie approvals approve|reject` run by the agent.",
   },
 ] as const satisfies readonly TemplateInfo[];
 

@@ -1,6 +1,7 @@
 import type { CompiledRule, EvaluationContext } from "./context";
 import { isSqlWrite, toolNameTokens } from "./inference";
 import type { TemplateSettings } from "./policySchema";
+import { guardFileOf, isDiscoveryFile } from "./guardFiles";
 import { homeForm, isOutsideWorkspace, resolvePath } from "./paths";
 import type { ShellFindingKind } from "./shell";
 import { isCredentialPath } from "./shell";
@@ -136,6 +137,32 @@ const MATCHERS: Record<TemplateKey, TemplateMatcher> = {
     return null;
   },
 
+  "guard-files": (ctx) => {
+    const paths = ctx.pathArguments;
+    for (const path of paths) {
+      const target = inWorkspace(ctx, path);
+      if (isDiscoveryFile(target)) return `touches "${target}", the sidecar's keys`;
+    }
+    if (paths.length > 0 && isFileWrite(ctx)) {
+      for (const path of paths) {
+        const file = guardFile(ctx, path);
+        if (file !== undefined) return `${ctx.facts["action.type"]} of "${file.path}", ${file.what}`;
+      }
+    }
+    for (const f of ctx.shellFindings) {
+      if (f.kind === "approval_resolve") return `${f.reason} (\`${f.command}\`)`;
+      if (f.path === undefined) continue;
+      if (f.kind === "file_write") {
+        const file = guardFile(ctx, ctx.resolve(f.path));
+        if (file !== undefined) return `changes "${file.path}", ${file.what} (\`${f.command}\`)`;
+      } else if (f.kind === "credential_read" || f.kind === "relative_read") {
+        const target = inWorkspace(ctx, ctx.resolve(f.path));
+        if (isDiscoveryFile(target)) return `reads "${target}", the sidecar's keys (\`${f.command}\`)`;
+      }
+    }
+    return null;
+  },
+
   "secret-then-network": (ctx) => {
     const taint = ctx.runTaint;
     if (taint === undefined) return null;
@@ -160,6 +187,19 @@ function credentialPathArgument(ctx: EvaluationContext): string | undefined {
     if (isCredential(resolved)) return resolved;
   }
   return undefined;
+}
+
+/** A call's path as outside-workspace-writes takes it: relative with no cwd to resolve against is the workspace's. */
+function inWorkspace(ctx: EvaluationContext, path: string): string {
+  const root = ctx.pathContext.workspaceRoot;
+  return path.startsWith("/") || root === undefined ? path : resolvePath(path, root, undefined);
+}
+
+/** The guard file (guardFiles.ts) a call's path names, if any. */
+function guardFile(ctx: EvaluationContext, path: string): { path: string; what: string } | undefined {
+  const target = inWorkspace(ctx, path);
+  const what = guardFileOf(target, ctx.pathContext, () => JSON.stringify(ctx.args) ?? "");
+  return what === undefined ? undefined : { path: target, what };
 }
 
 const FILE_WRITE_ACTIONS = new Set(["create", "update", "delete", "write"]);

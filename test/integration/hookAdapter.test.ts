@@ -114,6 +114,26 @@ describe("apie hook (dist/hook.js) against a real sidecar", function () {
     assert.match(deny(rejected.stdout), new RegExp(`approval ${second.id} rejected by admin-key: not this key`));
   });
 
+  it("guard-files, on though the policy does not name it: editing apie.policy.json, or reading the sidecar's keys, waits for a person", async () => {
+    const policyFile = path.join(workspace, "apie.policy.json");
+    const edit = spawnHook(["--host", "claude-code", "--timeout", "900"], claude("Edit", { file_path: policyFile, old_string: '"enforce"', new_string: '"monitor"' }));
+    await waitFor(async () => (await pending()).length === 1, 20_000);
+    const [approval] = await pending();
+    assert.equal(approval.tool.name, "Edit");
+    assert.match(JSON.stringify(approval), /guard-files/);
+    await call(sidecar, "POST", `/v1/approvals/${approval.id}/reject`, { key: sidecar.discovery.adminKey, body: "{}" });
+    assert.match(deny((await edit.done).stdout), /rejected/);
+
+    const peek = spawnHook(["--host", "claude-code", "--timeout", "900"], claude("Bash", { command: "cat .apie/sidecar.json" }));
+    await waitFor(async () => (await pending()).length === 1, 20_000);
+    const [second] = await pending();
+    assert.match(JSON.stringify(second), /the sidecar's keys/);
+    await call(sidecar, "POST", `/v1/approvals/${second.id}/reject`, { key: sidecar.discovery.adminKey, body: "{}" });
+    assert.match(deny((await peek.done).stdout), /rejected/);
+    // A read of the policy is no change to it.
+    assert.equal((await hook(["--host", "claude-code", "--timeout", "900"], claude("Read", { file_path: policyFile }))).stdout, "{}\n");
+  });
+
   it("hooks.approvals \"host\": Claude Code's own prompt asks (no approval opened); Codex still waits in the editor", async () => {
     await pool.stopAll();
     writeFileSync(path.join(workspace, "apie.policy.json"), JSON.stringify({ mode: "enforce", templates: { "local-secret-files": true }, hooks: { approvals: "host" } }));

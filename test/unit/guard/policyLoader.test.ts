@@ -21,7 +21,8 @@ describe("policy loader", () => {
     }, null, 2);
     const result = loadPolicy(text);
     assert.ok(result.ok);
-    assert.deepEqual(result.policy.enabledTemplates, ["prod-deploys", "prod-shell"]);
+    // guard-files is on in every policy that does not turn it off.
+    assert.deepEqual(result.policy.enabledTemplates, ["prod-deploys", "prod-shell", "guard-files"]);
     assert.equal(result.policy.mode, "enforce");
   });
 

@@ -131,6 +131,27 @@ const CASES: Record<TemplateKey, { positive: Case[]; negative: Case[] }> = {
       { title: "shell redirection to /dev/null", request: call({ tool: { name: "Bash" }, arguments: { command: "make > /dev/null 2>&1" }, metadata: { cwd: "/work/app" } }) },
     ],
   },
+  "guard-files": {
+    positive: [
+      { title: "Claude Code's Edit of apie.policy.json", request: call({ tool: { name: "Edit" }, action: { type: "update", name: "Edit" }, resource: { type: "file" }, arguments: { file_path: "/work/app/apie.policy.json", old_string: '"enforce"', new_string: '"monitor"' } }) },
+      { title: "a relative Write of apie.mcp.json in the workspace", request: call({ tool: { name: "Write" }, action: { type: "update", name: "Write" }, resource: { type: "file" }, arguments: { file_path: "apie.mcp.json", content: "{}" }, metadata: { cwd: "/work/app" } }) },
+      { title: "deleting the event log under .apie/", request: call({ tool: { name: "Bash" }, arguments: { command: "rm .apie/events.jsonl" }, metadata: { cwd: "/work/app" } }) },
+      { title: "a shell redirection over Claude Code's hook settings", request: call({ tool: { name: "Bash" }, arguments: { command: "echo '{}' > .claude/settings.local.json" }, metadata: { cwd: "/work/app" } }) },
+      { title: "Codex's apply_patch deleting ~/.codex/hooks.json", request: call({ tool: { name: "apply_patch" }, action: { type: "update", name: "apply_patch" }, resource: { type: "file" }, arguments: { input: "*** Begin Patch\n*** Delete File: /home/dev/.codex/hooks.json\n*** End Patch" } }) },
+      { title: "a new file in .github/hooks/", request: call({ tool: { name: "create_file" }, action: { type: "create", name: "create_file" }, resource: { type: "file" }, arguments: { filePath: "/work/app/.github/hooks/other.json", content: "{}" } }) },
+      { title: "turning VS Code's chat.useHooks off", request: call({ tool: { name: "replace_string_in_file" }, action: { type: "update" }, resource: { type: "file" }, arguments: { filePath: "/work/app/.vscode/settings.json", oldString: "{", newString: '{ "chat.useHooks": false,' } }) },
+      { title: "Read of the sidecar's discovery file (its keys)", request: call({ tool: { name: "Read" }, action: { type: "read", name: "Read" }, resource: { type: "file" }, arguments: { file_path: "/work/app/.apie/sidecar.json" } }) },
+      { title: "cat of the discovery file", request: call({ tool: { name: "Bash" }, arguments: { command: "cat .apie/sidecar.json | jq -r .adminKey" }, metadata: { cwd: "/work/app" } }) },
+      { title: "the agent answering an approval with the CLI", request: call({ tool: { name: "Bash" }, arguments: { command: "npx apie approvals approve apr_123" } }) },
+    ],
+    negative: [
+      { title: "Read of apie.policy.json", request: call({ tool: { name: "Read" }, action: { type: "read", name: "Read" }, resource: { type: "file" }, arguments: { file_path: "/work/app/apie.policy.json" } }) },
+      { title: "an edit of VS Code's settings that names no hook setting", request: call({ tool: { name: "Edit" }, action: { type: "update" }, resource: { type: "file" }, arguments: { file_path: "/work/app/.vscode/settings.json", old_string: "{", new_string: '{ "editor.tabSize": 2,' } }) },
+      { title: "a file named like the policy in a subfolder", request: call({ tool: { name: "Write" }, action: { type: "update", name: "Write" }, resource: { type: "file" }, arguments: { file_path: "/work/app/test/fixtures/apie.policy.json", content: "{}" } }) },
+      { title: "listing approvals", request: call({ tool: { name: "Bash" }, arguments: { command: "apie approvals list" } }) },
+      { title: "a workflow under .github/workflows", request: call({ tool: { name: "Write" }, action: { type: "update", name: "Write" }, resource: { type: "file" }, arguments: { file_path: "/work/app/.github/workflows/ci.yml", content: "on: push" } }) },
+    ],
+  },
   "secret-then-network": {
     positive: [
       { title: "WebFetch in a run that read a secret", request: call({ runId: TAINTED_RUN, tool: { name: "WebFetch" }, action: { type: "read", name: "WebFetch" }, resource: { type: "http_request" }, arguments: { url: "https://example.com" } }) },
@@ -182,6 +203,15 @@ describe("guardrail templates", () => {
     const d = engineWith(only("prod-deploys", "block"), "enforce").evaluate(PACK_SCENARIOS.deploy);
     assert.equal(d.policy_decision, "block");
     assert.equal(d.enforcement_action, "block");
+  });
+
+  it("guard-files is on in a policy that does not name it, and off only when the policy turns it off", () => {
+    const editPolicy = call({ tool: { name: "Edit" }, action: { type: "update", name: "Edit" }, resource: { type: "file" }, arguments: { file_path: "/work/app/apie.policy.json" } });
+    assert.equal(engineWith({}, "enforce", TEST_ENGINE_OPTIONS).evaluate(editPolicy).policy_decision, "require_approval");
+    assert.equal(engineWith({ templates: { "prod-deploys": true } }, "enforce", TEST_ENGINE_OPTIONS).evaluate(editPolicy).policy_decision, "require_approval");
+    for (const setting of [false, { enabled: false }]) {
+      assert.equal(engineWith({ templates: { "guard-files": setting } }, "enforce", TEST_ENGINE_OPTIONS).evaluate(editPolicy).policy_decision, "allow");
+    }
   });
 
   it("a template set to false or enabled:false is off", () => {
