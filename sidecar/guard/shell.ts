@@ -37,8 +37,8 @@ export interface Pipeline {
  * `file_write` (a file the command writes, with its `path` as written: outside-workspace-writes),
  * `relative_read` (a relative path a reader command reads, with its `path`: local-secret-files resolves it
  * against the call's cwd, so `cat .aws/credentials` run in the home directory is the credentials file),
- * `approval_resolve` (`apie approvals approve|reject`: the CLI takes the admin key from the discovery file, so an
- * agent running it would answer its own approvals: guard-files).
+ * `guard_change` (the `apie` CLI answering an approval, enabling a template or installing or removing hooks: run
+ * by an agent, it would change its own guard — the CLI takes the admin key from the discovery file: guard-files).
  */
 export type ShellFindingKind =
   | "destructive"
@@ -50,10 +50,10 @@ export type ShellFindingKind =
   | "network"
   | "file_write"
   | "relative_read"
-  | "approval_resolve";
+  | "guard_change";
 
 /** The context-dependent kinds (see ShellFindingKind): reported by inspectShell, not by analyzeShell. */
-export const SHELL_EFFECT_KINDS: ReadonlySet<ShellFindingKind> = new Set(["forced_delete", "network", "file_write", "relative_read", "approval_resolve"]);
+export const SHELL_EFFECT_KINDS: ReadonlySet<ShellFindingKind> = new Set(["forced_delete", "network", "file_write", "relative_read", "guard_change"]);
 
 export interface ShellFinding {
   kind: ShellFindingKind;
@@ -1198,6 +1198,14 @@ function commandText(cmd: Cmd): string {
 }
 
 const FETCHERS = new Set(["curl", "wget", "fetch"]);
+/** `apie` subcommands that change the guard itself, by what they do. */
+const APIE_GUARD_CHANGES: ReadonlyMap<string, string> = new Map([
+  ["approvals approve", "answers an Apie approval with the sidecar's admin key"],
+  ["approvals reject", "answers an Apie approval with the sidecar's admin key"],
+  ["guardrails enable", "changes the guard's policy"],
+  ["hooks install", "changes the coding agents' hooks"],
+  ["hooks uninstall", "removes the coding agents' hooks"],
+]);
 const BLOCK_DEVICE = /^\/dev\/(?:sd[a-z]|hd[a-z]|vd[a-z]|xvd[a-z]|nvme\d|mmcblk\d|disk\d|rdisk\d|md\d|dm-\d|mapper\/)/;
 function checkCommand(cmd: Cmd, out: Findings): void {
   const name = cmd.argv[0] ?? "";
@@ -1210,9 +1218,11 @@ function checkCommand(cmd: Cmd, out: Findings): void {
   });
   checkFetchedExecution(cmd, name, out);
   switch (name) {
-    case "apie":
-      if (cmd.argv[1] === "approvals" && (cmd.argv[2] === "approve" || cmd.argv[2] === "reject")) out.add("approval_resolve", commandText(cmd), `answers an Apie approval with the sidecar's admin key`);
+    case "apie": {
+      const change = APIE_GUARD_CHANGES.get(`${cmd.argv[1]} ${cmd.argv[2]}`);
+      if (change !== undefined) out.add("guard_change", commandText(cmd), change);
       break;
+    }
     case "rm":
       checkRm(cmd, out);
       break;

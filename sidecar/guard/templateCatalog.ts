@@ -167,7 +167,7 @@ export const TEMPLATE_CATALOG = [
       "the home directory .claude/settings.json, .codex/hooks.json and config.toml, .cursor/hooks.json, " +
       ".gemini/settings.json, .copilot/settings.json, config.json and hooks/), or VS Code's settings.json when the change names a chat hook setting (chat.useHooks…); any " +
       "tool reading the sidecar's discovery file .apie/sidecar.json (it holds the admin key); and " +
-      "`apie approvals approve|reject` run by the agent.",
+      "`apie approvals approve|reject`, `apie guardrails enable` or `apie hooks install|uninstall` run by the agent.",
   },
 ] as const satisfies readonly TemplateInfo[];
 

@@ -150,7 +150,7 @@ const MATCHERS: Record<TemplateKey, TemplateMatcher> = {
       }
     }
     for (const f of ctx.shellFindings) {
-      if (f.kind === "approval_resolve") return `${f.reason} (\`${f.command}\`)`;
+      if (f.kind === "guard_change") return `${f.reason} (\`${f.command}\`)`;
       if (f.path === undefined) continue;
       if (f.kind === "file_write") {
         const file = guardFile(ctx, ctx.resolve(f.path));

@@ -143,6 +143,8 @@ const CASES: Record<TemplateKey, { positive: Case[]; negative: Case[] }> = {
       { title: "Read of the sidecar's discovery file (its keys)", request: call({ tool: { name: "Read" }, action: { type: "read", name: "Read" }, resource: { type: "file" }, arguments: { file_path: "/work/app/.apie/sidecar.json" } }) },
       { title: "cat of the discovery file", request: call({ tool: { name: "Bash" }, arguments: { command: "cat .apie/sidecar.json | jq -r .adminKey" }, metadata: { cwd: "/work/app" } }) },
       { title: "the agent answering an approval with the CLI", request: call({ tool: { name: "Bash" }, arguments: { command: "npx apie approvals approve apr_123" } }) },
+      { title: "the agent removing its hooks with the CLI", request: call({ tool: { name: "Bash" }, arguments: { command: "apie hooks uninstall --host claude-code && echo done" } }) },
+      { title: "the agent loosening a template with the CLI", request: call({ tool: { name: "run_in_terminal" }, arguments: { command: "apie guardrails enable guard-files --decision allow" } }) },
     ],
     negative: [
       { title: "Read of apie.policy.json", request: call({ tool: { name: "Read" }, action: { type: "read", name: "Read" }, resource: { type: "file" }, arguments: { file_path: "/work/app/apie.policy.json" } }) },
