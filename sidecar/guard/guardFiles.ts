@@ -44,6 +44,28 @@ const HOME_FILES: ReadonlyMap<string, string> = new Map([
 const HOME_DIRS: ReadonlyMap<string, string> = new Map([[".copilot/hooks/", "Copilot CLI's hooks"]]);
 
 /**
+ * The folders that hold those files, as a whole: removing or replacing one (`rm -rf .claude`) removes them.
+ * Files elsewhere in them (`.claude/commands/x.md`) are the agent's own business.
+ */
+const WORKSPACE_HOLDERS: ReadonlyMap<string, string> = new Map([
+  [".apie", "the folder of the sidecar's state"],
+  [".claude", "the folder of Claude Code's settings"],
+  [".codex", "the folder of Codex's hooks"],
+  [".cursor", "the folder of Cursor's hooks"],
+  [".gemini", "the folder of Gemini CLI's settings"],
+  [".github/hooks", "the folder of Copilot's and VS Code's hooks"],
+  [".github/copilot", "the folder of Copilot's settings"],
+]);
+const HOME_HOLDERS: ReadonlyMap<string, string> = new Map([
+  [".claude", "the folder of Claude Code's settings"],
+  [".codex", "the folder of Codex's hooks"],
+  [".cursor", "the folder of Cursor's hooks"],
+  [".gemini", "the folder of Gemini CLI's settings"],
+  [".copilot", "the folder of Copilot CLI's settings"],
+  [".copilot/hooks", "the folder of Copilot CLI's hooks"],
+]);
+
+/**
  * VS Code's settings, where `chat.useHooks` and its kin turn the agent's hooks off: an agent edits these
  * files for many ordinary reasons, so only a change that names such a setting is one of Apie's.
  */
@@ -60,7 +82,9 @@ export function guardFileOf(path: string, ctx: PathContext, argumentsText: () =>
   const { workspace, home } = rootsOf(ctx);
   const inWorkspace = relativeTo(path, workspace);
   const inHome = relativeTo(path, home);
-  const found = (inWorkspace === undefined ? undefined : WORKSPACE_FILES.get(inWorkspace) ?? underDir(inWorkspace, WORKSPACE_DIRS)) ?? (inHome === undefined ? undefined : HOME_FILES.get(inHome) ?? underDir(inHome, HOME_DIRS));
+  const found =
+    (inWorkspace === undefined ? undefined : (WORKSPACE_FILES.get(inWorkspace) ?? underDir(inWorkspace, WORKSPACE_DIRS) ?? WORKSPACE_HOLDERS.get(inWorkspace))) ??
+    (inHome === undefined ? undefined : (HOME_FILES.get(inHome) ?? underDir(inHome, HOME_DIRS) ?? HOME_HOLDERS.get(inHome)));
   if (found !== undefined) return found;
   const isVsCodeSettings = inWorkspace === VSCODE_SETTINGS_IN_WORKSPACE || (inHome !== undefined && VSCODE_USER_SETTINGS.includes(inHome));
   return isVsCodeSettings && HOOK_SETTING.test(argumentsText()) ? "VS Code's hook settings" : undefined;

@@ -165,7 +165,8 @@ export const TEMPLATE_CATALOG = [
       "agents' hooks are installed in (.claude/settings*.json, .codex/hooks.json and config.toml, " +
       ".cursor/hooks.json, .gemini/settings.json, .github/hooks/, .github/copilot/settings*.json, and under " +
       "the home directory .claude/settings.json, .codex/hooks.json and config.toml, .cursor/hooks.json, " +
-      ".gemini/settings.json, .copilot/settings.json, config.json and hooks/), or VS Code's settings.json when the change names a chat hook setting (chat.useHooks…); any " +
+      ".gemini/settings.json, .copilot/settings.json, config.json and hooks/) or the folders holding them as a whole, " +
+      "or VS Code's settings.json when the change names a chat hook setting (chat.useHooks…); any " +
       "tool reading the sidecar's discovery file .apie/sidecar.json (it holds the admin key); and " +
       "`apie approvals approve|reject`, `apie guardrails enable` or `apie hooks install|uninstall` run by the agent.",
   },

@@ -164,6 +164,21 @@ describe("agent hosts: Claude Code, end to end (real CLI, real sidecar, our hook
     assert.ok(rig.records().some((r) => r.kind === "approval.used" && (r.data as { id: string }).id === approval.id), "the grant was spent on this call");
   });
 
+  it("the agent switching its own guard to monitor waits for a person (guard-files, though the policy does not name it); rejected, the policy is unchanged", async () => {
+    const policyFile = path.join(rig.box.project, "apie.policy.json");
+    const before = readFileSync(policyFile, "utf8");
+    await scriptOne({ name: "Bash", input: { command: `echo '{"mode":"monitor"}' > apie.policy.json`, description: "relax the guard" } });
+    const run = start();
+    const approval = await rig.pendingApproval();
+    assert.match(JSON.stringify(approval), /guard-files/);
+    await rig.answer(approval.id, "reject", "leave the guard alone");
+    await finish(run);
+    const answered = toolResult();
+    assert.equal(answered.is_error, true);
+    assert.match(answered.content, /leave the guard alone/);
+    assert.equal(readFileSync(policyFile, "utf8"), before);
+  });
+
   it("a secret read waits for approval; rejected, the tool never runs and the model receives the reason", async () => {
     await scriptOne({ name: "Read", input: { file_path: rig.sshKey } });
     const run = start();

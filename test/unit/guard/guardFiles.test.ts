@@ -24,6 +24,15 @@ describe("guard-files: which files are Apie's", () => {
     assert.equal(guardFileOf("/work/app", TEST_PATHS, noArguments), undefined);
   });
 
+  it("the folders holding them are, as a whole; other files in them are not", () => {
+    assert.equal(guardFileOf("/work/app/.apie", TEST_PATHS, noArguments), "the folder of the sidecar's state");
+    assert.equal(guardFileOf("/work/app/.claude", TEST_PATHS, noArguments), "the folder of Claude Code's settings");
+    assert.equal(guardFileOf("/home/dev/.codex", TEST_PATHS, noArguments), "the folder of Codex's hooks");
+    assert.equal(guardFileOf("/work/app/.claude/commands/review.md", TEST_PATHS, noArguments), undefined);
+    assert.equal(guardFileOf("/work/app/.github", TEST_PATHS, noArguments), undefined);
+    assert.equal(guardFileOf("/work/app/.github/workflows/ci.yml", TEST_PATHS, noArguments), undefined);
+  });
+
   it("VS Code's settings are only when the change names a hook setting", () => {
     for (const file of ["/work/app/.vscode/settings.json", "/home/dev/.config/Code/User/settings.json"]) {
       assert.equal(guardFileOf(file, TEST_PATHS, () => '{"editor.tabSize":2}'), undefined, file);
