@@ -107,7 +107,8 @@ export function inspectShell(command: string): ShellFinding[] {
  * known_hosts and config), cloud / registry / git credential files in the home directory,
  * `.env` files (not the .example/.sample/.template/.dist templates), key files
  * (*.pem, *.key, *.p12, *.pfx, id_rsa, id_ed25519, id_ecdsa, id_dsa) anywhere, and the Apie sidecar's
- * discovery file `.apie/sidecar.json` (it holds the sidecar's admin key). The home directory may be written `~`, `$HOME`, `${HOME}`, `/home/<user>`, `/Users/<user>` or `/root`.
+ * discovery file `.apie/sidecar.json` (it holds the sidecar's admin key). The home directory may be written
+ * `~`, `$HOME`, `${HOME}`, `/home/<user>`, `/Users/<user>` or `/root`.
  */
 export function isCredentialPath(path: string): boolean {
   if (typeof path !== "string" || path.length === 0) return false;

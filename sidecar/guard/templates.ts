@@ -118,9 +118,7 @@ const MATCHERS: Record<TemplateKey, TemplateMatcher> = {
     const root = ctx.pathContext.workspaceRoot;
     if (root === undefined) return null;
     const outside = (path: string): string | undefined => {
-      const resolved = ctx.resolve(path);
-      // No cwd to resolve against: the call's paths are taken as relative to the workspace.
-      const absolute = resolved.startsWith("/") ? resolved : resolvePath(resolved, root, undefined);
+      const absolute = inWorkspace(ctx, ctx.resolve(path));
       return isOutsideWorkspace(absolute, ctx.pathContext) === true ? absolute : undefined;
     };
     if (isFileWrite(ctx)) {
@@ -189,7 +187,7 @@ function credentialPathArgument(ctx: EvaluationContext): string | undefined {
   return undefined;
 }
 
-/** A call's path as outside-workspace-writes takes it: relative with no cwd to resolve against is the workspace's. */
+/** A call's resolved path, absolute: one still relative (no cwd to resolve it against) is taken as the workspace's. */
 function inWorkspace(ctx: EvaluationContext, path: string): string {
   const root = ctx.pathContext.workspaceRoot;
   return path.startsWith("/") || root === undefined ? path : resolvePath(path, root, undefined);
