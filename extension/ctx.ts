@@ -67,6 +67,7 @@ export class Ctx implements vscode.Disposable {
       (id) => this.model.approvals.get(id),
     );
     this.runsView = vscode.window.createTreeView("apie.runs", { treeDataProvider: this.runs, showCollapseAll: true });
+    this.extCleanup.push(...this.runs.watchExpansion(this.runsView));
     this.extCleanup.push(
       this.docs,
       this.log,

@@ -7,6 +7,7 @@ import { agentLabel } from "../model/presenters";
 import { fullName, groupOf, runLabel, sessionLabel } from "../model/runNames";
 import type { TimelineChange, TimelineModel } from "../model/timeline";
 import { RunFolds, type ToolCall } from "../model/toolCalls";
+import { ChildrenWatch } from "./childrenWatch";
 
 export type RunsNode =
   | { type: "group"; group: string }
@@ -23,6 +24,8 @@ export interface RunsFilter {
 }
 
 const REFRESH_DEBOUNCE_MS = 100;
+/** How long VS Code may take to ask for an expanded row's children before the row is refreshed (ChildrenWatch). */
+const CHILDREN_GRACE_MS = 750;
 
 /**
  * Runs view: agents and hosts → sessions → runs → tool calls, one row per call (toolCalls.ts folds a run's
@@ -40,12 +43,18 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
   private readonly folds = new RunFolds();
   /** A call's row as last presented, while the call has as many records as then (each change adds one). */
   private readonly presented = new WeakMap<ToolCall, { records: number; row: CallRow }>();
+  /** Rows whose expansion differs from how they are created: groups and sessions collapsed, runs and calls expanded. */
+  private readonly toggled = new Set<string>();
+  private readonly childrenWatch: ChildrenWatch;
 
   constructor(
     private readonly model: TimelineModel,
     private readonly loadRun: (runId: string) => Promise<StreamRecord[] | undefined>,
     private readonly places: () => Places = () => ({}),
-  ) {}
+    childrenGraceMs = CHILDREN_GRACE_MS,
+  ) {
+    this.childrenWatch = new ChildrenWatch(childrenGraceMs, (id) => this.refreshNode(id));
+  }
 
   get filter(): RunsFilter {
     return this.filterValue;
@@ -68,6 +77,23 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
 
   refreshAll(): void {
     this.pending.all = true;
+    this.timer ??= setTimeout(() => this.flush(), REFRESH_DEBOUNCE_MS);
+  }
+
+  /** Follows the view's expansions, so that rows left empty by a refresh race are refreshed (ChildrenWatch). */
+  watchExpansion(view: vscode.TreeView<RunsNode>): vscode.Disposable[] {
+    const toggle = (node: RunsNode, expanded: boolean) => {
+      const id = nodeId(node);
+      if (expanded === expandedWhenCreated(node)) this.toggled.delete(id);
+      else this.toggled.add(id);
+      if (!expanded) this.childrenWatch.forget(id);
+    };
+    return [view.onDidExpandElement((e) => toggle(e.element, true)), view.onDidCollapseElement((e) => toggle(e.element, false))];
+  }
+
+  private refreshNode(id: string): void {
+    if (!this.nodes.has(id)) return;
+    this.pending.ids.add(id);
     this.timer ??= setTimeout(() => this.flush(), REFRESH_DEBOUNCE_MS);
   }
 
@@ -146,7 +172,21 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
     return item;
   }
 
+  /** VS Code's ask: the children, and which of them VS Code should ask about next (ChildrenWatch). */
   async getChildren(node?: RunsNode): Promise<RunsNode[]> {
+    if (node !== undefined) this.childrenWatch.asked(nodeId(node));
+    const children = await this.childrenOf(node);
+    this.childrenWatch.listed(children.filter((c) => this.isExpanded(c)).map(nodeId));
+    return children;
+  }
+
+  private isExpanded(node: RunsNode): boolean {
+    const byDefault = expandedWhenCreated(node);
+    // A run's thousands of call rows: no id built while nothing was toggled.
+    return this.toggled.size === 0 ? byDefault : byDefault !== this.toggled.has(nodeId(node));
+  }
+
+  private async childrenOf(node?: RunsNode): Promise<RunsNode[]> {
     if (node === undefined) return this.groups().map((group) => this.node({ type: "group", group }));
     switch (node.type) {
       case "group": {
@@ -200,16 +240,16 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
   async recordNode(runId: string, seq: number): Promise<RunsNode | undefined> {
     const run = this.model.runs.get(runId);
     if (run === undefined) return undefined;
-    for (const group of await this.getChildren()) {
+    for (const group of await this.childrenOf()) {
       if (group.type !== "group" || group.group !== this.groupOfRun(run)) continue;
-      for (const child of await this.getChildren(group)) if (child.type === "session" && child.session.id === run.session_id) await this.getChildren(child);
+      for (const child of await this.childrenOf(group)) if (child.type === "session" && child.session.id === run.session_id) await this.childrenOf(child);
     }
     const runNode = this.nodes.get(`run:${runId}`);
     if (runNode === undefined) return undefined;
-    for (const child of await this.getChildren(runNode)) {
+    for (const child of await this.childrenOf(runNode)) {
       if (child.type === "note" && child.record.seq === seq) return child;
       if (child.type !== "call" || !child.call.records.some((r) => r.seq === seq)) continue;
-      const steps = await this.getChildren(child);
+      const steps = await this.childrenOf(child);
       return steps.find((s) => s.type === "step" && s.step.seqs.includes(seq)) ?? child;
     }
     // The run's start and end are the run's own row.
@@ -218,6 +258,7 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
 
   dispose(): void {
     clearTimeout(this.timer);
+    this.childrenWatch.dispose();
     this.emitter.dispose();
   }
 
@@ -294,6 +335,11 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
     const nodes = [...ids].map((id) => this.nodes.get(id)).filter((n): n is RunsNode => n !== undefined);
     if (nodes.length > 0) this.emitter.fire(nodes);
   }
+}
+
+/** Groups and sessions are created expanded (getTreeItem), runs and calls collapsed; steps and notes have no children. */
+function expandedWhenCreated(node: RunsNode): boolean {
+  return node.type === "group" || node.type === "session";
 }
 
 function nodeId(node: RunsNode): string {

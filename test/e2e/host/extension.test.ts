@@ -264,10 +264,6 @@ async function readCallRows(): Promise<string[]> {
     "the run's first call to open its details",
     async () => {
       attempt++;
-      // A group that appeared while the view was refreshing can be left showing no children ("No tree item with
-      // id '…group:…' found" in the extension host's log: VS Code asked for the children of a handle its refresh
-      // had just dropped). Every fifth attempt the view is refreshed whole, as clearing its filter does.
-      if (attempt % 5 === 0) await exec("apie.clearRunsFilter");
       await exec("apie.runs.focus");
       await exec("list.focusFirst");
       await exec("list.focusDown");

@@ -32,7 +32,7 @@ describe("Runs view provider: agents → sessions → runs → one row per tool 
   before(() => (RunsTreeProvider = loadProvider()));
   beforeEach(() => resetSeq());
 
-  function setUp(): { tree: Provider; records: StreamRecord[] } {
+  function setUp(childrenGraceMs?: number): { tree: Provider; records: StreamRecord[] } {
     const model = new TimelineModel();
     const session = { id: "ses_1", kind: "single_agent", status: "running" as const, environment: null, input_summary: "Claude Code · fix the login bug", output_summary: null, started_at: "2026-11-24T11:00:00.000Z", completed_at: null, run_ids: ["run_c"] };
     model.applySnapshot(snapshot({ sessions: [session], runs: [view("run_1", "release-gate", "Production deploy attempt", null, "2026-11-24T12:00:00.000Z"), view("run_c", "claude-code", "Claude Code · fix the login bug", "ses_1", "2026-11-24T11:00:00.000Z")] }));
@@ -45,7 +45,7 @@ describe("Runs view provider: agents → sessions → runs → one row per tool 
       rec("event", { event: wire({ type: "agent.workflow.step.started", agent_key: "release-gate", run_id: "run_1", step_name: "Validate inputs" }) }),
     ];
     model.setRunRecords("run_1", records);
-    return { tree: new RunsTreeProvider(model, async () => undefined), records };
+    return { tree: new RunsTreeProvider(model, async () => undefined, undefined, childrenGraceMs), records };
   }
 
   const labels = (tree: Provider, nodes: RunsNode[]) => nodes.map((n) => `${tree.getTreeItem(n).label} | ${tree.getTreeItem(n).description}`);
@@ -80,6 +80,36 @@ describe("Runs view provider: agents → sessions → runs → one row per tool 
     assert.deepEqual((await tree.getChildren(run)).map((n) => tree.getTreeItem(n).description?.toString().split(" · ")[0]), ["approved"], "an approved call that ran is found as completed");
     tree.setFilter({ agent: "claude-code" });
     assert.deepEqual((await tree.getChildren()).map((g) => tree.getTreeItem(g).label), ["Claude Code"]);
+    tree.dispose();
+  });
+
+  it("a row VS Code should have asked about after a refresh, and did not, is refreshed once (the refresh race); a collapsed one is not", async () => {
+    const { tree } = setUp(20);
+    const fired: string[][] = [];
+    tree.onDidChangeTreeData((e) => fired.push(e === undefined ? ["*"] : (Array.isArray(e) ? e : [e]).map((n) => tree.getTreeItem(n).id!)));
+    const expansions = new Map<string, (e: { element: RunsNode }) => void>();
+    const view = {
+      onDidExpandElement: (l: (e: { element: RunsNode }) => void) => (expansions.set("expand", l), { dispose() {} }),
+      onDidCollapseElement: (l: (e: { element: RunsNode }) => void) => (expansions.set("collapse", l), { dispose() {} }),
+    };
+    tree.watchExpansion(view as never);
+    const [gate, claude] = await tree.getChildren();
+    // VS Code asks for the children of the "release-gate" group (expanded) but not of "Claude Code", as when
+    // the refresh race dropped that group's handle.
+    const [run] = await tree.getChildren(gate);
+    // The user expands the run; VS Code's ask for its children is lost too.
+    expansions.get("expand")!({ element: run! });
+    await tree.getChildren(gate);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    assert.deepEqual(fired.flat().sort(), ["group:Claude Code", "run:run_1"], JSON.stringify(fired));
+    // Asked in time: nothing more. Collapsed: not expected at all.
+    fired.length = 0;
+    expansions.get("collapse")!({ element: claude! });
+    await tree.getChildren();
+    const [again] = await tree.getChildren(gate);
+    await tree.getChildren(again);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    assert.deepEqual(fired, []);
     tree.dispose();
   });
 
