@@ -4,7 +4,7 @@ import { TEMPLATE_CATALOG } from "../sidecar/guard/templateCatalog";
 import { declareCapabilities, enableTemplate } from "../sidecar/policy/policyFile";
 import type { BoundaryReport } from "../sidecar/protocol/reports";
 import { renderReport } from "../sidecar/protocol/reportMarkdown";
-import { MCP_CONFIG_FILE } from "./mcpServers";
+import { MCP_CONFIG_FILE, POLICY_FILE } from "../sidecar/protocol/workspaceFiles";
 import { agentRequest } from "./agentApi";
 import { guardCodingAgents, removeAgentGuards } from "./agentGuards";
 import { tryApproval } from "./tryApproval";
@@ -19,7 +19,6 @@ import { guardrailOffset } from "./story/guardrailLocation";
 import { showStoryPanel } from "./story/storyPanel";
 import type { RunView } from "../sidecar/protocol/runs";
 
-export const POLICY_FILE = "apie.policy.json";
 
 /** Every command of the extension (category "Apie" in package.json), by id. */
 export function createCommands(ctx: Ctx, activationTiming: () => { loadMs: number; activateMs: number }): Record<string, (...args: never[]) => unknown> {

@@ -3,7 +3,7 @@ import path from "node:path";
 import * as vscode from "vscode";
 import type { Mode } from "../sidecar/guard/types";
 import type { ApprovalScope } from "../sidecar/protocol/approvals";
-import { POLICY_FILE } from "./commands";
+import { POLICY_FILE } from "../sidecar/protocol/workspaceFiles";
 import { proposeAlwaysAllow } from "./alwaysAllow";
 import { canApproveForSession, sessionScopeText } from "./model/approvalScope";
 import { ApprovalNotifier } from "./approvalNotifier";

@@ -1,7 +1,6 @@
 import * as vscode from "vscode";
 import path from "node:path";
-
-export const MCP_CONFIG_FILE = "apie.mcp.json";
+import { MCP_CONFIG_FILE } from "../sidecar/protocol/workspaceFiles";
 
 /** The subset of the `vscode.lm` MCP API (VS Code ≥ 1.101) used here; older hosts simply lack it. */
 interface McpApi {

@@ -3,6 +3,7 @@ import path from "node:path";
 import * as z from "zod/mini";
 import { once } from "./dialect";
 import { upward } from "./locate";
+import { POLICY_FILE } from "../protocol/workspaceFiles";
 
 /**
  * The policy's `hooks` section (apie.policy.json; the full schema is guard/policySchema.ts HooksSchema):
@@ -23,7 +24,6 @@ export interface HookSettings {
   source: string;
 }
 
-export const POLICY_FILE = "apie.policy.json";
 
 const LeanHooks = once(() =>
   z.looseObject({

@@ -4,6 +4,7 @@ import path from "node:path";
 import { findNodeAtLocation, getNodeValue, parseTree, type Node } from "jsonc-parser";
 import picomatch from "picomatch";
 import type { z } from "zod";
+import { MCP_CONFIG_FILE } from "../protocol/workspaceFiles";
 import {
   closest,
   duplicateKeyErrors,
@@ -33,7 +34,6 @@ import { McpConfigError, resolveServerConfig } from "./resolveConfig";
  * `upstream.command` that contains a slash. The resolved configs carry both as absolute paths.
  */
 
-export const DEFAULT_MCP_CONFIG_FILE = "apie.mcp.json";
 
 export interface McpConfigIssue extends JsonFileError {
   /** error: the proxy refuses the file; warning: it runs, but probably not as meant. */
@@ -95,7 +95,7 @@ export async function loadMcpServerConfig(file: string, serverName?: string): Pr
   return result.servers[0]!;
 }
 
-export function loadMcpConfigText(text: string, file: string = DEFAULT_MCP_CONFIG_FILE, options: McpConfigLoadOptions = {}): McpConfigLoadResult {
+export function loadMcpConfigText(text: string, file: string = MCP_CONFIG_FILE, options: McpConfigLoadOptions = {}): McpConfigLoadResult {
   const locate = locator(text, file);
   const asError = (e: JsonFileError): McpConfigIssue => ({ ...e, severity: "error" });
   const asWarning = (e: JsonFileError): McpConfigIssue => ({ ...e, severity: "warning" });

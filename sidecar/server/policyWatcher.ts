@@ -3,8 +3,7 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { formatPolicyError } from "../guard/policyLoader";
 import type { GuardEngine } from "../guard/engine";
-
-export const POLICY_FILE = "apie.policy.json";
+import { POLICY_FILE } from "../protocol/workspaceFiles";
 
 /**
  * Keeps the engine's policy in step with <workspace>/apie.policy.json. Watches the directory, not the file,

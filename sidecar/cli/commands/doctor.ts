@@ -4,12 +4,12 @@ import { z } from "zod";
 import { formatPolicyError, loadPolicy } from "../../guard/policyLoader";
 import {
   checkUpstreamCommand,
-  DEFAULT_MCP_CONFIG_FILE,
   formatMcpConfigError,
   loadMcpConfigFile,
   type McpConfigIssue,
   type McpConfigLoadResult,
 } from "../../mcp/configLoader";
+import { MCP_CONFIG_FILE } from "../../protocol/workspaceFiles";
 import type { McpServerConfig } from "../../mcp/configSchema";
 import { formatFieldPath } from "../../guard/jsonDocument";
 import { readPolicyText } from "../../policy/policyFile";
@@ -106,7 +106,7 @@ export async function doctorCommand(argv: readonly string[], io: Io): Promise<nu
   );
   const stateDir = args["state-dir"] ?? DEFAULT_STATE_DIR;
   const mcpWanted = args.mcp || args["mcp-config"] !== undefined || args.server !== undefined;
-  const mcpFile = args["mcp-config"] ?? path.join(path.dirname(args.policy), DEFAULT_MCP_CONFIG_FILE);
+  const mcpFile = args["mcp-config"] ?? path.join(path.dirname(args.policy), MCP_CONFIG_FILE);
   const checks: Check[] = [];
   checks.push(await policyFileCheck(args.policy));
   // The upstreams start while the sidecar is being checked.

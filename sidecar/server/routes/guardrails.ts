@@ -6,6 +6,7 @@ import { isTemplateKey, TEMPLATE_KEYS } from "../../guard/templateCatalog";
 import type { GuardRequest } from "../../guard/types";
 import { enableTemplate } from "../../policy/policyFile";
 import type { DecisionHookRef, DecisionLateness, DecisionRequestSummary, SessionGrantRef } from "../../protocol/records";
+import { POLICY_FILE } from "../../protocol/workspaceFiles";
 import { isPlainAllow } from "../../guard/engine";
 import { tooDeepDecision, tooManyPendingDecision } from "../../guard/evaluate";
 import { MAX_PENDING_APPROVALS } from "../approvalBroker";
@@ -28,7 +29,6 @@ import {
 import { HttpError, parseBody, parseQuery, tooDeepError, type Route, type RouteContext, type SidecarServices } from "../routing";
 import { switchWorkspaceMode } from "../workspaceMode";
 
-export const POLICY_FILE = "apie.policy.json";
 
 /** Health, the guard decision itself, templates and the workspace mode. */
 export function guardrailRoutes(s: SidecarServices): Route[] {
