@@ -1,3 +1,5 @@
+import { DEFAULT_STATE_DIR, DISCOVERY_FILE } from "../protocol/discovery";
+import { MCP_CONFIG_FILE, POLICY_FILE } from "../protocol/workspaceFiles";
 import { normalize, type PathContext } from "./paths";
 
 /**
@@ -9,61 +11,59 @@ import { normalize, type PathContext } from "./paths";
  * Pure path work, like paths.ts: absolute, normalised paths in; no file system.
  */
 
-/** Files under the workspace root, by what they are to a person. */
-const WORKSPACE_FILES: ReadonlyMap<string, string> = new Map([
-  ["apie.policy.json", "the guard's policy"],
-  ["apie.mcp.json", "the MCP proxy's config"],
-  [".claude/settings.json", "Claude Code's settings (its hooks)"],
-  [".claude/settings.local.json", "Claude Code's settings (its hooks)"],
-  [".codex/hooks.json", "Codex's hooks"],
-  [".codex/config.toml", "Codex's config (its hooks)"],
-  [".cursor/hooks.json", "Cursor's hooks"],
-  [".gemini/settings.json", "Gemini CLI's settings (its hooks)"],
-  [".github/copilot/settings.json", "Copilot's settings (its hooks)"],
-  [".github/copilot/settings.local.json", "Copilot's settings (its hooks)"],
-]);
+/** Apie's files under one root (the workspace, the home directory), relative to it, by what they are to a person. */
+interface GuardFileSet {
+  files: ReadonlyMap<string, string>;
+  /** Folders whose every file is Apie's, with their trailing slash. */
+  dirs: readonly (readonly [string, string])[];
+  /**
+   * The folders that hold those files and folders, as a whole: removing or replacing one (`rm -rf .claude`)
+   * removes them. Other files in them (`.claude/commands/x.md`) are the agent's own business.
+   */
+  holders: ReadonlyMap<string, string>;
+}
 
-/** Folders under the workspace root whose every file is Apie's (with their trailing slash). */
-const WORKSPACE_DIRS: ReadonlyMap<string, string> = new Map([
-  [".apie/", "the sidecar's state"],
-  [".github/hooks/", "Copilot's and VS Code's hooks"],
-]);
+function guardFileSet(files: readonly (readonly [string, string])[], dirs: readonly (readonly [string, string])[]): GuardFileSet {
+  const holders = new Map<string, string>();
+  const hold = (folder: string, what: string) => {
+    if (folder !== "" && !holders.has(folder)) holders.set(folder, `the folder of ${what}`);
+  };
+  for (const [file, what] of files) hold(file.slice(0, Math.max(0, file.lastIndexOf("/"))), what);
+  for (const [dir, what] of dirs) hold(dir, what);
+  return { files: new Map(files), dirs: dirs.map(([dir, what]) => [`${dir}/`, what] as const), holders };
+}
 
-/** Files under the home directory. */
-const HOME_FILES: ReadonlyMap<string, string> = new Map([
-  [".claude/settings.json", "Claude Code's settings (its hooks)"],
-  [".codex/hooks.json", "Codex's hooks"],
-  [".codex/config.toml", "Codex's config (its hooks)"],
-  [".cursor/hooks.json", "Cursor's hooks"],
-  [".gemini/settings.json", "Gemini CLI's settings (its hooks)"],
-  [".copilot/settings.json", "Copilot CLI's settings (its hooks)"],
-  [".copilot/config.json", "Copilot CLI's config (its hooks)"],
-]);
+const IN_WORKSPACE = guardFileSet(
+  [
+    [POLICY_FILE, "the guard's policy"],
+    [MCP_CONFIG_FILE, "the MCP proxy's config"],
+    [".claude/settings.json", "Claude Code's settings (its hooks)"],
+    [".claude/settings.local.json", "Claude Code's settings (its hooks)"],
+    [".codex/hooks.json", "Codex's hooks"],
+    [".codex/config.toml", "Codex's config (its hooks)"],
+    [".cursor/hooks.json", "Cursor's hooks"],
+    [".gemini/settings.json", "Gemini CLI's settings (its hooks)"],
+    [".github/copilot/settings.json", "Copilot's settings (its hooks)"],
+    [".github/copilot/settings.local.json", "Copilot's settings (its hooks)"],
+  ],
+  [
+    [DEFAULT_STATE_DIR, "the sidecar's state"],
+    [".github/hooks", "Copilot's and VS Code's hooks"],
+  ],
+);
 
-/** Folders under the home directory whose every file is Apie's. */
-const HOME_DIRS: ReadonlyMap<string, string> = new Map([[".copilot/hooks/", "Copilot CLI's hooks"]]);
-
-/**
- * The folders that hold those files, as a whole: removing or replacing one (`rm -rf .claude`) removes them.
- * Files elsewhere in them (`.claude/commands/x.md`) are the agent's own business.
- */
-const WORKSPACE_HOLDERS: ReadonlyMap<string, string> = new Map([
-  [".apie", "the folder of the sidecar's state"],
-  [".claude", "the folder of Claude Code's settings"],
-  [".codex", "the folder of Codex's hooks"],
-  [".cursor", "the folder of Cursor's hooks"],
-  [".gemini", "the folder of Gemini CLI's settings"],
-  [".github/hooks", "the folder of Copilot's and VS Code's hooks"],
-  [".github/copilot", "the folder of Copilot's settings"],
-]);
-const HOME_HOLDERS: ReadonlyMap<string, string> = new Map([
-  [".claude", "the folder of Claude Code's settings"],
-  [".codex", "the folder of Codex's hooks"],
-  [".cursor", "the folder of Cursor's hooks"],
-  [".gemini", "the folder of Gemini CLI's settings"],
-  [".copilot", "the folder of Copilot CLI's settings"],
-  [".copilot/hooks", "the folder of Copilot CLI's hooks"],
-]);
+const IN_HOME = guardFileSet(
+  [
+    [".claude/settings.json", "Claude Code's settings (its hooks)"],
+    [".codex/hooks.json", "Codex's hooks"],
+    [".codex/config.toml", "Codex's config (its hooks)"],
+    [".cursor/hooks.json", "Cursor's hooks"],
+    [".gemini/settings.json", "Gemini CLI's settings (its hooks)"],
+    [".copilot/settings.json", "Copilot CLI's settings (its hooks)"],
+    [".copilot/config.json", "Copilot CLI's config (its hooks)"],
+  ],
+  [[".copilot/hooks", "Copilot CLI's hooks"]],
+);
 
 /**
  * VS Code's settings, where `chat.useHooks` and its kin turn the agent's hooks off: an agent edits these
@@ -82,20 +82,28 @@ export function guardFileOf(path: string, ctx: PathContext, argumentsText: () =>
   const { workspace, home } = rootsOf(ctx);
   const inWorkspace = relativeTo(path, workspace);
   const inHome = relativeTo(path, home);
-  const found =
-    (inWorkspace === undefined ? undefined : (WORKSPACE_FILES.get(inWorkspace) ?? underDir(inWorkspace, WORKSPACE_DIRS) ?? WORKSPACE_HOLDERS.get(inWorkspace))) ??
-    (inHome === undefined ? undefined : (HOME_FILES.get(inHome) ?? underDir(inHome, HOME_DIRS) ?? HOME_HOLDERS.get(inHome)));
+  const found = (inWorkspace === undefined ? undefined : lookUp(inWorkspace, IN_WORKSPACE)) ?? (inHome === undefined ? undefined : lookUp(inHome, IN_HOME));
   if (found !== undefined) return found;
   const isVsCodeSettings = inWorkspace === VSCODE_SETTINGS_IN_WORKSPACE || (inHome !== undefined && VSCODE_USER_SETTINGS.includes(inHome));
   return isVsCodeSettings && HOOK_SETTING.test(argumentsText()) ? "VS Code's hook settings" : undefined;
 }
 
+const DISCOVERY_PATH = `${DEFAULT_STATE_DIR}/${DISCOVERY_FILE}`;
+
 /**
- * The sidecar's discovery file, `.apie/sidecar.json` in any folder: it holds the sidecar's agent and admin keys,
- * and whoever reads the admin key can resolve approvals and change the policy.
+ * The sidecar's discovery file, `.apie/sidecar.json` in any folder (`path` normalised, absolute or relative):
+ * it holds the sidecar's agent and admin keys, and whoever reads the admin key can resolve approvals and
+ * change the policy.
  */
 export function isDiscoveryFile(path: string): boolean {
-  return path === ".apie/sidecar.json" || path.endsWith("/.apie/sidecar.json");
+  return path === DISCOVERY_PATH || path.endsWith(`/${DISCOVERY_PATH}`);
+}
+
+function lookUp(relative: string, set: GuardFileSet): string | undefined {
+  const file = set.files.get(relative);
+  if (file !== undefined) return file;
+  for (const [dir, what] of set.dirs) if (relative.startsWith(dir)) return what;
+  return set.holders.get(relative);
 }
 
 /** The workspace root and home directory as `/a/b/` prefixes, worked out once per PathContext (a call's hot path). */
@@ -120,9 +128,4 @@ function prefixOf(dir: string | undefined): string | undefined {
 /** `path` (absolute, normalised) relative to the directory `prefix` names, when it is below it. */
 function relativeTo(path: string, prefix: string | undefined): string | undefined {
   return prefix !== undefined && path.startsWith(prefix) && path.length > prefix.length ? path.slice(prefix.length) : undefined;
-}
-
-function underDir(relative: string, dirs: ReadonlyMap<string, string>): string | undefined {
-  for (const [dir, what] of dirs) if (relative.startsWith(dir)) return what;
-  return undefined;
 }

@@ -14,6 +14,7 @@
  * substitutions, `bash -c` inside `bash -c`, …) is capped at MAX_DEPTH; deeper text is skipped.
  */
 
+import { DEFAULT_STATE_DIR, DISCOVERY_FILE } from "../protocol/discovery";
 import { commandEffects, GIT_VALUE_OPTIONS, WRITE_REDIRECTS } from "./shellEffects";
 
 // ---------------------------------------------------------------------------------------------
@@ -114,7 +115,7 @@ export function isCredentialPath(path: string): boolean {
   if (typeof path !== "string" || path.length === 0) return false;
   const { abs, segs } = resolvePath(path);
   if (isSecretFileName(segs[segs.length - 1] ?? "")) return true;
-  if (segs[segs.length - 1] === "sidecar.json" && segs[segs.length - 2] === ".apie") return true;
+  if (segs[segs.length - 1] === DISCOVERY_FILE && segs[segs.length - 2] === DEFAULT_STATE_DIR) return true;
   const rest = homeRelative(abs, segs);
   return rest !== undefined && isHomeCredential(rest);
 }

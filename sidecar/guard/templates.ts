@@ -1,7 +1,7 @@
 import type { CompiledRule, EvaluationContext } from "./context";
+import { guardFileOf, isDiscoveryFile } from "./guardFiles";
 import { isSqlWrite, toolNameTokens } from "./inference";
 import type { TemplateSettings } from "./policySchema";
-import { guardFileOf, isDiscoveryFile } from "./guardFiles";
 import { homeForm, isOutsideWorkspace, resolvePath } from "./paths";
 import type { ShellFindingKind } from "./shell";
 import { isCredentialPath } from "./shell";
@@ -136,27 +136,21 @@ const MATCHERS: Record<TemplateKey, TemplateMatcher> = {
   },
 
   "guard-files": (ctx) => {
-    const paths = ctx.pathArguments;
-    for (const path of paths) {
+    // Any tool touching the sidecar's keys; a file tool writing one of Apie's files.
+    let writes: boolean | undefined;
+    for (const path of ctx.pathArguments) {
       const target = inWorkspace(ctx, path);
       if (isDiscoveryFile(target)) return `touches "${target}", the sidecar's keys`;
-    }
-    if (paths.length > 0 && isFileWrite(ctx)) {
-      for (const path of paths) {
-        const file = guardFile(ctx, path);
-        if (file !== undefined) return `${ctx.facts["action.type"]} of "${file.path}", ${file.what}`;
-      }
+      const what = (writes ??= isFileWrite(ctx)) ? guardFileOf(target, ctx.pathContext, () => argumentsText(ctx)) : undefined;
+      if (what !== undefined) return `${ctx.facts["action.type"]} of "${target}", ${what}`;
     }
     for (const f of ctx.shellFindings) {
       if (f.kind === "guard_change") return `${f.reason} (\`${f.command}\`)`;
-      if (f.path === undefined) continue;
-      if (f.kind === "file_write") {
-        const file = guardFile(ctx, ctx.resolve(f.path));
-        if (file !== undefined) return `changes "${file.path}", ${file.what} (\`${f.command}\`)`;
-      } else if (f.kind === "credential_read" || f.kind === "relative_read") {
-        const target = inWorkspace(ctx, ctx.resolve(f.path));
-        if (isDiscoveryFile(target)) return `reads "${target}", the sidecar's keys (\`${f.command}\`)`;
-      }
+      if (f.path === undefined || (f.kind !== "file_write" && f.kind !== "credential_read" && f.kind !== "relative_read")) continue;
+      const target = inWorkspace(ctx, ctx.resolve(f.path));
+      if (isDiscoveryFile(target)) return `${f.kind === "file_write" ? "changes" : "reads"} "${target}", the sidecar's keys (\`${f.command}\`)`;
+      const what = f.kind === "file_write" ? guardFileOf(target, ctx.pathContext, () => argumentsText(ctx)) : undefined;
+      if (what !== undefined) return `changes "${target}", ${what} (\`${f.command}\`)`;
     }
     return null;
   },
@@ -193,11 +187,9 @@ function inWorkspace(ctx: EvaluationContext, path: string): string {
   return path.startsWith("/") || root === undefined ? path : resolvePath(path, root, undefined);
 }
 
-/** The guard file (guardFiles.ts) a call's path names, if any. */
-function guardFile(ctx: EvaluationContext, path: string): { path: string; what: string } | undefined {
-  const target = inWorkspace(ctx, path);
-  const what = guardFileOf(target, ctx.pathContext, () => JSON.stringify(ctx.args) ?? "");
-  return what === undefined ? undefined : { path: target, what };
+/** The call's arguments as text, for what only their content can tell (guardFiles.ts: VS Code's settings). */
+function argumentsText(ctx: EvaluationContext): string {
+  return JSON.stringify(ctx.args) ?? "";
 }
 
 const FILE_WRITE_ACTIONS = new Set(["create", "update", "delete", "write"]);

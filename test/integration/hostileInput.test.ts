@@ -24,7 +24,11 @@ import { close, startStandIn } from "../support/standInServer";
 
 /** How many `request-too-deep` decisions of `agentKey` the sidecar journaled as timeline events. */
 function refusalsRecorded(workspace: string, agentKey: string): number {
-  return logRecords(workspace).filter((r) => r.kind === "event" && r.data.event.type === "agent.guardrail.evaluated" && r.data.event.agent_key === agentKey).length;
+  return logRecords(workspace).filter((r) => {
+    const event = r.kind === "event" ? r.data.event : undefined;
+    if (event?.type !== "agent.guardrail.evaluated" || event.agent_key !== agentKey) return false;
+    return event.decision?.matchedGuardrails?.some((g: { key: string }) => g.key === "request-too-deep") === true;
+  }).length;
 }
 
 /** Depths tried: a little over the limit, exactly one over, where the old hash overflowed, and far past. */

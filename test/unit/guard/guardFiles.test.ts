@@ -15,22 +15,32 @@ describe("guard-files: which files are Apie's", () => {
     }
   });
 
+  /** Each path, and what guardFileOf says it is (undefined: not one of Apie's). */
+  const judged = (cases: [string, string | undefined][]) => {
+    for (const [path, what] of cases) assert.equal(guardFileOf(path, TEST_PATHS, noArguments), what, path);
+  };
+
   it("the policy, the proxy config and the sidecar's state are, at the workspace root only", () => {
-    assert.equal(guardFileOf("/work/app/apie.policy.json", TEST_PATHS, noArguments), "the guard's policy");
-    assert.equal(guardFileOf("/work/app/apie.mcp.json", TEST_PATHS, noArguments), "the MCP proxy's config");
-    assert.equal(guardFileOf("/work/app/.apie/events.jsonl", TEST_PATHS, noArguments), "the sidecar's state");
-    assert.equal(guardFileOf("/work/app/packages/a/apie.policy.json", TEST_PATHS, noArguments), undefined);
-    assert.equal(guardFileOf("/work/other/apie.policy.json", TEST_PATHS, noArguments), undefined);
-    assert.equal(guardFileOf("/work/app", TEST_PATHS, noArguments), undefined);
+    judged([
+      ["/work/app/apie.policy.json", "the guard's policy"],
+      ["/work/app/apie.mcp.json", "the MCP proxy's config"],
+      ["/work/app/.apie/events.jsonl", "the sidecar's state"],
+      ["/work/app/packages/a/apie.policy.json", undefined],
+      ["/work/other/apie.policy.json", undefined],
+      ["/work/app", undefined],
+    ]);
   });
 
   it("the folders holding them are, as a whole; other files in them are not", () => {
-    assert.equal(guardFileOf("/work/app/.apie", TEST_PATHS, noArguments), "the folder of the sidecar's state");
-    assert.equal(guardFileOf("/work/app/.claude", TEST_PATHS, noArguments), "the folder of Claude Code's settings");
-    assert.equal(guardFileOf("/home/dev/.codex", TEST_PATHS, noArguments), "the folder of Codex's hooks");
-    assert.equal(guardFileOf("/work/app/.claude/commands/review.md", TEST_PATHS, noArguments), undefined);
-    assert.equal(guardFileOf("/work/app/.github", TEST_PATHS, noArguments), undefined);
-    assert.equal(guardFileOf("/work/app/.github/workflows/ci.yml", TEST_PATHS, noArguments), undefined);
+    judged([
+      ["/work/app/.apie", "the folder of the sidecar's state"],
+      ["/work/app/.claude", "the folder of Claude Code's settings (its hooks)"],
+      ["/home/dev/.codex", "the folder of Codex's hooks"],
+      ["/home/dev/.copilot/hooks", "the folder of Copilot CLI's hooks"],
+      ["/work/app/.claude/commands/review.md", undefined],
+      ["/work/app/.github", undefined],
+      ["/work/app/.github/workflows/ci.yml", undefined],
+    ]);
   });
 
   it("VS Code's settings are only when the change names a hook setting", () => {
